@@ -1,0 +1,125 @@
+# gpurun — plain Makefile. `make check` installs its own Debian packages when missing.
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS      := libvirt libxml-2.0 libpci libkmod
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+             -Wno-format-nonliteral -Werror
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher -DGPURUN_VERSION='"$(VERSION)"' \
+             -DGPURUN_DATADIR='"$(DATADIR)/gpurun"' -D_GNU_SOURCE
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# B is the build directory; check-sanitize re-runs this Makefile with B=build-san.
+B         ?= build
+LIB_SRC   := $(filter-out launcher/main.c,$(wildcard launcher/*.c))
+LIB_OBJ   := $(patsubst launcher/%.c,$(B)/obj/%.o,$(LIB_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test-*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
+HDRS      := $(wildcard launcher/*.h)
+
+.PHONY: all check check-unit check-sanitize check-vm fuzz bench demo install uninstall \
+        format format-check clean deps deps-vm tests
+
+all: $(B)/gpurun
+
+$(B)/obj/%.o: launcher/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libgpurun.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/gpurun: $(B)/obj/main.o $(B)/libgpurun.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libgpurun.a $(HDRS) tests/unit/testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+$(B)/tools/%: tests/tools/%.c $(B)/libgpurun.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
+
+tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
+
+# Unit (cmocka) and fixture-host (TAP shell) tests against the binary in $(B).
+check-unit: tests
+	tests/run-tests $(B)
+
+check-sanitize:
+	$(MAKE) B=build-san CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check-unit
+
+# Real-kernel sandbox (tests/vm): boots the distribution kernel under QEMU/TCG.
+check-vm: all deps-vm
+	tests/vm/run-all $(B)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-sanitize
+	$(MAKE) format-check
+	$(MAKE) check-vm
+
+DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev \
+             libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils \
+             qemu-system-x86 ovmf
+DEB_VM    := qemu-system-x86 linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system \
+             socat
+deps:
+	@tests/tools/ensure-debs $(DEB_BUILD)
+deps-vm:
+	@tests/tools/ensure-debs $(DEB_VM)
+
+demo: deps deps-vm all
+	tests/vm/demo $(B)
+
+bench: all
+	bench/run $(B)
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 30
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ilauncher \
+	  -DGPURUN_VERSION='"$(VERSION)"' -DGPURUN_DATADIR='""' -D_GNU_SOURCE \
+	  -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+fuzz: deps $(FUZZ_TARGETS)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+FORMAT_FILES = $(wildcard launcher/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+install: all
+	install -Dm755 $(B)/gpurun $(DESTDIR)$(BINDIR)/gpurun
+	install -d $(DESTDIR)$(DATADIR)/gpurun/xml-templates $(DESTDIR)$(DATADIR)/gpurun/profiles
+	install -m644 xml-templates/*.xml $(DESTDIR)$(DATADIR)/gpurun/xml-templates/
+	install -m644 profiles/*.profile $(DESTDIR)$(DATADIR)/gpurun/profiles/
+	if [ -f man/gpurun.8 ]; then install -Dm644 man/gpurun.8 $(DESTDIR)$(MANDIR)/man8/gpurun.8; fi
+	if [ -f man/gpurun.profile.5 ]; then install -Dm644 man/gpurun.profile.5 $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5; fi
+	if [ -f contrib/bash-completion/gpurun ]; then install -Dm644 contrib/bash-completion/gpurun $(DESTDIR)$(BASHCOMPDIR)/gpurun; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/gpurun $(DESTDIR)$(MANDIR)/man8/gpurun.8 \
+	      $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5 $(DESTDIR)$(BASHCOMPDIR)/gpurun
+	rm -rf $(DESTDIR)$(DATADIR)/gpurun
+
+clean:
+	rm -rf build build-san build-fuzz

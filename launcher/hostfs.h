@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Every read and write of a host path. Paths are full paths built from the ctx roots
+ * (e.g. path_join(ctx->sys, "bus/pci/devices", bdf, "driver")); nothing here adds a root.
+ * Errors are negative errno values; nothing logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* Join path components with single slashes: path_join("a/", "/b", "c") = "a/b/c". The list is
+ * NULL-terminated by the macro. Returns malloc'd string or NULL on ENOMEM. */
+char *path_join_internal(const char *first, ...);
+#define path_join(...) path_join_internal(__VA_ARGS__, (const char *)NULL)
+
+/* Read a whole file (up to @max bytes, -EFBIG beyond). *ret is NUL-terminated as a
+ * convenience; *ret_len excludes that NUL. */
+int hostfs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* First line of a (sysfs) file with trailing whitespace stripped. -ENOENT if missing. */
+int hostfs_read_line(const char *path, char **ret);
+/* Parse a sysfs hex/decimal number file ("0x1002\n"). */
+int hostfs_read_ulong(const char *path, unsigned long *ret);
+/* Basename of a symlink's target (driver -> ../../bus/pci/drivers/amdgpu gives "amdgpu"). */
+int hostfs_readlink_base(const char *path, char **ret);
+bool hostfs_exists(const char *path);
+bool hostfs_is_dir(const char *path);
+
+/* Write @s to an existing attribute with a single write(); the kernel's error (EBUSY, ENODEV,
+ * EINVAL...) is returned as-is. Opens O_WRONLY|O_CLOEXEC without O_CREAT|O_TRUNC semantics
+ * beyond what sysfs needs (O_TRUNC is set so regular files in fixtures behave alike). */
+int hostfs_write_attr(const char *path, const char *s);
+
+/* Write @len bytes to @path atomically: temp file in the same directory, fsync, chmod @mode,
+ * rename. Parent directories are not created. */
+int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/* mkdir -p with @mode for newly created components. */
+int hostfs_mkdir_p(const char *path, mode_t mode);
+/* Compare file contents with @buf: 1 same, 0 different, -ENOENT missing. */
+int hostfs_same_content(const char *path, const void *buf, size_t len);

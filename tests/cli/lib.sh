@@ -1,0 +1,30 @@
+# TAP helpers for fixture-host tests, sourced by tests/cli/*.t (POSIX sh).
+# $GPURUN is the binary under test; $GPURUN_TOP the source tree.
+: "${GPURUN:=build/gpurun}" "${GPURUN_TOP:=.}"
+FIX="$GPURUN_TOP/tests/fixtures/hosts"
+_n=0
+_failed=0
+ok() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $1"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0
+check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# expect_rc RC DESCRIPTION COMMAND...: runs COMMAND, output to $OUT/$ERR files
+expect_rc() {
+	want=$1; d=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"; rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$d"; else
+		not_ok "$d (exit $rc, wanted $want)"; sed 's/^/# /' "$T/out" "$T/err"; fi
+}
+# contains DESCRIPTION FILE PATTERN (grep -E)
+contains() { if grep -qE -- "$3" "$2"; then ok "$1"; else not_ok "$1: no /$3/ in $2"; sed 's/^/# /' "$2"; fi; }
+lacks() { if grep -qE -- "$3" "$2"; then not_ok "$1: /$3/ in $2"; sed 's/^/# /' "$2"; else ok "$1"; fi; }
+# golden DESCRIPTION ACTUAL EXPECTED: exact compare (GPURUN_UPDATE_GOLDEN=1 rewrites)
+golden() {
+	if [ "${GPURUN_UPDATE_GOLDEN:-}" = 1 ]; then cp "$2" "$3"; fi
+	if cmp -s "$2" "$3"; then ok "$1"; else not_ok "$1"; diff -u "$3" "$2" | sed 's/^/# /'; fi
+}
+# copy_fixture NAME: a writable copy of a fixture host in $T/root (symlinks kept)
+copy_fixture() { rm -rf "$T/root"; cp -a "$FIX/$1" "$T/root"; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
