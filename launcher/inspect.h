@@ -31,6 +31,7 @@ struct pci_func {
 	char **reset_methods;  /* strv, empty if the attribute is missing or empty */
 	bool reset_attr;       /* the `reset` attribute exists (some reset is possible) */
 	bool has_rom;	       /* sysfs `rom` attribute exists */
+	bool pcie_flr; /* the PCIe capability advertises Function Level Reset */
 	bool is_bridge;	       /* header type 1/2 or class 0x06xx */
 	bool console;	       /* a framebuffer bound to this function carries the vt console */
 	int fb;		       /* fbN bound to this device, -1 none */
@@ -90,6 +91,19 @@ int pci_id_parse(const char *s, uint16_t *ret_vendor, uint16_t *ret_device);
 
 const struct pci_func *host_find_func(const struct host *h, const char *address);
 const struct iommu_group *host_find_group(const struct host *h, int id);
+
+/* Whether the slot of @gpu is an APU-style slot: it also holds functions of another vendor or of
+ * classes no graphics card carries (security processor, audio co-processor...). */
+bool host_slot_is_apu(const struct host *h, const struct pci_func *gpu);
+/* The functions that go to a guest with @gpu when a profile says `functions = all`: on a
+ * discrete card every function of the slot; on an APU only the display function(s) and the GPU
+ * vendor's HD-audio function(s) (never the PSP, USB controllers, audio co-processors or the
+ * platform HD-audio controller that share the slot). Returns a strv of
+ * addresses in address order. */
+int host_gpu_slot_functions(const struct host *h, const struct pci_func *gpu, char ***ret);
+/* Functions matching "VVVV:DDDD" or an address; returns the count, fills a malloc'd array of
+ * pointers into h->funcs. -EINVAL if @spec is neither. */
+int host_match_device(const struct host *h, const char *spec, const struct pci_func ***ret);
 
 static inline bool pci_func_is_display(const struct pci_func *f)
 {

@@ -61,6 +61,12 @@ static inline void fclosep(FILE **f)
 			func(*p);                                                                  \
 	}
 
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static inline bool streq(const char *a, const char *b)
 {
 	return strcmp(a, b) == 0;

@@ -24,6 +24,9 @@ struct command {
 /* Aliases point at the same function; `gpurun FILE` means `gpurun run FILE`. */
 static const struct command commands[] = {
 	{ "help", NULL, "help", NULL },
+	{ "ls", cmd_ls, "ls", "List IOMMU groups with their devices, drivers and reset methods" },
+	{ "check", cmd_check, "check [PROFILE | --device BDF|VVVV:DDDD]",
+	  "Host readiness report: PASS/WARN/FAIL with the fix for each" },
 };
 
 static const struct command *find_command(const char *name)
