@@ -172,6 +172,8 @@ struct pci_access *ctx_pci(struct ctx *c)
 	/* In auto mode libpci falls back to the real /proc/bus/pci: force sysfs under the root. */
 	a->method = PCI_ACCESS_SYS_BUS_PCI;
 	pci_set_param(a, "sysfs.path", sysfs);
+	/* Names from pci.ids only: the udev hwdb of the machine would leak into fixture runs. */
+	pci_set_param(a, "hwdb.disable", "1");
 	/* Names come from the root's pci.ids when a fixture ships one, else the system's. */
 	ids = path_join(c->usr_share, "misc/pci.ids");
 	if (ids && !c->real_root && hostfs_exists(ids))

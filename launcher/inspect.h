@@ -32,6 +32,8 @@ struct pci_func {
 	bool reset_attr;       /* the `reset` attribute exists (some reset is possible) */
 	bool has_rom;	       /* sysfs `rom` attribute exists */
 	bool pcie_flr; /* the PCIe capability advertises Function Level Reset */
+	bool reset_method_missing; /* kernel < 5.15: no reset_method attribute */
+	uint8_t header_type;       /* 0 endpoint, 1 PCI bridge, 2 CardBus bridge */
 	bool is_bridge;	       /* header type 1/2 or class 0x06xx */
 	bool console;	       /* a framebuffer bound to this function carries the vt console */
 	int fb;		       /* fbN bound to this device, -1 none */

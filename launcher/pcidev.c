@@ -94,15 +94,22 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 	}
 	s = mfree(s);
 
-	free(p);
-	p = path_join(dir, "boot_vga");
-	if (p && hostfs_read_ulong(p, &v) >= 0)
-		f->boot_vga = v ? 1 : 0;
+	if (pci_func_is_display(f)) {
+		free(p);
+		p = path_join(dir, "boot_vga");
+		if (p && hostfs_read_ulong(p, &v) >= 0)
+			f->boot_vga = v ? 1 : 0;
+		free(p);
+		p = path_join(dir, "rom");
+		f->has_rom = p && hostfs_exists(p);
+	}
 
 	free(p);
 	p = path_join(dir, "reset_method");
 	if (p && hostfs_read_line(p, &s) >= 0)
 		strv_split(s, " \t", &f->reset_methods);
+	else
+		f->reset_method_missing = true;
 	s = mfree(s);
 
 	free(p);
@@ -113,19 +120,34 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 	p = path_join(dir, "rom");
 	f->has_rom = p && hostfs_exists(p);
 
-	free(p);
-	p = path_join(dir, "class");
-	if (p && hostfs_read_ulong(p, &v) >= 0)
-		f->class = (uint32_t)v & 0xffffff;
-
-	free(p);
-	p = path_join(dir, "revision");
-	if (p && hostfs_read_ulong(p, &v) >= 0)
-		f->revision = (uint8_t)v;
 }
 
-/* All libpci calls that may hit its (non-returning) error handler run in here. */
-static int scan_guarded(struct pci_access *a, struct pci_func *funcs, size_t *n, size_t max)
+static int read_flr_guarded(struct pci_access *a, const struct pci_func *f)
+{
+	struct pci_dev *d;
+	struct pci_cap *cap;
+	jmp_buf jb;
+	int r;
+
+	if (ctx_pci_guard(&jb)) {
+		ctx_pci_jmp = NULL;
+		return -EIO;
+	}
+	for (d = a->devices; d; d = d->next)
+		if ((unsigned)d->domain == f->domain && d->bus == f->bus && d->dev == f->dev &&
+		    d->func == f->func)
+			break;
+	r = 0;
+	if (d) {
+		cap = pci_find_cap(d, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
+		if (cap && (pci_read_long(d, cap->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR))
+			r = 1;
+	}
+	ctx_pci_jmp = NULL;
+	return r;
+}
+
+static int scan_guarded(struct pci_access *a)
 {
 	jmp_buf jb;
 
@@ -134,30 +156,44 @@ static int scan_guarded(struct pci_access *a, struct pci_func *funcs, size_t *n,
 		return -EIO;
 	}
 	pci_scan_bus(a);
-	for (struct pci_dev *d = a->devices; d && *n < max; d = d->next) {
-		struct pci_func *f = &funcs[(*n)++];
+	ctx_pci_jmp = NULL;
+	return 0;
+}
 
-		*f = (struct pci_func){ .iommu_group = -1, .boot_vga = -1, .fb = -1 };
-		pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_SUBSYS);
-		f->domain = (unsigned)d->domain;
-		f->bus = d->bus;
-		f->dev = d->dev;
-		f->func = d->func;
-		snprintf(f->address, sizeof(f->address), "%04x:%02x:%02x.%x", f->domain, f->bus,
-			 f->dev, f->func);
+/* Per device, so that one unreadable device (vanished mid-scan) costs only itself. */
+static int read_header_guarded(struct pci_dev *d, struct pci_func *f)
+{
+	u8 hdr[64];
+	jmp_buf jb;
+
+	if (ctx_pci_guard(&jb)) {
+		ctx_pci_jmp = NULL;
+		return -EIO;
+	}
+	/* One read of the config header gives ids, class and subsystem: far fewer syscalls
+	 * than libpci's per-attribute sysfs files (see bench/run). */
+	if (pci_read_block(d, 0, hdr, sizeof(hdr))) {
+		f->vendor = le16(hdr + PCI_VENDOR_ID);
+		f->device = le16(hdr + PCI_DEVICE_ID);
+		f->revision = hdr[PCI_REVISION_ID];
+		f->class = (uint32_t)le16(hdr + PCI_CLASS_DEVICE) << 8 | hdr[PCI_CLASS_PROG];
+		f->header_type = hdr[PCI_HEADER_TYPE] & 0x7f;
+		if (f->header_type == PCI_HEADER_TYPE_NORMAL) {
+			f->subvendor = le16(hdr + PCI_SUBSYSTEM_VENDOR_ID);
+			f->subdevice = le16(hdr + PCI_SUBSYSTEM_ID);
+		}
+	} else {
+		pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT |
+					 PCI_FILL_SUBSYS);
 		f->vendor = d->vendor_id;
 		f->device = d->device_id;
+		f->class = (uint32_t)d->device_class << 8 | d->prog_if;
+		f->revision = d->rev_id;
 		f->subvendor = d->subsys_vendor_id;
 		f->subdevice = d->subsys_id;
-		f->class = (uint32_t)d->device_class << 8;
-		f->is_bridge = (d->device_class >> 8) == PCI_BASE_CLASS_BRIDGE;
-		/* Kernels before 5.15 have no reset_method: FLR from the PCIe capability. */
-		struct pci_cap *cap = pci_find_cap(d, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
-
-		if (cap && (pci_read_long(d, cap->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR))
-			f->pcie_flr = true;
 	}
 	ctx_pci_jmp = NULL;
+	f->is_bridge = (f->class >> 16) == PCI_BASE_CLASS_BRIDGE;
 	return 0;
 }
 
@@ -189,17 +225,36 @@ int pcidev_scan(struct ctx *c, struct pci_func **ret, size_t *ret_n, char ***not
 	funcs = calloc(max, sizeof(*funcs));
 	if (!funcs)
 		return -ENOMEM;
-	r = scan_guarded(a, funcs, &n, max);
+	r = scan_guarded(a);
 	if (r < 0) {
 		free(funcs);
 		return r;
 	}
+	for (struct pci_dev *d = a->devices; d && n < max; d = d->next) {
+		struct pci_func *f = &funcs[n];
+
+		*f = (struct pci_func){ .iommu_group = -1, .boot_vga = -1, .fb = -1 };
+		f->domain = (unsigned)d->domain;
+		f->bus = d->bus;
+		f->dev = d->dev;
+		f->func = d->func;
+		snprintf(f->address, sizeof(f->address), "%04x:%02x:%02x.%x", f->domain, f->bus,
+			 f->dev, f->func);
+		if (read_header_guarded(d, f) < 0) {
+			strv_extendf(notes, "%s: unreadable (%s), skipping", f->address, ctx_pci_error);
+			continue;
+		}
+		n++;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct pci_func *f = &funcs[i];
 
+		read_sysfs_attrs(c, f, notes);
+		/* Kernels before 5.15 have no reset_method: FLR from the PCIe capability. */
+		if (f->reset_method_missing)
+			f->pcie_flr = read_flr_guarded(a, f) > 0;
 		f->vendor_name = lookup(a, PCI_LOOKUP_VENDOR, f->vendor, 0);
 		f->device_name = lookup(a, PCI_LOOKUP_DEVICE, f->vendor, f->device);
-		read_sysfs_attrs(c, f, notes);
 		f->class_name = lookup(a, PCI_LOOKUP_CLASS, (int)(f->class >> 8), 0);
 		if (!f->reset_methods) {
 			f->reset_methods = calloc(1, sizeof(char *));
