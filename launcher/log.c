@@ -4,8 +4,6 @@
 #include <stdlib.h>
 
 #include <libxml/xmlerror.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "log.h"
 
@@ -80,16 +78,7 @@ static void libxml2_error(void *userdata _unused_, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void libvirt_error(void *userdata _unused_, virErrorPtr err)
-{
-	/* The command layer reports libvirt errors with virGetLastErrorMessage(); here only
-	 * keep the raw stream for -vv. */
-	if (err && err->message)
-		log_debug("libvirt: %s", err->message);
-}
-
 void log_libxml2_init(void)
 {
 	xmlSetGenericErrorFunc(NULL, libxml2_error);
-	virSetErrorFunc(NULL, libvirt_error);
 }

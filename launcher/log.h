@@ -36,5 +36,5 @@ int log_internal(enum log_level level, int error, const char *fmt, ...) _printf_
 #define log_warning_errno(e, ...) log_internal(LOG_WARNING, -abs(e), __VA_ARGS__)
 #define log_debug_errno(e, ...) log_internal(LOG_DEBUG, -abs(e), __VA_ARGS__)
 
-/* Bridges for library error callbacks; installed by ctx. */
+/* libxml2 messages go to debug output (libvirt is silenced in dlopen-libvirt.c). */
 void log_libxml2_init(void);
