@@ -201,6 +201,15 @@ static void read_console(struct ctx *c, struct host *h)
 		target = realpath(lp, NULL);
 		if (!target)
 			continue;
+		/* efifb / simple-framebuffer scan out of the boot VGA device's memory */
+		if (strstr(target, "efi-framebuffer") || strstr(target, "simple-framebuffer")) {
+			for (size_t i = 0; i < h->n_funcs; i++)
+				if (h->funcs[i].boot_vga == 1) {
+					h->funcs[i].fb = (int)n;
+					h->funcs[i].console = fbcon;
+				}
+			continue;
+		}
 		for (size_t i = 0; i < h->n_funcs; i++) {
 			_cleanup_free_ char *dp = path_join(c->sys, "bus/pci/devices", h->funcs[i].address);
 			_cleanup_free_ char *real = dp ? realpath(dp, NULL) : NULL;
