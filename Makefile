@@ -90,8 +90,8 @@ check: deps
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev \
              libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
              qemu-system-x86 ovmf
-DEB_VM    := qemu-system-x86 linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system \
-             socat
+DEB_VM    := qemu-system-x86 linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
+             socat virtinst
 deps:
 	@tests/tools/ensure-debs $(DEB_BUILD)
 deps-vm:
@@ -121,12 +121,21 @@ format-check:
 
 install: all
 	install -Dm755 $(B)/gpurun $(DESTDIR)$(BINDIR)/gpurun
+	install -Dm644 man/gpurun.8 $(DESTDIR)$(MANDIR)/man8/gpurun.8
+	install -Dm644 man/gpurun.profile.5 $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5
+	install -Dm644 contrib/bash-completion/gpurun $(DESTDIR)$(BASHCOMPDIR)/gpurun
 	install -d $(DESTDIR)$(DATADIR)/gpurun/xml-templates $(DESTDIR)$(DATADIR)/gpurun/profiles
-	install -m644 xml-templates/*.xml $(DESTDIR)$(DATADIR)/gpurun/xml-templates/
-	install -m644 profiles/*.profile $(DESTDIR)$(DATADIR)/gpurun/profiles/
-	if [ -f man/gpurun.8 ]; then install -Dm644 man/gpurun.8 $(DESTDIR)$(MANDIR)/man8/gpurun.8; fi
-	if [ -f man/gpurun.profile.5 ]; then install -Dm644 man/gpurun.profile.5 $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5; fi
-	if [ -f contrib/bash-completion/gpurun ]; then install -Dm644 contrib/bash-completion/gpurun $(DESTDIR)$(BASHCOMPDIR)/gpurun; fi
+	for f in xml-templates/*.xml profiles/*.profile; do \
+		if [ -f "$$f" ]; then install -m644 "$$f" $(DESTDIR)$(DATADIR)/gpurun/$$f || exit 1; fi; \
+	done
+	install -Dm755 contrib/libvirt-hook/qemu $(DESTDIR)$(DATADIR)/gpurun/contrib/libvirt-hook/qemu
+	install -Dm755 contrib/proxmox/gpurun-hookscript \
+		$(DESTDIR)$(DATADIR)/gpurun/contrib/proxmox/gpurun-hookscript
+	install -Dm644 contrib/systemd/gpurun@.service \
+		$(DESTDIR)$(DATADIR)/gpurun/contrib/systemd/gpurun@.service
+	for d in libvirt-hook proxmox systemd; do \
+		install -m644 contrib/$$d/README.md $(DESTDIR)$(DATADIR)/gpurun/contrib/$$d/README.md || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gpurun $(DESTDIR)$(MANDIR)/man8/gpurun.8 \

@@ -65,3 +65,42 @@ void cmd_print_help(const char *name);
 
 int cmd_ls(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_host_config(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_emit(int argc, char **argv); /* also `args`, `xml`, `proxmox` (argv[0] picks the output) */
+int cmd_vbios(int argc, char **argv); /* vbios list | extract */
+int cmd_rom(int argc, char **argv);   /* rom info | combine */
+
+/* Profile -> host snapshot -> plan, shared by plan, emit and run (cmd-plan.c). */
+struct cmd_planned {
+	struct ctx *ctx;
+	struct host *host;
+	struct profile *profile;
+	struct plan *plan;
+};
+/* Logs its own errors. Returns EXIT_OK (and fills *ret), EXIT_USAGE (bad profile) or
+ * EXIT_FAILURE_OP. */
+int cmd_plan_load(const char *profile_path, struct cmd_planned *ret);
+void cmd_planned_done(struct cmd_planned *c);
+/* Log the diagnostics of status >= @min to stderr (with their fixes). */
+struct diag_list;
+void cmd_print_diags(const struct diag_list *d, int min);
+
+/* run, bind/unbind, restore (cmd-run.c, cmd-bind.c, cmd-restore.c) */
+int cmd_run(int argc, char **argv);
+int cmd_bind(int argc, char **argv); /* also `unbind` (argv[0] picks) */
+int cmd_restore(int argc, char **argv);
+struct plan;
+struct journal;
+/* Shared by run/bind/unbind/restore (cmd-run.c); each logs its own errors. */
+int cmd_run_plan(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret);
+/* Print the diagnostics; -EPERM when a FAIL (not overridden by @force) refuses the run. */
+int cmd_run_check_plan(const struct plan *p, bool force);
+/* prepare_options.say: userdata != NULL means dry run (stdout), else a notice on stderr. */
+void cmd_run_say(void *userdata, const char *line);
+int cmd_run_parse_timeout(const char *s, unsigned *ret_ms);
+int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret);
+/* Revert @j, print each function's final driver; on success unlock and remove the journal. */
+int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms);
+/* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. */
+int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms);

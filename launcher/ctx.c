@@ -177,7 +177,7 @@ struct pci_access *ctx_pci(struct ctx *c)
 	/* Names come from the root's pci.ids when a fixture ships one, else the system's. */
 	ids = path_join(c->usr_share, "misc/pci.ids");
 	if (ids && !c->real_root && hostfs_exists(ids))
-		pci_set_name_list_path(a, ids, 0);
+		pci_set_name_list_path(a, TAKE_PTR(ids), 1);
 	if (pci_init_guarded(a) < 0) {
 		pci_cleanup(a);
 		errno = EIO;

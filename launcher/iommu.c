@@ -111,7 +111,8 @@ int iommu_read_groups(struct ctx *c, struct host *h)
 			r = 0;
 			continue;
 		}
-		qsort(g.members, g.n_members, sizeof(size_t), size_cmp);
+		if (g.n_members > 1)
+			qsort(g.members, g.n_members, sizeof(size_t), size_cmp);
 		n = realloc(h->groups, sizeof(*n) * (h->n_groups + 1));
 		if (!n) {
 			free(g.members);
@@ -123,7 +124,8 @@ int iommu_read_groups(struct ctx *c, struct host *h)
 		h->groups[h->n_groups++] = g;
 	}
 	closedir(d);
-	qsort(h->groups, h->n_groups, sizeof(*h->groups), group_cmp);
+	if (h->n_groups > 1)
+		qsort(h->groups, h->n_groups, sizeof(*h->groups), group_cmp);
 	return r;
 }
 

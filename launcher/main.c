@@ -27,6 +27,29 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, "ls", "List IOMMU groups with their devices, drivers and reset methods" },
 	{ "check", cmd_check, "check [PROFILE | --device BDF|VVVV:DDDD]",
 	  "Host readiness report: PASS/WARN/FAIL with the fix for each" },
+	{ "host-config", cmd_host_config, "host-config [PROFILE|--device BDF|VVVV:DDDD]",
+	  "Persistent host setup (kernel cmdline, modprobe.d, modules-load.d) as a diff; --apply "
+	  "writes it, --revert restores the backup, --blacklist also blacklists the GPU driver" },
+	{ "plan", cmd_plan, "plan PROFILE", "What `run` would do, step by step, changing nothing" },
+	{ "emit", cmd_emit, "emit qemu|libvirt|proxmox PROFILE [--managed] [--stage]",
+	  "Print the QEMU command line, libvirt domain XML or Proxmox VE config lines" },
+	{ "args", cmd_emit, "args PROFILE", NULL },
+	{ "xml", cmd_emit, "xml PROFILE [--managed]", NULL },
+	{ "proxmox", cmd_emit, "proxmox PROFILE [--stage]", NULL },
+	{ "vbios", cmd_vbios, "vbios list | extract [--device BDF|VVVV:DDDD] [-o DIR] [--force]",
+	  "List the VBIOS images in the ACPI VFCT table, or extract one (sysfs ROM as fallback)" },
+	{ "rom", cmd_rom, "rom info [--json] FILE... | combine -o OUT VBIOS GOP [--force]",
+	  "Decode and validate option ROM files, or combine a VBIOS with a GOP driver ROM" },
+	{ "run", cmd_run, "run PROFILE",
+	  "Check, prepare the host, start the guest, wait, revert the host "
+	  "(--allow-boot-vga --force --log --timeout SEC)" },
+	{ "bind", cmd_bind, "bind PROFILE|BDF...",
+	  "Bind devices to vfio-pci without a guest, journalled (--allow-boot-vga --force "
+	  "--timeout SEC)" },
+	{ "unbind", cmd_bind, "unbind PROFILE|BDF...",
+	  "Give devices bound by `gpurun bind` back to their drivers (--timeout SEC)" },
+	{ "restore", cmd_restore, "restore [VM]",
+	  "Undo what a killed gpurun left behind, from its journal; all VMs without VM" },
 };
 
 static const struct command *find_command(const char *name)

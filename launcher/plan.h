@@ -10,12 +10,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "inspect.h"
 #include "macro.h"
 
 struct profile;
+struct ctx;
 
 enum plan_role {
 	PLAN_ROLE_GPU,	     /* a display function of the GPU's slot */
@@ -45,14 +47,19 @@ struct plan_device {
 	bool primary_vga;   /* x-vga=on / Proxmox x-vga=1 */
 	enum plan_rom_source rom_source;
 	char *rom_source_path; /* PLAN_ROM_FILE: the user's file */
-	char *romfile;	 /* full path (under ctx roots) QEMU/libvirt read, NULL = no romfile */
-	char *rom_name;	 /* basename, as Proxmox's romfile= (relative to /usr/share/kvm) */
-	bool rom_is_gop; /* the ROM on this function is the GOP driver ROM */
+	char *romfile;	     /* full path (under ctx roots) QEMU/libvirt read, NULL = no romfile */
+	char *rom_name;	     /* basename, as Proxmox's romfile= (relative to /usr/share/kvm) */
+	bool rom_is_gop;     /* the ROM on this function is the GOP driver ROM */
+	unsigned guest_port; /* guest placement: one pcie-root-port per host slot, 0.. */
+	unsigned guest_function; /* function on that port's slot: 0.. in address order */
 };
 
 enum plan_action_kind {
 	PLAN_ACTION_LOAD_MODULE,    /* target: module name */
-	PLAN_ACTION_STAGE_ROM,	    /* target: destination path; source: description or path */
+	PLAN_ACTION_STAGE_ROM,	    /* target: destination path (under rom_dir); source:
+				     * "vfct:ADDR" (the VFCT image for function ADDR),
+				     * "sysfs:ADDR" (that function's sysfs rom attribute), or the
+				     * absolute path of the user's file */
 	PLAN_ACTION_UNBIND_CONSOLE, /* target: "vtcon1" / "efi-framebuffer.0" */
 	PLAN_ACTION_BIND_VFIO,	    /* target: device address */
 	_PLAN_ACTION_KIND_MAX,
@@ -74,8 +81,46 @@ struct plan {
 	struct diag_list diags; /* FAIL entries make `run` refuse (unless overridden) */
 	char *ovmf_code;	/* NULL for BIOS */
 	char *ovmf_vars_template;
-	char *ovmf_vars; /* per-VM copy under the state dir */
+	char *ovmf_vars; /* per-VM copy (profile nvram, else <vars_dir>/<vm>_VARS.fd); the runner
+			  * copies ovmf_vars_template there when it does not exist yet */
+
+	bool resolved; /* the GPU was found (exactly one match); false: FAIL diag "gpu-device"
+			* says why, devices[] is empty and emitters refuse the plan */
+	bool secure_boot;
+	bool gpu_whole_slot; /* functions = all on a discrete card: every function of the slot */
+	/* tpm = yes: the runner starts `swtpm socket --tpm2 --tpmstate dir=TPM_DIR
+	 * --ctrl type=unixio,path=TPM_SOCKET` before QEMU (the argv connects to the socket) */
+	char *tpm_dir;	  /* persistent swtpm state: <vars_dir>/<vm>_tpm */
+	char *tpm_socket; /* <state_dir>/<vm>.swtpm.sock */
 };
+
+/* The directories and firmware files the pure planner needs, as plain strings (full paths,
+ * already under the ctx roots). */
+struct plan_paths {
+	char *rom_dir;	   /* staged ROMs: ROOT/var/lib/gpurun/roms */
+	char *pve_rom_dir; /* Proxmox romfile directory: ROOT/usr/share/kvm */
+	char *state_dir;   /* ROOT/run/gpurun (or --state-dir) */
+	char *vars_dir;	   /* per-VM UEFI variable files: ROOT/var/lib/gpurun/vars */
+	char *usr_share;   /* ROOT/usr/share */
+	char **ovmf_files; /* strv: OVMF files that exist, relative to usr_share
+			    * ("OVMF/OVMF_CODE_4M.fd", "edk2/x64/OVMF_CODE.4m.fd", ...) */
+};
+
+/* Fill @ret from the ctx roots, probing usr_share for the Debian/Ubuntu, Fedora and Arch
+ * OVMF file names (plan.c's table). Not pure (stat()s files). */
+int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret);
+void plan_paths_done(struct plan_paths *p);
+
+/* Build the plan. Pure. Returns 0 (problems, including an unresolvable GPU, are diagnostics in
+ * (*ret)->diags; see `resolved`) or -ENOMEM. @p must outlive the plan. */
+int plan_build(const struct profile *p, const struct host *h, const struct plan_paths *paths,
+	       struct plan **ret);
+/* Canonical, stable text form (golden tests, `gpurun plan`). Returns 0 or -EIO. */
+int plan_dump(const struct plan *p, FILE *f);
+
+const char *plan_role_to_string(enum plan_role r);
+const char *plan_rom_source_to_string(enum plan_rom_source s);
+const char *plan_action_kind_to_string(enum plan_action_kind k);
 
 struct plan *plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)

@@ -1,0 +1,99 @@
+#!/bin/sh
+# gpurun bind / unbind (PROFILE or addresses) on a copy of the strix-halo fixture, with
+# tests/tools/fake-kernel playing sysfs. Never touches the real /sys.
+. tests/cli/lib.sh
+
+B=${GPURUN_BUILD:-build}
+FAKE="$B/tools/fake-kernel"
+if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
+GPU=0000:c4:00.0 AUD=0000:c4:00.1
+FK=
+wait_file() {
+	i=0
+	while [ $i -lt 200 ]; do
+		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
+		sleep 0.05; i=$((i + 1))
+	done
+	return 1
+}
+start_kernel() {
+	copy_fixture strix-halo
+	"$FAKE" "$T/root" "$@" >"$T/fk.out" 2>"$T/fk.err" &
+	FK=$!
+	wait_file "$T/fk.out" ready
+}
+stop_kernel() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
+trap 'stop_kernel; rm -rf "$T"' EXIT
+drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
+both() { [ "$(drv $GPU)" = "$1" ] && [ "$(drv $AUD)" = "$2" ]; }
+g() { "$GPURUN" --root "$T/root" "$@"; }
+cat >"$T/w.profile" <<EOF2
+[vm]
+name = w
+firmware = bios
+network = none
+[gpu]
+device = 1002:1586
+vbios = none
+allow-boot-vga = yes
+EOF2
+
+start_kernel
+# --- addresses
+expect_rc 1 "bind of the boot VGA refused" g bind $GPU $AUD
+contains "override named" "$T/err" "Refusing: $GPU is the GPU holding the host console \\(override: --allow-boot-vga\\)"
+expect_rc 1 "bind of half a group refused" g bind --allow-boot-vga $GPU
+contains "group member named" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force"
+check "refusals changed nothing" both amdgpu snd_hda_intel
+expect_rc 2 "unknown address" g bind 0000:99:00.0
+expect_rc 2 "not an address or profile" g unbind 0000:zz:00.0
+
+expect_rc 0 "bind GPU + audio" g bind --allow-boot-vga --timeout 5 $GPU $AUD
+check "both on vfio-pci" both vfio-pci vfio-pci
+check "group device node" test -e "$T/root/dev/vfio/14"
+check "audio moved first" sh -c "grep -n 'unbound from' '$T/fk.err' | head -1 | grep -q '$AUD'"
+check "journal kept for unbind" test -s "$T/root/run/gpurun/bind-$GPU/journal"
+contains "journal: audio entry" "$T/root/run/gpurun/bind-$GPU/journal" "^bind $AUD driver=snd_hda_intel override=$"
+expect_rc 1 "second bind of the audio refused" g bind --force $AUD
+contains "holder named" "$T/err" "$AUD is in use by gpurun VM bind-$GPU \\(journal left\\)"
+expect_rc 0 "unbind one address releases its whole journal" g unbind $AUD
+check "both back" both amdgpu snd_hda_intel
+contains "reports the drivers" "$T/err" "$GPU: amdgpu \\(restored\\)"
+check "journal gone" test ! -e "$T/root/run/gpurun/bind-$GPU/journal"
+check "device node gone" test ! -e "$T/root/dev/vfio/14"
+
+# --- unbind of a function no journal knows: released to whichever driver takes it
+d="$T/root/sys/bus/pci/devices/$AUD"
+printf vfio-pci >"$d/driver_override"; printf %s $AUD >"$d/driver/unbind"
+wait_file "$T/fk.err" "$AUD unbound"
+printf %s $AUD >"$T/root/sys/bus/pci/drivers_probe"
+i=0; while [ "$(drv $AUD)" != vfio-pci ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+expect_rc 0 "unbind without journal" g unbind --timeout 5 $AUD
+check "audio back on its native driver" both amdgpu snd_hda_intel
+contains "says which" "$T/err" "$AUD: snd_hda_intel"
+
+# --- profile
+expect_rc 0 "bind --dry-run PROFILE" g --dry-run bind "$T/w.profile"
+contains "dry run lists the bind" "$T/out" "^bind $GPU: amdgpu -> vfio-pci"
+check "dry run changed nothing" both amdgpu snd_hda_intel
+expect_rc 0 "bind PROFILE" g bind "$T/w.profile"
+check "profile bound" both vfio-pci vfio-pci
+check "console released" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 0
+expect_rc 1 "run while bound refused" g --qemu /bin/true run "$T/w.profile"
+expect_rc 0 "unbind PROFILE" g unbind "$T/w.profile"
+check "profile unbound" both amdgpu snd_hda_intel
+check "console back" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1
+expect_rc 0 "bind PROFILE again, restore by VM name" g bind "$T/w.profile"
+expect_rc 0 "restore w" g restore w
+check "restored" both amdgpu snd_hda_intel
+stop_kernel
+
+# --- a bind that fails halfway is reverted at once
+start_kernel --refuse $GPU
+expect_rc 1 "bind with the GPU refused by vfio-pci" g bind --allow-boot-vga --timeout 0.3 $GPU $AUD
+contains "reason" "$T/err" "$GPU did not bind to vfio-pci within 300 ms"
+check "audio given back" both amdgpu snd_hda_intel
+check "no journal left" test ! -e "$T/root/run/gpurun/bind-$GPU/journal"
+stop_kernel
+
+done_testing

@@ -1,0 +1,193 @@
+#!/bin/sh
+# gpurun host-config on copies of the fixture hosts: the diff, --apply, idempotency, --revert,
+# user parameters and files, failures that must leave nothing half-written.
+. tests/cli/lib.sh
+HC="$GPURUN_TOP/tests/fixtures/hostcfg"
+
+if [ ! -d "$FIX/strix-halo/etc" ]; then
+	echo "1..0 # SKIP fixture hosts (tests/fixtures/hosts/strix-halo) not present"
+	exit 0
+fi
+skip() { _n=$((_n + 1)); echo "ok $_n # SKIP $1"; }
+# fresh NAME [OVERLAY]: $T/root = copy of fixture host NAME (+ an etc overlay), $T/pristine = same
+fresh() {
+	copy_fixture "$1"
+	if [ -n "${2:-}" ]; then cp -a "$HC/$2/." "$T/root/"; fi
+	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
+}
+same_etc() { diff -r -x gpurun "$T/pristine/etc" "$T/root/etc" >"$T/etcdiff" 2>&1; }
+unchanged() { if same_etc; then ok "$1"; else not_ok "$1"; sed 's/^/# /' "$T/etcdiff"; fi; }
+hc() { "$GPURUN" --root "$T/root" host-config "$@"; }
+jqt() { jq -e "$1" "$2" >/dev/null; }
+
+# --- Strix Halo, Proxmox systemd-boot (ZFS) -------------------------------------------------
+fresh strix-halo
+expect_rc 0 "strix: show the plan" hc --device 1002:1586
+cp "$T/out" "$T/plan"
+contains "bootloader and why" "$T/plan" '^Bootloader: Proxmox VE, systemd-boot via proxmox-boot-tool \(/etc/kernel/cmdline and /etc/kernel/proxmox-boot-uuids exist'
+contains "cmdline diff header" "$T/plan" '^\+\+\+ /etc/kernel/cmdline$'
+contains "AMD IOMMU params appended, user params kept" "$T/plan" '^\+root=ZFS=rpool/ROOT/pve-1 .*amd_iommu=on iommu=pt'
+contains "boot VGA: sysfb kept off the GPU" "$T/plan" '^\+.* initcall_blacklist=sysfb_init'
+contains "ids: GPU + HDMI audio" "$T/plan" '^\+options vfio-pci ids=1002:1586,1002:1640 disable_vga=1$'
+lacks "ids: never the APU's other functions" "$T/plan" '^\+options vfio-pci .*1022:'
+contains "softdep amdgpu" "$T/plan" '^\+softdep amdgpu pre: vfio-pci$'
+contains "softdep snd_hda_intel" "$T/plan" '^\+softdep snd_hda_intel pre: vfio-pci$'
+contains "modules-load" "$T/plan" '^\+vfio_iommu_type1$'
+contains "refresh command" "$T/plan" '^  proxmox-boot-tool refresh$'
+contains "initramfs command" "$T/plan" '^  update-initramfs -u -k all$'
+contains "says nothing was changed" "$T/plan" '^Nothing was changed'
+unchanged "the plan wrote nothing"
+expect_rc 0 "strix: --json" hc --device 1002:1586 --json
+if command -v jq >/dev/null; then
+	check "json: the three files" jqt '[.files[].path] == ["/etc/kernel/cmdline","/etc/modules-load.d/vfio.conf","/etc/modprobe.d/vfio.conf"]' "$T/out"
+	check "json: commands as argv" jqt '.commands[0] == ["proxmox-boot-tool","refresh"]' "$T/out"
+	check "json: new content" jqt '.files[2].content | contains("ids=1002:1586,1002:1640")' "$T/out"
+else
+	skip "json checks: jq not installed"
+fi
+expect_rc 2 "--json does not apply" hc --device 1002:1586 --json --apply
+unchanged "still nothing written"
+
+expect_rc 0 "strix: --apply" hc --device 1002:1586 --apply
+cp "$T/out" "$T/apply"
+contains "boot tools skipped under --root" "$T/apply" '^skipped: --root is not /: proxmox-boot-tool refresh$'
+contains "initramfs skipped under --root" "$T/apply" '^skipped: --root is not /: update-initramfs -u -k all$'
+contains "reboot needed" "$T/apply" '^Reboot needed'
+contains "cmdline written" "$T/root/etc/kernel/cmdline" 'amd_iommu=on iommu=pt'
+check "cmdline is still one line" test "$(wc -l <"$T/root/etc/kernel/cmdline")" -eq 1
+contains "modprobe.d written" "$T/root/etc/modprobe.d/vfio.conf" '^options vfio-pci ids=1002:1586,1002:1640 disable_vga=1$'
+contains "modules-load.d written" "$T/root/etc/modules-load.d/vfio.conf" '^vfio_pci$'
+check "backup manifest" sh -c "cat '$T'/root/etc/gpurun/backup/*/manifest | grep -q '^saved 0644 /etc/kernel/cmdline$'"
+
+expect_rc 0 "strix: second run" hc --device 1002:1586 --apply
+contains "nothing to change" "$T/out" '^Nothing to change'
+lacks "no second backup, no commands" "$T/out" '^(Written|skipped:)'
+contains "configured but not rebooted" "$T/out" '^WARN  Configured but not active yet: /etc/modprobe.d/vfio.conf gives 1002:1586 to vfio-pci, but 0000:c4:00\.0 is bound to amdgpu'
+check "one backup only" test "$(ls "$T/root/etc/gpurun/backup" | wc -l)" -eq 1
+
+expect_rc 0 "strix: --revert" hc --revert
+contains "names what it restored" "$T/out" '^  /etc/modprobe.d/vfio.conf \(removed: it did not exist before\)$'
+unchanged "revert gives back the original /etc"
+expect_rc 1 "nothing left to revert" hc --revert
+contains "says so" "$T/err" 'No gpurun host-config backup to revert'
+
+# --blacklist: snd_hda_intel also drives the platform audio c4:00.6
+fresh strix-halo
+expect_rc 0 "strix: --blacklist" hc --device 0000:c4:00.0 --blacklist
+contains "amdgpu blacklisted" "$T/out" '^\+blacklist amdgpu$'
+lacks "host audio driver not blacklisted" "$T/out" '^\+blacklist snd_hda_intel'
+contains "warned, naming the other device" "$T/out" '^WARN  Not blacklisting snd_hda_intel: it also drives 0000:c4:00\.6'
+
+# the user's own parameters: kept; a conflicting one reported, not overridden or duplicated
+fresh strix-halo pve-user-params
+expect_rc 0 "user params" hc --device 1002:1586 --apply
+contains "conflict warned" "$T/out" "^WARN  /etc/kernel/cmdline has 'iommu=soft', which conflicts with 'iommu=pt'"
+contains "user params kept, iommu=pt not added" "$T/root/etc/kernel/cmdline" '^root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=soft mitigations=off amd_iommu=on initcall_blacklist=sysfb_init$'
+
+# existing vfio.conf files: merged
+fresh strix-halo existing-vfio
+expect_rc 0 "existing vfio.conf" hc --device 1002:1586 --apply
+contains "user comment kept" "$T/root/etc/modprobe.d/vfio.conf" '^# my own settings$'
+contains "ids merged" "$T/root/etc/modprobe.d/vfio.conf" '^options vfio-pci ids=1002:1586,1002:1640 disable_vga=1$'
+check "softdep not duplicated" test "$(grep -c '^softdep amdgpu' "$T/root/etc/modprobe.d/vfio.conf")" -eq 1
+contains "user module kept" "$T/root/etc/modules-load.d/vfio.conf" '^kvmgt$'
+check "vfio not duplicated" test "$(grep -c '^vfio$' "$T/root/etc/modules-load.d/vfio.conf")" -eq 1
+expect_rc 0 "existing vfio.conf: revert" hc --revert
+unchanged "revert gives back the user's files"
+
+# --- failures: nothing half-written ------------------------------------------------------
+# Tests run as root in CI, where a 0555 directory does not stop writes. Two techniques that
+# do: a path component that must be a directory is a file (ENOTDIR at the third write, after
+# two files were written: they must be rolled back), and a directory where a file is expected.
+fresh strix-halo
+rm -rf "$T/root/etc/modprobe.d"; echo "not a directory" >"$T/root/etc/modprobe.d"
+rm -rf "$T/pristine/etc/modprobe.d"; cp "$T/root/etc/modprobe.d" "$T/pristine/etc/modprobe.d"
+expect_rc 1 "write failure" hc --device 1002:1586 --apply
+contains "clear error naming the file" "$T/err" 'Failed to write /etc/modprobe.d/vfio.conf: Not a directory; the files already written were restored, nothing changed'
+unchanged "earlier writes rolled back"
+check "no backup left behind" test -z "$(ls "$T/root/etc/gpurun/backup" 2>/dev/null)"
+
+fresh strix-halo
+mkdir -p "$T/root/etc/modprobe.d/vfio.conf" "$T/pristine/etc/modprobe.d/vfio.conf"
+expect_rc 1 "directory where a file is expected" hc --device 1002:1586 --apply
+contains "clear error" "$T/err" 'Failed to read /etc/modprobe.d/vfio.conf: Is a directory; nothing changed'
+unchanged "nothing written"
+
+# a really read-only /etc: a read-only bind mount in a private mount namespace, where allowed
+fresh strix-halo
+if command -v unshare >/dev/null &&
+	unshare -m sh -c "mount --bind '$T/root/etc' '$T/root/etc' && mount -o remount,bind,ro '$T/root/etc'" 2>/dev/null; then
+	expect_rc 1 "read-only /etc" unshare -m sh -c "mount --bind '$T/root/etc' '$T/root/etc' && mount -o remount,bind,ro '$T/root/etc' && exec '$GPURUN' --root '$T/root' host-config --device 1002:1586 --apply"
+	contains "clear error" "$T/err" 'Read-only file system; nothing changed'
+	unchanged "nothing written on a read-only /etc"
+else
+	skip "read-only /etc: no permission for a read-only bind mount (unshare -m) here"
+fi
+
+# --- GRUB hosts ----------------------------------------------------------------------------
+if [ -f "$FIX/iommu-off/etc/default/grub" ]; then
+	fresh iommu-off
+	expect_rc 0 "iommu-off (Debian GRUB)" hc --device 0000:03:00.0 --apply
+	contains "GRUB detected" "$T/out" '^Bootloader: GRUB \(/etc/default/grub exists'
+	contains "update-grub" "$T/out" '^skipped: --root is not /: update-grub$'
+	contains "param inside GRUB_CMDLINE_LINUX_DEFAULT" "$T/root/etc/default/grub" '^GRUB_CMDLINE_LINUX_DEFAULT=".*amd_iommu=on iommu=pt"'
+	expect_rc 0 "iommu-off: second run" hc --device 0000:03:00.0
+	contains "nothing to change" "$T/out" '^Nothing to change'
+
+	fresh iommu-off grub-user-params
+	expect_rc 0 "GRUB with user params" hc --device 0000:03:00.0 --apply
+	contains "iommu=pt from GRUB_CMDLINE_LINUX counts" "$T/root/etc/default/grub" '^GRUB_CMDLINE_LINUX_DEFAULT="quiet splash amd_iommu=on"$'
+	contains "GRUB_CMDLINE_LINUX untouched" "$T/root/etc/default/grub" '^GRUB_CMDLINE_LINUX="net.ifnames=0 iommu=pt"$'
+	contains "drop-in override reported" "$T/out" '^WARN  /etc/default/grub.d/50-cloud.cfg sets GRUB_CMDLINE_LINUX_DEFAULT'
+else
+	skip "fixture iommu-off not present"
+fi
+
+if [ -f "$FIX/desktop-dgpu/etc/default/grub" ]; then
+	fresh desktop-dgpu
+	expect_rc 0 "desktop-dgpu (Fedora GRUB, Intel)" hc --device 0000:03:00.0
+	contains "intel_iommu" "$T/out" '^\+GRUB_CMDLINE_LINUX_DEFAULT=.*intel_iommu=on iommu=pt'
+	contains "grub2-mkconfig" "$T/out" '^  grub2-mkconfig -o .*/boot/grub2/grub.cfg$'
+	contains "dracut" "$T/out" '^  dracut -f --regenerate-all$'
+	lacks "not the boot VGA: no framebuffer params" "$T/out" 'initcall_blacklist|video=efifb'
+else
+	skip "fixture desktop-dgpu not present"
+fi
+
+# --- Arch, systemd-boot loader entries ----------------------------------------------------
+if [ -d "$FIX/boot-vga-only/boot/loader/entries" ]; then
+	fresh boot-vga-only
+	expect_rc 0 "boot-vga-only (systemd-boot entries)" hc --device 0000:03:00.0 --apply
+	contains "systemd-boot detected" "$T/out" '^Bootloader: systemd-boot / kernel-install \(.*loader entries'
+	contains "no loader refresh" "$T/out" 'systemd-boot reads the entries directly'
+	contains "mkinitcpio" "$T/out" '^skipped: --root is not /: mkinitcpio -P$'
+	check "options line edited" sh -c "grep -h '^options' '$T'/root/boot/loader/entries/*.conf | grep -q 'iommu=pt'"
+	expect_rc 0 "boot-vga-only: revert" hc --revert
+	check "entries back as they were" diff -r "$T/pristine/boot" "$T/root/boot"
+else
+	skip "fixture boot-vga-only not present"
+fi
+
+# a profile selects the GPU: its [gpu] device, and `functions =` when it lists them
+fresh strix-halo
+printf '[vm]\nname = win11\n[gpu]\ndevice = 1002:1586\n' >"$T/all.profile"
+printf '[vm]\nname = win11\n[gpu]\ndevice = 0000:c4:00.0\nfunctions = 0000:c4:00.0\n' >"$T/one.profile"
+expect_rc 0 "by PROFILE" hc "$T/all.profile"
+contains "profile: GPU + audio" "$T/out" '^\+options vfio-pci ids=1002:1586,1002:1640 disable_vga=1$'
+expect_rc 0 "by PROFILE with functions =" hc "$T/one.profile"
+contains "profile: only the listed function" "$T/out" '^\+options vfio-pci ids=1002:1586 disable_vga=1$'
+printf '[vm]\nnmae = x\n' >"$T/bad.profile"
+expect_rc 2 "bad profile" hc "$T/bad.profile"
+contains "names file and line" "$T/err" 'bad.profile:2: unknown key'
+
+# --- usage ---------------------------------------------------------------------------------
+fresh strix-halo
+expect_rc 2 "no device" hc
+contains "asks which GPU" "$T/err" 'which GPU'
+expect_rc 2 "bad device" hc --device 1002-1586
+contains "explains the format" "$T/err" "Invalid --device '1002-1586'"
+expect_rc 2 "unknown device" hc --device 10de:2684
+expect_rc 2 "--revert with a device" hc --revert --device 1002:1586
+expect_rc 2 "profile and --device" hc "$T/all.profile" --device 1002:1586
+unchanged "usage errors wrote nothing"
+done_testing

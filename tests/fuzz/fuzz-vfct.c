@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libFuzzer target: vfct_parse() on arbitrary bytes; every record it returns must lie inside the
+ * table and decoding each image as an option ROM must not misbehave either. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rom.h"
+#include "vfct.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vfct_table *t = NULL;
+	struct diag_list w = {};
+	char *err = NULL;
+	size_t eoff = 0;
+
+	if (vfct_parse(data, size, &t, &w, &eoff, &err) == 0) {
+		for (size_t i = 0; i < t->n_images; i++) {
+			struct rom_info *info = NULL;
+
+			if (t->images[i].image_offset + t->images[i].image_length > t->length)
+				__builtin_trap();
+			if (rom_decode(vfct_image_data(t, i), t->images[i].image_length, &info) ==
+			    0)
+				rom_info_free(info);
+		}
+	} else if (err && eoff >= size && size > 0)
+		__builtin_trap(); /* an error offset must point into the input */
+	vfct_table_free(t);
+	diag_list_clear(&w);
+	free(err);
+	return 0;
+}

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "emit.h"
+#include "plan.h"
+#include "profile.h"
+#include "strv.h"
+#include "testutil.h"
+
+struct fixture {
+	struct host *host;
+	struct profile *profile;
+	struct plan *plan;
+};
+
+static void setup_plan(struct fixture *fx, const char *profile_text)
+{
+	struct plan_paths paths = {
+		.rom_dir = strdup("/R/var/lib/gpurun/roms"),
+		.pve_rom_dir = strdup("/R/usr/share/kvm"),
+		.state_dir = strdup("/R/run/gpurun"),
+		.vars_dir = strdup("/R/var/lib/gpurun/vars"),
+		.usr_share = strdup("/R/usr/share"),
+		.ovmf_files = calloc(1, sizeof(char *)),
+	};
+	char *err = NULL;
+
+	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
+	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
+	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.fd");
+	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.fd");
+	fx->host = testutil_host_strix();
+	fx->host->has_vfct = true;
+	if (profile_parse(profile_text, strlen(profile_text), "t.profile", &fx->profile, &err) <
+	    0) {
+		print_error("%s\n", err);
+		fail();
+	}
+	assert_int_equal(plan_build(fx->profile, fx->host, &paths, &fx->plan), 0);
+	plan_paths_done(&paths);
+}
+
+static void teardown_plan(struct fixture *fx)
+{
+	plan_free(fx->plan);
+	profile_free(fx->profile);
+	host_free(fx->host);
+}
+
+static const char strix[] =
+    "[vm]\nname = win11\nmemory = 8G\ncpus = 4\nfirmware = uefi-secboot\ntpm = yes\n"
+    "disk = /vm/a,b.qcow2\ncdrom = '/iso/x y.iso'\ntemplate = windows11\n"
+    "[gpu]\ndevice = 1002:1586\nvbios = vfct\ngop = /usr/share/kvm/AMDGopDriver.rom\n"
+    "allow-boot-vga = yes\n[qemu]\nargs = -S -monitor stdio\n";
+
+static char **argv_of(const struct plan *p)
+{
+	char **argv = NULL;
+
+	assert_int_equal(emit_qemu_argv(p, "qemu-system-x86_64", &argv), 0);
+	return argv;
+}
+
+/* the value after option @opt whose value starts with @prefix */
+static const char *opt_value(char **argv, const char *opt, const char *prefix)
+{
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (streq(argv[i], opt) && startswith(argv[i + 1], prefix))
+			return argv[i + 1];
+	return NULL;
+}
+
+static void test_qemu(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char **argv;
+	size_t n;
+
+	setup_plan(&fx, strix);
+	argv = argv_of(fx.plan);
+	n = strv_length(argv);
+	assert_string_equal(argv[0], "qemu-system-x86_64");
+	assert_string_equal(opt_value(argv, "-machine", "q35"), "q35,smm=on");
+	assert_string_equal(opt_value(argv, "-accel", ""), "kvm");
+	assert_string_equal(opt_value(argv, "-m", ""), "8192M");
+	assert_string_equal(opt_value(argv, "-smp", ""), "4");
+	/* template = windows11: Hyper-V enlightenments and a local-time RTC */
+	assert_non_null(opt_value(argv, "-cpu", "host,hv-relaxed,"));
+	assert_non_null(strstr(opt_value(argv, "-cpu", "host"), ",hv-time"));
+	assert_string_equal(opt_value(argv, "-rtc", ""), "base=localtime");
+	assert_non_null(opt_value(argv, "-global", "driver=cfi.pflash01,property=secure,value=on"));
+	assert_string_equal(opt_value(argv, "-drive", "if=pflash,format=raw,unit=0"),
+			    "if=pflash,format=raw,unit=0,readonly=on,file=/R/usr/share/OVMF/"
+			    "OVMF_CODE_4M.secboot.fd");
+	/* the comma in the disk path is doubled */
+	assert_string_equal(opt_value(argv, "-drive", "file=/vm"),
+			    "file=/vm/a,,b.qcow2,format=qcow2,if=virtio");
+	assert_string_equal(opt_value(argv, "-drive", "file=/iso"),
+			    "file=/iso/x y.iso,format=raw,if=ide,media=cdrom,readonly=on");
+	assert_string_equal(opt_value(argv, "-chardev", "socket"),
+			    "socket,id=gpurun-tpm-chr,path=/R/run/gpurun/win11.swtpm.sock");
+	assert_string_equal(opt_value(argv, "-device", "pcie-root-port"),
+			    "pcie-root-port,id=gpurun-rp0,bus=pcie.0,chassis=1");
+	assert_string_equal(
+	    opt_value(argv, "-device", "vfio-pci,host=0000:c4:00.0"),
+	    "vfio-pci,host=0000:c4:00.0,id=gpurun-hostdev0,bus=gpurun-rp0,addr=00.0,"
+	    "multifunction=on,romfile=/R/var/lib/gpurun/roms/vbios_1002_1586.bin");
+	assert_string_equal(
+	    opt_value(argv, "-device", "vfio-pci,host=0000:c4:00.1"),
+	    "vfio-pci,host=0000:c4:00.1,id=gpurun-hostdev1,bus=gpurun-rp0,addr=00.1,"
+	    "romfile=/R/var/lib/gpurun/roms/AMDGopDriver.rom");
+	/* extra args last, as given */
+	assert_string_equal(argv[n - 3], "-S");
+	assert_string_equal(argv[n - 1], "stdio");
+	strv_free(argv);
+	teardown_plan(&fx);
+}
+
+static void test_qemu_refuses(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char **argv = NULL;
+
+	setup_plan(&fx, strix);
+	/* a plan built by other code with a newline in a path */
+	free(fx.plan->devices[0].romfile);
+	fx.plan->devices[0].romfile = strdup("/x\n-device evil");
+	assert_int_equal(emit_qemu_argv(fx.plan, "qemu", &argv), -EINVAL);
+	assert_null(argv);
+	{
+		char *xml = NULL;
+
+		assert_int_equal(emit_libvirt_xml(fx.plan, "xml-templates", false, &xml), -EINVAL);
+		assert_null(xml);
+	}
+	free(fx.plan->devices[0].rom_name);
+	fx.plan->devices[0].rom_name = strdup("a,b.rom");
+	assert_int_equal(emit_proxmox(fx.plan, stdout), -EINVAL);
+
+	fx.plan->resolved = false;
+	assert_int_equal(emit_qemu_argv(fx.plan, "qemu", &argv), -ENODEV);
+	assert_int_equal(emit_proxmox(fx.plan, stdout), -ENODEV);
+	teardown_plan(&fx);
+}
+
+static void test_shell_quote(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain,a=b/c.d:1", "plain,a=b/c.d:1" },
+		{ "a b", "'a b'" },
+		{ "it's", "'it'\\''s'" },
+		{ "", "''" },
+		{ "$(rm -rf /)", "'$(rm -rf /)'" },
+		{ "a\nb", "'a\nb'" },
+		{ "<&>", "'<&>'" },
+	};
+	char *argv[] = { (char *)"qemu", (char *)"-name", (char *)"a b", (char *)"-S", NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *q = emit_shell_quote(cases[i].in);
+
+		assert_string_equal(q, cases[i].out);
+		free(q);
+	}
+	f = open_memstream(&buf, &len);
+	assert_int_equal(emit_qemu_print(argv, f), 0);
+	fclose(f);
+	assert_string_equal(buf, "qemu \\\n    -name 'a b' \\\n    -S\n");
+	free(buf);
+}
+
+static char *libvirt(const struct plan *p, bool managed)
+{
+	char *xml = NULL;
+
+	assert_int_equal(emit_libvirt_xml(p, "xml-templates", managed, &xml), 0);
+	return xml;
+}
+
+static void test_libvirt(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char *xml;
+
+	setup_plan(&fx, strix);
+	xml = libvirt(fx.plan, false);
+	assert_non_null(strstr(xml, " type=\"kvm\">"));
+	assert_non_null(strstr(xml, "<name>win11</name>"));
+	assert_non_null(strstr(xml, "<memory unit=\"MiB\">8192</memory>"));
+	assert_non_null(strstr(xml, "<vcpu placement=\"static\">4</vcpu>"));
+	assert_non_null(
+	    strstr(xml, "<topology sockets=\"1\" dies=\"1\" cores=\"4\" threads=\"1\"/>"));
+	assert_non_null(strstr(xml,
+			       "<loader readonly=\"yes\" secure=\"yes\" type=\"pflash\">/R/usr/"
+			       "share/OVMF/OVMF_CODE_4M.secboot.fd</loader>"));
+	assert_non_null(strstr(xml, "<nvram template=\"/R/usr/share/OVMF/OVMF_VARS_4M.ms.fd\">/R/"
+				    "var/lib/gpurun/vars/win11_VARS.fd</nvram>"));
+	assert_null(strstr(xml, "firmware=\"efi\""));
+	assert_non_null(strstr(xml, "<hostdev mode=\"subsystem\" type=\"pci\" managed=\"no\">"));
+	assert_non_null(strstr(xml, "<address domain=\"0x0000\" bus=\"0xc4\" slot=\"0x00\" "
+				    "function=\"0x1\"/>"));
+	assert_non_null(strstr(xml, "<rom file=\"/R/var/lib/gpurun/roms/AMDGopDriver.rom\"/>"));
+	assert_non_null(strstr(xml, "multifunction=\"on\""));
+	assert_non_null(strstr(xml, "<source file=\"/vm/a,b.qcow2\"/>"));
+	assert_non_null(strstr(xml, "<backend type=\"emulator\" version=\"2.0\"/>"));
+	assert_non_null(strstr(xml, "xmlns:qemu=\"http://libvirt.org/schemas/domain/qemu/1.0\""));
+	assert_non_null(strstr(xml,
+			       "<qemu:commandline>\n    <qemu:arg value=\"-S\"/>\n    "
+			       "<qemu:arg value=\"-monitor\"/>\n    <qemu:arg value=\"stdio\"/>"));
+	free(xml);
+	xml = libvirt(fx.plan, true);
+	assert_non_null(strstr(xml, "managed=\"yes\""));
+	assert_null(strstr(xml, "managed=\"no\""));
+	free(xml);
+	teardown_plan(&fx);
+}
+
+static void test_libvirt_escaping(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char *xml = NULL;
+
+	setup_plan(&fx, "[vm]\nname=a\nfirmware=bios\naccel=tcg\ndisk=\"/vm/<a>&'b\\\" c.img\"\n"
+			"[gpu]\ndevice=c4:00.0\n");
+	xml = libvirt(fx.plan, false);
+	assert_non_null(strstr(xml, "<source file=\"/vm/&lt;a&gt;&amp;'b&quot; c.img\"/>"));
+	assert_non_null(strstr(xml, "<domain type=\"qemu\">"));
+	assert_null(strstr(xml, "<loader"));
+	assert_null(strstr(xml, "firmware="));
+	free(xml);
+
+	/* templates that are not a domain, or not XML */
+	assert_int_equal(emit_libvirt_xml_from_buffer(fx.plan, "<network/>", 10, false, &xml),
+			 -EBADMSG);
+	assert_int_equal(emit_libvirt_xml_from_buffer(fx.plan, "<domain", 7, false, &xml),
+			 -EBADMSG);
+	free(fx.profile->template);
+	fx.profile->template = strdup("no-such-template");
+	assert_int_equal(emit_libvirt_xml(fx.plan, "xml-templates", false, &xml), -ENOENT);
+	teardown_plan(&fx);
+}
+
+static void test_proxmox(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	setup_plan(&fx, strix);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(emit_proxmox(fx.plan, f), 0);
+	fclose(f);
+	assert_string_equal(
+	    buf,
+	    "# gpurun: Proxmox VE configuration for VM 'win11'\n"
+	    "# Merge into /etc/pve/qemu-server/<vmid>.conf\n"
+	    "name: win11\n"
+	    "machine: q35\n"
+	    "bios: ovmf\n"
+	    "ostype: win11\n"
+	    "cpu: host\n"
+	    "sockets: 1\n"
+	    "cores: 4\n"
+	    "memory: 8192\n"
+	    "balloon: 0\n"
+	    "hostpci0: 0000:c4:00.0,pcie=1,romfile=vbios_1002_1586.bin\n"
+	    "hostpci1: 0000:c4:00.1,pcie=1,romfile=AMDGopDriver.rom\n"
+	    "args: -S -monitor stdio\n"
+	    "# EFI vars disk: qm set <vmid> --efidisk0 <storage>:1,efitype=4m,pre-enrolled-keys=1\n"
+	    "# TPM: qm set <vmid> --tpmstate0 <storage>:1,version=v2.0\n"
+	    "# disk /vm/a,b.qcow2: qm disk import <vmid> /vm/a,b.qcow2 <storage>\n"
+	    "# cdrom /iso/x y.iso: copy it to an ISO storage and qm set <vmid> --ide2 "
+	    "<storage>:iso/NAME,media=cdrom\n"
+	    "# network = user has no Proxmox equivalent: add net0 on a bridge\n"
+	    "# ROM files the hostpci romfile= entries name, in /usr/share/kvm/ (--stage copies "
+	    "them):\n"
+	    "#   vbios_1002_1586.bin <- VBIOS of 0000:c4:00.0 from the ACPI VFCT table (gpurun "
+	    "vbios extract)\n"
+	    "#   AMDGopDriver.rom: already there (GOP driver, on the HDMI audio function)\n");
+	free(buf);
+	teardown_plan(&fx);
+}
+
+static void test_emitter_table(void **state)
+{
+	(void)state;
+	assert_ptr_equal(emitter_find("xml"), &emitters[EMIT_LIBVIRT]);
+	assert_ptr_equal(emitter_find("libvirt"), &emitters[EMIT_LIBVIRT]);
+	assert_ptr_equal(emitter_find("args"), &emitters[EMIT_QEMU]);
+	assert_ptr_equal(emitter_find("proxmox"), &emitters[EMIT_PROXMOX]);
+	assert_null(emitter_find("xen"));
+}
+
+static void test_templates_dir(void **state)
+{
+	(void)state;
+	char *d;
+
+	setenv("GPURUN_DATADIR", "/opt/gpurun", 1);
+	d = emit_templates_dir();
+	assert_string_equal(d, "/opt/gpurun/xml-templates");
+	free(d);
+	unsetenv("GPURUN_DATADIR");
+	/* build/tests/test-emit has no ../xml-templates: the installed location */
+	d = emit_templates_dir();
+	assert_string_equal(d, GPURUN_DATADIR "/xml-templates");
+	free(d);
+}
+
+static void test_proxmox_limits(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	FILE *f = fopen("/dev/null", "we");
+	struct plan_device *t;
+
+	setup_plan(&fx, strix);
+	/* 17 entries: more than hostpci0..15 */
+	t = realloc(fx.plan->devices, 17 * sizeof(*t));
+	assert_non_null(t);
+	fx.plan->devices = t;
+	for (size_t i = fx.plan->n_devices; i < 17; i++) {
+		t[i] = (struct plan_device){ .role = PLAN_ROLE_EXTRA, .guest_port = (unsigned)i };
+		snprintf(t[i].address, sizeof(t[i].address), "0000:%02zx:00.0", i + 0x10);
+	}
+	fx.plan->n_devices = 17;
+	assert_int_equal(emit_proxmox(fx.plan, f), -E2BIG);
+	fclose(f);
+	teardown_plan(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qemu),
+		cmocka_unit_test(test_qemu_refuses),
+		cmocka_unit_test(test_shell_quote),
+		cmocka_unit_test(test_libvirt),
+		cmocka_unit_test(test_libvirt_escaping),
+		cmocka_unit_test(test_proxmox),
+		cmocka_unit_test(test_emitter_table),
+		cmocka_unit_test(test_templates_dir),
+		cmocka_unit_test(test_proxmox_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

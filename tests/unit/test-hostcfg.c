@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include "ctx.h"
+#include "diag.h"
+#include "hostcfg.h"
+#include "hostfs.h"
+#include "inspect.h"
+#include "strv.h"
+#include "testutil.h"
+
+static char **sv(const char *a, const char *b, const char *c)
+{
+	char **l = calloc(1, sizeof(char *));
+
+	assert_non_null(l);
+	if (a)
+		assert_int_equal(strv_extend(&l, a), 0);
+	if (b)
+		assert_int_equal(strv_extend(&l, b), 0);
+	if (c)
+		assert_int_equal(strv_extend(&l, c), 0);
+	return l;
+}
+
+static const struct diag *find_diag(const struct diag_list *d, enum diag_status s, const char *id)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].status == s && streq(d->items[i].id, id))
+			return &d->items[i];
+	return NULL;
+}
+
+static void test_cmdline_split(void **state)
+{
+	_cleanup_strv_free_ char **t = NULL;
+	const char *s = "  root=ZFS=rpool/ROOT/pve-1 boot=zfs  dyndbg=\"file x.c +p\"\tquiet\n";
+
+	(void)state;
+	assert_int_equal(hostcfg_cmdline_split(s, strlen(s), &t), 0);
+	assert_int_equal(strv_length(t), 4);
+	assert_string_equal(t[0], "root=ZFS=rpool/ROOT/pve-1");
+	assert_string_equal(t[2], "dyndbg=\"file x.c +p\"");
+	assert_string_equal(t[3], "quiet");
+}
+
+static void test_cmdline_missing(void **state)
+{
+	_cleanup_strv_free_ char **want =
+	    sv("amd_iommu=on", "iommu=pt", "initcall_blacklist=sysfb_init");
+	_cleanup_strv_free_ char **p1 =
+	    sv("quiet", "iommu=soft", "initcall_blacklist=foo,sysfb_init");
+	_cleanup_strv_free_ char **p2 = sv("intel_iommu=on,igfx_off", "iommu=pt", NULL);
+	_cleanup_strv_free_ char **w2 = sv("intel_iommu=on", "iommu=pt", NULL);
+	_cleanup_strv_free_ char **p3 = sv("amd_iommu=off", NULL, NULL);
+	char **add = NULL;
+	struct diag_list d = { 0 };
+	const struct diag *x;
+
+	(void)state;
+	/* iommu=soft is the user's: warn, keep it, do not add iommu=pt next to it */
+	assert_int_equal(hostcfg_cmdline_missing(p1, want, "/etc/kernel/cmdline", &d, &add), 0);
+	assert_int_equal(strv_length(add), 1);
+	assert_string_equal(add[0], "amd_iommu=on");
+	x = find_diag(&d, DIAG_WARN, "hostcfg-conflict");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "'iommu=soft'"));
+	assert_non_null(strstr(x->message, "/etc/kernel/cmdline"));
+	add = strv_free(add);
+	diag_list_clear(&d);
+
+	/* comma lists count */
+	assert_int_equal(hostcfg_cmdline_missing(p2, w2, "x", &d, &add), 0);
+	assert_int_equal(strv_length(add), 0);
+	assert_int_equal(d.n, 0);
+	add = strv_free(add);
+
+	assert_int_equal(hostcfg_cmdline_missing(p3, want, "x", &d, &add), 0);
+	assert_int_equal(strv_length(add), 2);
+	assert_string_equal(add[0], "iommu=pt");
+	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-conflict"));
+	add = strv_free(add);
+	diag_list_clear(&d);
+
+	/* nothing present: everything, in order, once */
+	assert_int_equal(hostcfg_cmdline_missing(NULL, want, "x", &d, &add), 0);
+	assert_int_equal(strv_length(add), 3);
+	assert_string_equal(add[2], "initcall_blacklist=sysfb_init");
+	strv_free(add);
+}
+
+static void test_cmdline_edit(void **state)
+{
+	_cleanup_strv_free_ char **add = sv("amd_iommu=on", "iommu=pt", NULL);
+	_cleanup_strv_free_ char **none = sv(NULL, NULL, NULL);
+	const char *in = "root=ZFS=rpool/ROOT/pve-1 boot=zfs \n";
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), add, &out), 0);
+	assert_string_equal(out, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt\n");
+	free(out);
+	/* no trailing newline in the original: one is added */
+	assert_int_equal(hostcfg_cmdline_edit("quiet", 5, add, &out), 0);
+	assert_string_equal(out, "quiet amd_iommu=on iommu=pt\n");
+	free(out);
+	assert_int_equal(hostcfg_cmdline_edit(NULL, 0, add, &out), 0);
+	assert_string_equal(out, "amd_iommu=on iommu=pt\n");
+	free(out);
+	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), none, &out), 0);
+	assert_string_equal(out, in);
+	free(out);
+}
+
+static void test_grub_edit(void **state)
+{
+	_cleanup_strv_free_ char **add = sv("intel_iommu=on", "iommu=pt", NULL);
+	_cleanup_strv_free_ char **tok = NULL;
+	char *out = NULL;
+	unsigned line = 0;
+	const char *dq = "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n"
+			 "GRUB_DEFAULT=0\n"
+			 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
+			 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"  # the last one wins\n"
+			 "GRUB_CMDLINE_LINUX=\"rhgb\"\n";
+	const char *multi = "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n splash\"\n";
+
+	(void)state;
+	assert_int_equal(hostcfg_grub_edit(dq, strlen(dq), add, &out, &line), 0);
+	assert_string_equal(out, "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n"
+				 "GRUB_DEFAULT=0\n"
+				 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
+				 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash intel_iommu=on "
+				 "iommu=pt\"  # the last one wins\n"
+				 "GRUB_CMDLINE_LINUX=\"rhgb\"\n");
+	free(out);
+
+	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, dq, strlen(dq), &tok, &line), 0);
+	assert_int_equal(strv_length(tok), 3); /* rhgb, quiet, splash */
+	assert_true(strv_contains(tok, "rhgb"));
+	assert_true(strv_contains(tok, "splash"));
+
+	assert_int_equal(
+	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n", 35, add, &out, &line), 0);
+	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT='quiet intel_iommu=on iommu=pt'\n");
+	free(out);
+	assert_int_equal(
+	    hostcfg_grub_edit("export GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", 40, add, &out, &line),
+	    0);
+	assert_string_equal(
+	    out, "export GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n");
+	free(out);
+	assert_int_equal(
+	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", 30, add, &out, &line), 0);
+	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
+	free(out);
+	assert_int_equal(hostcfg_grub_edit("GRUB_TIMEOUT=5", 14, add, &out, &line), 0);
+	assert_string_equal(
+	    out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
+	free(out);
+
+	line = 0;
+	assert_int_equal(hostcfg_grub_edit(multi, strlen(multi), add, &out, &line), -EINVAL);
+	assert_int_equal(line, 2);
+}
+
+static void test_entry_edit(void **state)
+{
+	_cleanup_strv_free_ char **add = sv("amd_iommu=on", "iommu=pt", NULL);
+	_cleanup_strv_free_ char **tok = NULL;
+	const char *e = "title Arch Linux\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n"
+			"options quiet\ninitrd /initramfs-linux.img\n";
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(hostcfg_entry_edit(e, strlen(e), add, &out), 0);
+	assert_string_equal(out,
+			    "title Arch Linux\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n"
+			    "options quiet amd_iommu=on iommu=pt\ninitrd /initramfs-linux.img\n");
+	free(out);
+	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_LOADER_ENTRY, e, strlen(e), &tok, NULL),
+			 0);
+	assert_int_equal(strv_length(tok), 3);
+	assert_int_equal(hostcfg_entry_edit("title x\n", 8, add, &out), 0);
+	assert_string_equal(out, "title x\noptions amd_iommu=on iommu=pt\n");
+	free(out);
+}
+
+static void test_modules_edit(void **state)
+{
+	_cleanup_strv_free_ char **mods = sv("vfio", "vfio_iommu_type1", "vfio_pci");
+	const char *old = "# mine\nvfio\n; also mine\nvfio-pci\nkvmgt\n";
+	char *out = NULL, *again = NULL;
+
+	(void)state;
+	assert_int_equal(hostcfg_modules_edit(NULL, 0, mods, &out), 0);
+	assert_string_equal(out, "# vfio modules for GPU passthrough (gpurun host-config)\n"
+				 "vfio\nvfio_iommu_type1\nvfio_pci\n");
+	assert_int_equal(hostcfg_modules_edit(out, strlen(out), mods, &again), 0);
+	assert_string_equal(again, out);
+	free(out);
+	free(again);
+	/* user lines are kept, vfio-pci counts as vfio_pci */
+	assert_int_equal(hostcfg_modules_edit(old, strlen(old), mods, &out), 0);
+	assert_string_equal(out, "# mine\nvfio\n; also mine\nvfio-pci\nkvmgt\nvfio_iommu_type1\n");
+	free(out);
+}
+
+static void test_modprobe_edit(void **state)
+{
+	_cleanup_strv_free_ char **ids = sv("1002:1586", "1002:1640", NULL);
+	_cleanup_strv_free_ char **soft = sv("amdgpu", "snd_hda_intel", NULL);
+	_cleanup_strv_free_ char **got = NULL;
+	struct diag_list d = { 0 };
+	char *out = NULL, *again = NULL;
+	const char *user = "options vfio-pci ids=10de:2684 disable_vga=0 # my other card\n"
+			   "softdep amdgpu pre: foo post: bar\n"
+			   "softdep snd-hda-intel pre: vfio_pci\n";
+
+	(void)state;
+	assert_int_equal(
+	    hostcfg_modprobe_edit(NULL, 0, ids, soft, "/etc/modprobe.d/vfio.conf", &d, &out), 0);
+	assert_string_equal(out, "# vfio-pci claims the passthrough GPU before its host drivers do "
+				 "(gpurun host-config)\n"
+				 "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n"
+				 "softdep amdgpu pre: vfio-pci\n"
+				 "softdep snd_hda_intel pre: vfio-pci\n");
+	assert_int_equal(hostcfg_modprobe_edit(out, strlen(out), ids, soft, "x", &d, &again), 0);
+	assert_string_equal(again, out);
+	assert_int_equal(d.n, 0);
+	free(out);
+	free(again);
+
+	assert_int_equal(hostcfg_modprobe_edit(user, strlen(user), ids, soft,
+					       "/etc/modprobe.d/vfio.conf", &d, &out),
+			 0);
+	assert_string_equal(
+	    out,
+	    "options vfio-pci ids=10de:2684,1002:1586,1002:1640 disable_vga=0 # my other card\n"
+	    "softdep amdgpu pre: vfio-pci foo post: bar\n"
+	    "softdep snd-hda-intel pre: vfio_pci\n");
+	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-disable-vga"));
+	assert_int_equal(hostcfg_modprobe_ids(out, strlen(out), &got), 0);
+	assert_int_equal(strv_length(got), 3);
+	assert_string_equal(got[1], "1002:1586");
+	free(out);
+	diag_list_clear(&d);
+
+	/* options line without ids: ids added to it; softdep without pre: */
+	assert_int_equal(
+	    hostcfg_modprobe_edit("options vfio_pci nointxmask=1\nsoftdep amdgpu post: x\n", 53,
+				  ids, soft, "x", &d, &out),
+	    0);
+	assert_string_equal(out,
+			    "options vfio_pci nointxmask=1 ids=1002:1586,1002:1640 disable_vga=1\n"
+			    "softdep amdgpu pre: vfio-pci post: x\n"
+			    "softdep snd_hda_intel pre: vfio-pci\n");
+	free(out);
+}
+
+static void test_blacklist_edit(void **state)
+{
+	_cleanup_strv_free_ char **mods = sv("amdgpu", NULL, NULL);
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(hostcfg_blacklist_edit("blacklist radeon\n", 17, mods, &out), 0);
+	assert_string_equal(out, "blacklist radeon\nblacklist amdgpu\n");
+	free(out);
+	assert_int_equal(hostcfg_blacklist_edit("blacklist amdgpu # x\n", 21, mods, &out), 0);
+	assert_string_equal(out, "blacklist amdgpu # x\n");
+	free(out);
+}
+
+static void test_diff(void **state)
+{
+	const char *a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n";
+	const char *b = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11\n12\n13\n";
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(hostcfg_diff("/etc/x", a, strlen(a), a, strlen(a), &out), 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_int_equal(hostcfg_diff("/etc/x", NULL, 0, "a\nb\n", 4, &out), 0);
+	assert_string_equal(out, "--- /dev/null\n+++ /etc/x\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+	free(out);
+	assert_int_equal(hostcfg_diff("/etc/x", a, strlen(a), b, strlen(b), &out), 0);
+	assert_string_equal(out, "--- /etc/x\n+++ /etc/x\n"
+				 "@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+				 "@@ -10,3 +10,4 @@\n 10\n 11\n 12\n+13\n");
+	free(out);
+	assert_int_equal(hostcfg_diff("/etc/k", "quiet", 5, "quiet x\n", 8, &out), 0);
+	assert_string_equal(out, "--- /etc/k\n+++ /etc/k\n@@ -1 +1 @@\n-quiet\n\\ No newline at "
+				 "end of file\n+quiet x\n");
+	free(out);
+}
+
+/* ---- compute, on the Strix Halo snapshot ---- */
+
+static struct hostcfg *strix_cfg(const struct host *h, const char *cmdline)
+{
+	struct hostcfg *cfg = calloc(1, sizeof(*cfg));
+
+	assert_non_null(cfg);
+	cfg->boot = HOSTCFG_BOOT_PROXMOX_SDBOOT;
+	cfg->kmod_index = true;
+	cfg->mod_exists[0] = cfg->mod_exists[1] = cfg->mod_exists[2] = true;
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_CMDLINE, "/r/etc/kernel/cmdline",
+					  "/etc/kernel/cmdline", cmdline, strlen(cmdline), 0644),
+			 0);
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_MODULES_LOAD, "/r/ml",
+					  "/etc/modules-load.d/vfio.conf", NULL, 0, 0),
+			 0);
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_MODPROBE, "/r/mp",
+					  "/etc/modprobe.d/vfio.conf", NULL, 0, 0),
+			 0);
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_BLACKLIST, "/r/bl",
+					  "/etc/modprobe.d/blacklist-gpu.conf", NULL, 0, 0),
+			 0);
+	cfg->func_modules = calloc(h->n_funcs, sizeof(char **));
+	cfg->n_func_modules = h->n_funcs;
+	for (size_t i = 0; i < h->n_funcs; i++)
+		cfg->func_modules[i] = sv(h->funcs[i].driver, NULL, NULL);
+	return cfg;
+}
+
+static void test_compute_strix(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *again = NULL;
+	const struct pci_func *gpu;
+	struct diag_list d = { 0 };
+	const struct diag *x;
+
+	(void)state;
+	h->kernel_release = strdup("6.8.12-4-pve");
+	gpu = host_find_func(h, "0000:c4:00.0");
+	assert_non_null(gpu);
+	cfg = strix_cfg(h, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	assert_int_equal(
+	    hostcfg_compute(
+		cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1, .blacklist = true },
+		&d),
+	    4);
+	assert_string_equal(cfg->files[0].new, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on "
+					       "iommu=pt initcall_blacklist=sysfb_init\n");
+	assert_string_equal(cfg->files[1].new, "# vfio modules for GPU passthrough (gpurun "
+					       "host-config)\nvfio\nvfio_iommu_type1\nvfio_pci\n");
+	/* the APU's PSP/USB/ACP/platform audio (1022:...) never get into ids= */
+	assert_non_null(
+	    strstr(cfg->files[2].new, "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n"));
+	assert_null(strstr(cfg->files[2].new, "1022:"));
+	assert_non_null(strstr(cfg->files[2].new, "softdep amdgpu pre: vfio-pci\n"));
+	assert_non_null(strstr(cfg->files[2].new, "softdep snd_hda_intel pre: vfio-pci\n"));
+	/* snd_hda_intel also drives c4:00.6 (host audio): not blacklisted */
+	assert_string_equal(cfg->files[3].new,
+			    "# host drivers kept off the passthrough GPU (gpurun host-config "
+			    "--blacklist)\nblacklist amdgpu\n");
+	x = find_diag(&d, DIAG_WARN, "hostcfg-blacklist-shared");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "snd_hda_intel"));
+	assert_non_null(strstr(x->message, "0000:c4:00.6"));
+	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-boot-vga"));
+	diag_list_clear(&d);
+
+	/* idempotent: feed the result back */
+	again = strix_cfg(h, cfg->files[0].new);
+	for (size_t i = 1; i < 4; i++) {
+		free(again->files[i].old);
+		again->files[i].old = strdup(cfg->files[i].new);
+		again->files[i].old_len = cfg->files[i].new_len;
+	}
+	assert_int_equal(
+	    hostcfg_compute(
+		again, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1, .blacklist = true },
+		&d),
+	    0);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(again->files[i].new);
+	diag_list_clear(&d);
+}
+
+static void test_compute_old_kernel_intel(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_new();
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	const struct pci_func *gpu;
+	struct diag_list d = { 0 };
+
+	(void)state;
+	testutil_host_add(h, "0000:01:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 12)->boot_vga = 1;
+	testutil_host_add(h, "0000:01:00.1", 0x10de, 0x22ba, 0x040300, "snd_hda_intel", 12);
+	testutil_host_add(h, "0000:02:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 13);
+	h->cpu_vendor = strdup("GenuineIntel");
+	h->kernel_release = strdup("5.10.0-28-amd64");
+	gpu = &h->funcs[0];
+	cfg = strix_cfg(h, "quiet iommu=soft\n");
+	cfg->mod_exists[HOSTCFG_MOD_VFIO_VIRQFD] = true;
+	assert_int_equal(
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 3);
+	/* discrete card: the whole slot; iommu=soft kept and reported; old kernel: efifb */
+	assert_string_equal(cfg->files[0].new, "quiet iommu=soft intel_iommu=on video=efifb:off\n");
+	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-conflict"));
+	assert_non_null(strstr(cfg->files[1].new, "vfio_virqfd\n"));
+	assert_non_null(strstr(cfg->files[2].new, "ids=10de:2684,10de:22ba "));
+	/* the second card with the same ids would be taken too */
+	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-ids-shared"));
+	assert_null(cfg->files[3].new); /* no --blacklist */
+	diag_list_clear(&d);
+}
+
+static void test_pending(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	struct hostcfg_state st = {
+		.source = (char *)"/etc/kernel/cmdline",
+		.cmdline = sv("root=ZFS=rpool/ROOT/pve-1", "amd_iommu=on", "iommu=pt"),
+		.vfio_ids = sv("1002:1586", "1002:1640", NULL),
+		.ids_source = (char *)"/etc/modprobe.d/vfio.conf",
+	};
+	struct diag_list d = { 0 };
+	const struct diag *x;
+
+	(void)state;
+	h->cmdline = strdup("BOOT_IMAGE=/vmlinuz root=ZFS=rpool/ROOT/pve-1 boot=zfs");
+	assert_int_equal(hostcfg_pending(h, &st, &d), 3);
+	x = find_diag(&d, DIAG_WARN, "hostcfg-pending");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "'amd_iommu=on iommu=pt'"));
+	assert_null(find_diag(&d, DIAG_PASS, "hostcfg-active"));
+	diag_list_clear(&d);
+
+	/* after the reboot */
+	free(h->cmdline);
+	h->cmdline =
+	    strdup("BOOT_IMAGE=/vmlinuz root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt");
+	for (size_t i = 0; i < h->n_funcs; i++)
+		if (h->funcs[i].vendor == 0x1002) {
+			free(h->funcs[i].driver);
+			h->funcs[i].driver = strdup("vfio-pci");
+		}
+	assert_int_equal(hostcfg_pending(h, &st, &d), 0);
+	assert_non_null(find_diag(&d, DIAG_PASS, "hostcfg-active"));
+	diag_list_clear(&d);
+	strv_free(st.cmdline);
+	strv_free(st.vfio_ids);
+
+	/* nothing configured: nothing said */
+	st = (struct hostcfg_state){ .cmdline = sv("quiet", NULL, NULL) };
+	free(h->cmdline);
+	h->cmdline = strdup("quiet");
+	assert_int_equal(hostcfg_pending(h, &st, &d), 0);
+	assert_int_equal(d.n, 0);
+	strv_free(st.cmdline);
+}
+
+/* ---- load/apply/revert on a temporary root ---- */
+
+static void put(const char *root, const char *rel, const char *content)
+{
+	_cleanup_free_ char *p = path_join(root, rel);
+	char *slash;
+
+	assert_non_null(p);
+	slash = strrchr(p, '/');
+	*slash = 0;
+	assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
+	*slash = '/';
+	if (content)
+		assert_int_equal(hostfs_write_atomic(p, content, strlen(content), 0644), 0);
+	else
+		assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
+}
+
+static char *get(const char *root, const char *rel)
+{
+	_cleanup_free_ char *p = path_join(root, rel);
+	char *buf = NULL;
+
+	if (hostfs_read_file(p, 1 << 20, &buf, NULL) < 0)
+		return NULL;
+	return buf;
+}
+
+static char *mkroot(void)
+{
+	char tmpl[] = "/tmp/gpurun-hostcfg.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rmroot(char *root)
+{
+	char *cmd[] = { (char *)"rm", (char *)"-rf", root, NULL };
+
+	assert_int_equal(hostcfg_run(cmd), 0);
+	free(root);
+}
+
+static int load_compute(struct ctx *c, const struct host *h, struct hostcfg **ret)
+{
+	_cleanup_free_ char *bad = NULL;
+	const struct pci_func *gpu = host_find_func(h, "0000:c4:00.0");
+	struct diag_list d = { 0 };
+	int r;
+
+	assert_int_equal(hostcfg_load(c, NULL, ret, &bad), 0);
+	r = hostcfg_compute(*ret, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d);
+	diag_list_clear(&d);
+	return r;
+}
+
+static void test_detect(void **state)
+{
+	static const struct {
+		const char *files[4]; /* rel paths; a trailing '/' makes a directory */
+		enum hostcfg_boot boot;
+		const char *refresh;
+		const char *initramfs;
+	} cases[] = {
+		{ { "etc/kernel/cmdline", "etc/kernel/proxmox-boot-uuids", "etc/pve/",
+		    "etc/initramfs-tools/" },
+		  HOSTCFG_BOOT_PROXMOX_SDBOOT,
+		  "proxmox-boot-tool",
+		  "update-initramfs" },
+		{ { "etc/default/grub", "etc/pve/", "etc/os-release", NULL },
+		  HOSTCFG_BOOT_PROXMOX_GRUB,
+		  "update-grub",
+		  "update-initramfs" },
+		{ { "etc/default/grub", "etc/kernel/proxmox-boot-uuids", "etc/os-release", NULL },
+		  HOSTCFG_BOOT_PROXMOX_GRUB,
+		  "proxmox-boot-tool",
+		  "update-initramfs" },
+		{ { "etc/default/grub", "etc/os-release", NULL, NULL },
+		  HOSTCFG_BOOT_GRUB,
+		  "update-grub",
+		  "update-initramfs" },
+		{ { "etc/default/grub", "boot/grub2/", "etc/dracut.conf.d/", NULL },
+		  HOSTCFG_BOOT_GRUB,
+		  "grub2-mkconfig",
+		  "dracut" },
+		{ { "boot/loader/entries/arch.conf", "etc/mkinitcpio.conf", NULL, NULL },
+		  HOSTCFG_BOOT_SDBOOT,
+		  NULL,
+		  "mkinitcpio" },
+		{ { "etc/hostname", NULL, NULL, NULL }, HOSTCFG_BOOT_UNKNOWN, NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *root = mkroot();
+		_cleanup_(ctx_freep) struct ctx *c = NULL;
+		_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+		_cleanup_free_ char *bad = NULL;
+
+		for (size_t k = 0; k < 4 && cases[i].files[k]; k++) {
+			const char *f = cases[i].files[k];
+			size_t n = strlen(f);
+
+			if (f[n - 1] == '/') {
+				_cleanup_free_ char *p = path_join(root, f);
+
+				assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
+			} else
+				put(root, f,
+				    streq(f, "etc/os-release") ? "ID=debian\n"
+				    : strstr(f, "entries")     ? "options root=/dev/sda1\n"
+							       : "quiet\n");
+		}
+		assert_int_equal(ctx_new(root, NULL, &c), 0);
+		assert_int_equal(hostcfg_load(c, NULL, &cfg, &bad), 0);
+		assert_int_equal(cfg->boot, cases[i].boot);
+		assert_non_null(cfg->boot_evidence);
+		if (cases[i].refresh)
+			assert_string_equal(cfg->refresh_argv[0], cases[i].refresh);
+		else
+			assert_null(cfg->refresh_argv);
+		if (cases[i].initramfs)
+			assert_string_equal(cfg->initramfs_argv[0], cases[i].initramfs);
+		else
+			assert_null(cfg->initramfs_argv);
+		rmroot(root);
+	}
+}
+
+static void test_fedora_bls(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_new();
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_free_ char *bad = NULL, *grub2 = NULL;
+	const struct pci_func *gpu;
+	struct diag_list d = { 0 };
+
+	(void)state;
+	gpu = testutil_host_add(h, "0000:03:00.0", 0x1002, 0x744c, 0x030000, "amdgpu", 12);
+	h->cpu_vendor = strdup("GenuineIntel");
+	put(root, "etc/default/grub",
+	    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n");
+	put(root, "boot/loader/entries/abc-6.8.9-300.fc40.x86_64.conf",
+	    "title Fedora Linux\nlinux /vmlinuz-6.8.9\noptions root=UUID=1 ro rhgb quiet\n");
+	put(root, "etc/os-release", "ID=fedora\n");
+	grub2 = path_join(root, "boot/grub2");
+	assert_int_equal(hostfs_mkdir_p(grub2, 0755), 0);
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(hostcfg_load(c, NULL, &cfg, &bad), 0);
+	assert_int_equal(cfg->boot, HOSTCFG_BOOT_GRUB);
+	assert_string_equal(cfg->refresh_argv[0], "grub2-mkconfig");
+	assert_string_equal(cfg->initramfs_argv[0], "dracut");
+	/* grub, the BLS entry, modules-load, modprobe (blacklist unchanged) */
+	assert_int_equal(
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 4);
+	assert_string_equal(cfg->files[0].new,
+			    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n"
+			    "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
+	assert_int_equal(cfg->files[1].kind, HOSTCFG_FILE_LOADER_ENTRY);
+	assert_string_equal(cfg->files[1].new,
+			    "title Fedora Linux\nlinux /vmlinuz-6.8.9\n"
+			    "options root=UUID=1 ro rhgb quiet intel_iommu=on iommu=pt\n");
+	diag_list_clear(&d);
+	rmroot(root);
+}
+
+static void test_apply_revert(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL, *cfg2 = NULL;
+	_cleanup_free_ char *backup = NULL, *backup2 = NULL, *manifest = NULL, *s = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	const char *failed = "x";
+	unsigned line = 0;
+
+	(void)state;
+	h->kernel_release = strdup("6.8.12-4-pve");
+	put(root, "etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+
+	assert_int_equal(load_compute(c, h, &cfg), 3);
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), 0);
+	assert_null(failed);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
+			       "initcall_blacklist=sysfb_init\n");
+	free(s);
+	s = get(root, "etc/modprobe.d/vfio.conf");
+	assert_string_equal(s,
+			    "options vfio-pci ids=10de:2684,1002:1586,1002:1640 disable_vga=1\n");
+	manifest = path_join(backup, "manifest");
+	free(s);
+	s = NULL;
+	assert_int_equal(hostfs_read_file(manifest, 4096, &s, NULL), 0);
+	assert_string_equal(s,
+			    "mkdir /etc/modules-load.d\n"
+			    "saved 0644 /etc/kernel/cmdline\nabsent /etc/modules-load.d/vfio.conf\n"
+			    "saved 0644 /etc/modprobe.d/vfio.conf\n");
+	free(s);
+	s = NULL;
+
+	/* second run: nothing to change */
+	assert_int_equal(load_compute(c, h, &cfg2), 0);
+
+	assert_int_equal(hostcfg_revert(c, &backup2, &files, &line), 0);
+	assert_string_equal(backup2, backup);
+	assert_int_equal(strv_length(files), 3);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	free(s);
+	s = get(root, "etc/modprobe.d/vfio.conf");
+	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
+	free(s);
+	s = get(root, "etc/modules-load.d/vfio.conf");
+	assert_null(s); /* did not exist before */
+	free(s);
+	s = path_join(root, "etc/modules-load.d");
+	assert_false(hostfs_exists(s)); /* created by the apply, removed by the revert */
+	assert_string_equal(files[1],
+			    "/etc/modules-load.d/vfio.conf (removed: it did not exist before)");
+	/* the used backup is marked; nothing more to revert */
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -ENOENT);
+
+	/* a damaged manifest restores nothing and names its line */
+	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
+	    "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
+	put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -EBADMSG);
+	assert_int_equal(line, 2);
+	free(s);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	rmroot(root);
+}
+
+static void test_apply_rollback(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_free_ char *backup = NULL, *s = NULL, *bdir = NULL;
+	const char *failed = NULL;
+	struct stat st;
+
+	(void)state;
+	put(root, "etc/kernel/cmdline", "quiet\n");
+	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	/* root ignores permissions, so make a write fail for real: modprobe.d is a file */
+	put(root, "etc/modprobe.d", "not a directory\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(load_compute(c, h, &cfg), 3);
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), -ENOTDIR);
+	assert_string_equal(failed, "/etc/modprobe.d/vfio.conf");
+	assert_null(backup);
+	/* the files written before the failure are back as they were, no backup left behind */
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "quiet\n");
+	free(s);
+	s = get(root, "etc/modules-load.d/vfio.conf");
+	assert_null(s);
+	bdir = path_join(root, "etc/gpurun/backup");
+	assert_int_equal(stat(bdir, &st), 0);
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, NULL), -ENOENT);
+	rmroot(root);
+}
+
+static void test_read_state(void **state)
+{
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
+
+	(void)state;
+	put(root, "etc/default/grub",
+	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
+	put(root, "etc/modprobe.d/gpu.conf", "options vfio_pci ids=1002:744c,1002:ab30\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(hostcfg_read_state(c, &st), 0);
+	assert_string_equal(st->source, "/etc/default/grub");
+	assert_int_equal(strv_length(st->cmdline), 3);
+	assert_true(strv_contains(st->cmdline, "iommu=pt"));
+	assert_int_equal(strv_length(st->vfio_ids), 2);
+	assert_string_equal(st->ids_source, "/etc/modprobe.d/gpu.conf");
+	rmroot(root);
+}
+
+static void test_run(void **state)
+{
+	char *ok[] = { (char *)"true", NULL };
+	char *fail[] = { (char *)"sh", (char *)"-c", (char *)"exit 3", NULL };
+	char *missing[] = { (char *)"gpurun-no-such-tool-here", NULL };
+
+	(void)state;
+	assert_int_equal(hostcfg_run(ok), 0);
+	assert_int_equal(hostcfg_run(fail), 3);
+	assert_int_equal(hostcfg_run(missing), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cmdline_split),
+		cmocka_unit_test(test_cmdline_missing),
+		cmocka_unit_test(test_cmdline_edit),
+		cmocka_unit_test(test_grub_edit),
+		cmocka_unit_test(test_entry_edit),
+		cmocka_unit_test(test_modules_edit),
+		cmocka_unit_test(test_modprobe_edit),
+		cmocka_unit_test(test_blacklist_edit),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_compute_strix),
+		cmocka_unit_test(test_compute_old_kernel_intel),
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_fedora_bls),
+		cmocka_unit_test(test_apply_revert),
+		cmocka_unit_test(test_apply_rollback),
+		cmocka_unit_test(test_read_state),
+		cmocka_unit_test(test_run),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

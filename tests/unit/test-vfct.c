@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vfct_parse() on hand-made tables: valid, and every hostile shape REFERENCE.md lists. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include "ctx.h"
+#include "hostfs.h"
+#include "vfct.h"
+
+struct tbl {
+	uint8_t b[4096];
+	size_t len;
+};
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v & 0xffff);
+	put16(p + 2, v >> 16);
+}
+
+static void tbl_init(struct tbl *t)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->b, "VFCT", 4);
+	t->b[8] = 1;
+	memcpy(t->b + 10, "ALASKA", 6);
+	memcpy(t->b + 16, "A M I   ", 8);
+	memcpy(t->b + 28, "AMI ", 4);
+	put32(t->b + 0x34, VFCT_HEADER_SIZE);
+	t->len = VFCT_HEADER_SIZE;
+}
+
+/* Append a record whose header says @claimed bytes but carries @present bytes of image. */
+static size_t tbl_add(struct tbl *t, unsigned bus, unsigned dev, unsigned fn, unsigned vendor,
+		      unsigned device, uint32_t claimed, size_t present)
+{
+	size_t off = t->len;
+	uint8_t *h = t->b + off;
+
+	assert_true(off + VFCT_RECORD_SIZE + present <= sizeof(t->b));
+	put32(h, bus);
+	put32(h + 4, dev);
+	put32(h + 8, fn);
+	put16(h + 12, vendor);
+	put16(h + 14, device);
+	put16(h + 16, 0x1043);
+	put16(h + 18, 0x8877);
+	put32(h + 20, 0xc1);
+	put32(h + 24, claimed);
+	for (size_t i = 0; i < present; i++)
+		h[VFCT_RECORD_SIZE + i] = (uint8_t)(i * 7 + bus);
+	t->len += VFCT_RECORD_SIZE + present;
+	return off;
+}
+
+/* Set Length to the data size and fix the checksum. */
+static void tbl_finish(struct tbl *t)
+{
+	unsigned sum = 0;
+
+	put32(t->b + 4, t->len);
+	t->b[9] = 0;
+	for (size_t i = 0; i < t->len; i++)
+		sum += t->b[i];
+	t->b[9] = (uint8_t)(0x100 - (sum & 0xff));
+}
+
+static bool has_warning(const struct diag_list *w, const char *id, const char *text)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (streq(w->items[i].id, id) && (!text || strstr(w->items[i].message, text)))
+			return true;
+	return false;
+}
+
+static void expect_error(const struct tbl *t, size_t len, size_t want_offset, const char *text)
+{
+	struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	_cleanup_free_ char *err = NULL;
+	size_t eoff = 12345;
+
+	assert_int_equal(vfct_parse(t->b, len, &v, &w, &eoff, &err), -EBADMSG);
+	assert_null(v);
+	assert_int_equal(eoff, want_offset);
+	assert_non_null(err);
+	if (!strstr(err, text))
+		fail_msg("error '%s' lacks '%s'", err, text);
+	diag_list_clear(&w);
+}
+
+static void test_valid_one(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 1024, 1024);
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(w.n, 0);
+	assert_true(v->checksum_ok);
+	assert_string_equal(v->oem_id, "ALASKA");
+	assert_string_equal(v->oem_table_id, "A M I");
+	assert_string_equal(v->creator_id, "AMI");
+	assert_int_equal(v->length, t.len);
+	assert_int_equal(v->n_images, 1);
+	assert_int_equal(v->images[0].offset, 76);
+	assert_int_equal(v->images[0].image_offset, 76 + 28);
+	assert_int_equal(v->images[0].image_length, 1024);
+	assert_int_equal(v->images[0].bus, 0xc4);
+	assert_int_equal(v->images[0].vendor, 0x1002);
+	assert_int_equal(v->images[0].device_id, 0x1586);
+	assert_int_equal(v->images[0].subsystem_vendor, 0x1043);
+	assert_int_equal(v->images[0].subsystem_device, 0x8877);
+	assert_int_equal(v->images[0].revision, 0xc1);
+	assert_memory_equal(vfct_image_data(v, 0), t.b + 76 + 28, 1024);
+	/* the table keeps its own copy */
+	t.b[76 + 28] ^= 0xff;
+	assert_int_not_equal(vfct_image_data(v, 0)[0], t.b[76 + 28]);
+}
+
+static void test_valid_two_and_find(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 512, 512);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 600, 600);
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(v->n_images, 2);
+	assert_int_equal(v->images[1].offset, 76 + 28 + 512);
+	assert_ptr_equal(vfct_find(v, 0xc4, 0, 0, 0x1002, 0x1586), &v->images[1]);
+	/* same ids on another bus: the ids-only fallback */
+	assert_ptr_equal(vfct_find(v, 0xc5, 0, 0, 0x1002, 0x1586), &v->images[1]);
+	assert_ptr_equal(vfct_find(v, 0x03, 0, 0, 0x1002, 0x73bf), &v->images[0]);
+	assert_null(vfct_find(v, 0xc4, 0, 0, 0x1002, 0x1587));
+}
+
+static void test_too_short(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_finish(&t);
+	expect_error(&t, 0, 0, "shorter than an ACPI table header");
+	expect_error(&t, 35, 0, "shorter than an ACPI table header");
+}
+
+static void test_bad_signature(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	memcpy(t.b, "APIC", 4);
+	expect_error(&t, t.len, 0, "signature is not \"VFCT\"");
+}
+
+static void test_length_larger_than_data(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	expect_error(&t, t.len - 1, 4, "larger than the data");
+	put32(t.b + 4, 0xffffffff);
+	expect_error(&t, t.len, 4, "larger than the data");
+}
+
+static void test_length_smaller_than_header(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	put32(t.b + 4, 40);
+	expect_error(&t, t.len, 4, "smaller than the VFCT header");
+	put32(t.b + 4, 0);
+	expect_error(&t, t.len, 4, "smaller than the VFCT header");
+}
+
+static void test_length_smaller_than_data(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+	size_t data_len;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	data_len = t.len + 100; /* 100 zero bytes after the table */
+	assert_int_equal(vfct_parse(t.b, data_len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 1);
+	assert_true(has_warning(&w, "vfct-trailing", "offset 0xa8: 100 bytes"));
+	diag_list_clear(&w);
+}
+
+static void test_image_offset_outside(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	put32(t.b + 0x34, t.len + 1);
+	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
+	put32(t.b + 0x34, 0xfffffff0);
+	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
+	put32(t.b + 0x34, 8); /* inside the header */
+	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
+}
+
+static void test_image_length_overflow(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 0xffffffff, 64);
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 0);
+	assert_true(
+	    has_warning(&w, "vfct-truncated", "offset 0x4c: image record claims 4294967295"));
+	assert_true(has_warning(&w, "vfct-no-image", NULL));
+	diag_list_clear(&w);
+}
+
+static void test_image_past_end(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 64, 64);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 65, 64); /* one byte short */
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 1);
+	assert_int_equal(v->images[0].bus, 0x03);
+	assert_true(has_warning(&w, "vfct-truncated",
+				"offset 0xa8: image record claims 65 bytes "
+				"but only 64 remain"));
+	diag_list_clear(&w);
+}
+
+static void test_truncated_last_record(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	t.len += 20; /* 20 bytes of a 28-byte record header */
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 1);
+	assert_true(has_warning(&w, "vfct-truncated",
+				"offset 0xa8: truncated image record header (20 of 28 bytes)"));
+	diag_list_clear(&w);
+}
+
+static void test_zero_length_image(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 0, 0);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 1);
+	assert_int_equal(v->images[0].bus, 0xc4);
+	assert_true(has_warning(&w, "vfct-empty-image", "offset 0x4c: zero-length image"));
+	diag_list_clear(&w);
+}
+
+static void test_no_records(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_finish(&t);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 0);
+	assert_true(has_warning(&w, "vfct-no-image", NULL));
+	diag_list_clear(&w);
+}
+
+static void test_bad_checksum(void **state)
+{
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	struct diag_list w = {};
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
+	tbl_finish(&t);
+	t.b[9] ^= 0x01;
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_false(v->checksum_ok);
+	assert_int_equal(v->n_images, 1);
+	assert_true(has_warning(&w, "vfct-checksum", "offset 0x9: table checksum is wrong"));
+	diag_list_clear(&w);
+	/* warnings may be NULL */
+	v = vfct_table_free(v);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, NULL, NULL, NULL), 0);
+}
+
+/* Every prefix and every single-byte corruption of a valid table parses or fails cleanly; under
+ * ASan (make check-sanitize) an out-of-bounds read would abort. The buffer is exactly sized. */
+static void test_every_prefix_and_byte(void **state)
+{
+	struct tbl t;
+
+	(void)state;
+	tbl_init(&t);
+	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 40, 40);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 40, 40);
+	tbl_finish(&t);
+	for (size_t n = 0; n <= t.len; n++) {
+		uint8_t *copy = malloc(n ? n : 1);
+		struct vfct_table *v = NULL;
+		int r;
+
+		memcpy(copy, t.b, n);
+		r = vfct_parse(copy, n, &v, NULL, NULL, NULL);
+		assert_true(r == 0 || r == -EBADMSG);
+		if (r == 0)
+			assert_int_equal(n, t.len);
+		vfct_table_free(v);
+		free(copy);
+	}
+	for (size_t i = 0; i < t.len; i++) {
+		uint8_t *copy = malloc(t.len);
+		struct vfct_table *v = NULL;
+		struct diag_list w = {};
+		int r;
+
+		memcpy(copy, t.b, t.len);
+		copy[i] ^= 0xa5;
+		r = vfct_parse(copy, t.len, &v, &w, NULL, NULL);
+		assert_true(r == 0 || r == -EBADMSG);
+		for (size_t k = 0; r == 0 && k < v->n_images; k++)
+			assert_true(v->images[k].image_offset + v->images[k].image_length <=
+				    v->length);
+		vfct_table_free(v);
+		diag_list_clear(&w);
+		free(copy);
+	}
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_rf(const char *path)
+{
+	assert_int_equal(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void test_read_from_root(void **state)
+{
+	char root[] = "/tmp/test-vfct.XXXXXX";
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	struct tbl t;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(vfct_read(c, &v, NULL, NULL, NULL), -ENOENT);
+	dir = path_join(c->sys, "firmware/acpi/tables");
+	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
+	path = vfct_path(c);
+	tbl_init(&t);
+	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 512, 512);
+	tbl_finish(&t);
+	write_file(path, t.b, t.len);
+	assert_int_equal(vfct_read(c, &v, NULL, NULL, NULL), 0);
+	assert_int_equal(v->n_images, 1);
+	rm_rf(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_one),
+		cmocka_unit_test(test_valid_two_and_find),
+		cmocka_unit_test(test_too_short),
+		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_length_larger_than_data),
+		cmocka_unit_test(test_length_smaller_than_header),
+		cmocka_unit_test(test_length_smaller_than_data),
+		cmocka_unit_test(test_image_offset_outside),
+		cmocka_unit_test(test_image_length_overflow),
+		cmocka_unit_test(test_image_past_end),
+		cmocka_unit_test(test_truncated_last_record),
+		cmocka_unit_test(test_zero_length_image),
+		cmocka_unit_test(test_no_records),
+		cmocka_unit_test(test_bad_checksum),
+		cmocka_unit_test(test_every_prefix_and_byte),
+		cmocka_unit_test(test_read_from_root),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
