@@ -85,6 +85,7 @@ check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-sanitize
 	$(MAKE) format-check
+	$(MAKE) check-fuzz
 	$(MAKE) check-vm
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev \
@@ -105,13 +106,18 @@ bench: all
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 30
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+# The command layer needs main.c's globals: fuzz targets link the engine only.
+FUZZ_LIB_SRC := $(filter-out launcher/cmd-%.c,$(LIB_SRC))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ilauncher \
 	  -DGPURUN_VERSION='"$(VERSION)"' -DGPURUN_DATADIR='""' -D_GNU_SOURCE \
-	  -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	  -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
 fuzz: deps $(FUZZ_TARGETS)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+CHECK_FUZZ_SECONDS ?= 15
+check-fuzz: deps $(FUZZ_TARGETS)
+	tests/fuzz/run $(CHECK_FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 FORMAT_FILES = $(wildcard launcher/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
 format:

@@ -30,7 +30,8 @@ static int check_host(const struct host *h, struct diag_list *d)
 	int r = 0;
 
 	if (h->cpu_virt)
-		r |= diag_add(d, DIAG_PASS, "cpu-virt", NULL, "CPU hardware virtualization (%s)", flag);
+		r |= diag_add(d, DIAG_PASS, "cpu-virt", NULL, "CPU hardware virtualization (%s)",
+			      flag);
 	else
 		r |= diag_add(d, DIAG_FAIL, "cpu-virt",
 			      is_amd_cpu(h) ? "Enable SVM Mode in the firmware (BIOS/UEFI) setup"
@@ -40,21 +41,25 @@ static int check_host(const struct host *h, struct diag_list *d)
 	if (h->dev_kvm)
 		r |= diag_add(d, DIAG_PASS, "kvm", NULL, "/dev/kvm exists");
 	else
-		r |= diag_add(d, DIAG_FAIL, "kvm",
-			      is_amd_cpu(h) ? "modprobe kvm_amd (and enable SVM in the firmware)"
-					    : "modprobe kvm_intel (and enable VT-x in the firmware)",
-			      "/dev/kvm is missing: guests would run without KVM acceleration");
+		r |=
+		    diag_add(d, DIAG_FAIL, "kvm",
+			     is_amd_cpu(h) ? "modprobe kvm_amd (and enable SVM in the firmware)"
+					   : "modprobe kvm_intel (and enable VT-x in the firmware)",
+			     "/dev/kvm is missing: guests would run without KVM acceleration");
 
 	if (h->n_groups > 0)
-		r |= diag_add(d, DIAG_PASS, "iommu-enabled", NULL, "IOMMU enabled: %zu IOMMU groups",
-			      h->n_groups);
+		r |= diag_add(d, DIAG_PASS, "iommu-enabled", NULL,
+			      "IOMMU enabled: %zu IOMMU groups", h->n_groups);
 	else
-		r |= diag_add(d, DIAG_FAIL, "iommu-enabled",
-			      is_amd_cpu(h)
-				      ? "Enable IOMMU / AMD-Vi in the firmware setup and add amd_iommu=on iommu=pt to the kernel command line (gpurun host-config)"
-				      : "Enable VT-d in the firmware setup and add intel_iommu=on iommu=pt to the kernel command line (gpurun host-config)",
-			      "IOMMU: no IOMMU groups in /sys/kernel/iommu_groups%s",
-			      h->iommu_sysfs ? " (an IOMMU driver is registered but no groups)" : "");
+		r |= diag_add(
+		    d, DIAG_FAIL, "iommu-enabled",
+		    is_amd_cpu(h)
+			? "Enable IOMMU / AMD-Vi in the firmware setup and add amd_iommu=on "
+			  "iommu=pt to the kernel command line (gpurun host-config)"
+			: "Enable VT-d in the firmware setup and add intel_iommu=on iommu=pt to "
+			  "the kernel command line (gpurun host-config)",
+		    "IOMMU: no IOMMU groups in /sys/kernel/iommu_groups%s",
+		    h->iommu_sysfs ? " (an IOMMU driver is registered but no groups)" : "");
 
 	if (h->n_groups > 0) {
 		bool identity = false;
@@ -66,17 +71,19 @@ static int check_host(const struct host *h, struct diag_list *d)
 				      "IOMMU in passthrough mode for host devices (%s)",
 				      cmdline_has(h, "iommu=pt") ? "iommu=pt" : "identity domains");
 		else
-			r |= diag_add(d, DIAG_WARN, "iommu-passthrough",
-				      "Add iommu=pt to the kernel command line (gpurun host-config)",
-				      "IOMMU translates all host DMA (no iommu=pt): slower host I/O");
+			r |= diag_add(
+			    d, DIAG_WARN, "iommu-passthrough",
+			    "Add iommu=pt to the kernel command line (gpurun host-config)",
+			    "IOMMU translates all host DMA (no iommu=pt): slower host I/O");
 	}
 
 	if (h->intremap == 1)
-		r |= diag_add(d, DIAG_PASS, "interrupt-remapping", NULL, "Interrupt remapping on (%s)",
-			      strna(h->intremap_evidence));
+		r |= diag_add(d, DIAG_PASS, "interrupt-remapping", NULL,
+			      "Interrupt remapping on (%s)", strna(h->intremap_evidence));
 	else if (h->intremap == 0)
 		r |= diag_add(d, DIAG_FAIL, "interrupt-remapping",
-			      "Enable interrupt remapping / x2APIC in the firmware setup; only as a last resort: options vfio_iommu_type1 allow_unsafe_interrupts=1",
+			      "Enable interrupt remapping / x2APIC in the firmware setup; only as "
+			      "a last resort: options vfio_iommu_type1 allow_unsafe_interrupts=1",
 			      "Interrupt remapping off (%s): vfio refuses to assign devices",
 			      strna(h->intremap_evidence));
 	else
@@ -90,16 +97,18 @@ static int check_host(const struct host *h, struct diag_list *d)
 		if (asprintf(&id, "module-%s", host_module_names[i]) < 0)
 			return -ENOMEM;
 		if (h->mod_loaded[i])
-			r |= diag_add(d, DIAG_PASS, id, NULL, "Module %s loaded", host_module_names[i]);
+			r |= diag_add(d, DIAG_PASS, id, NULL, "Module %s loaded",
+				      host_module_names[i]);
 		else if (h->mod_available[i])
 			r |= diag_add(d, DIAG_PASS, id, NULL,
 				      "Module %s available (gpurun loads it when a guest starts)",
 				      host_module_names[i]);
 		else
-			r |= diag_add(d, DIAG_FAIL, id,
-				      "Install the kernel's modules package, or build with CONFIG_VFIO_PCI",
-				      "Module %s not found for kernel %s", host_module_names[i],
-				      strna(h->kernel_release));
+			r |= diag_add(
+			    d, DIAG_FAIL, id,
+			    "Install the kernel's modules package, or build with CONFIG_VFIO_PCI",
+			    "Module %s not found for kernel %s", host_module_names[i],
+			    strna(h->kernel_release));
 	}
 
 	if (h->has_vfct)
@@ -127,13 +136,14 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 		_cleanup_free_ char *members = strv_join(slot, " ");
 
 		r |= diag_add(d, DIAG_PASS, "gpu-group", NULL,
-			      "%s [%04x:%04x] is in IOMMU group %d; passed with it: %s", a, gpu->vendor,
-			      gpu->device, gpu->iommu_group, strna(members));
+			      "%s [%04x:%04x] is in IOMMU group %d; passed with it: %s", a,
+			      gpu->vendor, gpu->device, gpu->iommu_group, strna(members));
 		n = iommu_group_blockers(h, gpu->iommu_group, slot, &block);
 		if (n == 0)
-			r |= diag_add(d, DIAG_PASS, "group-viable", NULL,
-				      "IOMMU group %d is viable (only the GPU's functions and bridges)",
-				      gpu->iommu_group);
+			r |= diag_add(
+			    d, DIAG_PASS, "group-viable", NULL,
+			    "IOMMU group %d is viable (only the GPU's functions and bridges)",
+			    gpu->iommu_group);
 		else if (n > 0) {
 			_cleanup_strv_free_ char **others = calloc(1, sizeof(char *));
 
@@ -144,11 +154,12 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 					     o->device, o->driver ? o->driver : "no driver");
 			}
 			_cleanup_free_ char *list = strv_join(others, ", ");
-			r |= diag_add(
-				d, DIAG_FAIL, "group-viable",
-				"Move the card to another slot, update the firmware, or pass every member of the group to the guest; the ACS override patch is a last resort that removes isolation",
-				"IOMMU group %d is not viable: it also holds %s", gpu->iommu_group,
-				strna(list));
+			r |= diag_add(d, DIAG_FAIL, "group-viable",
+				      "Move the card to another slot, update the firmware, or pass "
+				      "every member of the group to the guest; the ACS override "
+				      "patch is a last resort that removes isolation",
+				      "IOMMU group %d is not viable: it also holds %s",
+				      gpu->iommu_group, strna(list));
 		}
 	}
 
@@ -159,11 +170,13 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 
 	if (gpu->boot_vga == 1 || gpu->console)
 		r |= diag_add(d, DIAG_WARN, "gpu-boot-vga",
-			      "Use `gpurun run --allow-boot-vga` (the console is handed back on exit), or make another GPU primary in the firmware setup",
+			      "Use `gpurun run --allow-boot-vga` (the console is handed back on "
+			      "exit), or make another GPU primary in the firmware setup",
 			      "%s is %s: the host loses its display while the guest runs", a,
-			      gpu->boot_vga == 1 && gpu->console ? "the boot VGA device and holds the console"
-			      : gpu->boot_vga == 1		 ? "the boot VGA device"
-							 : "the console framebuffer");
+			      gpu->boot_vga == 1 && gpu->console
+				  ? "the boot VGA device and holds the console"
+			      : gpu->boot_vga == 1 ? "the boot VGA device"
+						   : "the console framebuffer");
 	else
 		r |= diag_add(d, DIAG_PASS, "gpu-boot-vga", NULL,
 			      "%s is not the boot VGA device and holds no console", a);
@@ -173,14 +186,19 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 			      resets);
 	else if (strv_contains(gpu->reset_methods, "device_specific"))
 		r |= diag_add(d, DIAG_PASS, "gpu-reset", NULL,
-			      "%s has a device-specific reset (vendor-reset) (reset: %s)", a, resets);
+			      "%s has a device-specific reset (vendor-reset) (reset: %s)", a,
+			      resets);
 	else if (gpu->vendor == 0x1002)
-		r |= diag_add(d, DIAG_WARN, "gpu-reset",
-			      "Install the vendor-reset module (reset_method device_specific) or an in-guest reset service; after a guest crash the GPU may need a host reboot",
-			      "%s: AMD GPU without FLR (reset: %s): the AMD reset bug may leave it unusable after the guest stops",
-			      a, resets && *resets ? resets : "none");
+		r |= diag_add(
+		    d, DIAG_WARN, "gpu-reset",
+		    "Install the vendor-reset module (reset_method device_specific) or an in-guest "
+		    "reset service; after a guest crash the GPU may need a host reboot",
+		    "%s: AMD GPU without FLR (reset: %s): the AMD reset bug may leave it unusable "
+		    "after the guest stops",
+		    a, resets && *resets ? resets : "none");
 	else
-		r |= diag_add(d, DIAG_WARN, "gpu-reset", "Check the card's reset support (lspci -vv: FLReset+)",
+		r |= diag_add(d, DIAG_WARN, "gpu-reset",
+			      "Check the card's reset support (lspci -vv: FLReset+)",
 			      "%s has no FLR (reset: %s)", a, resets && *resets ? resets : "none");
 
 	if (h->has_vfct && gpu->vendor == 0x1002)
@@ -191,7 +209,8 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 			      "VBIOS source for %s: the device's sysfs rom", a);
 	else
 		r |= diag_add(d, DIAG_WARN, "gpu-vbios",
-			      "Dump the VBIOS on a host where the card is not primary, or set vbios = /path/file.rom in the profile",
+			      "Dump the VBIOS on a host where the card is not primary, or set "
+			      "vbios = /path/file.rom in the profile",
 			      "No VBIOS source for %s (no VFCT table, no sysfs rom)", a);
 	(void)reset_copy;
 	return r < 0 ? -ENOMEM : 0;
@@ -285,7 +304,8 @@ int cmd_check(int argc, char **argv)
 	if (device) {
 		n = host_match_device(h, device, &gpus);
 		if (n == -EINVAL) {
-			log_error("Invalid --device '%s': expected an address like 0000:c4:00.0 or ids like 1002:1586.",
+			log_error("Invalid --device '%s': expected an address like 0000:c4:00.0 or "
+				  "ids like 1002:1586.",
 				  device);
 			return EXIT_USAGE;
 		}
@@ -308,7 +328,8 @@ int cmd_check(int argc, char **argv)
 	for (int i = 0; r >= 0 && i < n; i++)
 		r = check_gpu(h, gpus[i], &d);
 	if (r >= 0 && n == 0)
-		r = diag_add(&d, DIAG_WARN, "gpu", "Check that the GPU is seated and enabled in the firmware setup",
+		r = diag_add(&d, DIAG_WARN, "gpu",
+			     "Check that the GPU is seated and enabled in the firmware setup",
 			     "No display controller (PCI class 03xx) found on this host");
 	if (r < 0) {
 		diag_list_clear(&d);

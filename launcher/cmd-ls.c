@@ -107,7 +107,8 @@ static void ls_text(const struct host *h)
 	bool color = log_use_color(STDOUT_FILENO), header = false;
 
 	if (h->n_groups == 0)
-		printf("No IOMMU groups: the IOMMU is off or not supported (see `gpurun check`).\n");
+		printf(
+		    "No IOMMU groups: the IOMMU is off or not supported (see `gpurun check`).\n");
 	for (size_t g = 0; g < h->n_groups; g++) {
 		const struct iommu_group *grp = &h->groups[g];
 

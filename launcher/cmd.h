@@ -67,7 +67,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_host_config(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
-int cmd_emit(int argc, char **argv); /* also `args`, `xml`, `proxmox` (argv[0] picks the output) */
+int cmd_emit(int argc, char **argv);  /* also `args`, `xml`, `proxmox` (argv[0] picks the output) */
 int cmd_vbios(int argc, char **argv); /* vbios list | extract */
 int cmd_rom(int argc, char **argv);   /* rom info | combine */
 

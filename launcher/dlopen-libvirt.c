@@ -39,7 +39,10 @@ struct dlsym_entry {
 	const char *name;
 };
 
-#define E(name) { (void **)&sym_##name, #name }
+#define E(name)                                                                                    \
+	{                                                                                          \
+		(void **)&sym_##name, #name                                                        \
+	}
 
 static const struct dlsym_entry table[] = {
 	E(virConnectOpen),

@@ -54,7 +54,8 @@ int pci_addr_parse(const char *s, char ret[PCI_ADDR_MAX])
 	    strlen(s) == 12)
 		;
 	else if (n = 0, dom = 0,
-		 sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && s[n] == 0 && strlen(s) == 7)
+		 sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && s[n] == 0 &&
+		     strlen(s) == 7)
 		;
 	else
 		return -EINVAL;
@@ -211,7 +212,8 @@ static void read_console(struct ctx *c, struct host *h)
 			continue;
 		}
 		for (size_t i = 0; i < h->n_funcs; i++) {
-			_cleanup_free_ char *dp = path_join(c->sys, "bus/pci/devices", h->funcs[i].address);
+			_cleanup_free_ char *dp =
+			    path_join(c->sys, "bus/pci/devices", h->funcs[i].address);
 			_cleanup_free_ char *real = dp ? realpath(dp, NULL) : NULL;
 
 			if (real && streq(real, target)) {
@@ -321,7 +323,8 @@ int host_gpu_slot_functions(const struct host *h, const struct pci_func *gpu, ch
 			continue;
 		/* on an APU: the display function(s) and the GPU vendor's HDMI/DP audio, not the
 		 * platform's own HD-audio controller (1022:15e3) that shares the slot */
-		if (apu && !pci_func_is_display(f) && !(pci_func_is_hda(f) && f->vendor == gpu->vendor))
+		if (apu && !pci_func_is_display(f) &&
+		    !(pci_func_is_hda(f) && f->vendor == gpu->vendor))
 			continue;
 		r = strv_extend(&l, f->address);
 		if (r < 0)

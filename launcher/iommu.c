@@ -45,8 +45,10 @@ static int read_group(struct ctx *c, struct host *h, const char *dir, struct iom
 			continue;
 		idx = find_func_index(h, de->d_name);
 		if (idx < 0) {
-			strv_extendf(&h->notes, "IOMMU group %d lists %s, which is not a known PCI function, ignoring",
-				     g->id, de->d_name);
+			strv_extendf(
+			    &h->notes,
+			    "IOMMU group %d lists %s, which is not a known PCI function, ignoring",
+			    g->id, de->d_name);
 			continue;
 		}
 		m = realloc(g->members, sizeof(*m) * (g->n_members + 1));
@@ -177,14 +179,14 @@ int iommu_read_intremap(struct ctx *c, struct host *h)
 			h->intremap_evidence = strdup("IR- interrupt chips in /proc/interrupts");
 		} else if (strstr(buf, "PCI-MSI") || strstr(buf, "IO-APIC")) {
 			h->intremap = 0;
-			h->intremap_evidence =
-				strdup("no IR- interrupt chips in /proc/interrupts (plain IO-APIC/PCI-MSI)");
+			h->intremap_evidence = strdup(
+			    "no IR- interrupt chips in /proc/interrupts (plain IO-APIC/PCI-MSI)");
 		}
 	}
 	if (h->intremap < 0 && hostfs_read_ulong(ecap_path, &ecap) >= 0) {
 		h->intremap = (ecap >> 3) & 1;
-		h->intremap_evidence = strdup(h->intremap ? "DMAR ecap has the IR bit"
-							  : "DMAR ecap lacks the IR bit");
+		h->intremap_evidence =
+		    strdup(h->intremap ? "DMAR ecap has the IR bit" : "DMAR ecap lacks the IR bit");
 	}
 	return 0;
 }

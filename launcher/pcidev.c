@@ -83,7 +83,8 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 		long g = strtol(s, &end, 10);
 
 		if (*end || g < 0 || g > INT_MAX)
-			strv_extendf(notes, "%s: odd iommu_group link '%s', ignoring", f->address, s);
+			strv_extendf(notes, "%s: odd iommu_group link '%s', ignoring", f->address,
+				     s);
 		else
 			f->iommu_group = (int)g;
 	} else if (p && hostfs_exists(dir) && !hostfs_exists(p)) {
@@ -119,7 +120,6 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 	free(p);
 	p = path_join(dir, "rom");
 	f->has_rom = p && hostfs_exists(p);
-
 }
 
 static int read_flr_guarded(struct pci_access *a, const struct pci_func *f)
@@ -184,7 +184,7 @@ static int read_header_guarded(struct pci_dev *d, struct pci_func *f)
 		}
 	} else {
 		pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT |
-					 PCI_FILL_SUBSYS);
+				     PCI_FILL_SUBSYS);
 		f->vendor = d->vendor_id;
 		f->device = d->device_id;
 		f->class = (uint32_t)d->device_class << 8 | d->prog_if;
@@ -241,7 +241,8 @@ int pcidev_scan(struct ctx *c, struct pci_func **ret, size_t *ret_n, char ***not
 		snprintf(f->address, sizeof(f->address), "%04x:%02x:%02x.%x", f->domain, f->bus,
 			 f->dev, f->func);
 		if (read_header_guarded(d, f) < 0) {
-			strv_extendf(notes, "%s: unreadable (%s), skipping", f->address, ctx_pci_error);
+			strv_extendf(notes, "%s: unreadable (%s), skipping", f->address,
+				     ctx_pci_error);
 			continue;
 		}
 		n++;

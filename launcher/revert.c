@@ -95,8 +95,9 @@ static int revert_entry(struct ctx *c, const struct journal_entry *e, unsigned t
 		return 0;
 	case JOURNAL_MODULE:
 		r = kmodule_unload(c, e->target);
-		if (r == -EPERM || r == -EBUSY) {
-			/* in use (another guest started meanwhile): the devices are back, which is
+		if (r == -EPERM || r == -EBUSY || r == -EAGAIN) {
+			/* in use (another guest started meanwhile, or modules its load pulled in
+			 * through softdeps still hold it: -EAGAIN): the devices are back, which is
 			 * what matters; a loaded module is harmless */
 			if (asprintf(&note,
 				     r == -EPERM ? "not unloading %s: --root is not /"

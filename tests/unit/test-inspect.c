@@ -114,8 +114,8 @@ static void test_match_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addr_parse),    cmocka_unit_test(test_id_parse),
-		cmocka_unit_test(test_apu_slot),      cmocka_unit_test(test_discrete_slot),
+		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_id_parse),
+		cmocka_unit_test(test_apu_slot),       cmocka_unit_test(test_discrete_slot),
 		cmocka_unit_test(test_group_blockers), cmocka_unit_test(test_match_device),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

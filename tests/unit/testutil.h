@@ -24,8 +24,8 @@ static inline struct host *testutil_host_new(void)
 /* Add a function (address "0000:bb:dd.f"); @group < 0 for none. Groups are created on demand.
  * Returns the new function (pointer valid until the next add). */
 static inline struct pci_func *testutil_host_add(struct host *h, const char *addr, uint16_t vendor,
-						 uint16_t device, uint32_t class, const char *driver,
-						 int group)
+						 uint16_t device, uint32_t class,
+						 const char *driver, int group)
 {
 	struct pci_func *f;
 	struct iommu_group *g = NULL;
