@@ -91,7 +91,7 @@ check: deps
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev \
              libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
              qemu-system-x86 ovmf
-DEB_VM    := qemu-system-x86 linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
+DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
              socat virtinst
 deps:
 	@tests/tools/ensure-debs $(DEB_BUILD)
