@@ -4,10 +4,12 @@
 
 #include "cmd.h"
 #include "diag.h"
+#include "hostcfg.h"
 #include "inspect.h"
 #include "iommu.h"
 #include "json.h"
 #include "log.h"
+#include "plan.h"
 #include "strv.h"
 
 static bool cmdline_has(const struct host *h, const char *param)
@@ -268,6 +270,8 @@ int cmd_check(int argc, char **argv)
 	_cleanup_free_ const struct pci_func **gpus = NULL;
 	_cleanup_free_ char *device = NULL;
 	struct diag_list d = { 0 };
+	struct cmd_planned planned = { 0 };
+	bool have_plan = false;
 	int opt, r, n = 0, ret;
 
 	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
@@ -284,9 +288,19 @@ int cmd_check(int argc, char **argv)
 		if (r < 0)
 			return EXIT_USAGE;
 	}
-	if (optind < argc) {
-		log_error("check: unexpected argument '%s'.", argv[optind]);
+	if (optind < argc - 1) {
+		log_error("check: unexpected argument '%s'.", argv[optind + 1]);
 		return EXIT_USAGE;
+	}
+	if (optind == argc - 1) {
+		if (device) {
+			log_error("check: give a PROFILE or --device, not both.");
+			return EXIT_USAGE;
+		}
+		r = cmd_plan_load(argv[optind], &planned);
+		if (r != EXIT_OK)
+			return r;
+		have_plan = true;
 	}
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
@@ -317,9 +331,21 @@ int cmd_check(int argc, char **argv)
 		gpus = calloc(h->n_funcs + 1, sizeof(*gpus));
 		if (!gpus)
 			return EXIT_FAILURE_OP;
-		for (size_t i = 0; i < h->n_funcs; i++)
-			if (pci_func_is_display(&h->funcs[i]))
-				gpus[n++] = &h->funcs[i];
+		for (size_t i = 0; i < h->n_funcs; i++) {
+			const struct pci_func *f = &h->funcs[i];
+			bool take = pci_func_is_display(f);
+
+			/* with a profile: only the GPU functions its plan resolved */
+			if (have_plan) {
+				take = false;
+				for (size_t j = 0; j < planned.plan->n_devices; j++)
+					if (planned.plan->devices[j].role == PLAN_ROLE_GPU &&
+					    streq(planned.plan->devices[j].address, f->address))
+						take = true;
+			}
+			if (take)
+				gpus[n++] = f;
+		}
 	}
 	if (n < 0)
 		return log_error_errno(n, "Failed to match devices: %m"), EXIT_FAILURE_OP;
@@ -327,7 +353,23 @@ int cmd_check(int argc, char **argv)
 	r = check_host(h, &d);
 	for (int i = 0; r >= 0 && i < n; i++)
 		r = check_gpu(h, gpus[i], &d);
-	if (r >= 0 && n == 0)
+	if (r >= 0) {
+		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
+
+		/* persistent configuration written but not active yet (no reboot) */
+		if (hostcfg_read_state(c, &st) >= 0)
+			r = hostcfg_pending(h, st, &d);
+	}
+	if (r >= 0 && have_plan)
+		for (size_t i = 0; r >= 0 && i < planned.plan->diags.n; i++) {
+			const struct diag *x = &planned.plan->diags.items[i];
+
+			if (x->status >= DIAG_WARN)
+				r = diag_add(&d, x->status, x->id, x->fix, "%s", x->message);
+		}
+	if (have_plan)
+		cmd_planned_done(&planned);
+	if (r >= 0 && n == 0 && !have_plan)
 		r = diag_add(&d, DIAG_WARN, "gpu",
 			     "Check that the GPU is seated and enabled in the firmware setup",
 			     "No display controller (PCI class 03xx) found on this host");

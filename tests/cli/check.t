@@ -47,4 +47,15 @@ expect_rc 2 "bad --device" "$GPURUN" --root "$FIX/strix-halo" check --device 100
 contains "error explains the format" "$T/err" "Invalid --device '1002-1586'"
 expect_rc 2 "no such device" "$GPURUN" --root "$FIX/strix-halo" check --device 10de:2684
 contains "error names the spec" "$T/err" "No PCI device matches --device '10de:2684'"
+expect_rc 0 "check PROFILE" "$GPURUN" --root "$FIX/strix-halo" check profiles/win11-strix-halo.profile
+contains "profile GPU checked" "$T/out" 'IOMMU group 14 is viable'
+lacks "only the profile's GPU" "$T/out" 'c1:00\.0'
+expect_rc 2 "check bad profile path" "$GPURUN" --root "$FIX/strix-halo" check /nonexistent.profile
+expect_rc 2 "profile and --device together" "$GPURUN" --root "$FIX/strix-halo" check profiles/win11-strix-halo.profile --device 1002:1586
+
+# configured but not rebooted yet: host-config --apply on a copy, /proc/cmdline unchanged
+copy_fixture iommu-off
+"$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply >/dev/null 2>&1
+expect_rc 1 "check after host-config --apply" "$GPURUN" --root "$T/root" check
+contains "pending reboot reported" "$T/out" '^WARN  .*(reboot|not active)'
 done_testing
