@@ -5,6 +5,7 @@
 VM_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 VM_DIR=$VM_TOP/tests/vm
 VM_OUT=$VM_DIR/out
+mkdir -p "$VM_OUT"
 VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 # Load order matters: virtio_ring before virtio, netfs/fscache before 9p.
 VM_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay"
