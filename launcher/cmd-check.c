@@ -119,7 +119,9 @@ static int check_host(const struct host *h, struct diag_list *d)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-static int check_gpu(const struct host *h, const struct pci_func *gpu, struct diag_list *d)
+/* @passed: the functions a profile's plan gives the guest, or NULL for the slot default */
+static int check_gpu(const struct host *h, const struct pci_func *gpu, char *const *passed,
+		     struct diag_list *d)
 {
 	_cleanup_strv_free_ char **slot = NULL, **reset_copy = NULL;
 	_cleanup_free_ size_t *block = NULL;
@@ -127,9 +129,15 @@ static int check_gpu(const struct host *h, const struct pci_func *gpu, struct di
 	const char *a = gpu->address;
 	int r = 0, n;
 
-	r |= host_gpu_slot_functions(h, gpu, &slot);
-	if (r < 0)
-		return r;
+	if (passed) {
+		slot = strv_copy(passed);
+		if (!slot)
+			return -ENOMEM;
+	} else {
+		r |= host_gpu_slot_functions(h, gpu, &slot);
+		if (r < 0)
+			return r;
+	}
 
 	if (gpu->iommu_group < 0)
 		r |= diag_add(d, DIAG_FAIL, "gpu-group", "Turn the IOMMU on (see iommu-enabled)",
@@ -271,6 +279,7 @@ int cmd_check(int argc, char **argv)
 	_cleanup_free_ char *device = NULL;
 	struct diag_list d = { 0 };
 	struct cmd_planned planned = { 0 };
+	_cleanup_strv_free_ char **passed = NULL;
 	bool have_plan = false;
 	int opt, r, n = 0, ret;
 
@@ -351,8 +360,16 @@ int cmd_check(int argc, char **argv)
 		return log_error_errno(n, "Failed to match devices: %m"), EXIT_FAILURE_OP;
 
 	r = check_host(h, &d);
+	if (have_plan) {
+		passed = calloc(1, sizeof(char *));
+		for (size_t j = 0; passed && j < planned.plan->n_devices; j++)
+			if (strv_extend(&passed, planned.plan->devices[j].address) < 0)
+				passed = strv_free(passed);
+		if (!passed)
+			r = -ENOMEM;
+	}
 	for (int i = 0; r >= 0 && i < n; i++)
-		r = check_gpu(h, gpus[i], &d);
+		r = check_gpu(h, gpus[i], passed, &d);
 	if (r >= 0) {
 		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
 
