@@ -235,8 +235,10 @@ both_on_vfio() {
 }
 
 # The state dir holds no journal: nothing is left to restore.
+# A journal file is what revert leaves when it did not finish; sockets or logs of a killed QEMU
+# may stay in the VM's state dir and say nothing about the host.
 no_journal() {
-	[ -z "$(ls -A /run/gpurun 2>/dev/null | grep -v '\.lock$')" ]
+	[ -z "$(find /run/gpurun -name journal 2>/dev/null)" ]
 }
 
 has_journal() {
