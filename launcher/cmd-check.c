@@ -250,19 +250,9 @@ static void print_text(const struct diag_list *d)
 
 static void print_json(const struct diag_list *d)
 {
-	printf("{\"checks\":[");
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *x = &d->items[i];
-
-		printf("%s{\"id\":", i ? "," : "");
-		json_string(stdout, x->id);
-		printf(",\"status\":\"%s\",\"message\":", diag_status_to_json(x->status));
-		json_string(stdout, x->message);
-		printf(",\"fix\":");
-		json_string(stdout, x->fix);
-		printf("}");
-	}
-	printf("]}\n");
+	printf("{\"checks\":");
+	diag_list_json(d, stdout);
+	printf("}\n");
 }
 
 int cmd_check(int argc, char **argv)

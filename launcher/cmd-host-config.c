@@ -69,19 +69,9 @@ static int print_json(const struct hostcfg *cfg, const struct diag_list *d)
 		printf("%s", cfg->refresh_argv ? "," : "");
 		json_strv(cfg->initramfs_argv);
 	}
-	printf("],\"checks\":[");
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *x = &d->items[i];
-
-		printf("%s{\"id\":", i ? "," : "");
-		json_string(stdout, x->id);
-		printf(",\"status\":\"%s\",\"message\":", diag_status_to_json(x->status));
-		json_string(stdout, x->message);
-		printf(",\"fix\":");
-		json_string(stdout, x->fix);
-		printf("}");
-	}
-	printf("]}\n");
+	printf("],\"checks\":");
+	diag_list_json(d, stdout);
+	printf("}\n");
 	return 0;
 }
 

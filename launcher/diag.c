@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "json.h"
 
 static const char *const status_str[_DIAG_STATUS_MAX] = {
 	[DIAG_PASS] = "PASS",
@@ -77,4 +78,21 @@ size_t diag_count(const struct diag_list *l, enum diag_status s)
 	for (size_t i = 0; i < l->n; i++)
 		c += l->items[i].status == s;
 	return c;
+}
+
+void diag_list_json(const struct diag_list *l, FILE *f)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct diag *x = &l->items[i];
+
+		fprintf(f, "%s{\"id\":", i ? "," : "");
+		json_string(f, x->id);
+		fprintf(f, ",\"status\":\"%s\",\"message\":", diag_status_to_json(x->status));
+		json_string(f, x->message);
+		fputs(",\"fix\":", f);
+		json_string(f, x->fix);
+		fputc('}', f);
+	}
+	fputc(']', f);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "macro.h"
 
@@ -33,4 +34,6 @@ const char *diag_status_to_json(enum diag_status s);   /* "pass", "warn", ... */
 int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char *fix,
 	     const char *fmt, ...) _printf_(5, 6);
 void diag_list_clear(struct diag_list *l);
+/* Write the list as a JSON array of {"id","status","message","fix"} objects. */
+void diag_list_json(const struct diag_list *l, FILE *f);
 size_t diag_count(const struct diag_list *l, enum diag_status s);
