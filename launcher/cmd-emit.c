@@ -68,6 +68,13 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 	default:
 		return 0;
 	}
+	{
+		_cleanup_free_ char *why = NULL;
+
+		if (rom_validate_for_guest(data, len, d->rom_is_gop, &why) < 0)
+			return log_error_errno(-EINVAL, "ROM for %s (%s): %s", d->address,
+					       strna(d->rom_name), strna(why));
+	}
 	r = rom_stage(c, data, len, c->pve_rom_dir, d->rom_name, c->force, &path);
 	if (r == -EEXIST)
 		return log_error_errno(r, "%s/%s exists with different contents, not replacing it",

@@ -158,6 +158,15 @@ static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 	r = rom_source_read(c, p, strempty(a->source), &buf, &len, ret_error);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < p->n_devices; i++) {
+		_cleanup_free_ char *why = NULL;
+
+		if (!streq_ptr(p->devices[i].romfile, a->target))
+			continue;
+		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
+			return fail(-EINVAL, ret_error, "ROM %s for %s: %s", strempty(a->source),
+				    p->devices[i].address, strna(why));
+	}
 	same = hostfs_same_content(a->target, buf, len);
 	if (same == 1) {
 		say(o, "ROM %s: already staged", a->target);

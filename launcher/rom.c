@@ -564,3 +564,23 @@ int rom_read_sysfs(struct ctx *c, const char *bdf, void **ret, size_t *ret_len)
 	*ret_len = len;
 	return 0;
 }
+
+int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, char **ret_error)
+{
+	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
+	int r;
+
+	r = rom_decode(buf, len, &info);
+	if (r < 0 || !info || info->n_images == 0) {
+		if (ret_error)
+			*ret_error = strdup("not a PCI option ROM (see `gpurun rom info`)");
+		return r < 0 ? r : -EINVAL;
+	}
+	if (is_gop && !rom_has_x64_efi(info)) {
+		if (ret_error)
+			*ret_error =
+			    strdup("GOP ROM without an x64 EFI image: OVMF cannot load it");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -79,6 +79,9 @@ const char *rom_efi_machine_to_string(unsigned machine);
 
 /* Whether any image is an x64 EFI image (what OVMF can run). */
 bool rom_has_x64_efi(const struct rom_info *info);
+/* Gate before a ROM is staged for a guest: it must decode as an option ROM, and a GOP ROM must
+ * hold an x64 EFI image. Pure. -EINVAL with a message in *ret_error (malloc'd) otherwise. */
+int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, char **ret_error);
 
 /* Findings of the ROM against the device it is meant for, appended to @diags:
  * - an image whose PCIR vendor/device differs from @vendor:@device: DIAG_WARN for a VBIOS,

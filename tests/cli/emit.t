@@ -124,7 +124,15 @@ if [ -d "$FIX/strix-halo" ]; then
 
 	# --stage copies the ROMs the hostpci entries name into ROOT/usr/share/kvm
 	copy_fixture strix-halo
+	# a GOP ROM that is not an option ROM is refused before anything is staged
 	head -c 4096 /dev/zero >"$T/root/usr/share/kvm/AMDGopDriver.rom"
+	expect_rc 1 "proxmox --stage refuses a GOP that is no ROM" "$GPURUN" --root "$T/root" proxmox --stage "$prof"
+	contains "names the function and the cause" "$T/err" 'ROM for 0000:c4:00\.1 \(AMDGopDriver\.rom\): not a PCI option ROM'
+	"$GPURUN_BUILD/tools/mkrom" legacy 1002 1640 4096 "$T/root/usr/share/kvm/AMDGopDriver.rom"
+	expect_rc 1 "proxmox --stage refuses a GOP without an x64 EFI image" "$GPURUN" --root "$T/root" proxmox --stage "$prof"
+	contains "says why" "$T/err" 'GOP ROM without an x64 EFI image'
+	rm -f "$T/root/usr/share/kvm/vbios_1002_1586.bin"
+	"$GPURUN_BUILD/tools/mkrom" efi 1002 ffff 65536 "$T/root/usr/share/kvm/AMDGopDriver.rom"
 	expect_rc 0 "proxmox --dry-run --stage" "$GPURUN" --root "$T/root" --dry-run proxmox --stage "$prof"
 	contains "dry-run names the file" "$T/err" "Would stage .*/usr/share/kvm/vbios_1002_1586\\.bin"
 	check "dry-run wrote nothing" test ! -e "$T/root/usr/share/kvm/vbios_1002_1586.bin"
