@@ -1,6 +1,6 @@
 #!/bin/sh
 # contrib/: the libvirt qemu hook, the Proxmox hookscript, the systemd unit and the bash
-# completion, run against a copy of a fixture root with a stub gpurun that records its argv,
+# completion, run against a copy of a fixture root with a recorder gpurun that records its argv,
 # and (where the command exists) against the real binary.
 . tests/cli/lib.sh
 
@@ -18,23 +18,23 @@ fi
 R=$T/root
 mkdir -p "$R/etc/gpurun"
 
-# The stub appends one line per call to $T/argv; it fails when its argv matches $STUB_FAIL.
-cat >"$T/stub" <<'EOF'
+# The recorder appends one line per call to $T/argv; it fails when its argv matches $RECORDER_FAIL.
+cat >"$T/recorder" <<'EOF'
 #!/bin/sh
-echo "$*" >>"$STUB_LOG"
-case "$*" in *${STUB_FAIL:-no-such-argv}*) exit 1 ;; esac
+echo "$*" >>"$RECORDER_LOG"
+case "$*" in *${RECORDER_FAIL:-no-such-argv}*) exit 1 ;; esac
 exit 0
 EOF
-chmod 755 "$T/stub"
-STUB_LOG=$T/argv
-export STUB_LOG
+chmod 755 "$T/recorder"
+RECORDER_LOG=$T/argv
+export RECORDER_LOG
 reset_log() { : >"$T/argv"; }
 # rc_is WANT RC DESCRIPTION (keeps $T/out and $T/err of the command for later checks)
 rc_is() {
 	if [ "$2" -eq "$1" ]; then ok "$3"; else
 		not_ok "$3 (exit $2, wanted $1)"; sed 's/^/# /' "$T/out" "$T/err"; fi
 }
-# calls WANT DESCRIPTION: the stub ran exactly WANT (lines joined by '|'), or nothing for ""
+# calls WANT DESCRIPTION: the recorder ran exactly WANT (lines joined by '|'), or nothing for ""
 calls() {
 	got=$(tr '\n' '|' <"$T/argv" | sed 's/|$//')
 	if [ "$got" = "$1" ]; then ok "$2"; else not_ok "$2: got '$got', wanted '$1'"; fi
@@ -63,7 +63,7 @@ meta_xml() { # DOMAIN-NAME PROFILE-PATH [PREFIX] [NAMESPACE]
 EOF
 }
 hook() { # DOMAIN OP SUB < XML
-	STUB_FAIL=${fail:-} GPURUN_BIN=$T/stub GPURUN_ROOT=$R "$HOOK" "$1" "$2" "$3" - >"$T/out" 2>"$T/err"
+	RECORDER_FAIL=${fail:-} GPURUN_BIN=$T/recorder GPURUN_ROOT=$R "$HOOK" "$1" "$2" "$3" - >"$T/out" 2>"$T/err"
 }
 
 reset_log
@@ -129,12 +129,12 @@ contains "unbind failure reported" "$T/err" "gpurun unbind failed"
 
 reset_log
 printf '<domain><name>host</name></domain>\n' |
-	GPURUN_BIN=$T/stub GPURUN_CONFDIR=$R/etc/gpurun GPURUN_OPTS="-v --state-dir $T/state" \
+	GPURUN_BIN=$T/recorder GPURUN_CONFDIR=$R/etc/gpurun GPURUN_OPTS="-v --state-dir $T/state" \
 		"$HOOK" plain prepare begin - 2>/dev/null
 calls "-v --state-dir $T/state bind $R/etc/gpurun/plain.profile" \
 	"without GPURUN_ROOT: no --root, GPURUN_CONFDIR and GPURUN_OPTS honoured"
 
-mkdir -p "$T/bin" && cp "$T/stub" "$T/bin/gpurun"
+mkdir -p "$T/bin" && cp "$T/recorder" "$T/bin/gpurun"
 reset_log
 echo "<domain/>" | env -u GPURUN_BIN PATH="$T/bin:$PATH" GPURUN_CONFDIR=$R/etc/gpurun "$HOOK" plain release end - 2>/dev/null
 calls "unbind $R/etc/gpurun/plain.profile" "without GPURUN_BIN: gpurun from PATH"
@@ -144,7 +144,7 @@ expect_rc 2 "hook without arguments: usage" "$HOOK"
 # --- Proxmox hookscript ---------------------------------------------------------------------
 check "hookscript is POSIX sh" sh -n "$PVE"
 [ -x "$PVE" ] && ok "hookscript is executable" || not_ok "hookscript is executable"
-pve() { STUB_FAIL=${fail:-} GPURUN_BIN=$T/stub GPURUN_ROOT=$R "$PVE" "$@" >"$T/out" 2>"$T/err"; }
+pve() { RECORDER_FAIL=${fail:-} GPURUN_BIN=$T/recorder GPURUN_ROOT=$R "$PVE" "$@" >"$T/out" 2>"$T/err"; }
 cp "$R/etc/gpurun/win11.profile" "$R/etc/gpurun/100.profile"
 
 reset_log
@@ -185,7 +185,7 @@ pve 999 pre-start || not_ok "VM without profile exits 0"
 calls "" "other phases and VMs without a profile: nothing"
 
 reset_log
-GPURUN_BIN=$T/stub GPURUN_CONFDIR=$R/etc/gpurun GPURUN_OPTS=-v "$PVE" 100 post-stop 2>/dev/null
+GPURUN_BIN=$T/recorder GPURUN_CONFDIR=$R/etc/gpurun GPURUN_OPTS=-v "$PVE" 100 post-stop 2>/dev/null
 calls "-v unbind $R/etc/gpurun/100.profile" "without GPURUN_ROOT: no --root; GPURUN_OPTS honoured"
 
 reset_log
@@ -199,7 +199,7 @@ expect_rc 2 "hookscript without arguments: usage" "$PVE"
 # Full cycles with the real gpurun on a fixture copy that tests/tools/fake-kernel makes react
 # like sysfs: the hooks really move the GPU to vfio-pci and back.
 FAKE=${GPURUN_BUILD:-build}/tools/fake-kernel
-STUBQ=$(cd "$GPURUN_TOP" && pwd)/tests/tools/stub-qemu
+RECQ=$(cd "$GPURUN_TOP" && pwd)/tests/tools/qemu-recorder
 GPU=0000:c4:00.0 AUD=0000:c4:00.1
 FK=
 trap 'if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; fi; rm -rf "$T"' EXIT
@@ -259,15 +259,15 @@ else
 	check "post-stop: host drivers back" host_back
 	check "post-stop: the staged ROM stays for the next start" test -s "$R/usr/share/kvm/vbios_1002_1586.bin"
 
-	# the unit's own command lines, pointed at the fixture and the stub QEMU
+	# the unit's own command lines, pointed at the fixture and the recorder QEMU
 	mkdir -p "$T/q"
 	unit_cmd() { # KEY: the command of KEY= in the unit, for instance win11, on the fixture
 		sed -n "s/^$1=//p" "$UNIT" | sed -e "s|%i|win11|g" -e "s|/etc/gpurun/|$R/etc/gpurun/|g" \
-			-e "s|^gpurun |$GPURUN --root $R --qemu $STUBQ |"
+			-e "s|^gpurun |$GPURUN --root $R --qemu $RECQ |"
 	}
 	start_cmd=$(unit_cmd ExecStart)
 	stop_cmd=$(unit_cmd ExecStopPost)
-	export STUB_QEMU_DIR="$T/q" STUB_QEMU_MODE=wait
+	export RECORDER_QEMU_DIR="$T/q" RECORDER_QEMU_MODE=wait
 	# systemctl stop: SIGTERM to gpurun only (KillMode=mixed), then ExecStopPost
 	$start_cmd >"$T/svc.out" 2>"$T/svc.err" &
 	P=$!
@@ -291,7 +291,7 @@ else
 	$stop_cmd >"$T/out" 2>"$T/err"
 	rc_is 0 $? "unit ExecStopPost after SIGKILL: restore"
 	check "unit: host back after SIGKILL + ExecStopPost" host_back
-	unset STUB_QEMU_DIR STUB_QEMU_MODE
+	unset RECORDER_QEMU_DIR RECORDER_QEMU_MODE
 	stop_kernel
 fi
 

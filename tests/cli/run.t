@@ -1,11 +1,11 @@
 #!/bin/sh
 # gpurun run / restore on a copy of the strix-halo fixture, with tests/tools/fake-kernel playing
-# sysfs and tests/tools/stub-qemu playing QEMU. Never touches the real /sys.
+# sysfs and tests/tools/qemu-recorder playing QEMU. Never touches the real /sys.
 . tests/cli/lib.sh
 
 B=${GPURUN_BUILD:-build}
 FAKE="$B/tools/fake-kernel"
-STUB="$GPURUN_TOP/tests/tools/stub-qemu"
+RECORDER="$GPURUN_TOP/tests/tools/qemu-recorder"
 if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
 GPU=0000:c4:00.0 AUD=0000:c4:00.1
 FK=
@@ -56,8 +56,8 @@ profile t1
 profile t2
 profile novga no
 mkdir -p "$T/q"
-export STUB_QEMU_DIR="$T/q" STUB_QEMU_ROOT="$T/root" STUB_QEMU_WATCH="$GPU $AUD"
-run() { "$GPURUN" --root "$T/root" --qemu "$STUB" "$@"; }
+export RECORDER_QEMU_DIR="$T/q" RECORDER_QEMU_ROOT="$T/root" RECORDER_QEMU_WATCH="$GPU $AUD"
+run() { "$GPURUN" --root "$T/root" --qemu "$RECORDER" "$@"; }
 
 # --- dry run: every action printed, nothing changed
 start_kernel
@@ -91,7 +91,7 @@ contains "IOMMU reason" "$T/err" 'Refusing: The IOMMU is off'
 
 # --- full cycle: bind, QEMU exits 0, revert
 rm -f "$T/q/started"
-STUB_QEMU_MODE=exit:0 expect_rc 0 "run: QEMU exit 0" run -v run --timeout 5 "$T/t1.profile"
+RECORDER_QEMU_MODE=exit:0 expect_rc 0 "run: QEMU exit 0" run -v run --timeout 5 "$T/t1.profile"
 contains "QEMU ran with GPU on vfio-pci" "$T/q/drivers" "^$GPU vfio-pci$"
 contains "QEMU ran with audio on vfio-pci" "$T/q/drivers" "^$AUD vfio-pci$"
 contains "argv: GPU" "$T/q/argv" "host=$GPU"
@@ -106,16 +106,16 @@ check "audio unbound first" sh -c "grep -n 'unbound from' '$T/fk.err' | head -1 
 check "staged ROM removed again" test ! -e "$T/root/var/lib/gpurun/roms/vbios_1002_1586.bin"
 
 # --- --log: QEMU's output in the state dir; `gpurun PROFILE` is `gpurun run PROFILE`
-expect_rc 0 "gpurun PROFILE --log" "$GPURUN" --root "$T/root" --qemu "$STUB" "$T/t1.profile" --log
-contains "QEMU output logged" "$T/root/run/gpurun/t1/qemu.log" '^stub-qemu: exit:0$'
-lacks "not on the terminal" "$T/out" 'stub-qemu'
+expect_rc 0 "gpurun PROFILE --log" "$GPURUN" --root "$T/root" --qemu "$RECORDER" "$T/t1.profile" --log
+contains "QEMU output logged" "$T/root/run/gpurun/t1/qemu.log" '^qemu-recorder: exit:0$'
+lacks "not on the terminal" "$T/out" 'qemu-recorder'
 check "host back after logged run" host_is_back t1
 
 # --- QEMU exits non-zero / dies of a signal / cannot be executed
-STUB_QEMU_MODE=exit:3 expect_rc 1 "QEMU exit 3 fails the run" run run "$T/t1.profile"
+RECORDER_QEMU_MODE=exit:3 expect_rc 1 "QEMU exit 3 fails the run" run run "$T/t1.profile"
 contains "status reported" "$T/err" 'QEMU exited with status 3'
 check "host back after QEMU failure" host_is_back t1
-STUB_QEMU_MODE=signal:KILL expect_rc 1 "QEMU killed" run run "$T/t1.profile"
+RECORDER_QEMU_MODE=signal:KILL expect_rc 1 "QEMU killed" run run "$T/t1.profile"
 contains "signal reported" "$T/err" 'QEMU was killed by signal 9'
 check "host back after QEMU crash" host_is_back t1
 expect_rc 1 "QEMU missing" "$GPURUN" --root "$T/root" --qemu "$T/no-such-qemu" run "$T/t1.profile"
@@ -124,7 +124,7 @@ check "host back after exec failure" host_is_back t1
 
 # --- SIGTERM to gpurun while the guest runs: forwarded, then revert
 rm -f "$T/q/started" "$T/q/got-signal"
-STUB_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$STUB" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
+RECORDER_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
 P=$!
 wait_file "$T/q/started"
 kill -TERM $P
@@ -136,7 +136,7 @@ check "host back after SIGTERM" host_is_back t1
 
 # --- the lock: a second VM asking for the same GPU is refused and changes nothing
 rm -f "$T/q/started"
-STUB_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$STUB" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
+RECORDER_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
 P=$!
 wait_file "$T/q/started"
 snap >"$T/before"
@@ -153,7 +153,7 @@ check "host back after SIGINT" host_is_back t1
 
 # --- SIGKILL: the journal survives, restore reverts
 rm -f "$T/q/started"
-STUB_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$STUB" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
+RECORDER_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
 P=$!
 wait_file "$T/q/started"
 kill -KILL $P
@@ -243,7 +243,7 @@ fi
 # --- SIGTERM while preparing: the next step is not taken, what was done is reverted
 start_kernel --delay 1000
 rm -f "$T/q/started"
-"$GPURUN" --root "$T/root" --qemu "$STUB" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
+"$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t1.profile" >"$T/bg.out" 2>"$T/bg.err" &
 P=$!
 wait_file "$T/fk.err" "$AUD unbound from snd_hda_intel"
 kill -TERM $P
