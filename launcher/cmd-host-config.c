@@ -264,14 +264,8 @@ int cmd_host_config(int argc, char **argv)
 
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
-	r = host_inspect(c, &h);
-	if (r < 0) {
-		if (r == -EIO)
-			log_error("Failed to list PCI devices under %s: %s", c->sys, ctx_pci_error);
-		else
-			log_error_errno(r, "Failed to inspect the host: %m");
+	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
-	}
 	n = host_match_device(h, device, &gpus);
 	if (n == -EINVAL) {
 		log_error(

@@ -152,16 +152,8 @@ int cmd_ls(int argc, char **argv)
 	}
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
-	r = host_inspect(c, &h);
-	if (r < 0) {
-		if (r == -EIO)
-			log_error("Failed to list PCI devices under %s: %s", c->sys, ctx_pci_error);
-		else
-			log_error_errno(r, "Failed to inspect the host: %m");
+	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
-	}
-	for (char **n = h->notes; n && *n; n++)
-		log_warning("%s", *n);
 	if (arg_json)
 		ls_json(h);
 	else

@@ -30,13 +30,8 @@ int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
 		cmd_planned_done(&c);
 		return EXIT_USAGE;
 	}
-	r = host_inspect(c.ctx, &c.host);
+	r = cmd_host_inspect(c.ctx, &c.host);
 	if (r < 0) {
-		if (r == -EIO)
-			log_error("Failed to list PCI devices under %s: %s", c.ctx->sys,
-				  ctx_pci_error);
-		else
-			log_error_errno(r, "Failed to inspect the host: %m");
 		cmd_planned_done(&c);
 		return EXIT_FAILURE_OP;
 	}

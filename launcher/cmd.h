@@ -63,6 +63,11 @@ int cmd_make_ctx(struct ctx **ret);
 /* Print the usage of one command ("gpurun ls [OPTIONS]" + description) from the table. */
 void cmd_print_help(const char *name);
 
+struct host;
+/* host_inspect() with the error logged (libpci's own text for -EIO) and the scan's notes
+ * printed as warnings. Returns 0 or a negative errno (already logged). */
+int cmd_host_inspect(struct ctx *c, struct host **ret);
+
 int cmd_ls(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_host_config(int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "log.h"
 
 char *arg_root;
@@ -155,6 +156,23 @@ int cmd_make_ctx(struct ctx **ret)
 	if (arg_qemu && !(c->qemu_path = strdup(arg_qemu)))
 		return log_error_errno(-ENOMEM, "Out of memory");
 	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int cmd_host_inspect(struct ctx *c, struct host **ret)
+{
+	struct host *h = NULL;
+	int r;
+
+	r = host_inspect(c, &h);
+	if (r == -EIO)
+		return log_error("Failed to list PCI devices under %s: %s", c->sys, ctx_pci_error),
+		       r;
+	if (r < 0)
+		return log_error_errno(r, "Failed to inspect the host: %m");
+	for (char **n = h->notes; n && *n; n++)
+		log_warning("%s", *n);
+	*ret = h;
 	return 0;
 }
 
