@@ -25,16 +25,17 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 # B is the build directory; check-sanitize re-runs this Makefile with B=build-san.
 B         ?= build
-LIB_SRC   := $(filter-out launcher/main.c,$(wildcard launcher/*.c))
+LAYERS    := util core host hostcfg cli
+LIB_SRC   := $(filter-out launcher/cli/main.c,$(foreach l,$(LAYERS),$(wildcard launcher/$(l)/*.c)))
 LIB_OBJ   := $(patsubst launcher/%.c,$(B)/obj/%.o,$(LIB_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test-*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
-HDRS      := $(wildcard launcher/*.h)
+HDRS      := $(foreach l,$(LAYERS),$(wildcard launcher/$(l)/*.h))
 
-.PHONY: all check check-unit check-sanitize check-vm fuzz bench demo install uninstall \
+.PHONY: build-deps-present all check check-unit check-sanitize check-vm fuzz bench demo install uninstall \
         format format-check clean deps deps-vm tests
 
 all: $(B)/gpurun
@@ -48,24 +49,34 @@ Q :=
 msg =
 endif
 
-$(B)/obj/%.o: launcher/%.c $(HDRS)
+# -MMD -MP: each object depends on the headers it includes, so a header edit rebuilds its users.
+$(B)/obj/%.o: launcher/%.c | build-deps-present
 	@mkdir -p $(@D)
-	$(call msg,CC,$@)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call msg,CC,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/libgpurun.a: $(LIB_OBJ)
 	@rm -f $@
 	$(call msg,AR,$@)ar rcs $@ $^
 
-$(B)/gpurun: $(B)/obj/main.o $(B)/libgpurun.a
+$(B)/gpurun: $(B)/obj/cli/main.o $(B)/libgpurun.a
 	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libgpurun.a $(HDRS) tests/unit/testutil.h
+$(B)/tests/%: tests/unit/%.c $(B)/libgpurun.a
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
 
-$(B)/tools/%: tests/tools/%.c $(B)/libgpurun.a $(HDRS)
+$(B)/tools/%: tests/tools/%.c $(B)/libgpurun.a
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
+
+# Compiler flags come from pkg-config when this Makefile is read: a target that installs the
+# packages first (check, demo) builds in a sub-make, and a plain `make` on a machine without them
+# stops here with the command that installs them.
+build-deps-present:
+	@pkg-config --exists libvirt $(PKGS) || { \
+	  echo "gpurun: the build packages are missing (pkg-config finds no libvirt/libxml-2.0/libpci/libkmod)." >&2; \
+	  echo "gpurun: install them with:  sudo make deps   (apt-get install $(DEB_BUILD))" >&2; \
+	  exit 1; }
 
 tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
 
@@ -73,11 +84,12 @@ tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
 check-unit: tests
 	tests/run-tests $(B)
 
-check-sanitize:
+check-sanitize: deps
 	$(MAKE) B=build-san CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check-unit
 
 # Real-kernel sandbox (tests/vm): boots the distribution kernel under QEMU/TCG.
-check-vm: all deps-vm
+check-vm: deps-vm
+	$(MAKE) all
 	tests/vm/run-all $(B)
 
 check: deps
@@ -98,7 +110,8 @@ deps:
 deps-vm:
 	@tests/tools/ensure-debs $(DEB_VM)
 
-demo: deps deps-vm all
+demo: deps deps-vm
+	$(MAKE) all
 	tests/vm/demo $(B)
 
 bench: all
@@ -107,19 +120,21 @@ bench: all
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 30
 # The command layer needs main.c's globals: fuzz targets link the engine only.
-FUZZ_LIB_SRC := $(filter-out launcher/cmd-%.c,$(LIB_SRC))
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS)
+FUZZ_LIB_SRC := $(filter-out launcher/cli/%.c,$(LIB_SRC))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS) | build-deps-present
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ilauncher \
 	  -DGPURUN_VERSION='"$(VERSION)"' -DGPURUN_DATADIR='""' -D_GNU_SOURCE \
 	  -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS)
-fuzz: deps $(FUZZ_TARGETS)
+fuzz: deps
+	$(MAKE) $(FUZZ_TARGETS)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 CHECK_FUZZ_SECONDS ?= 15
-check-fuzz: deps $(FUZZ_TARGETS)
+check-fuzz: deps
+	$(MAKE) $(FUZZ_TARGETS)
 	tests/fuzz/run $(CHECK_FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-FORMAT_FILES = $(wildcard launcher/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard launcher/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
@@ -150,3 +165,5 @@ uninstall:
 
 clean:
 	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rom.h"
+#include "core/rom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rom.h"
-#include "vfct.h"
+#include "core/rom.h"
+#include "core/vfct.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

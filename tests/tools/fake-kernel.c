@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "hostfs.h"
-#include "macro.h"
+#include "host/hostfs.h"
+#include "util/macro.h"
 
 struct fdev {
 	char bdf[256];

@@ -6,10 +6,12 @@
 
 #include <cmocka.h>
 
-#include "emit.h"
-#include "plan.h"
-#include "profile.h"
-#include "strv.h"
+#include "core/emit.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "core/plan.h"
+#include "core/profile.h"
+#include "util/strv.h"
 #include "testutil.h"
 
 struct fixture {
@@ -314,12 +316,12 @@ static void test_templates_dir(void **state)
 	char *d;
 
 	setenv("GPURUN_DATADIR", "/opt/gpurun", 1);
-	d = emit_templates_dir();
+	d = paths_templates_dir();
 	assert_string_equal(d, "/opt/gpurun/xml-templates");
 	free(d);
 	unsetenv("GPURUN_DATADIR");
 	/* build/tests/test-emit has no ../xml-templates: the installed location */
-	d = emit_templates_dir();
+	d = paths_templates_dir();
 	assert_string_equal(d, GPURUN_DATADIR "/xml-templates");
 	free(d);
 }

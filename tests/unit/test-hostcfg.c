@@ -6,12 +6,12 @@
 
 #include <sys/stat.h>
 
-#include "ctx.h"
-#include "diag.h"
-#include "hostcfg.h"
-#include "hostfs.h"
-#include "inspect.h"
-#include "strv.h"
+#include "host/ctx.h"
+#include "core/diag.h"
+#include "hostcfg/hostcfg.h"
+#include "host/hostfs.h"
+#include "host/inspect.h"
+#include "util/strv.h"
 #include "testutil.h"
 
 static char **sv(const char *a, const char *b, const char *c)
@@ -484,7 +484,7 @@ static char *get(const char *root, const char *rel)
 	_cleanup_free_ char *p = path_join(root, rel);
 	char *buf = NULL;
 
-	if (hostfs_read_file(p, 1 << 20, &buf, NULL) < 0)
+	if (read_full_file(p, 1 << 20, &buf, NULL) < 0)
 		return NULL;
 	return buf;
 }
@@ -662,7 +662,7 @@ static void test_apply_revert(void **state)
 	manifest = path_join(backup, "manifest");
 	free(s);
 	s = NULL;
-	assert_int_equal(hostfs_read_file(manifest, 4096, &s, NULL), 0);
+	assert_int_equal(read_full_file(manifest, 4096, &s, NULL), 0);
 	assert_string_equal(s,
 			    "mkdir /etc/modules-load.d\n"
 			    "saved 0644 /etc/kernel/cmdline\nabsent /etc/modules-load.d/vfio.conf\n"

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "inspect.h"
-#include "iommu.h"
-#include "strv.h"
+#include "host/inspect.h"
+#include "host/iommu.h"
+#include "util/strv.h"
 #include "testutil.h"
 
 static void test_addr_parse(void **state)

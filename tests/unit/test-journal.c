@@ -11,10 +11,10 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "ctx.h"
-#include "hostfs.h"
-#include "journal.h"
-#include "strv.h"
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/journal.h"
+#include "util/strv.h"
 
 static struct journal *parse_ok(const char *s)
 {
@@ -193,7 +193,7 @@ static void test_files_and_locks(void **state)
 	/* ... while the restore of vm1 may take it over */
 	assert_int_equal(journal_lock_entries(c, k, NULL), 0);
 	lockp = path_join(state_dir, "locks/0000:c4:00.1.lock");
-	assert_int_equal(hostfs_read_file(lockp, 100, &lockc, NULL), 0);
+	assert_int_equal(read_full_file(lockp, 100, &lockc, NULL), 0);
 	assert_true(startswith(lockc, "vm1 "));
 	journal_unlock_all(k);
 	assert_int_equal(journal_remove(c, "vm1"), 0);

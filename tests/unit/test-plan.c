@@ -8,11 +8,13 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "ctx.h"
-#include "hostfs.h"
-#include "plan.h"
-#include "profile.h"
-#include "strv.h"
+#include "host/ctx.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "host/hostfs.h"
+#include "core/plan.h"
+#include "core/profile.h"
+#include "util/strv.h"
 #include "testutil.h"
 
 static struct profile *prof(const char *text)

@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "profile.h"
-#include "strv.h"
+#include "core/profile.h"
+#include "util/strv.h"
 
 static const char base[] = "[vm]\nname = t\n[gpu]\ndevice = 1002:1586\n";
 

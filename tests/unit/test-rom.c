@@ -12,9 +12,11 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "ctx.h"
-#include "hostfs.h"
-#include "rom.h"
+#include "host/ctx.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "host/hostfs.h"
+#include "core/rom.h"
 
 #define IPXE_DIR "/usr/lib/ipxe/qemu"
 #define SEABIOS_DIR "/usr/share/seabios"
@@ -526,11 +528,11 @@ static void test_stage(void **state)
 	/* different: refused unless forced */
 	assert_int_equal(rom_stage(NULL, b, sizeof(b), dir, "vbios_1002_1586.bin", false, NULL),
 			 -EEXIST);
-	assert_int_equal(hostfs_read_file(path, 1024, &got, &len), 0);
+	assert_int_equal(read_full_file(path, 1024, &got, &len), 0);
 	assert_string_equal(got, a);
 	got = mfree(got);
 	assert_int_equal(rom_stage(NULL, b, sizeof(b), dir, "vbios_1002_1586.bin", true, NULL), 0);
-	assert_int_equal(hostfs_read_file(path, 1024, &got, &len), 0);
+	assert_int_equal(read_full_file(path, 1024, &got, &len), 0);
 	assert_string_equal(got, b);
 	/* names must be plain file names Proxmox can use */
 	assert_int_equal(rom_stage(NULL, a, sizeof(a), dir, "../x.bin", false, NULL), -EINVAL);
@@ -583,7 +585,7 @@ static int for_each_real(const char *dir, const char *prefix,
 		if (!startswith(de->d_name, prefix))
 			continue;
 		path = path_join(dir, de->d_name);
-		assert_int_equal(hostfs_read_file(path, ROM_MAX_SIZE, &buf, &len), 0);
+		assert_int_equal(read_full_file(path, ROM_MAX_SIZE, &buf, &len), 0);
 		assert_int_equal(rom_decode(buf, len, &info), 0);
 		fn(path, info);
 		n++;
@@ -649,8 +651,8 @@ static void test_real_combine(void **state)
 	size_t vlen, glen, clen;
 
 	(void)state;
-	if (hostfs_read_file(SEABIOS_DIR "/vgabios-stdvga.bin", ROM_MAX_SIZE, &v, &vlen) < 0 ||
-	    hostfs_read_file(IPXE_DIR "/efi-e1000.rom", ROM_MAX_SIZE, &g, &glen) < 0)
+	if (read_full_file(SEABIOS_DIR "/vgabios-stdvga.bin", ROM_MAX_SIZE, &v, &vlen) < 0 ||
+	    read_full_file(IPXE_DIR "/efi-e1000.rom", ROM_MAX_SIZE, &g, &glen) < 0)
 		skip(); /* needs seabios and ipxe-qemu */
 	assert_int_equal(rom_combine(v, vlen, g, glen, &c, &clen, NULL), 0);
 	/* the e1000 ROM's legacy image is skipped: only its EFI image is taken */

@@ -10,9 +10,11 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "ctx.h"
-#include "hostfs.h"
-#include "vfct.h"
+#include "host/ctx.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "host/hostfs.h"
+#include "core/vfct.h"
 
 struct tbl {
 	uint8_t b[4096];

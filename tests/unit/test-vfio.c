@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ctx.h"
-#include "hostfs.h"
-#include "vfio.h"
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/vfio.h"
 
 #define BDF "0000:c4:00.0"
 
@@ -40,7 +40,7 @@ static char *get(const char *root, const char *rel)
 	_cleanup_free_ char *p = path_join(root, rel);
 	char *s = NULL;
 
-	assert_int_equal(hostfs_read_file(p, 4096, &s, NULL), 0);
+	assert_int_equal(read_full_file(p, 4096, &s, NULL), 0);
 	return s;
 }
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect.h"
-#include "strv.h"
+#include "host/inspect.h"
+#include "util/strv.h"
 
 static inline struct host *testutil_host_new(void)
 {

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gpurun bind PROFILE|BDF... / gpurun unbind PROFILE|BDF...: prepare or release devices
+ * without a guest (libvirt hooks, Proxmox hookscripts). The journal is the same as run's and
+ * stays in the state dir until unbind (or restore) replays it. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "cli/cmd.h"
+#include "host/inspect.h"
+#include "host/journal.h"
+#include "util/log.h"
+#include "core/plan.h"
+#include "host/prepare.h"
+#include "core/profile.h"
+#include "host/runner.h"
+#include "util/strv.h"
+#include "host/vfio.h"
+
+/* Journal name for a list of addresses: "bind-0000:c4:00.0" after the first one. */
+static char *bdf_vm_name(char *const *bdfs)
+{
+	char *s;
+
+	if (asprintf(&s, "bind-%s", bdfs[0]) < 0)
+		return NULL;
+	return s;
+}
+
+static int parse_bdfs(int n, char **args, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		char a[PCI_ADDR_MAX];
+
+		if (pci_addr_parse(args[i], a) < 0)
+			return log_error_errno(
+			    -EINVAL, "'%s' is not a PCI address (e.g. 0000:c4:00.0)", args[i]);
+		r = strv_extend(&l, a);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory");
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* The refusals run applies through the plan, for a bare list of addresses. */
+static int check_bdfs(struct ctx *c, char *const *bdfs, bool allow_boot_vga, bool force)
+{
+	_cleanup_(host_freep) struct host *h = NULL;
+	int r, refuse = 0;
+
+	r = host_inspect(c, &h);
+	if (r < 0)
+		return log_error_errno(r, "Failed to inspect the host: %m");
+	for (char *const *b = bdfs; *b; b++) {
+		const struct pci_func *f = host_find_func(h, *b);
+		const struct iommu_group *g;
+
+		if (!f) {
+			log_error("Refusing: %s is not a PCI function on this host", *b);
+			refuse = -ENOENT;
+			continue;
+		}
+		if (f->iommu_group < 0 || !(g = host_find_group(h, f->iommu_group))) {
+			log_error("Refusing: %s has no IOMMU group (the IOMMU is off); enable it "
+				  "(gpurun host-config)",
+				  *b);
+			refuse = -EPERM;
+			continue;
+		}
+		if ((f->boot_vga == 1 || f->console) && !allow_boot_vga) {
+			log_error("Refusing: %s is the %s (override: --allow-boot-vga)", *b,
+				  f->console ? "GPU holding the host console" : "boot VGA device");
+			refuse = -EPERM;
+		}
+		for (size_t i = 0; i < g->n_members; i++) {
+			const struct pci_func *m = &h->funcs[g->members[i]];
+
+			if (m->is_bridge || strv_contains(bdfs, m->address))
+				continue;
+			if (force) {
+				log_warning("IOMMU group %d also holds %s; going on (--force)",
+					    g->id, m->address);
+				continue;
+			}
+			log_error("Refusing: IOMMU group %d of %s also holds %s (%s); pass it too, "
+				  "or override: --force",
+				  g->id, *b, m->address, m->driver ? m->driver : "no driver");
+			refuse = -EPERM;
+		}
+	}
+	return refuse;
+}
+
+static bool looks_like_profile(const char *s)
+{
+	char a[PCI_ADDR_MAX];
+
+	return pci_addr_parse(s, a) < 0;
+}
+
+static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const char *vm,
+		   struct prepare_options *po)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	if (c->dry_run) {
+		po->dry_run = true;
+		po->userdata = po;
+		r = p ? prepare_plan(c, p, NULL, po, &error)
+		      : prepare_addresses(c, bdfs, NULL, po, &error);
+		if (r < 0)
+			return log_error_errno(r, "%s", error ? error : strerror(-r));
+		return 0;
+	}
+	r = runner_block_signals(NULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to block signals: %m");
+	po->check_signals = true;
+	r = cmd_run_create_journal(c, vm, &j);
+	if (r < 0)
+		return r;
+	r = p ? prepare_plan(c, p, j, po, &error) : prepare_addresses(c, bdfs, j, po, &error);
+	if (r == -EBUSY) {
+		log_error("Refusing: %s", error ? error : strerror(-r));
+		(void)journal_remove(c, vm);
+		return r;
+	}
+	if (r < 0) {
+		log_error("Binding failed: %s", error ? error : strerror(-r));
+		log_notice("Reverting");
+		(void)cmd_run_revert(c, j, po->timeout_ms);
+		return r;
+	}
+	log_notice("Bound for '%s'; `gpurun unbind` or `gpurun restore %s` gives the devices back.",
+		   vm, vm);
+	return 0;
+}
+
+/* unbind BDF...: every journal holding one of them is replayed whole; a function no journal
+ * knows is released to whichever host driver claims it. */
+static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms)
+{
+	_cleanup_strv_free_ char **vms = NULL, **done = NULL;
+	int r, ret = 0;
+
+	r = journal_list(c, &vms);
+	if (r < 0)
+		return log_error_errno(r, "Failed to list journals in %s: %m", c->state);
+	for (char **v = vms; v && *v; v++) {
+		_cleanup_(journal_freep) struct journal *j = NULL;
+		bool match = false;
+
+		if (journal_load(c, *v, &j, NULL) < 0)
+			continue;
+		for (size_t i = 0; i < j->n_entries; i++) {
+			const struct journal_entry *e = &j->entries[i];
+
+			if (e->kind != JOURNAL_BIND)
+				continue;
+			if (strv_contains(bdfs, e->target)) {
+				match = true;
+				if (strv_extend(&done, e->target) < 0)
+					return log_error_errno(-ENOMEM, "Out of memory");
+			}
+		}
+		if (match && cmd_restore_vm(c, *v, timeout_ms) < 0)
+			ret = -EIO;
+	}
+	for (char *const *b = bdfs; *b; b++) {
+		_cleanup_free_ char *final = NULL;
+
+		if (strv_contains(done, *b))
+			continue;
+		if (c->dry_run) {
+			printf("release %s: clear driver_override, unbind from " VFIO_DRIVER
+			       ", drivers_probe\n",
+			       *b);
+			continue;
+		}
+		r = vfio_release(c, *b, timeout_ms, &final);
+		if (r < 0 && r != -ETIMEDOUT) {
+			log_error_errno(r, "Failed to release %s: %m", *b);
+			ret = r;
+		} else if (!final) {
+			log_warning("%s: no driver took it (no journal says which it had)", *b);
+		} else
+			log_notice("%s: %s", *b, final);
+	}
+	return ret;
+}
+
+int cmd_bind(int argc, char **argv)
+{
+	enum {
+		ARG_ALLOW_BOOT_VGA = _ARG_COMMON_MAX,
+		ARG_FORCE,
+		ARG_TIMEOUT,
+	};
+	static const struct option options[] = {
+		CMD_COMMON_OPTIONS,
+		{ "allow-boot-vga", no_argument, NULL, ARG_ALLOW_BOOT_VGA },
+		{ "force", no_argument, NULL, ARG_FORCE },
+		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+		{},
+	};
+	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
+	bool unbind = streq(argv[0], "unbind"), allow_boot_vga = false, force = false;
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_strv_free_ char **bdfs = NULL;
+	_cleanup_free_ char *vm = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+		switch (opt) {
+		case ARG_ALLOW_BOOT_VGA:
+			allow_boot_vga = true;
+			continue;
+		case ARG_FORCE:
+			force = true;
+			continue;
+		case ARG_TIMEOUT:
+			if (cmd_run_parse_timeout(optarg, &po.timeout_ms) < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		r = cmd_common_option(opt, optarg);
+		if (r == 1) {
+			cmd_print_help(argv[0]);
+			return EXIT_OK;
+		}
+		if (r < 0)
+			return EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		log_error("%s: expected a PROFILE or PCI addresses.", argv[0]);
+		return EXIT_USAGE;
+	}
+
+	if (looks_like_profile(argv[optind])) {
+		struct cmd_planned p = {};
+
+		if (argc - optind != 1) {
+			log_error("%s: expected one PROFILE.", argv[0]);
+			return EXIT_USAGE;
+		}
+		r = cmd_run_plan(argv[optind], allow_boot_vga, &p);
+		if (r != EXIT_OK)
+			return r;
+		if (unbind)
+			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms);
+		else if (cmd_run_check_plan(p.plan, force || arg_force) < 0)
+			r = -EPERM;
+		else
+			r = do_bind(p.ctx, p.plan, NULL, p.plan->vm_name, &po);
+		cmd_planned_done(&p);
+		return r < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+	}
+
+	if (parse_bdfs(argc - optind, argv + optind, &bdfs) < 0)
+		return EXIT_USAGE;
+	if (cmd_make_ctx(&c) < 0)
+		return EXIT_USAGE;
+	for (char **b = bdfs; *b; b++) {
+		r = vfio_read_state(c, *b, NULL, NULL);
+		if (r < 0) {
+			log_error_errno(r, "PCI function %s: %m", *b);
+			return r == -ENOENT ? EXIT_USAGE : EXIT_FAILURE_OP;
+		}
+	}
+	if (unbind)
+		return do_unbind_bdfs(c, bdfs, po.timeout_ms) < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+	if (check_bdfs(c, bdfs, allow_boot_vga, force || arg_force) < 0)
+		return EXIT_FAILURE_OP;
+	vm = bdf_vm_name(bdfs);
+	if (!vm)
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	return do_bind(c, NULL, bdfs, vm, &po) < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+}

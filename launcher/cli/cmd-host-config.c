@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gpurun host-config: persistent host setup for a GPU dedicated to guests. Shows the change as
+ * a diff per file; --apply writes it (backup first, all or nothing) and refreshes the boot
+ * configuration; --revert restores the newest backup. */
+#include <stdio.h>
+
+#include "cli/cmd.h"
+#include "core/diag.h"
+#include "hostcfg/hostcfg.h"
+#include "host/inspect.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "core/profile.h"
+#include "util/strv.h"
+
+static void print_diags(const struct diag_list *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *x = &d->items[i];
+
+		printf("%-4s  %s\n", diag_status_to_string(x->status), x->message);
+		if (x->fix && x->status >= DIAG_WARN)
+			printf("      fix: %s\n", x->fix);
+	}
+}
+
+static void json_strv(char *const *l)
+{
+	printf("[");
+	for (size_t i = 0; l && l[i]; i++) {
+		printf("%s", i ? "," : "");
+		json_string(stdout, l[i]);
+	}
+	printf("]");
+}
+
+/* --json: the plan as data (the same diffs and diagnostics as the text). */
+static int print_json(const struct hostcfg *cfg, const struct diag_list *d)
+{
+	printf("{\"bootloader\":");
+	json_string(stdout, hostcfg_boot_to_string(cfg->boot));
+	printf(",\"evidence\":");
+	json_string(stdout, cfg->boot_evidence);
+	printf(",\"initramfs_evidence\":");
+	json_string(stdout, cfg->initramfs_evidence);
+	printf(",\"files\":[");
+	for (size_t i = 0, n = 0; i < cfg->n_files; i++) {
+		const struct hostcfg_file *f = &cfg->files[i];
+		_cleanup_free_ char *diff = NULL;
+		int r;
+
+		if (!f->new)
+			continue;
+		r = hostcfg_diff(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
+		if (r < 0)
+			return r;
+		printf("%s{\"path\":", n++ ? "," : "");
+		json_string(stdout, f->name);
+		printf(",\"exists\":%s,\"diff\":", f->old ? "true" : "false");
+		json_string(stdout, diff);
+		printf(",\"content\":");
+		json_string(stdout, f->new);
+		printf("}");
+	}
+	printf("],\"commands\":[");
+	if (cfg->refresh_argv)
+		json_strv(cfg->refresh_argv);
+	if (cfg->initramfs_argv) {
+		printf("%s", cfg->refresh_argv ? "," : "");
+		json_strv(cfg->initramfs_argv);
+	}
+	printf("],\"checks\":");
+	diag_list_json(d, stdout);
+	printf("}\n");
+	return 0;
+}
+
+/* Run (or, off the real root, only name) the commands that make the files take effect.
+ * Returns false when one of them failed. */
+static bool run_commands(const struct ctx *c, char **const *cmds, size_t n)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *line = NULL;
+		int r;
+
+		if (!cmds[i])
+			continue;
+		line = strv_join(cmds[i], " ");
+		if (!c->real_root) {
+			printf("skipped: --root is not /: %s\n", strna(line));
+			continue;
+		}
+		printf("running: %s\n", strna(line));
+		fflush(stdout);
+		r = hostcfg_run(cmds[i]);
+		if (r < 0) {
+			log_error_errno(r, "Failed to run '%s': %m", strna(line));
+			ok = false;
+		} else if (r != 0) {
+			log_error("'%s' failed with exit status %d.", strna(line), r);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void print_commands(const struct hostcfg *cfg)
+{
+	_cleanup_free_ char *refresh = cfg->refresh_argv ? strv_join(cfg->refresh_argv, " ") : NULL;
+	_cleanup_free_ char *initrd =
+	    cfg->initramfs_argv ? strv_join(cfg->initramfs_argv, " ") : NULL;
+
+	printf("Then:\n");
+	if (refresh)
+		printf("  %s\n", refresh);
+	else if (cfg->boot == HOSTCFG_BOOT_SDBOOT)
+		printf("  (no bootloader refresh: systemd-boot reads the entries directly)\n");
+	if (initrd)
+		printf("  %s\n", initrd);
+	else
+		printf("  (initramfs tool not recognised: rebuild the initramfs by hand)\n");
+	printf("  reboot\n");
+}
+
+static int do_revert(void)
+{
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_free_ char *backup = NULL, *bad = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	unsigned line = 0;
+	int r;
+
+	if (cmd_make_ctx(&c) < 0)
+		return EXIT_USAGE;
+	r = hostcfg_revert(c, &backup, &files, &line);
+	if (r == -ENOENT) {
+		log_error("No gpurun host-config backup to revert under %s/gpurun/backup.", c->etc);
+		return EXIT_FAILURE_OP;
+	}
+	if (r == -EBADMSG) {
+		log_error(
+		    "Malformed backup manifest under %s/gpurun/backup (line %u): nothing restored.",
+		    c->etc, line);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to restore the backup under %s/gpurun/backup: %m",
+				c->etc);
+		return EXIT_FAILURE_OP;
+	}
+	printf("Restored from %s:\n", backup);
+	for (char **f = files; f && *f; f++)
+		printf("  %s\n", *f);
+	r = hostcfg_load(c, NULL, &cfg, &bad);
+	if (r < 0) {
+		log_error_errno(r, "Failed to read %s: %m", strna(bad));
+		return EXIT_FAILURE_OP;
+	}
+	{
+		char **cmds[] = { cfg->refresh_argv, cfg->initramfs_argv };
+
+		if (!run_commands(c, cmds, ELEMENTSOF(cmds)))
+			return EXIT_FAILURE_OP;
+	}
+	printf("Reboot to return to the previous configuration.\n");
+	return EXIT_OK;
+}
+
+int cmd_host_config(int argc, char **argv)
+{
+	enum {
+		ARG_DEVICE = _ARG_COMMON_MAX,
+		ARG_APPLY,
+		ARG_REVERT,
+		ARG_BLACKLIST,
+	};
+	static const struct option options[] = {
+		CMD_COMMON_OPTIONS,
+		{ "device", required_argument, NULL, ARG_DEVICE },
+		{ "apply", no_argument, NULL, ARG_APPLY },
+		{ "revert", no_argument, NULL, ARG_REVERT },
+		{ "blacklist", no_argument, NULL, ARG_BLACKLIST },
+		{},
+	};
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(host_freep) struct host *h = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(profile_freep) struct profile *profile = NULL;
+	_cleanup_free_ const struct pci_func **gpus = NULL;
+	_cleanup_free_ char *device = NULL, *bad = NULL, *backup = NULL;
+	struct diag_list d = { 0 };
+	struct hostcfg_request req;
+	bool apply = false, revert = false, blacklist = false;
+	const char *failed = NULL;
+	int opt, r, n, changed, ret = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+		switch (opt) {
+		case ARG_DEVICE:
+			free(device);
+			device = strdup(optarg);
+			if (!device)
+				return EXIT_FAILURE_OP;
+			continue;
+		case ARG_APPLY:
+			apply = true;
+			continue;
+		case ARG_REVERT:
+			revert = true;
+			continue;
+		case ARG_BLACKLIST:
+			blacklist = true;
+			continue;
+		default:
+			break;
+		}
+		r = cmd_common_option(opt, optarg);
+		if (r == 1) {
+			cmd_print_help("host-config");
+			return EXIT_OK;
+		}
+		if (r < 0)
+			return EXIT_USAGE;
+	}
+	if (arg_dry_run)
+		apply = false;
+	if (arg_json && (apply || revert)) {
+		log_error("host-config: --json shows the plan only; it does not combine with "
+			  "--apply or --revert.");
+		return EXIT_USAGE;
+	}
+	if (revert) {
+		if (device || optind < argc || apply || blacklist) {
+			log_error("host-config: --revert takes no device, profile, --apply or "
+				  "--blacklist.");
+			return EXIT_USAGE;
+		}
+		return do_revert();
+	}
+	if (optind + 1 < argc || (optind < argc && device)) {
+		log_error("host-config: give one PROFILE or --device, not both.");
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		_cleanup_free_ char *error = NULL;
+
+		r = profile_load(argv[optind], &profile, &error);
+		if (r < 0) {
+			log_error("%s", error ? error : "Out of memory");
+			return r == -ENOMEM ? EXIT_FAILURE_OP : EXIT_USAGE;
+		}
+		device = strdup(profile->gpu_device);
+		if (!device)
+			return EXIT_FAILURE_OP;
+	}
+	if (!device) {
+		log_error("host-config: which GPU? Give a PROFILE or --device BDF|VVVV:DDDD (see "
+			  "`gpurun ls`).");
+		return EXIT_USAGE;
+	}
+
+	if (cmd_make_ctx(&c) < 0)
+		return EXIT_USAGE;
+	if (cmd_host_inspect(c, &h) < 0)
+		return EXIT_FAILURE_OP;
+	n = host_match_device(h, device, &gpus);
+	if (n == -EINVAL) {
+		log_error(
+		    "Invalid %s '%s': expected an address like 0000:c4:00.0 or ids like 1002:1586.",
+		    profile ? "[gpu] device" : "--device", device);
+		return EXIT_USAGE;
+	}
+	if (n < 0)
+		return log_error_errno(n, "Failed to match devices: %m"), EXIT_FAILURE_OP;
+	if (n == 0) {
+		log_error("No PCI device matches %s '%s' (see `gpurun ls`).",
+			  profile ? "the profile's [gpu] device" : "--device", device);
+		return EXIT_USAGE;
+	}
+
+	r = hostcfg_load(c, h, &cfg, &bad);
+	if (r < 0) {
+		log_error_errno(r, "Failed to read %s: %m; nothing changed.", strna(bad));
+		return EXIT_FAILURE_OP;
+	}
+	if (!arg_json) {
+		printf("Bootloader: %s (%s)\n", hostcfg_boot_to_string(cfg->boot),
+		       cfg->boot_evidence);
+		if (cfg->initramfs_argv)
+			printf("Initramfs: %s (%s)\n", cfg->initramfs_argv[0],
+			       cfg->initramfs_evidence);
+	}
+
+	req = (struct hostcfg_request){
+		.gpus = gpus,
+		.n_gpus = (size_t)n,
+		.functions = profile && !profile->gpu_functions_all ? profile->gpu_functions : NULL,
+		.blacklist = blacklist,
+	};
+	changed = hostcfg_compute(cfg, h, &req, &d);
+	if (arg_json && changed >= 0) {
+		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
+
+		if (changed == 0 && hostcfg_read_state(c, &st) >= 0)
+			(void)hostcfg_pending(h, st, &d);
+		r = print_json(cfg, &d);
+		diag_list_clear(&d);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
+		return EXIT_OK;
+	}
+	print_diags(&d);
+	if (changed == -EINVAL) {
+		diag_list_clear(&d);
+		log_error(
+		    "Cannot compute the configuration: see the FAIL line above; nothing changed.");
+		return EXIT_USAGE;
+	}
+	if (changed < 0) {
+		diag_list_clear(&d);
+		return log_error_errno(changed, "Failed to compute the configuration: %m"),
+		       EXIT_FAILURE_OP;
+	}
+	diag_list_clear(&d);
+
+	if (changed == 0) {
+		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
+
+		printf("Nothing to change: the host configuration is already in place.\n");
+		if (hostcfg_read_state(c, &st) >= 0 && hostcfg_pending(h, st, &d) >= 0)
+			print_diags(&d);
+		diag_list_clear(&d);
+		return EXIT_OK;
+	}
+
+	for (size_t i = 0; i < cfg->n_files; i++) {
+		const struct hostcfg_file *f = &cfg->files[i];
+		_cleanup_free_ char *diff = NULL;
+
+		if (!f->new)
+			continue;
+		r = hostcfg_diff(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
+		fputs(diff, stdout);
+	}
+	print_commands(cfg);
+	if (!apply) {
+		printf("Nothing was changed: run `gpurun host-config --apply` with the same "
+		       "arguments to write this.\n");
+		return EXIT_OK;
+	}
+
+	r = hostcfg_apply(c, cfg, &backup, &failed);
+	if (r < 0 && failed) {
+		log_error_errno(r,
+				"Failed to write %s: %m; the files already written were restored, "
+				"nothing changed.",
+				failed);
+		return EXIT_FAILURE_OP;
+	}
+	if (r < 0) {
+		log_error_errno(
+		    r, "Failed to back up the files under %s/gpurun/backup: %m; nothing changed.",
+		    c->etc);
+		return EXIT_FAILURE_OP;
+	}
+	printf("Written (backup in %s; `gpurun host-config --revert` restores it).\n", backup);
+	{
+		char **cmds[] = { cfg->refresh_argv, cfg->initramfs_argv };
+
+		if (!run_commands(c, cmds, ELEMENTSOF(cmds))) {
+			log_error("The files are written but the boot configuration was not "
+				  "refreshed: run the failed command by hand before rebooting.");
+			ret = EXIT_FAILURE_OP;
+		}
+	}
+	printf("Reboot needed: the new kernel parameters and vfio-pci binding take effect at the "
+	       "next boot.\n");
+	return ret;
+}

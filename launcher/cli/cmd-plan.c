@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gpurun plan PROFILE: what `run` would do, changing nothing. */
+#include <stdio.h>
+
+#include "cli/cmd.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "host/inspect.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "core/plan.h"
+#include "core/profile.h"
+
+int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
+{
+	struct cmd_planned c = {};
+	struct plan_paths paths = {};
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = profile_load(profile_path, &c.profile, &error);
+	if (r < 0) {
+		if (error)
+			log_error("%s", error);
+		else
+			log_error_errno(r, "Failed to load profile '%s': %m", profile_path);
+		return r == -EINVAL || r == -ENOENT || r == -EFBIG || r == -EISDIR
+			   ? EXIT_USAGE
+			   : EXIT_FAILURE_OP;
+	}
+	if (cmd_make_ctx(&c.ctx) < 0) {
+		cmd_planned_done(&c);
+		return EXIT_USAGE;
+	}
+	r = cmd_host_inspect(c.ctx, &c.host);
+	if (r < 0) {
+		cmd_planned_done(&c);
+		return EXIT_FAILURE_OP;
+	}
+	r = plan_paths_from_ctx(c.ctx, &paths);
+	if (r >= 0)
+		r = plan_build(c.profile, c.host, &paths, &c.plan);
+	plan_paths_done(&paths);
+	if (r < 0) {
+		log_error_errno(r, "Failed to plan '%s': %m", profile_path);
+		cmd_planned_done(&c);
+		return EXIT_FAILURE_OP;
+	}
+	*ret = c;
+	return EXIT_OK;
+}
+
+void cmd_planned_done(struct cmd_planned *c)
+{
+	c->plan = plan_free(c->plan);
+	c->profile = profile_free(c->profile);
+	c->host = host_free(c->host);
+	c->ctx = ctx_free(c->ctx);
+}
+
+void cmd_print_diags(const struct diag_list *d, int min)
+{
+	/* same shape as the plan dump: "FAIL id: message" and an indented fix */
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *x = &d->items[i];
+
+		if ((int)x->status < min)
+			continue;
+		fprintf(stderr, "%s %s: %s\n", diag_status_to_string(x->status), x->id, x->message);
+		if (x->fix)
+			fprintf(stderr, "  fix: %s\n", x->fix);
+	}
+}
+
+static void print_json(const struct plan *p)
+{
+	FILE *f = stdout;
+
+	fputs("{", f);
+	json_key(f, "vm");
+	json_string(f, p->vm_name);
+	fputs(",", f);
+	json_key(f, "resolved");
+	fputs(p->resolved ? "true" : "false", f);
+	fputs(",", f);
+	json_key(f, "ovmf_code");
+	json_string(f, p->ovmf_code);
+	fputs(",", f);
+	json_key(f, "ovmf_vars");
+	json_string(f, p->ovmf_vars);
+	fputs(",", f);
+	json_key(f, "devices");
+	fputs("[", f);
+	for (size_t i = 0; i < p->n_devices; i++) {
+		const struct plan_device *d = &p->devices[i];
+
+		fputs(i ? ",{" : "{", f);
+		json_key(f, "address");
+		json_string(f, d->address);
+		fputs(",", f);
+		json_key(f, "role");
+		json_string(f, plan_role_to_string(d->role));
+		fputs(",", f);
+		json_key(f, "iommu_group");
+		fprintf(f, "%d,", d->iommu_group);
+		json_key(f, "driver");
+		json_string(f, d->host_driver);
+		fputs(",", f);
+		json_key(f, "romfile");
+		json_string(f, d->romfile);
+		fputs("}", f);
+	}
+	fputs("],", f);
+	json_key(f, "actions");
+	fputs("[", f);
+	for (size_t i = 0; i < p->n_actions; i++) {
+		fputs(i ? ",{" : "{", f);
+		json_key(f, "action");
+		json_string(f, plan_action_kind_to_string(p->actions[i].kind));
+		fputs(",", f);
+		json_key(f, "target");
+		json_string(f, p->actions[i].target);
+		fputs(",", f);
+		json_key(f, "source");
+		json_string(f, p->actions[i].source);
+		fputs("}", f);
+	}
+	fputs("],", f);
+	json_key(f, "diagnostics");
+	fputs("[", f);
+	for (size_t i = 0; i < p->diags.n; i++) {
+		const struct diag *d = &p->diags.items[i];
+
+		fputs(i ? ",{" : "{", f);
+		json_key(f, "status");
+		json_string(f, diag_status_to_json(d->status));
+		fputs(",", f);
+		json_key(f, "id");
+		json_string(f, d->id);
+		fputs(",", f);
+		json_key(f, "message");
+		json_string(f, d->message);
+		fputs(",", f);
+		json_key(f, "fix");
+		json_string(f, d->fix);
+		fputs("}", f);
+	}
+	fputs("]}\n", f);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option options[] = {
+		CMD_COMMON_OPTIONS,
+		{},
+	};
+	struct cmd_planned c = {};
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+		r = cmd_common_option(opt, optarg);
+		if (r == 1) {
+			cmd_print_help("plan");
+			return EXIT_OK;
+		}
+		if (r < 0)
+			return EXIT_USAGE;
+	}
+	if (optind + 1 != argc) {
+		log_error("plan: expected exactly one PROFILE argument.");
+		return EXIT_USAGE;
+	}
+	r = cmd_plan_load(argv[optind], &c);
+	if (r != EXIT_OK)
+		return r;
+	if (arg_json)
+		print_json(c.plan);
+	else if (plan_dump(c.plan, stdout) < 0)
+		r = EXIT_FAILURE_OP;
+	if (r == EXIT_OK && diag_count(&c.plan->diags, DIAG_FAIL) > 0)
+		r = EXIT_FAILURE_OP;
+	cmd_planned_done(&c);
+	return r;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gpurun restore [VM]: replay the journal a killed gpurun left in the state dir. */
+#include <stdio.h>
+
+#include "cli/cmd.h"
+#include "host/journal.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "host/vfio.h"
+
+int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_free_ char *holder = NULL, *path = journal_path(c, vm);
+	unsigned line = 0;
+	int r;
+
+	r = journal_load(c, vm, &j, &line);
+	if (r == -ENOENT) {
+		log_notice("Nothing to restore for VM '%s' (no journal in %s).", vm, c->state);
+		return 0;
+	}
+	if (r == -EBADMSG)
+		return log_error_errno(r, "%s:%u: not a gpurun journal line", strna(path), line);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read %s: %m", strna(path));
+	/* a gpurun still running this VM holds the locks: leave it alone */
+	r = journal_lock_entries(c, j, &holder);
+	if (r == -EBUSY)
+		return log_error_errno(r, "VM '%s' is still run by gpurun %s; stop it instead.", vm,
+				       holder ? holder : "");
+	if (r < 0)
+		return log_error_errno(r, "Failed to lock the devices of VM '%s': %m", vm);
+	if (c->dry_run) {
+		for (size_t i = j->n_entries; i > 0; i--) {
+			const struct journal_entry *e = &j->entries[i - 1];
+
+			printf("undo %s %s%s%s\n", journal_kind_to_string(e->kind), e->target,
+			       e->kind == JOURNAL_BIND ? " -> " : "",
+			       e->kind == JOURNAL_BIND ? (*e->value ? e->value : "no driver") : "");
+		}
+		return 0;
+	}
+	log_notice("Restoring VM '%s' (journal of pid %d, %zu entries)", vm, (int)j->pid,
+		   j->n_entries);
+	return cmd_run_revert(c, j, timeout_ms);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	enum { ARG_TIMEOUT = _ARG_COMMON_MAX };
+	static const struct option options[] = {
+		CMD_COMMON_OPTIONS,
+		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+		{},
+	};
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_strv_free_ char **vms = NULL;
+	unsigned timeout_ms = VFIO_DEFAULT_TIMEOUT_MS;
+	int opt, r, ret = EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+		if (opt == ARG_TIMEOUT) {
+			if (cmd_run_parse_timeout(optarg, &timeout_ms) < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		r = cmd_common_option(opt, optarg);
+		if (r == 1) {
+			cmd_print_help("restore");
+			return EXIT_OK;
+		}
+		if (r < 0)
+			return EXIT_USAGE;
+	}
+	if (argc - optind > 1) {
+		log_error("restore: expected at most one VM name.");
+		return EXIT_USAGE;
+	}
+	if (cmd_make_ctx(&c) < 0)
+		return EXIT_USAGE;
+	if (optind < argc) {
+		if (!*argv[optind] || strchr(argv[optind], '/')) {
+			log_error("restore: '%s' is not a VM name.", argv[optind]);
+			return EXIT_USAGE;
+		}
+		r = strv_extend(&vms, argv[optind]);
+	} else
+		r = journal_list(c, &vms);
+	if (r < 0) {
+		log_error_errno(r, "Failed to list journals in %s: %m", c->state);
+		return EXIT_FAILURE_OP;
+	}
+	if (strv_length(vms) == 0)
+		log_notice("Nothing to restore: no journal in %s.", c->state);
+	for (char **v = vms; v && *v; v++)
+		if (cmd_restore_vm(c, *v, timeout_ms) < 0)
+			ret = EXIT_FAILURE_OP;
+	return ret;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* gpurun rom info [--json] FILE...   decode every image of option ROM files
+ * gpurun rom combine -o OUT VBIOS GOP  legacy VBIOS image + x64 EFI GOP image in one ROM */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli/cmd.h"
+#include "host/hostfs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "core/rom.h"
+
+enum {
+	ARG_FORCE = _ARG_COMMON_MAX,
+};
+
+/* Log-and-return helper: the log call's value is dropped, the exit status returned. */
+static int op_failed(int r)
+{
+	(void)r;
+	return EXIT_FAILURE_OP;
+}
+
+static void print_hex_name(const char *(*name)(unsigned), unsigned v)
+{
+	const char *s = name(v);
+
+	if (streq(s, "unknown"))
+		printf("\"0x%04x\"", v);
+	else
+		json_string(stdout, s);
+}
+
+static void rom_info_json(const char *file, const struct rom_info *info)
+{
+	printf("{");
+	json_key(stdout, "file");
+	json_string(stdout, file);
+	printf(",\"size\":%zu,\"images\":[", info->size);
+	for (size_t i = 0; i < info->n_images; i++) {
+		const struct rom_image *im = &info->images[i];
+
+		printf("%s{\"offset\":%zu,\"vendor\":\"%04x\",\"device\":\"%04x\","
+		       "\"class\":\"%06" PRIx32 "\",\"length\":%zu,\"code_type\":",
+		       i ? "," : "", im->offset, im->vendor, im->device, im->class, im->length);
+		json_string(stdout, rom_code_type_to_string(im->code_type));
+		printf(",\"last\":%s", im->last ? "true" : "false");
+		if (im->available != im->length)
+			printf(",\"truncated\":true,\"available\":%zu", im->available);
+		if (im->code_type == ROM_CODE_X86)
+			printf(",\"checksum_ok\":%s,\"atom\":%s",
+			       im->checksum_ok ? "true" : "false", im->atom ? "true" : "false");
+		if (im->code_type == ROM_CODE_EFI) {
+			printf(",\"efi_subsystem\":");
+			print_hex_name(rom_efi_subsystem_to_string, im->efi_subsystem);
+			printf(",\"efi_machine\":");
+			print_hex_name(rom_efi_machine_to_string, im->efi_machine);
+			printf(",\"efi_compressed\":%s", im->efi_compression ? "true" : "false");
+		}
+		printf("}");
+	}
+	printf("],\"valid\":%s,\"findings\":[", info->valid ? "true" : "false");
+	for (size_t i = 0; i < info->diags.n; i++) {
+		const struct diag *d = &info->diags.items[i];
+
+		printf("%s{\"status\":\"%s\",\"id\":", i ? "," : "",
+		       diag_status_to_json(d->status));
+		json_string(stdout, d->id);
+		printf(",\"message\":");
+		json_string(stdout, d->message);
+		printf("}");
+	}
+	printf("]}\n");
+}
+
+static void rom_image_text(size_t idx, const struct rom_image *im)
+{
+	printf("  image %zu at 0x%zx: %s, %04x:%04x class %06" PRIx32 ", %zu bytes", idx,
+	       im->offset, rom_code_type_to_string(im->code_type), im->vendor, im->device,
+	       im->class, im->length);
+	if (im->available != im->length)
+		printf(" (only %zu present)", im->available);
+	if (im->code_type == ROM_CODE_X86)
+		printf(", checksum %s%s", im->checksum_ok ? "ok" : "BAD",
+		       im->atom ? ", ATOM BIOS" : "");
+	if (im->code_type == ROM_CODE_EFI)
+		printf(", %s %s, %s", rom_efi_machine_to_string(im->efi_machine),
+		       rom_efi_subsystem_to_string(im->efi_subsystem),
+		       im->efi_compression ? "compressed" : "uncompressed");
+	printf("%s\n", im->last ? ", last" : "");
+}
+
+static void rom_info_text(const char *file, const struct rom_info *info)
+{
+	printf("%s: %zu byte%s, %zu image%s, %s\n", file, info->size, info->size == 1 ? "" : "s",
+	       info->n_images, info->n_images == 1 ? "" : "s", info->valid ? "valid" : "INVALID");
+	for (size_t i = 0; i < info->n_images; i++)
+		rom_image_text(i, &info->images[i]);
+	for (size_t i = 0; i < info->diags.n; i++) {
+		const struct diag *d = &info->diags.items[i];
+
+		if (d->status == DIAG_WARN || d->status == DIAG_INFO)
+			printf("  %s: %s\n", d->status == DIAG_WARN ? "warning" : "note",
+			       d->message);
+	}
+	if (info->n_images > 0 && !rom_has_x64_efi(info))
+		printf(
+		    "  no x64 EFI image: a UEFI guest shows no picture from this ROM until the OS "
+		    "driver loads\n");
+}
+
+static int read_rom_file(const char *file, char **ret, size_t *ret_len)
+{
+	int r = read_full_file(file, ROM_MAX_SIZE, ret, ret_len);
+
+	if (r == -EFBIG)
+		return log_error_errno(r, "%s: larger than %u bytes, not an option ROM", file,
+				       ROM_MAX_SIZE);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read %s: %m", file);
+	return 0;
+}
+
+static int rom_info_files(char **files, int n)
+{
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		_cleanup_(rom_info_freep) struct rom_info *info = NULL;
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		int r;
+
+		if (read_rom_file(files[i], &buf, &len) < 0) {
+			ret = EXIT_FAILURE_OP;
+			continue;
+		}
+		r = rom_decode(buf, len, &info);
+		if (r < 0)
+			return op_failed(log_error_errno(r, "Failed to decode %s: %m", files[i]));
+		if (arg_json)
+			rom_info_json(files[i], info);
+		else
+			rom_info_text(files[i], info);
+		if (!info->valid) {
+			log_error("%s: %s", files[i], info->error);
+			ret = EXIT_FAILURE_OP;
+		}
+	}
+	return ret;
+}
+
+static int rom_combine_files(const char *out, const char *vbios, const char *gop, bool force)
+{
+	_cleanup_free_ char *vbuf = NULL, *gbuf = NULL, *err = NULL;
+	_cleanup_free_ uint8_t *cbuf = NULL;
+	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
+	size_t vlen, glen, clen;
+	int r;
+
+	if (read_rom_file(vbios, &vbuf, &vlen) < 0 || read_rom_file(gop, &gbuf, &glen) < 0)
+		return EXIT_FAILURE_OP;
+	r = rom_combine(vbuf, vlen, gbuf, glen, &cbuf, &clen, &err);
+	if (r == -EBADMSG) {
+		log_error("Cannot combine %s and %s: %s", vbios, gop, err);
+		return EXIT_FAILURE_OP;
+	}
+	if (r < 0)
+		return op_failed(log_error_errno(r, "Failed to combine %s and %s: %m", vbios, gop));
+	r = hostfs_same_content(out, cbuf, clen);
+	if (r == 0 && !force) {
+		log_error("%s exists with different content; use --force to replace it.", out);
+		return EXIT_FAILURE_OP;
+	}
+	if (r != 1) {
+		r = hostfs_write_atomic(out, cbuf, clen, 0644);
+		if (r < 0)
+			return op_failed(log_error_errno(r, "Failed to write %s: %m", out));
+	}
+	r = rom_decode(cbuf, clen, &info);
+	if (r < 0)
+		return op_failed(log_error_errno(r, "Failed to decode %s: %m", out));
+	if (!info->valid || info->n_images != 2) {
+		log_error("%s: the combined ROM does not decode as two valid images", out);
+		return EXIT_FAILURE_OP;
+	}
+	printf("Wrote %s (%zu bytes): legacy image %04x:%04x (%zu bytes) + EFI %s image "
+	       "%04x:%04x (%zu bytes).\n",
+	       out, clen, info->images[0].vendor, info->images[0].device, info->images[0].length,
+	       rom_efi_machine_to_string(info->images[1].efi_machine), info->images[1].vendor,
+	       info->images[1].device, info->images[1].length);
+	return EXIT_OK;
+}
+
+int cmd_rom(int argc, char **argv)
+{
+	static const struct option options[] = {
+		CMD_COMMON_OPTIONS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, ARG_FORCE },
+		{},
+	};
+	const char *out = NULL, *verb;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "o:", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case ARG_FORCE:
+			arg_force = true;
+			break;
+		default:
+			r = cmd_common_option(opt, optarg);
+			if (r == 1) {
+				cmd_print_help("rom");
+				return EXIT_OK;
+			}
+			if (r < 0)
+				return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_error("rom needs a subcommand: info or combine.");
+		return EXIT_USAGE;
+	}
+	verb = argv[optind++];
+	if (streq(verb, "info")) {
+		if (out) {
+			log_error("rom info does not take -o.");
+			return EXIT_USAGE;
+		}
+		if (optind >= argc) {
+			log_error("rom info needs at least one FILE.");
+			return EXIT_USAGE;
+		}
+		return rom_info_files(argv + optind, argc - optind);
+	}
+	if (streq(verb, "combine")) {
+		if (!out) {
+			log_error("rom combine needs -o OUT.");
+			return EXIT_USAGE;
+		}
+		if (argc - optind != 2) {
+			log_error("rom combine takes exactly two files: VBIOS GOP.");
+			return EXIT_USAGE;
+		}
+		return rom_combine_files(out, argv[optind], argv[optind + 1], arg_force);
+	}
+	log_error("Unknown rom subcommand '%s' (expected info or combine).", verb);
+	return EXIT_USAGE;
+}

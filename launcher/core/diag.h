@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Diagnostics as data: inspect, check and plan produce them, the command layer prints them. */
+#pragma once
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/macro.h"
+
+enum diag_status {
+	DIAG_PASS,
+	DIAG_INFO,
+	DIAG_WARN,
+	DIAG_FAIL,
+	_DIAG_STATUS_MAX,
+};
+
+struct diag {
+	enum diag_status status;
+	char *id;      /* stable machine id: "iommu-enabled", "group-viable", ... */
+	char *message; /* one line, human readable */
+	char *fix;     /* concrete remedy for WARN/FAIL, or NULL */
+};
+
+struct diag_list {
+	struct diag *items;
+	size_t n;
+};
+
+const char *diag_status_to_string(enum diag_status s); /* "PASS", "WARN", ... */
+const char *diag_status_to_json(enum diag_status s);   /* "pass", "warn", ... */
+
+/* Append a diagnostic; @fix may be NULL. Returns 0 or -ENOMEM. */
+int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char *fix,
+	     const char *fmt, ...) _printf_(5, 6);
+void diag_list_clear(struct diag_list *l);
+/* Write the list as a JSON array of {"id","status","message","fix"} objects. */
+void diag_list_json(const struct diag_list *l, FILE *f);
+size_t diag_count(const struct diag_list *l, enum diag_status s);

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libvirt domain XML: a template from xml-templates/ loaded with libxml2 and filled with nodes
+ * and attributes (libxml2 escapes text and attribute values on output, so names and paths with
+ * <>&'" come out right). Nothing is pasted into XML as a string. */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlsave.h>
+
+#include "core/emit.h"
+#include "util/fileio.h"
+#include "core/profile.h"
+#include "util/strv.h"
+
+static inline void xml_doc_freep(xmlDocPtr *d)
+{
+	if (*d)
+		xmlFreeDoc(*d);
+}
+
+static const xmlChar *X(const char *s)
+{
+	return (const xmlChar *)s;
+}
+
+static bool is_elem(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X(name));
+}
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr n = parent->children; n; n = n->next)
+		if (is_elem(n, name))
+			return n;
+	return NULL;
+}
+
+static void remove_children(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n = parent->children, next;
+
+	for (; n; n = next) {
+		next = n->next;
+		if (is_elem(n, name)) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+}
+
+/* Error state: the first failure sticks, later calls do nothing. */
+struct xb {
+	int error;
+};
+
+static xmlNodePtr new_child(struct xb *b, xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
+
+	if (b->error || !parent)
+		return NULL;
+	n = xmlNewChild(parent, NULL, X(name), NULL);
+	if (!n)
+		b->error = -ENOMEM;
+	return n;
+}
+
+static xmlNodePtr ensure_child(struct xb *b, xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
+
+	if (b->error || !parent)
+		return NULL;
+	n = child(parent, name);
+	return n ? n : new_child(b, parent, name);
+}
+
+static void set_prop(struct xb *b, xmlNodePtr n, const char *name, const char *fmt, ...)
+    _printf_(4, 5);
+static void set_prop(struct xb *b, xmlNodePtr n, const char *name, const char *fmt, ...)
+{
+	_cleanup_free_ char *v = NULL;
+	va_list ap;
+	int r;
+
+	if (b->error || !n)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0 || !xmlSetProp(n, X(name), X(v)))
+		b->error = -ENOMEM;
+}
+
+/* Replace the content of @n with the text @s (escaped on output). */
+static void set_text(struct xb *b, xmlNodePtr n, const char *s)
+{
+	xmlNodePtr t;
+
+	if (b->error || !n)
+		return;
+	while (n->children) {
+		t = n->children;
+		xmlUnlinkNode(t);
+		xmlFreeNode(t);
+	}
+	t = xmlNewText(X(s));
+	if (!t || !xmlAddChild(n, t)) {
+		xmlFreeNode(t);
+		b->error = -ENOMEM;
+	}
+}
+
+static void set_textf(struct xb *b, xmlNodePtr n, const char *fmt, ...) _printf_(3, 4);
+static void set_textf(struct xb *b, xmlNodePtr n, const char *fmt, ...)
+{
+	_cleanup_free_ char *v = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		b->error = -ENOMEM;
+		return;
+	}
+	set_text(b, n, v);
+}
+
+static bool has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	const struct profile *pr = p->profile;
+	xmlNodePtr os = ensure_child(b, dom, "os"), type, loader, nvram, fw;
+
+	if (b->error)
+		return;
+	type = child(os, "type");
+	if (!type) {
+		type = new_child(b, os, "type");
+		set_text(b, type, "hvm");
+	}
+	set_prop(b, type, "arch", "x86_64");
+	set_prop(b, type, "machine", "q35");
+	remove_children(os, "loader");
+	remove_children(os, "nvram");
+	remove_children(os, "firmware");
+	xmlUnsetProp(os, X("firmware"));
+	if (pr->firmware == PROFILE_FIRMWARE_BIOS || b->error)
+		return;
+	if (!p->ovmf_code) {
+		/* no OVMF found here: let libvirt pick one where the XML is used */
+		set_prop(b, os, "firmware", "efi");
+		if (p->secure_boot) {
+			fw = xmlNewNode(NULL, X("firmware"));
+			if (!fw || !xmlAddNextSibling(type, fw)) {
+				xmlFreeNode(fw);
+				b->error = -ENOMEM;
+				return;
+			}
+			set_prop(b, new_child(b, fw, "feature"), "enabled", "yes");
+			set_prop(b, fw->last, "name", "secure-boot");
+			set_prop(b, new_child(b, fw, "feature"), "enabled", "yes");
+			set_prop(b, fw->last, "name", "enrolled-keys");
+		}
+		return;
+	}
+	loader = xmlNewNode(NULL, X("loader"));
+	nvram = xmlNewNode(NULL, X("nvram"));
+	if (!loader || !nvram || !xmlAddNextSibling(type, loader) ||
+	    !xmlAddNextSibling(loader, nvram)) {
+		b->error = -ENOMEM;
+		return;
+	}
+	set_prop(b, loader, "readonly", "yes");
+	set_prop(b, loader, "secure", p->secure_boot ? "yes" : "no");
+	set_prop(b, loader, "type", "pflash");
+	set_text(b, loader, p->ovmf_code);
+	set_prop(b, nvram, "template", "%s", p->ovmf_vars_template);
+	set_text(b, nvram, p->ovmf_vars);
+}
+
+static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom, unsigned idx)
+{
+	bool block = startswith(path, "/dev/");
+	xmlNodePtr d = new_child(b, devs, "disk"), n;
+
+	set_prop(b, d, "type", block ? "block" : "file");
+	set_prop(b, d, "device", cdrom ? "cdrom" : "disk");
+	n = new_child(b, d, "driver");
+	set_prop(b, n, "name", "qemu");
+	set_prop(b, n, "type", "%s", cdrom ? "raw" : profile_disk_format(path));
+	n = new_child(b, d, "source");
+	set_prop(b, n, block ? "dev" : "file", "%s", path);
+	n = new_child(b, d, "target");
+	if (cdrom) {
+		set_prop(b, n, "dev", "sd%c", 'a' + (char)idx);
+		set_prop(b, n, "bus", "sata");
+		new_child(b, d, "readonly");
+	} else {
+		set_prop(b, n, "dev", "vd%c", 'a' + (char)idx);
+		set_prop(b, n, "bus", "virtio");
+	}
+}
+
+/* Largest pci controller index in the template (0 = only the implicit pcie-root). */
+static unsigned max_pci_index(xmlNodePtr devs)
+{
+	unsigned max = 0;
+
+	for (xmlNodePtr n = devs->children; n; n = n->next) {
+		xmlChar *type, *index;
+
+		if (!is_elem(n, "controller"))
+			continue;
+		type = xmlGetProp(n, X("type"));
+		index = xmlGetProp(n, X("index"));
+		if (type && index && xmlStrEqual(type, X("pci"))) {
+			unsigned long v = strtoul((const char *)index, NULL, 0);
+
+			if (v > max && v < 255)
+				max = (unsigned)v;
+		}
+		xmlFree(type);
+		xmlFree(index);
+	}
+	return max;
+}
+
+static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, bool managed)
+{
+	const struct profile *pr = p->profile;
+	xmlNodePtr devs = ensure_child(b, dom, "devices"), n;
+	unsigned idx = 0, base, ports = 0;
+
+	if (b->error)
+		return;
+	remove_children(devs, "disk");
+	remove_children(devs, "hostdev");
+	remove_children(devs, "tpm");
+	remove_children(devs, "interface");
+
+	for (char **d = pr->disks; d && *d && idx < 26; d++)
+		add_disk(b, devs, *d, false, idx++);
+	idx = 0;
+	for (char **d = pr->cdroms; d && *d && idx < 26; d++)
+		add_disk(b, devs, *d, true, idx++);
+
+	if (pr->network != PROFILE_NETWORK_NONE) {
+		xmlNodePtr itf = new_child(b, devs, "interface");
+
+		set_prop(b, itf, "type", pr->network == PROFILE_NETWORK_USER ? "user" : "bridge");
+		if (pr->network == PROFILE_NETWORK_BRIDGE)
+			set_prop(b, new_child(b, itf, "source"), "bridge", "%s",
+				 pr->network_bridge);
+		set_prop(b, new_child(b, itf, "model"), "type", "virtio");
+	}
+	if (pr->tpm) {
+		xmlNodePtr tpm = new_child(b, devs, "tpm");
+
+		set_prop(b, tpm, "model", "tpm-crb");
+		n = new_child(b, tpm, "backend");
+		set_prop(b, n, "type", "emulator");
+		set_prop(b, n, "version", "2.0");
+	}
+
+	/* one pcie-root-port per host slot so a GPU and its audio stay one multi-function
+	 * device in the guest, as on the host */
+	base = max_pci_index(devs) + 1;
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (p->devices[i].guest_port + 1 > ports)
+			ports = p->devices[i].guest_port + 1;
+	for (unsigned port = 0; port < ports; port++) {
+		xmlNodePtr c = new_child(b, devs, "controller");
+
+		set_prop(b, c, "type", "pci");
+		set_prop(b, c, "index", "%u", base + port);
+		set_prop(b, c, "model", "pcie-root-port");
+	}
+	for (size_t i = 0; i < p->n_devices; i++) {
+		const struct plan_device *d = &p->devices[i];
+		unsigned dom_, bus, slot, fn;
+		xmlNodePtr h = new_child(b, devs, "hostdev"), src, a;
+
+		if (b->error)
+			return;
+		if (sscanf(d->address, "%x:%x:%x.%x", &dom_, &bus, &slot, &fn) != 4) {
+			b->error = -EINVAL;
+			return;
+		}
+		set_prop(b, h, "mode", "subsystem");
+		set_prop(b, h, "type", "pci");
+		set_prop(b, h, "managed", managed ? "yes" : "no");
+		set_prop(b, new_child(b, h, "driver"), "name", "vfio");
+		src = new_child(b, h, "source");
+		a = new_child(b, src, "address");
+		set_prop(b, a, "domain", "0x%04x", dom_);
+		set_prop(b, a, "bus", "0x%02x", bus);
+		set_prop(b, a, "slot", "0x%02x", slot);
+		set_prop(b, a, "function", "0x%x", fn);
+		if (d->romfile)
+			set_prop(b, new_child(b, h, "rom"), "file", "%s", d->romfile);
+		a = new_child(b, h, "address");
+		set_prop(b, a, "type", "pci");
+		set_prop(b, a, "domain", "0x0000");
+		set_prop(b, a, "bus", "0x%02x", base + d->guest_port);
+		set_prop(b, a, "slot", "0x00");
+		set_prop(b, a, "function", "0x%x", d->guest_function);
+		if (d->multifunction)
+			set_prop(b, a, "multifunction", "on");
+	}
+}
+
+static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	const struct profile *pr = p->profile;
+	xmlNodePtr vcpu = ensure_child(b, dom, "vcpu"), tune, n;
+
+	set_prop(b, vcpu, "placement", "static");
+	set_textf(b, vcpu, "%u", pr->cpus);
+	if (b->error)
+		return;
+	/* a template's topology must multiply out to the vCPU count */
+	n = child(dom, "cpu");
+	if (n && (n = child(n, "topology"))) {
+		set_prop(b, n, "sockets", "1");
+		if (xmlHasProp(n, X("dies")))
+			set_prop(b, n, "dies", "1");
+		set_prop(b, n, "cores", "%u", pr->cpus);
+		set_prop(b, n, "threads", "1");
+	}
+	remove_children(dom, "cputune");
+	if (pr->n_pin_cpus > 0) {
+		tune = xmlNewNode(NULL, X("cputune"));
+		if (!tune || !xmlAddNextSibling(vcpu, tune)) {
+			xmlFreeNode(tune);
+			b->error = -ENOMEM;
+			return;
+		}
+		for (size_t i = 0; i < pr->n_pin_cpus; i++) {
+			n = new_child(b, tune, "vcpupin");
+			set_prop(b, n, "vcpu", "%zu", i);
+			set_prop(b, n, "cpuset", "%u", pr->pin_cpus[i]);
+		}
+	}
+}
+
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* [qemu] args: <qemu:commandline><qemu:arg value='...'/></qemu:commandline> */
+static void fill_qemu_args(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	const struct profile *pr = p->profile;
+	xmlNodePtr cl, n, next;
+	xmlNsPtr ns;
+
+	if (b->error)
+		return;
+	for (n = dom->children; n; n = next) {
+		next = n->next;
+		if (is_elem(n, "commandline") && n->ns && xmlStrEqual(n->ns->href, X(QEMU_NS))) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+	if (!pr->qemu_args || !pr->qemu_args[0])
+		return;
+	ns = xmlSearchNsByHref(dom->doc, dom, X(QEMU_NS));
+	if (!ns)
+		ns = xmlNewNs(dom, X(QEMU_NS), X("qemu"));
+	cl = ns ? xmlNewChild(dom, ns, X("commandline"), NULL) : NULL;
+	if (!cl) {
+		b->error = -ENOMEM;
+		return;
+	}
+	for (char **a = pr->qemu_args; *a; a++) {
+		n = xmlNewChild(cl, ns, X("arg"), NULL);
+		if (!n) {
+			b->error = -ENOMEM;
+			return;
+		}
+		set_prop(b, n, "value", "%s", *a);
+	}
+}
+
+int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t len, bool managed,
+				 char **ret_xml)
+{
+	const struct profile *pr = p->profile;
+	_cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+	xmlNodePtr dom, n;
+	struct xb b = {};
+	xmlBufferPtr out;
+	xmlSaveCtxtPtr save;
+	char *xml;
+
+	if (!p->resolved)
+		return -ENODEV;
+	if (len > INT_MAX)
+		return -EFBIG;
+	if (has_control(p->vm_name) || has_control(p->ovmf_code) || has_control(p->ovmf_vars))
+		return -EINVAL;
+	for (char **d = pr->disks; d && *d; d++)
+		if (has_control(*d))
+			return -EINVAL;
+	for (char **d = pr->cdroms; d && *d; d++)
+		if (has_control(*d))
+			return -EINVAL;
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (has_control(p->devices[i].romfile))
+			return -EINVAL;
+	for (char **a = pr->qemu_args; a && *a; a++)
+		if (has_control(*a))
+			return -EINVAL;
+
+	doc = xmlReadMemory(buf, (int)len, "template.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	if (!doc)
+		return -EBADMSG;
+	dom = xmlDocGetRootElement(doc);
+	if (!dom || !is_elem(dom, "domain"))
+		return -EBADMSG;
+
+	/* type='qemu' is TCG; the templates say kvm */
+	set_prop(&b, dom, "type", pr->accel_tcg ? "qemu" : "kvm");
+	remove_children(dom, "uuid");
+	set_text(&b, ensure_child(&b, dom, "name"), p->vm_name);
+	n = ensure_child(&b, dom, "memory");
+	set_prop(&b, n, "unit", "MiB");
+	set_textf(&b, n, "%" PRIu64, pr->memory_mib);
+	n = ensure_child(&b, dom, "currentMemory");
+	set_prop(&b, n, "unit", "MiB");
+	set_textf(&b, n, "%" PRIu64, pr->memory_mib);
+	if (pr->hugepages)
+		ensure_child(&b, ensure_child(&b, dom, "memoryBacking"), "hugepages");
+	fill_cpu(&b, p, dom);
+	fill_os(&b, p, dom);
+	if (p->secure_boot) {
+		n = ensure_child(&b, ensure_child(&b, dom, "features"), "smm");
+		set_prop(&b, n, "state", "on");
+	}
+	fill_devices(&b, p, dom, managed);
+	fill_qemu_args(&b, p, dom);
+	if (b.error)
+		return b.error;
+
+	out = xmlBufferCreate();
+	if (!out)
+		return -ENOMEM;
+	save = xmlSaveToBuffer(out, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+	if (!save) {
+		xmlBufferFree(out);
+		return -ENOMEM;
+	}
+	if (xmlSaveTree(save, dom) < 0 || xmlSaveClose(save) < 0) {
+		xmlBufferFree(out);
+		return -ENOMEM;
+	}
+	xml = malloc((size_t)xmlBufferLength(out) + 2);
+	if (!xml) {
+		xmlBufferFree(out);
+		return -ENOMEM;
+	}
+	memcpy(xml, xmlBufferContent(out), (size_t)xmlBufferLength(out));
+	xml[xmlBufferLength(out)] = '\0';
+	if (xmlBufferLength(out) == 0 || xml[xmlBufferLength(out) - 1] != '\n')
+		strcat(xml, "\n");
+	xmlBufferFree(out);
+	*ret_xml = xml;
+	return 0;
+}
+
+int emit_libvirt_xml(const struct plan *p, const char *templates_dir, bool managed, char **ret_xml)
+{
+	const char *t = p->profile->template ? p->profile->template : "linux";
+	_cleanup_free_ char *path = NULL, *file = NULL, *buf = NULL;
+	size_t len;
+	int r;
+
+	if (strchr(t, '/'))
+		path = strdup(t);
+	else if (asprintf(&file, "%s.xml", t) >= 0)
+		path = path_join(templates_dir, file);
+	if (!path)
+		return -ENOMEM;
+	r = read_full_file(path, 4 * 1024 * 1024, &buf, &len);
+	if (r < 0)
+		return r;
+	return emit_libvirt_xml_from_buffer(p, buf, len, managed, ret_xml);
+}

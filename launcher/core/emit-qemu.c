@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* QEMU command line from a plan. Every value that lands inside a QemuOpts string
+ * ("-device vfio-pci,host=...,romfile=PATH") has its commas doubled: QEMU's option parser
+ * reads ",," as a literal comma and a single comma as the next key. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/emit.h"
+#include "core/profile.h"
+#include "util/strv.h"
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Double every comma. */
+static char *qopt(const char *s)
+{
+	size_t n = strlen(s), commas = 0;
+	char *r, *o;
+
+	for (size_t i = 0; i < n; i++)
+		commas += s[i] == ',';
+	r = malloc(n + commas + 1);
+	if (!r)
+		return NULL;
+	o = r;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return r;
+}
+
+struct argv_builder {
+	char **l;
+	int error;
+};
+
+_printf_(2, 3) static void add(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (b->error)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		b->error = -ENOMEM;
+		va_end(ap);
+		return;
+	}
+	va_end(ap);
+	if (strv_consume(&b->l, s) < 0)
+		b->error = -ENOMEM;
+}
+
+/* Append "-opt" then a value made of @fmt where every %s argument must already be escaped. */
+#define add2(b, opt, ...)                                                                          \
+	do {                                                                                       \
+		add(b, "%s", opt);                                                                 \
+		add(b, __VA_ARGS__);                                                               \
+	} while (0)
+
+/* Escaped copy of @s kept alive until the builder is done. */
+static const char *esc(struct argv_builder *b, char ***keep, const char *s)
+{
+	char *e;
+
+	if (b->error)
+		return "";
+	if (has_control(s)) {
+		b->error = -EINVAL;
+		return "";
+	}
+	e = qopt(s);
+	if (!e || strv_consume(keep, e) < 0) {
+		b->error = -ENOMEM;
+		return "";
+	}
+	return e;
+}
+
+int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_argv)
+{
+	const struct profile *pr = p->profile;
+	struct argv_builder b = {};
+	_cleanup_strv_free_ char **keep = calloc(1, sizeof(char *));
+	unsigned ports = 0;
+
+	if (!p->resolved)
+		return -ENODEV;
+	if (!keep)
+		return -ENOMEM;
+	b.l = calloc(1, sizeof(char *));
+	if (!b.l)
+		return -ENOMEM;
+	for (char **a = pr->qemu_args; a && *a; a++)
+		if (has_control(*a))
+			b.error = -EINVAL;
+	if (has_control(qemu_binary))
+		b.error = -EINVAL;
+
+	add(&b, "%s", qemu_binary);
+	add2(&b, "-name", "guest=%s,debug-threads=on", esc(&b, &keep, p->vm_name));
+	add(&b, "-no-user-config");
+	add(&b, "-nodefaults");
+	add2(&b, "-machine", "q35%s%s", p->secure_boot ? ",smm=on" : "",
+	     pr->hugepages ? ",memory-backend=gpurun-mem" : "");
+	add2(&b, "-accel", "%s", pr->accel_tcg ? "tcg" : "kvm");
+	if (pr->accel_tcg)
+		add2(&b, "-cpu", "max");
+	else if (profile_guest_is_windows(pr))
+		/* the Hyper-V enlightenments of xml-templates/windows11.xml, for KVM */
+		add2(&b, "-cpu",
+		     "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,"
+		     "hv-runtime,hv-synic,hv-stimer,hv-reset,hv-frequencies,"
+		     "hv-tlbflush,hv-ipi,hv-time");
+	else
+		add2(&b, "-cpu", "host");
+	if (profile_guest_is_windows(pr))
+		add2(&b, "-rtc", "base=localtime");
+	add2(&b, "-m", "%" PRIu64 "M", pr->memory_mib);
+	if (pr->hugepages)
+		add2(&b, "-object",
+		     "memory-backend-memfd,id=gpurun-mem,size=%" PRIu64 "M,hugetlb=on,prealloc=on",
+		     pr->memory_mib);
+	add2(&b, "-smp", "%u", pr->cpus);
+	add2(&b, "-display", "none");
+	if (p->ovmf_code) {
+		if (p->secure_boot)
+			add2(&b, "-global", "driver=cfi.pflash01,property=secure,value=on");
+		add2(&b, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s",
+		     esc(&b, &keep, p->ovmf_code));
+		add2(&b, "-drive", "if=pflash,format=raw,unit=1,file=%s",
+		     esc(&b, &keep, p->ovmf_vars));
+	}
+	for (char **d = pr->disks; d && *d; d++)
+		add2(&b, "-drive", "file=%s,format=%s,if=virtio", esc(&b, &keep, *d),
+		     profile_disk_format(*d));
+	for (char **d = pr->cdroms; d && *d; d++)
+		add2(&b, "-drive", "file=%s,format=raw,if=ide,media=cdrom,readonly=on",
+		     esc(&b, &keep, *d));
+	if (pr->tpm && p->tpm_socket) {
+		add2(&b, "-chardev", "socket,id=gpurun-tpm-chr,path=%s",
+		     esc(&b, &keep, p->tpm_socket));
+		add2(&b, "-tpmdev", "emulator,id=gpurun-tpm,chardev=gpurun-tpm-chr");
+		add2(&b, "-device", "tpm-crb,tpmdev=gpurun-tpm");
+	}
+	if (pr->network == PROFILE_NETWORK_USER)
+		add2(&b, "-nic", "user,model=virtio-net-pci");
+	else if (pr->network == PROFILE_NETWORK_BRIDGE)
+		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci",
+		     esc(&b, &keep, pr->network_bridge));
+
+	/* one root port per host slot, then the functions of that slot on it */
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (p->devices[i].guest_port + 1 > ports)
+			ports = p->devices[i].guest_port + 1;
+	for (unsigned port = 0; port < ports; port++) {
+		add2(&b, "-device", "pcie-root-port,id=gpurun-rp%u,bus=pcie.0,chassis=%u", port,
+		     port + 1);
+		for (size_t i = 0; i < p->n_devices; i++) {
+			const struct plan_device *d = &p->devices[i];
+			_cleanup_free_ char *rom = NULL;
+
+			if (d->guest_port != port)
+				continue;
+			if (d->romfile &&
+			    asprintf(&rom, ",romfile=%s", esc(&b, &keep, d->romfile)) < 0) {
+				b.error = -ENOMEM;
+				rom = NULL;
+			}
+			add2(&b, "-device",
+			     "vfio-pci,host=%s,id=gpurun-hostdev%zu,bus=gpurun-rp%u,addr=00.%u%s%s%"
+			     "s",
+			     d->address, i, port, d->guest_function,
+			     d->multifunction ? ",multifunction=on" : "", rom ? rom : "",
+			     d->primary_vga ? ",x-vga=on" : "");
+		}
+	}
+	for (char **a = pr->qemu_args; a && *a; a++)
+		add(&b, "%s", *a);
+
+	if (b.error) {
+		strv_free(b.l);
+		return b.error;
+	}
+	*ret_argv = b.l;
+	return 0;
+}
+
+static bool shell_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_-./:=,+@%", *s)))
+			return false;
+	return true;
+}
+
+char *emit_shell_quote(const char *s)
+{
+	size_t n = 2;
+	char *r, *o;
+
+	if (shell_safe(s))
+		return strdup(s);
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	r = malloc(n + 1);
+	if (!r)
+		return NULL;
+	o = r;
+	*o++ = '\'';
+	for (const char *c = s; *c; c++) {
+		if (*c == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else
+			*o++ = *c;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return r;
+}
+
+int emit_qemu_print(char *const *argv, FILE *f)
+{
+	for (size_t i = 0; argv && argv[i]; i++) {
+		_cleanup_free_ char *q = emit_shell_quote(argv[i]);
+
+		if (!q)
+			return -ENOMEM;
+		if (i > 0)
+			fputs(argv[i][0] == '-' ? " \\\n    " : " ", f);
+		fputs(q, f);
+	}
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* The emitter table (`gpurun emit NAME`, aliases `gpurun args|xml|proxmox`). */
+static int emit_qemu_to(const struct plan *p, const struct emit_options *o, FILE *f)
+{
+	_cleanup_strv_free_ char **argv = NULL;
+	int r;
+
+	r = emit_qemu_argv(p, o->qemu_binary, &argv);
+	if (r < 0)
+		return r;
+	return emit_qemu_print(argv, f);
+}
+
+static int emit_libvirt_to(const struct plan *p, const struct emit_options *o, FILE *f)
+{
+	_cleanup_free_ char *xml = NULL;
+	int r;
+
+	r = emit_libvirt_xml(p, o->templates_dir, o->managed, &xml);
+	if (r < 0)
+		return r;
+	fputs(xml, f);
+	return ferror(f) ? -EIO : 0;
+}
+
+static int emit_proxmox_to(const struct plan *p, const struct emit_options *o _unused_, FILE *f)
+{
+	return emit_proxmox(p, f);
+}
+
+const struct emitter emitters[_EMIT_KIND_MAX] = {
+	[EMIT_QEMU] = { "qemu", "args", "QEMU command line", emit_qemu_to },
+	[EMIT_LIBVIRT] = { "libvirt", "xml", "libvirt domain XML", emit_libvirt_to },
+	[EMIT_PROXMOX] = { "proxmox", "proxmox", "Proxmox VE config lines", emit_proxmox_to },
+};
+
+const struct emitter *emitter_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(emitters); i++)
+		if (streq(emitters[i].name, name) || streq(emitters[i].alias, name))
+			return &emitters[i];
+	return NULL;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The host snapshot as data: a read-only picture of everything gpurun decides from, filled by
+ * host_inspect() (host/inspect.h) and consumed by the pure core. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/diag.h"
+#include "util/macro.h"
+
+#define PCI_ADDR_MAX 16 /* "0000:c4:00.0" + NUL */
+
+struct pci_func {
+	char address[PCI_ADDR_MAX]; /* canonical lower-case "dddd:bb:dd.f" */
+	unsigned domain, bus, dev, func;
+	uint16_t vendor, device, subvendor, subdevice;
+	uint8_t revision;
+	uint32_t class;	   /* 24-bit: base << 16 | sub << 8 | prog-if */
+	char *vendor_name; /* from pci.ids via libpci; NULL if unknown */
+	char *device_name;
+	char *class_name;	   /* "VGA compatible controller" */
+	char *driver;		   /* bound driver or NULL */
+	char *driver_override;	   /* NULL when unset */
+	int iommu_group;	   /* -1 when the function has none */
+	int boot_vga;		   /* -1 no attribute, 0, 1 */
+	char **reset_methods;	   /* strv, empty if the attribute is missing or empty */
+	bool reset_attr;	   /* the `reset` attribute exists (some reset is possible) */
+	bool has_rom;		   /* sysfs `rom` attribute exists */
+	bool pcie_flr;		   /* the PCIe capability advertises Function Level Reset */
+	bool reset_method_missing; /* kernel < 5.15: no reset_method attribute */
+	uint8_t header_type;	   /* 0 endpoint, 1 PCI bridge, 2 CardBus bridge */
+	bool is_bridge;		   /* header type 1/2 or class 0x06xx */
+	bool console;		   /* a framebuffer bound to this function carries the vt console */
+	int fb;			   /* fbN bound to this device, -1 none */
+};
+
+struct iommu_group {
+	int id;
+	char *type;	 /* "DMA", "DMA-FQ", "identity", ... or NULL */
+	size_t *members; /* indices into host->funcs */
+	size_t n_members;
+};
+
+struct host {
+	struct pci_func *funcs; /* sorted by address */
+	size_t n_funcs;
+	struct iommu_group *groups; /* sorted by id */
+	size_t n_groups;
+
+	char *kernel_release; /* proc/sys/kernel/osrelease */
+	char *cmdline;	      /* proc/cmdline */
+	char *cpu_vendor;     /* "AuthenticAMD", "GenuineIntel" or NULL */
+	bool cpu_virt;	      /* svm or vmx flag in proc/cpuinfo */
+	bool dev_kvm;
+	bool dev_vfio;		 /* dev/vfio/vfio exists */
+	bool iommu_sysfs;	 /* class/iommu has entries (an IOMMU driver is active) */
+	int intremap;		 /* 1 evidence on, 0 evidence off, -1 unknown */
+	char *intremap_evidence; /* what the decision was based on */
+
+	/* modules: loaded = sys/module/NAME exists; available = libkmod finds it (or builtin) */
+	bool mod_loaded[3];
+	bool mod_available[3];
+
+	bool has_vfct;
+	size_t vfct_size;
+
+	char **vtconsoles; /* "vtcon1: frame buffer device (bound)" style, informational */
+	char **notes;	   /* things skipped while scanning */
+};
+
+/* Indices into mod_loaded/mod_available. */
+enum host_module {
+	HOST_MOD_VFIO,
+	HOST_MOD_VFIO_IOMMU_TYPE1,
+	HOST_MOD_VFIO_PCI,
+	_HOST_MOD_MAX,
+};
+extern const char *const host_module_names[_HOST_MOD_MAX]; /* "vfio", ... */
+
+struct host *host_free(struct host *h);
+/* Free the members of one function (not @f itself). */
+void host_func_clear(struct pci_func *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct host *, host_free)
+
+/* Parse "0000:c4:00.0" or "c4:00.0" (domain 0 implied) into canonical form. -EINVAL if bad. */
+int pci_addr_parse(const char *s, char ret[PCI_ADDR_MAX]);
+/* Parse "1002:1586". -EINVAL if bad. */
+int pci_id_parse(const char *s, uint16_t *ret_vendor, uint16_t *ret_device);
+
+const struct pci_func *host_find_func(const struct host *h, const char *address);
+const struct iommu_group *host_find_group(const struct host *h, int id);
+
+/* Whether the slot of @gpu is an APU-style slot: it also holds functions of another vendor or of
+ * classes no graphics card carries (security processor, audio co-processor...). */
+bool host_slot_is_apu(const struct host *h, const struct pci_func *gpu);
+/* The functions that go to a guest with @gpu when a profile says `functions = all`: on a
+ * discrete card every function of the slot; on an APU only the display function(s) and the GPU
+ * vendor's HD-audio function(s) (never the PSP, USB controllers, audio co-processors or the
+ * platform HD-audio controller that share the slot). Returns a strv of
+ * addresses in address order. */
+int host_gpu_slot_functions(const struct host *h, const struct pci_func *gpu, char ***ret);
+/* Functions matching "VVVV:DDDD" or an address; returns the count, fills a malloc'd array of
+ * pointers into h->funcs. -EINVAL if @spec is neither. */
+int host_match_device(const struct host *h, const char *spec, const struct pci_func ***ret);
+
+static inline bool pci_func_is_display(const struct pci_func *f)
+{
+	return (f->class >> 16) == 0x03; /* any display class: 0300 VGA, 0380 other, 0302 3D */
+}
+static inline bool pci_func_is_hda(const struct pci_func *f)
+{
+	return (f->class >> 8) == 0x0403;
+}
+
+/* Members of group @id that block passing @passed (a strv of addresses) to a guest: every
+ * member that is neither in @passed nor a bridge. Returns the count (>= 0) and, if @ret_idx is
+ * non-NULL, a malloc'd array of indices into h->funcs. -ENOENT if the group does not exist. */
+int iommu_group_blockers(const struct host *h, int id, char *const *passed, size_t **ret_idx);
+
+/* "identity" groups (iommu=pt) are the passthrough default domain type. */
+bool iommu_group_is_passthrough(const struct iommu_group *g);

@@ -1,0 +1,793 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The planner. Decisions worth knowing:
+ * - GPU resolution failures (no match, several matches) are FAIL diagnostics with id
+ *   "gpu-device", not error returns: `gpurun plan` can still show everything else, and
+ *   emitters refuse a plan whose `resolved` is false.
+ * - `functions = all` uses host_gpu_slot_functions(): a discrete card's whole slot, but only
+ *   display + the GPU vendor's HD-audio functions on an APU slot (a slot that also holds other
+ *   vendors' functions or classes no graphics card has, such as the AMD PSP 1022:17e0). The
+ *   rest of an APU slot is never passed; it only matters if it shares the GPU's IOMMU group,
+ *   which the group-viable check reports.
+ * - In the guest each host slot gets its own pcie-root-port and functions are renumbered from
+ *   0, so a guest always sees function 0 (a guest does not scan function 1 without 0). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/hostinfo.h"
+#include "util/fileio.h"
+#include "core/plan.h"
+#include "core/profile.h"
+#include "util/strv.h"
+
+static const char *const role_table[_PLAN_ROLE_MAX] = {
+	[PLAN_ROLE_GPU] = "gpu",
+	[PLAN_ROLE_GPU_AUDIO] = "gpu-audio",
+	[PLAN_ROLE_GPU_OTHER] = "gpu-other",
+	[PLAN_ROLE_EXTRA] = "extra",
+};
+static const char *const rom_source_table[_PLAN_ROM_SOURCE_MAX] = {
+	[PLAN_ROM_NONE] = "none",
+	[PLAN_ROM_VFCT] = "vfct",
+	[PLAN_ROM_SYSFS] = "sysfs",
+	[PLAN_ROM_FILE] = "file",
+};
+static const char *const action_table[_PLAN_ACTION_KIND_MAX] = {
+	[PLAN_ACTION_LOAD_MODULE] = "load-module",
+	[PLAN_ACTION_STAGE_ROM] = "stage-rom",
+	[PLAN_ACTION_UNBIND_CONSOLE] = "unbind-console",
+	[PLAN_ACTION_BIND_VFIO] = "bind-vfio",
+};
+
+const char *plan_role_to_string(enum plan_role r)
+{
+	return r < _PLAN_ROLE_MAX ? role_table[r] : NULL;
+}
+const char *plan_rom_source_to_string(enum plan_rom_source s)
+{
+	return s < _PLAN_ROM_SOURCE_MAX ? rom_source_table[s] : NULL;
+}
+const char *plan_action_kind_to_string(enum plan_action_kind k)
+{
+	return k < _PLAN_ACTION_KIND_MAX ? action_table[k] : NULL;
+}
+
+/* OVMF code/vars pairs by distribution, relative to usr_share; first complete pair wins. */
+const struct plan_ovmf_pair plan_ovmf_pairs[] = {
+	/* Debian, Ubuntu (package ovmf) */
+	{ "OVMF/OVMF_CODE_4M.fd", "OVMF/OVMF_VARS_4M.fd", false },
+	{ "OVMF/OVMF_CODE.fd", "OVMF/OVMF_VARS.fd", false },
+	{ "OVMF/OVMF_CODE_4M.secboot.fd", "OVMF/OVMF_VARS_4M.ms.fd", true },
+	{ "OVMF/OVMF_CODE.secboot.fd", "OVMF/OVMF_VARS.ms.fd", true },
+	/* Fedora (edk2-ovmf) */
+	{ "edk2/ovmf/OVMF_CODE_4M.qcow2", "edk2/ovmf/OVMF_VARS_4M.qcow2", false },
+	{ "edk2/ovmf/OVMF_CODE.fd", "edk2/ovmf/OVMF_VARS.fd", false },
+	{ "edk2/ovmf/OVMF_CODE.secboot.fd", "edk2/ovmf/OVMF_VARS.secboot.fd", true },
+	/* Arch (edk2-ovmf) */
+	{ "edk2/x64/OVMF_CODE.4m.fd", "edk2/x64/OVMF_VARS.4m.fd", false },
+	{ "edk2/x64/OVMF_CODE.secboot.4m.fd", "edk2/x64/OVMF_VARS.4m.fd", true },
+	{ "edk2-ovmf/x64/OVMF_CODE.fd", "edk2-ovmf/x64/OVMF_VARS.fd", false },
+	{ "edk2-ovmf/x64/OVMF_CODE.secboot.fd", "edk2-ovmf/x64/OVMF_VARS.fd", true },
+};
+const size_t plan_n_ovmf_pairs = ELEMENTSOF(plan_ovmf_pairs);
+
+void plan_paths_done(struct plan_paths *p)
+{
+	free(p->rom_dir);
+	free(p->pve_rom_dir);
+	free(p->state_dir);
+	free(p->vars_dir);
+	free(p->usr_share);
+	strv_free(p->ovmf_files);
+	*p = (struct plan_paths){};
+}
+
+struct plan *plan_free(struct plan *p)
+{
+	if (!p)
+		return NULL;
+	free(p->vm_name);
+	for (size_t i = 0; i < p->n_devices; i++) {
+		struct plan_device *d = &p->devices[i];
+
+		free(d->name);
+		free(d->host_driver);
+		free(d->rom_source_path);
+		free(d->romfile);
+		free(d->rom_name);
+	}
+	free(p->devices);
+	for (size_t i = 0; i < p->n_actions; i++) {
+		free(p->actions[i].target);
+		free(p->actions[i].source);
+	}
+	free(p->actions);
+	diag_list_clear(&p->diags);
+	free(p->ovmf_code);
+	free(p->ovmf_vars_template);
+	free(p->ovmf_vars);
+	free(p->tpm_dir);
+	free(p->tpm_socket);
+	free(p);
+	return NULL;
+}
+
+static int add_action(struct plan *p, enum plan_action_kind kind, const char *target,
+		      const char *source)
+{
+	struct plan_action *t = realloc(p->actions, (p->n_actions + 1) * sizeof(*t));
+	struct plan_action a = { .kind = kind };
+
+	if (!t)
+		return -ENOMEM;
+	p->actions = t;
+	a.target = strdup(target);
+	a.source = source ? strdup(source) : NULL;
+	if (!a.target || (source && !a.source)) {
+		free(a.target);
+		free(a.source);
+		return -ENOMEM;
+	}
+	p->actions[p->n_actions++] = a;
+	return 0;
+}
+
+static int add_device(struct plan *p, const struct pci_func *f, enum plan_role role,
+		      const char *name)
+{
+	struct plan_device *t = realloc(p->devices, (p->n_devices + 1) * sizeof(*t));
+	struct plan_device *d;
+
+	if (!t)
+		return -ENOMEM;
+	p->devices = t;
+	d = &p->devices[p->n_devices];
+	*d = (struct plan_device){
+		.vendor = f->vendor,
+		.device = f->device,
+		.class = f->class,
+		.role = role,
+		.iommu_group = f->iommu_group,
+	};
+	memcpy(d->address, f->address, sizeof(d->address));
+	if ((name && !(d->name = strdup(name))) ||
+	    (f->driver && !(d->host_driver = strdup(f->driver)))) {
+		free(d->name);
+		return -ENOMEM;
+	}
+	p->n_devices++;
+	return 0;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static int set_rom(struct plan *p, struct plan_device *d, enum plan_rom_source src,
+		   const char *file, const char *rom_name, const char *rom_dir)
+{
+	_cleanup_free_ char *source = NULL;
+
+	d->rom_source = src;
+	if (file && !(d->rom_source_path = strdup(file)))
+		return -ENOMEM;
+	d->rom_name = strdup(rom_name);
+	d->romfile = path_join(rom_dir, rom_name);
+	if (!d->rom_name || !d->romfile)
+		return -ENOMEM;
+	if (src == PLAN_ROM_FILE)
+		source = strdup(file);
+	else if (asprintf(&source, "%s:%s", src == PLAN_ROM_VFCT ? "vfct" : "sysfs", d->address) <
+		 0)
+		source = NULL;
+	if (!source)
+		return -ENOMEM;
+	return add_action(p, PLAN_ACTION_STAGE_ROM, d->romfile, source);
+}
+
+static bool same_slot(const char *a, const char *b)
+{
+	/* "dddd:bb:dd.f": equal up to the '.' */
+	return strncmp(a, b, 10) == 0;
+}
+
+static int describe_func(const struct pci_func *f, char **ret)
+{
+	if (asprintf(ret, "%s [%04x:%04x]%s%s", f->address, f->vendor, f->device,
+		     f->driver ? " " : "", f->driver ? f->driver : "") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int resolve_gpu(struct plan *p, const struct profile *pr, const struct host *h,
+		       const struct pci_func **ret)
+{
+	_cleanup_free_ const struct pci_func **m = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ char *joined = NULL, *fix = NULL;
+	int n;
+
+	n = host_match_device(h, pr->gpu_device, &m);
+	if (n == -EINVAL)
+		return diag_add(&p->diags, DIAG_FAIL, "gpu-device", "Fix [gpu] device",
+				"[gpu] device '%s' is neither an id nor an address",
+				pr->gpu_device);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return diag_add(&p->diags, DIAG_FAIL, "gpu-device",
+				"Check the id/address with `gpurun ls`",
+				"No PCI function matches [gpu] device '%s'", pr->gpu_device);
+	if (n > 1) {
+		names = calloc(1, sizeof(char *));
+		if (!names)
+			return -ENOMEM;
+		for (int i = 0; i < n; i++) {
+			char *s;
+
+			if (describe_func(m[i], &s) < 0 || strv_consume(&names, s) < 0)
+				return -ENOMEM;
+		}
+		joined = strv_join(names, ", ");
+		if (!joined || asprintf(&fix, "Name one by address in [gpu], e.g. device = %s",
+					m[0]->address) < 0)
+			return -ENOMEM;
+		return diag_add(&p->diags, DIAG_FAIL, "gpu-device", fix,
+				"[gpu] device '%s' matches %d functions: %s", pr->gpu_device, n,
+				joined);
+	}
+	if (m[0]->is_bridge)
+		return diag_add(&p->diags, DIAG_FAIL, "gpu-device",
+				"Name the GPU behind it (see `gpurun ls`)",
+				"[gpu] device '%s' is %s, a PCI bridge, not a GPU", pr->gpu_device,
+				m[0]->address);
+	*ret = m[0];
+	return 0;
+}
+
+static int check_console(struct plan *p, const struct profile *pr, const struct host *h,
+			 const struct pci_func *f)
+{
+	int r;
+
+	if (f->boot_vga != 1 && !f->console)
+		return 0;
+	if (!pr->allow_boot_vga)
+		return diag_add(&p->diags, DIAG_FAIL, "boot-vga",
+				"Set allow-boot-vga = yes in [gpu] (the host loses this display "
+				"while the VM runs), or make another GPU primary in the firmware",
+				"%s is the %s", f->address,
+				f->console ? "GPU holding the host console" : "boot VGA device");
+	r = diag_add(&p->diags, DIAG_WARN, "boot-vga", NULL,
+		     "%s is the %s; allow-boot-vga = yes: the host console is released", f->address,
+		     f->console ? "GPU holding the host console" : "boot VGA device");
+	if (r < 0 || !f->console)
+		return r;
+	/* vtconsoles entries look like "vtcon1: frame buffer device (bound)" */
+	for (char **v = h->vtconsoles; v && *v; v++) {
+		_cleanup_free_ char *name = NULL;
+		const char *colon = strchr(*v, ':');
+
+		if (!colon || !strstr(*v, "frame buffer") || !strstr(*v, "(bound)"))
+			continue;
+		name = strndup(*v, (size_t)(colon - *v));
+		if (!name)
+			return -ENOMEM;
+		r = add_action(p, PLAN_ACTION_UNBIND_CONSOLE, name, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int check_reset(struct plan *p, const struct pci_func *f)
+{
+	_cleanup_free_ char *methods = NULL;
+	bool flr = strv_contains(f->reset_methods, "flr"),
+	     specific = strv_contains(f->reset_methods, "device_specific");
+
+	if (flr || specific || (f->pcie_flr && f->reset_method_missing))
+		return 0;
+	methods = strv_join(f->reset_methods, " ");
+	if (!methods)
+		return -ENOMEM;
+	if (!f->reset_attr && !f->reset_methods[0])
+		return diag_add(
+		    &p->diags, DIAG_WARN, "reset",
+		    "Install the vendor-reset module for this GPU, or use an in-guest "
+		    "reset service; expect to reboot the host after the VM stops",
+		    "%s has no reset method: the GPU may not work a second time without "
+		    "a host reboot",
+		    f->address);
+	return diag_add(&p->diags, DIAG_WARN, "reset",
+			"Install vendor-reset (reset_method device_specific) where supported",
+			"%s has no FLR (reset methods: %s); AMD GPUs often fail to come back after "
+			"a bus reset (the 'AMD reset bug')",
+			f->address, methods[0] ? methods : "unknown");
+}
+
+static int check_groups(struct plan *p, const struct host *h)
+{
+	_cleanup_strv_free_ char **passed = calloc(1, sizeof(char *));
+	int r;
+
+	if (!passed)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (strv_extend(&passed, p->devices[i].address) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < p->n_devices; i++) {
+		const struct plan_device *d = &p->devices[i];
+		_cleanup_free_ size_t *idx = NULL;
+		_cleanup_strv_free_ char **names = NULL;
+		_cleanup_free_ char *joined = NULL;
+		bool dup = false;
+		int n;
+
+		if (d->iommu_group < 0) {
+			if (h->n_groups > 0) {
+				r = diag_add(&p->diags, DIAG_FAIL, "iommu-group", NULL,
+					     "%s is in no IOMMU group", d->address);
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			dup = dup || p->devices[j].iommu_group == d->iommu_group;
+		if (dup)
+			continue;
+		n = iommu_group_blockers(h, d->iommu_group, passed, &idx);
+		if (n == -ENOENT)
+			continue;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			continue;
+		names = calloc(1, sizeof(char *));
+		if (!names)
+			return -ENOMEM;
+		for (int k = 0; k < n; k++) {
+			char *s;
+
+			if (describe_func(&h->funcs[idx[k]], &s) < 0 || strv_consume(&names, s) < 0)
+				return -ENOMEM;
+		}
+		joined = strv_join(names, ", ");
+		if (!joined)
+			return -ENOMEM;
+		r = diag_add(&p->diags, DIAG_FAIL, "group-viable",
+			     "Pass these devices too ([device NAME] sections), move the card to "
+			     "another slot, or update the firmware for better ACS isolation",
+			     "IOMMU group %d of %s also holds devices not passed to the guest: %s",
+			     d->iommu_group, d->address, joined);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int pick_firmware(struct plan *p, const struct profile *pr, const struct plan_paths *paths)
+{
+	bool secboot = pr->firmware == PROFILE_FIRMWARE_UEFI_SECBOOT;
+
+	if (pr->firmware == PROFILE_FIRMWARE_BIOS)
+		return 0;
+	p->secure_boot = secboot;
+	for (size_t i = 0; i < plan_n_ovmf_pairs; i++) {
+		_cleanup_free_ char *file = NULL;
+
+		if (plan_ovmf_pairs[i].secboot != secboot ||
+		    !strv_contains(paths->ovmf_files, plan_ovmf_pairs[i].code) ||
+		    !strv_contains(paths->ovmf_files, plan_ovmf_pairs[i].vars))
+			continue;
+		p->ovmf_code = path_join(paths->usr_share, plan_ovmf_pairs[i].code);
+		p->ovmf_vars_template = path_join(paths->usr_share, plan_ovmf_pairs[i].vars);
+		if (pr->nvram)
+			p->ovmf_vars = strdup(pr->nvram);
+		else if (asprintf(&file, "%s_VARS.fd", pr->name) >= 0)
+			p->ovmf_vars = path_join(paths->vars_dir, file);
+		if (!p->ovmf_code || !p->ovmf_vars_template || !p->ovmf_vars)
+			return -ENOMEM;
+		return 0;
+	}
+	return diag_add(&p->diags, DIAG_FAIL, "firmware",
+			"Install OVMF (Debian/Ubuntu: apt install ovmf; Fedora: dnf install "
+			"edk2-ovmf; Arch: pacman -S edk2-ovmf), or use firmware = bios",
+			"No %sOVMF firmware found under %s", secboot ? "secure-boot " : "",
+			paths->usr_share);
+}
+
+static int plan_roms(struct plan *p, const struct profile *pr, const struct host *h,
+		     const struct plan_paths *paths, struct plan_device *vga,
+		     struct plan_device *audio);
+
+static int plan_gpu(struct plan *p, const struct profile *pr, const struct host *h,
+		    const struct plan_paths *paths, const struct pci_func *gpu)
+{
+	_cleanup_strv_free_ char **funcs = NULL;
+	struct plan_device *vga = NULL, *audio = NULL;
+	int r;
+
+	if (pr->gpu_functions_all) {
+		r = host_gpu_slot_functions(h, gpu, &funcs);
+		if (r < 0)
+			return r;
+	} else {
+		funcs = strv_copy(pr->gpu_functions);
+		if (!funcs)
+			return -ENOMEM;
+	}
+	if (!pci_func_is_display(gpu)) {
+		r = diag_add(&p->diags, DIAG_WARN, "gpu-class", NULL,
+			     "%s [%04x:%04x] is not a display controller (class %06x)",
+			     gpu->address, gpu->vendor, gpu->device, gpu->class);
+		if (r < 0)
+			return r;
+	}
+	/* host functions are sorted by address, so walk them to keep address order */
+	for (size_t i = 0; i < h->n_funcs; i++) {
+		const struct pci_func *f = &h->funcs[i];
+		enum plan_role role = pci_func_is_display(f) ? PLAN_ROLE_GPU
+				      : pci_func_is_hda(f)   ? PLAN_ROLE_GPU_AUDIO
+							     : PLAN_ROLE_GPU_OTHER;
+
+		if (!strv_contains(funcs, f->address))
+			continue;
+		r = add_device(p, f, role, NULL);
+		if (r < 0)
+			return r;
+	}
+	for (char **a = funcs; *a; a++)
+		if (!host_find_func(h, *a)) {
+			r = diag_add(&p->diags, DIAG_FAIL, "gpu-functions",
+				     "Check [gpu] functions with `gpurun ls`",
+				     "[gpu] functions lists %s, which does not exist on this host",
+				     *a);
+			if (r < 0)
+				return r;
+		}
+	if (!pr->gpu_functions_all && !strv_contains(funcs, gpu->address)) {
+		r = diag_add(&p->diags, DIAG_WARN, "gpu-functions", NULL,
+			     "[gpu] functions does not include the GPU itself (%s)", gpu->address);
+		if (r < 0)
+			return r;
+	}
+	p->gpu_whole_slot = pr->gpu_functions_all && !host_slot_is_apu(h, gpu);
+	if (host_slot_is_apu(h, gpu)) {
+		_cleanup_strv_free_ char **rest = calloc(1, sizeof(char *));
+		_cleanup_free_ char *joined = NULL;
+
+		if (!rest)
+			return -ENOMEM;
+		for (size_t i = 0; i < h->n_funcs; i++)
+			if (same_slot(h->funcs[i].address, gpu->address) &&
+			    !strv_contains(funcs, h->funcs[i].address) &&
+			    strv_extend(&rest, h->funcs[i].address) < 0)
+				return -ENOMEM;
+		joined = strv_join(rest, ", ");
+		if (!joined)
+			return -ENOMEM;
+		if (rest[0]) {
+			r = diag_add(&p->diags, DIAG_INFO, "apu-slot", NULL,
+				     "%s is an APU: only its display and HDMI/DP audio functions "
+				     "go to the guest, not %s",
+				     gpu->address, joined);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	for (size_t i = 0; i < p->n_devices; i++) {
+		if (!vga && p->devices[i].role == PLAN_ROLE_GPU)
+			vga = &p->devices[i];
+		if (!audio && p->devices[i].role == PLAN_ROLE_GPU_AUDIO)
+			audio = &p->devices[i];
+	}
+	if (vga)
+		vga->primary_vga = pr->x_vga;
+
+	r = plan_roms(p, pr, h, paths, vga, audio);
+	if (r < 0)
+		return r;
+	r = check_console(p, pr, h, gpu);
+	if (r < 0)
+		return r;
+	return check_reset(p, gpu);
+}
+
+static int plan_roms(struct plan *p, const struct profile *pr, const struct host *h,
+		     const struct plan_paths *paths, struct plan_device *vga,
+		     struct plan_device *audio)
+{
+	int r = 0;
+
+	/* VBIOS on the display function */
+	if (pr->vbios != PROFILE_VBIOS_NONE && !vga)
+		return diag_add(&p->diags, DIAG_FAIL, "vbios", NULL,
+				"vbios = %s, but no display function is passed",
+				profile_vbios_to_string(pr->vbios));
+	if (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS) {
+		_cleanup_free_ char *name = NULL;
+		const struct pci_func *vf = host_find_func(h, vga->address);
+
+		if (asprintf(&name, "vbios_%04x_%04x.bin", vga->vendor, vga->device) < 0)
+			return -ENOMEM;
+		r = set_rom(p, vga,
+			    pr->vbios == PROFILE_VBIOS_VFCT ? PLAN_ROM_VFCT : PLAN_ROM_SYSFS, NULL,
+			    name, paths->rom_dir);
+		if (r < 0)
+			return r;
+		if (pr->vbios == PROFILE_VBIOS_VFCT && !h->has_vfct)
+			r = diag_add(&p->diags, DIAG_FAIL, "vbios", "Use vbios = /path/file.rom",
+				     "vbios = vfct, but the host has no ACPI VFCT table");
+		else if (pr->vbios == PROFILE_VBIOS_SYSFS && vf && !vf->has_rom)
+			r = diag_add(&p->diags, DIAG_FAIL, "vbios",
+				     "Use vbios = vfct (iGPU) or vbios = /path/file.rom",
+				     "vbios = sysfs, but %s has no rom attribute", vga->address);
+		if (r < 0)
+			return r;
+	} else if (pr->vbios == PROFILE_VBIOS_FILE) {
+		r = set_rom(p, vga, PLAN_ROM_FILE, pr->vbios_path, basename_of(pr->vbios_path),
+			    paths->rom_dir);
+		if (r < 0)
+			return r;
+	}
+
+	/* GOP driver ROM on the HDMI audio function: OVMF loads it from there (REFERENCE.md) */
+	if (pr->gop) {
+		if (!audio)
+			return diag_add(&p->diags, DIAG_FAIL, "gop",
+					"Pass the GPU's HDMI audio function too, or combine VBIOS "
+					"and GOP into one ROM and use vbios = /path/combined.rom",
+					"gop = %s needs the GPU's HDMI audio function to carry it",
+					pr->gop);
+		if (vga && vga->rom_name && streq(vga->rom_name, basename_of(pr->gop)))
+			return diag_add(&p->diags, DIAG_FAIL, "gop", "Rename one of the files",
+					"The VBIOS and GOP ROM files have the same name '%s'",
+					vga->rom_name);
+		r = set_rom(p, audio, PLAN_ROM_FILE, pr->gop, basename_of(pr->gop), paths->rom_dir);
+		if (r < 0)
+			return r;
+		audio->rom_is_gop = true;
+	}
+	return 0;
+}
+
+static void place_devices(struct plan *p)
+{
+	unsigned port = 0;
+
+	for (size_t i = 0; i < p->n_devices; i++) {
+		struct plan_device *d = &p->devices[i];
+		unsigned fn = 0;
+		bool found = false;
+
+		for (size_t j = 0; j < i; j++)
+			if (same_slot(p->devices[j].address, d->address)) {
+				d->guest_port = p->devices[j].guest_port;
+				fn = p->devices[j].guest_function + 1;
+				found = true;
+			}
+		d->guest_function = fn;
+		if (!found)
+			d->guest_port = port++;
+	}
+	for (size_t i = 0; i < p->n_devices; i++)
+		for (size_t j = 0; j < p->n_devices; j++)
+			if (p->devices[i].guest_function == 0 && j != i &&
+			    p->devices[j].guest_port == p->devices[i].guest_port)
+				p->devices[i].multifunction = true;
+}
+
+static int plan_actions_bind(struct plan *p)
+{
+	/* unbind order: the audio function before the GPU, extras last */
+	static const enum plan_role order[] = { PLAN_ROLE_GPU_AUDIO, PLAN_ROLE_GPU_OTHER,
+						PLAN_ROLE_GPU, PLAN_ROLE_EXTRA };
+	int r;
+
+	for (size_t o = 0; o < ELEMENTSOF(order); o++)
+		for (size_t i = 0; i < p->n_devices; i++) {
+			const struct plan_device *d = &p->devices[i];
+
+			if (d->role != order[o] || streq_ptr(d->host_driver, "vfio-pci"))
+				continue;
+			r = add_action(p, PLAN_ACTION_BIND_VFIO, d->address, d->host_driver);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+int plan_build(const struct profile *pr, const struct host *h, const struct plan_paths *paths,
+	       struct plan **ret)
+{
+	_cleanup_(plan_freep) struct plan *p = calloc(1, sizeof(*p));
+	const struct pci_func *gpu = NULL;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->profile = pr;
+	p->vm_name = strdup(pr->name);
+	if (!p->vm_name)
+		return -ENOMEM;
+
+	if (h->n_groups == 0) {
+		r = diag_add(&p->diags, DIAG_FAIL, "iommu-enabled",
+			     "Enable the IOMMU in the firmware and on the kernel command line "
+			     "(gpurun host-config)",
+			     "The IOMMU is off: no IOMMU groups");
+		if (r < 0)
+			return r;
+	}
+	if (!h->dev_kvm && !pr->accel_tcg) {
+		r = diag_add(&p->diags, DIAG_WARN, "kvm", "Load kvm_amd or kvm_intel",
+			     "/dev/kvm is missing: the guest would run without KVM");
+		if (r < 0)
+			return r;
+	}
+	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+		if (h->mod_loaded[i])
+			continue;
+		if (h->mod_available[i])
+			r = add_action(p, PLAN_ACTION_LOAD_MODULE, host_module_names[i], NULL);
+		else
+			r = diag_add(&p->diags, DIAG_FAIL, "vfio-modules",
+				     "Install a kernel with VFIO (CONFIG_VFIO_PCI)",
+				     "Kernel module %s is neither loaded nor available",
+				     host_module_names[i]);
+		if (r < 0)
+			return r;
+	}
+
+	r = resolve_gpu(p, pr, h, &gpu);
+	if (r < 0)
+		return r;
+	if (gpu) {
+		p->resolved = true;
+		r = plan_gpu(p, pr, h, paths, gpu);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < pr->n_devices; i++) {
+		const struct profile_device *pd = &pr->devices[i];
+		const struct pci_func *f = host_find_func(h, pd->address);
+		bool dup = false;
+
+		for (size_t j = 0; j < p->n_devices; j++)
+			dup = dup || streq(p->devices[j].address, pd->address);
+		if (!f || dup) {
+			r = diag_add(&p->diags, DIAG_FAIL, "device",
+				     f ? "Remove the [device] section"
+				       : "Check the address with `gpurun ls`",
+				     f ? "[device %s] %s is already passed as a GPU function"
+				       : "[device %s] %s does not exist on this host",
+				     pd->name, pd->address);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = add_device(p, f, PLAN_ROLE_EXTRA, pd->name);
+		if (r < 0)
+			return r;
+	}
+	place_devices(p);
+
+	r = check_groups(p, h);
+	if (r < 0)
+		return r;
+	r = pick_firmware(p, pr, paths);
+	if (r < 0)
+		return r;
+	if (pr->tpm) {
+		_cleanup_free_ char *dir = NULL, *sock = NULL;
+
+		if (asprintf(&dir, "%s_tpm", pr->name) < 0 ||
+		    asprintf(&sock, "%s.swtpm.sock", pr->name) < 0)
+			return -ENOMEM;
+		p->tpm_dir = path_join(paths->vars_dir, dir);
+		p->tpm_socket = path_join(paths->state_dir, sock);
+		if (!p->tpm_dir || !p->tpm_socket)
+			return -ENOMEM;
+	}
+
+	/* actions: modules (above), ROMs (added while planning), console, then the binds */
+	{
+		struct plan_action *a = p->actions;
+		size_t n = p->n_actions;
+
+		/* stable order by kind, keeping the insertion order within a kind */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && a[j - 1].kind > a[j].kind; j--) {
+				struct plan_action t = a[j];
+
+				a[j] = a[j - 1];
+				a[j - 1] = t;
+			}
+	}
+	r = plan_actions_bind(p);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+int plan_dump(const struct plan *p, FILE *f)
+{
+	const struct profile *pr = p->profile;
+
+	fprintf(f, "vm: %s\n", p->vm_name);
+	fprintf(f, "memory: %" PRIu64 " MiB\n", pr->memory_mib);
+	fprintf(f, "cpus: %u\n", pr->cpus);
+	if (pr->cpu_pinning)
+		fprintf(f, "cpu-pinning: %s\n", pr->cpu_pinning);
+	fprintf(f, "hugepages: %s\n", yesno(pr->hugepages));
+	fprintf(f, "accel: %s\n", pr->accel_tcg ? "tcg" : "kvm");
+	fprintf(f, "backend: %s\n", profile_backend_to_string(pr->backend));
+	fprintf(f, "firmware: %s\n", profile_firmware_to_string(pr->firmware));
+	if (p->ovmf_code) {
+		fprintf(f, "ovmf-code: %s\n", p->ovmf_code);
+		fprintf(f, "ovmf-vars-template: %s\n", p->ovmf_vars_template);
+		fprintf(f, "ovmf-vars: %s\n", p->ovmf_vars);
+	}
+	fprintf(f, "tpm: %s\n", yesno(pr->tpm));
+	if (p->tpm_dir)
+		fprintf(f, "tpm-state: %s\ntpm-socket: %s\n", p->tpm_dir, p->tpm_socket);
+	for (char **s = pr->disks; s && *s; s++)
+		fprintf(f, "disk: %s (%s)\n", *s, profile_disk_format(*s));
+	for (char **s = pr->cdroms; s && *s; s++)
+		fprintf(f, "cdrom: %s\n", *s);
+	fprintf(f, "network: %s%s%s\n", profile_network_to_string(pr->network),
+		pr->network_bridge ? " " : "", strempty(pr->network_bridge));
+	fprintf(f, "gpu: %s (%s%s)\n", pr->gpu_device, p->resolved ? "resolved" : "NOT RESOLVED",
+		p->gpu_whole_slot ? ", whole slot" : "");
+	for (size_t i = 0; i < p->n_devices; i++) {
+		const struct plan_device *d = &p->devices[i];
+
+		fprintf(f, "device %s [%04x:%04x] class %06x role %s", d->address, d->vendor,
+			d->device, d->class, plan_role_to_string(d->role));
+		if (d->name)
+			fprintf(f, " name %s", d->name);
+		fprintf(f, " group %d driver %s guest %u.%u%s%s\n", d->iommu_group,
+			d->host_driver ? d->host_driver : "none", d->guest_port, d->guest_function,
+			d->multifunction ? " multifunction" : "", d->primary_vga ? " x-vga" : "");
+		if (d->rom_source != PLAN_ROM_NONE)
+			fprintf(f, "  rom %s%s%s -> %s (proxmox %s)%s\n",
+				plan_rom_source_to_string(d->rom_source),
+				d->rom_source_path ? " " : "", strempty(d->rom_source_path),
+				d->romfile, d->rom_name, d->rom_is_gop ? " gop" : "");
+	}
+	for (size_t i = 0; i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		fprintf(f, "action %zu: %s %s", i + 1, plan_action_kind_to_string(a->kind),
+			a->target);
+		if (a->source)
+			fprintf(f, a->kind == PLAN_ACTION_BIND_VFIO ? " (from %s)" : " <- %s",
+				a->source);
+		fputc('\n', f);
+	}
+	for (char **s = pr->qemu_args; s && *s; s++)
+		fprintf(f, "qemu-arg: %s\n", *s);
+	for (size_t i = 0; i < p->diags.n; i++) {
+		const struct diag *d = &p->diags.items[i];
+
+		fprintf(f, "%s %s: %s\n", diag_status_to_string(d->status), d->id, d->message);
+		if (d->fix)
+			fprintf(f, "  fix: %s\n", d->fix);
+	}
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The plan: what the VM gets and what the host must do, decided by pure code from a profile and
+ * a host snapshot. plan_build() reads no file and writes nothing; problems are diagnostics.
+ * Emitters (emit-*.c) turn a plan into text; prepare (vfio.c/journal.c) executes its actions.
+ *
+ * Field contract (other modules rely on these names): devices[], actions[], diags, profile,
+ * vm_name, ovmf_code, ovmf_vars_template, ovmf_vars. More fields may be added. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/diag.h"
+#include "core/hostinfo.h"
+#include "util/macro.h"
+
+struct profile;
+struct ctx;
+
+enum plan_role {
+	PLAN_ROLE_GPU,	     /* a display function of the GPU's slot */
+	PLAN_ROLE_GPU_AUDIO, /* its HD-audio function */
+	PLAN_ROLE_GPU_OTHER, /* another function of a discrete card's slot (USB-C, ...) */
+	PLAN_ROLE_EXTRA,     /* a [device NAME] section */
+	_PLAN_ROLE_MAX,
+};
+
+enum plan_rom_source {
+	PLAN_ROM_NONE,
+	PLAN_ROM_VFCT,	/* extracted from the ACPI VFCT record for this function */
+	PLAN_ROM_SYSFS, /* read from the function's sysfs rom attribute */
+	PLAN_ROM_FILE,	/* a file named in the profile (vbios = /path, or gop = /path) */
+	_PLAN_ROM_SOURCE_MAX,
+};
+
+struct plan_device {
+	char address[PCI_ADDR_MAX];
+	uint16_t vendor, device;
+	uint32_t class;
+	enum plan_role role;
+	char *name;	    /* the [device NAME] name, else NULL */
+	char *host_driver;  /* driver bound when planned (what revert restores), or NULL */
+	int iommu_group;    /* -1 if none */
+	bool multifunction; /* guest side: function 0 of a multi-function slot */
+	bool primary_vga;   /* x-vga=on / Proxmox x-vga=1 */
+	enum plan_rom_source rom_source;
+	char *rom_source_path; /* PLAN_ROM_FILE: the user's file */
+	char *romfile;	     /* full path (under ctx roots) QEMU/libvirt read, NULL = no romfile */
+	char *rom_name;	     /* basename, as Proxmox's romfile= (relative to /usr/share/kvm) */
+	bool rom_is_gop;     /* the ROM on this function is the GOP driver ROM */
+	unsigned guest_port; /* guest placement: one pcie-root-port per host slot, 0.. */
+	unsigned guest_function; /* function on that port's slot: 0.. in address order */
+};
+
+enum plan_action_kind {
+	PLAN_ACTION_LOAD_MODULE,    /* target: module name */
+	PLAN_ACTION_STAGE_ROM,	    /* target: destination path (under rom_dir); source:
+				     * "vfct:ADDR" (the VFCT image for function ADDR),
+				     * "sysfs:ADDR" (that function's sysfs rom attribute), or the
+				     * absolute path of the user's file */
+	PLAN_ACTION_UNBIND_CONSOLE, /* target: "vtcon1" / "efi-framebuffer.0" */
+	PLAN_ACTION_BIND_VFIO,	    /* target: device address */
+	_PLAN_ACTION_KIND_MAX,
+};
+
+struct plan_action {
+	enum plan_action_kind kind;
+	char *target;
+	char *source; /* may be NULL */
+};
+
+struct plan {
+	const struct profile *profile; /* borrowed: must outlive the plan */
+	char *vm_name;
+	struct plan_device *devices; /* GPU functions first, in address order, then extras */
+	size_t n_devices;
+	struct plan_action *actions; /* in execution order */
+	size_t n_actions;
+	struct diag_list diags; /* FAIL entries make `run` refuse (unless overridden) */
+	char *ovmf_code;	/* NULL for BIOS */
+	char *ovmf_vars_template;
+	char *ovmf_vars; /* per-VM copy (profile nvram, else <vars_dir>/<vm>_VARS.fd); the runner
+			  * copies ovmf_vars_template there when it does not exist yet */
+
+	bool resolved; /* the GPU was found (exactly one match); false: FAIL diag "gpu-device"
+			* says why, devices[] is empty and emitters refuse the plan */
+	bool secure_boot;
+	bool gpu_whole_slot; /* functions = all on a discrete card: every function of the slot */
+	/* tpm = yes: the runner starts `swtpm socket --tpm2 --tpmstate dir=TPM_DIR
+	 * --ctrl type=unixio,path=TPM_SOCKET` before QEMU (the argv connects to the socket) */
+	char *tpm_dir;	  /* persistent swtpm state: <vars_dir>/<vm>_tpm */
+	char *tpm_socket; /* <state_dir>/<vm>.swtpm.sock */
+};
+
+/* The directories and firmware files the pure planner needs, as plain strings (full paths,
+ * already under the ctx roots). */
+/* OVMF code/vars pairs by distribution, relative to usr_share; the first complete pair wins. */
+struct plan_ovmf_pair {
+	const char *code, *vars;
+	bool secboot;
+};
+extern const struct plan_ovmf_pair plan_ovmf_pairs[];
+extern const size_t plan_n_ovmf_pairs;
+
+struct plan_paths {
+	char *rom_dir;	   /* staged ROMs: ROOT/var/lib/gpurun/roms */
+	char *pve_rom_dir; /* Proxmox romfile directory: ROOT/usr/share/kvm */
+	char *state_dir;   /* ROOT/run/gpurun (or --state-dir) */
+	char *vars_dir;	   /* per-VM UEFI variable files: ROOT/var/lib/gpurun/vars */
+	char *usr_share;   /* ROOT/usr/share */
+	char **ovmf_files; /* strv: OVMF files that exist, relative to usr_share
+			    * ("OVMF/OVMF_CODE_4M.fd", "edk2/x64/OVMF_CODE.4m.fd", ...) */
+};
+
+void plan_paths_done(struct plan_paths *p);
+
+/* Build the plan. Pure. Returns 0 (problems, including an unresolvable GPU, are diagnostics in
+ * (*ret)->diags; see `resolved`) or -ENOMEM. @p must outlive the plan. */
+int plan_build(const struct profile *p, const struct host *h, const struct plan_paths *paths,
+	       struct plan **ret);
+/* Canonical, stable text form (golden tests, `gpurun plan`). Returns 0 or -EIO. */
+int plan_dump(const struct plan *p, FILE *f);
+
+const char *plan_role_to_string(enum plan_role r);
+const char *plan_rom_source_to_string(enum plan_rom_source s);
+const char *plan_action_kind_to_string(enum plan_action_kind k);
+
+struct plan *plan_free(struct plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dlfcn.h>
+
+#include "host/dlopen-libvirt.h"
+#include "util/macro.h"
+
+#define DLSYM_DEFINE(name) __typeof__(name) *sym_##name
+
+DLSYM_DEFINE(virConnectOpen);
+DLSYM_DEFINE(virConnectClose);
+DLSYM_DEFINE(virConnectGetURI);
+DLSYM_DEFINE(virConnectDomainEventRegisterAny);
+DLSYM_DEFINE(virConnectDomainEventDeregisterAny);
+DLSYM_DEFINE(virConnectIsAlive);
+DLSYM_DEFINE(virDomainCreateXML);
+DLSYM_DEFINE(virDomainDefineXML);
+DLSYM_DEFINE(virDomainCreate);
+DLSYM_DEFINE(virDomainLookupByName);
+DLSYM_DEFINE(virDomainDestroy);
+DLSYM_DEFINE(virDomainShutdown);
+DLSYM_DEFINE(virDomainUndefine);
+DLSYM_DEFINE(virDomainFree);
+DLSYM_DEFINE(virDomainGetState);
+DLSYM_DEFINE(virDomainIsActive);
+DLSYM_DEFINE(virDomainGetName);
+DLSYM_DEFINE(virDomainGetXMLDesc);
+DLSYM_DEFINE(virEventRegisterDefaultImpl);
+DLSYM_DEFINE(virEventRunDefaultImpl);
+DLSYM_DEFINE(virEventAddTimeout);
+DLSYM_DEFINE(virEventRemoveTimeout);
+DLSYM_DEFINE(virGetLastErrorMessage);
+DLSYM_DEFINE(virGetLastError);
+DLSYM_DEFINE(virResetLastError);
+DLSYM_DEFINE(virSetErrorFunc);
+DLSYM_DEFINE(virInitialize);
+
+struct dlsym_entry {
+	void **ptr;
+	const char *name;
+};
+
+#define E(name)                                                                                    \
+	{                                                                                          \
+		(void **)&sym_##name, #name                                                        \
+	}
+
+static const struct dlsym_entry table[] = {
+	E(virConnectOpen),
+	E(virConnectClose),
+	E(virConnectGetURI),
+	E(virConnectDomainEventRegisterAny),
+	E(virConnectDomainEventDeregisterAny),
+	E(virConnectIsAlive),
+	E(virDomainCreateXML),
+	E(virDomainDefineXML),
+	E(virDomainCreate),
+	E(virDomainLookupByName),
+	E(virDomainDestroy),
+	E(virDomainShutdown),
+	E(virDomainUndefine),
+	E(virDomainFree),
+	E(virDomainGetState),
+	E(virDomainIsActive),
+	E(virDomainGetName),
+	E(virDomainGetXMLDesc),
+	E(virEventRegisterDefaultImpl),
+	E(virEventRunDefaultImpl),
+	E(virEventAddTimeout),
+	E(virEventRemoveTimeout),
+	E(virGetLastErrorMessage),
+	E(virGetLastError),
+	E(virResetLastError),
+	E(virSetErrorFunc),
+	E(virInitialize),
+};
+
+static void *handle;
+
+static void libvirt_error_silent(void *userdata _unused_, virErrorPtr err _unused_)
+{
+	/* libvirt prints every error to stderr by default; the command layer reports them
+	 * once, with virGetLastErrorMessage(). */
+}
+
+int dlopen_libvirt(char **ret_error)
+{
+	void *h;
+
+	if (handle)
+		return 0;
+	h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		if (ret_error)
+			*ret_error = strdup(dlerror());
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		*table[i].ptr = dlsym(h, table[i].name);
+		if (!*table[i].ptr) {
+			if (ret_error)
+				*ret_error = strdup(dlerror());
+			for (size_t j = 0; j <= i; j++)
+				*table[j].ptr = NULL;
+			dlclose(h);
+			return -EOPNOTSUPP;
+		}
+	}
+	handle = h;
+	sym_virSetErrorFunc(NULL, libvirt_error_silent);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Every read and write of a host path. Paths are full paths built from the ctx roots
+ * (e.g. path_join(ctx->sys, "bus/pci/devices", bdf, "driver")); nothing here adds a root.
+ * Errors are negative errno values; nothing logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/fileio.h"
+#include "util/macro.h"
+
+/* First line of a (sysfs) file with trailing whitespace stripped. -ENOENT if missing. */
+int hostfs_read_line(const char *path, char **ret);
+/* Parse a sysfs hex/decimal number file ("0x1002\n"). */
+int hostfs_read_ulong(const char *path, unsigned long *ret);
+/* Basename of a symlink's target (driver -> ../../bus/pci/drivers/amdgpu gives "amdgpu"). */
+int hostfs_readlink_base(const char *path, char **ret);
+bool hostfs_exists(const char *path);
+bool hostfs_is_dir(const char *path);
+
+/* Write @s to an existing attribute with a single write(); the kernel's error (EBUSY, ENODEV,
+ * EINVAL...) is returned as-is. Opens O_WRONLY|O_CLOEXEC without O_CREAT|O_TRUNC semantics
+ * beyond what sysfs needs (O_TRUNC is set so regular files in fixtures behave alike). */
+int hostfs_write_attr(const char *path, const char *s);
+
+/* Write @len bytes to @path atomically: temp file in the same directory, fsync, chmod @mode,
+ * rename. Parent directories are not created. */
+int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/* mkdir -p with @mode for newly created components. */
+int hostfs_mkdir_p(const char *path, mode_t mode);
+/* Compare file contents with @buf: 1 same, 0 different, -ENOENT missing. */
+int hostfs_same_content(const char *path, const void *buf, size_t len);

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <libkmod.h>
+
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/inspect.h"
+#include "host/iommu.h"
+#include "host/pcidev.h"
+#include "util/strv.h"
+
+static void read_cpu(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *p = path_join(c->proc, "cpuinfo"), *buf = NULL;
+	char *line, *save = NULL;
+
+	if (!p || read_full_file(p, 64 * 1024 * 1024, &buf, NULL) < 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+
+		if (!colon)
+			continue;
+		if (!h->cpu_vendor && startswith(line, "vendor_id")) {
+			h->cpu_vendor = strdup(colon + 1 + strspn(colon + 1, " \t"));
+		} else if (startswith(line, "flags")) {
+			_cleanup_strv_free_ char **flags = NULL;
+
+			if (strv_split(colon + 1, " \t", &flags) >= 0 &&
+			    (strv_contains(flags, "svm") || strv_contains(flags, "vmx")))
+				h->cpu_virt = true;
+			/* one processor's flags are enough */
+			if (h->cpu_vendor)
+				break;
+		}
+	}
+}
+
+static void read_modules(struct ctx *c, struct host *h)
+{
+	struct kmod_ctx *k = ctx_kmod(c);
+
+	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+		_cleanup_free_ char *p = path_join(c->sys, "module", host_module_names[i]);
+		struct kmod_list *list = NULL;
+
+		h->mod_loaded[i] = p && hostfs_is_dir(p);
+		if (h->mod_loaded[i]) {
+			h->mod_available[i] = true;
+			continue;
+		}
+		if (!k)
+			continue;
+		/* lookup finds modules in modules.dep and built-ins in modules.builtin */
+		if (kmod_module_new_from_lookup(k, host_module_names[i], &list) >= 0 && list) {
+			h->mod_available[i] = true;
+			kmod_module_unref_list(list);
+		}
+	}
+}
+
+/* Which framebuffer belongs to which PCI function, and whether a vt console is bound to a
+ * framebuffer at all (fbcon binds to every registered framebuffer). */
+static void read_console(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *gdir = path_join(c->sys, "class/graphics");
+	_cleanup_free_ char *vdir = path_join(c->sys, "class/vtconsole");
+	bool fbcon = false;
+	struct dirent *de;
+	DIR *d;
+
+	if (!gdir || !vdir)
+		return;
+	d = opendir(vdir);
+	if (d) {
+		while ((de = readdir(d))) {
+			_cleanup_free_ char *np = NULL, *bp = NULL, *name = NULL, *bind = NULL;
+
+			if (!startswith(de->d_name, "vtcon"))
+				continue;
+			np = path_join(vdir, de->d_name, "name");
+			bp = path_join(vdir, de->d_name, "bind");
+			if (!np || !bp || hostfs_read_line(np, &name) < 0)
+				continue;
+			if (hostfs_read_line(bp, &bind) < 0)
+				continue;
+			strv_extendf(&h->vtconsoles, "%s: %s (%s)", de->d_name, name,
+				     streq(bind, "1") ? "bound" : "unbound");
+			if (strstr(name, "frame buffer") && streq(bind, "1"))
+				fbcon = true;
+		}
+		closedir(d);
+	}
+	d = opendir(gdir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *lp = NULL, *target = NULL;
+		char *end;
+		long n;
+
+		if (!startswith(de->d_name, "fb"))
+			continue;
+		n = strtol(de->d_name + 2, &end, 10);
+		if (*end || n < 0 || n > 1024)
+			continue;
+		lp = path_join(gdir, de->d_name, "device");
+		if (!lp)
+			continue;
+		target = realpath(lp, NULL);
+		if (!target)
+			continue;
+		/* efifb / simple-framebuffer scan out of the boot VGA device's memory */
+		if (strstr(target, "efi-framebuffer") || strstr(target, "simple-framebuffer")) {
+			for (size_t i = 0; i < h->n_funcs; i++)
+				if (h->funcs[i].boot_vga == 1) {
+					h->funcs[i].fb = (int)n;
+					h->funcs[i].console = fbcon;
+				}
+			continue;
+		}
+		for (size_t i = 0; i < h->n_funcs; i++) {
+			_cleanup_free_ char *dp =
+			    path_join(c->sys, "bus/pci/devices", h->funcs[i].address);
+			_cleanup_free_ char *real = dp ? realpath(dp, NULL) : NULL;
+
+			if (real && streq(real, target)) {
+				h->funcs[i].fb = (int)n;
+				h->funcs[i].console = fbcon;
+			}
+		}
+	}
+	closedir(d);
+}
+
+int host_inspect(struct ctx *c, struct host **ret)
+{
+	_cleanup_(host_freep) struct host *h = NULL;
+	_cleanup_free_ char *p = NULL;
+	struct stat st;
+	int r;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->intremap = -1;
+
+	r = pcidev_scan(c, &h->funcs, &h->n_funcs, &h->notes);
+	if (r < 0)
+		return r;
+	r = iommu_read_groups(c, h);
+	if (r < 0)
+		return r;
+	r = iommu_read_intremap(c, h);
+	if (r < 0)
+		return r;
+
+	h->kernel_release = ctx_kernel_release(c);
+	p = path_join(c->proc, "cmdline");
+	if (!p)
+		return -ENOMEM;
+	if (hostfs_read_line(p, &h->cmdline) < 0)
+		strv_extend(&h->notes, "cannot read the kernel command line");
+	read_cpu(c, h);
+	read_modules(c, h);
+	read_console(c, h);
+
+	free(p);
+	p = path_join(c->dev, "kvm");
+	h->dev_kvm = p && hostfs_exists(p);
+	free(p);
+	p = path_join(c->dev, "vfio/vfio");
+	h->dev_vfio = p && hostfs_exists(p);
+	free(p);
+	p = path_join(c->sys, "class/iommu");
+	if (p) {
+		DIR *d = opendir(p);
+
+		if (d) {
+			for (struct dirent *de; (de = readdir(d));)
+				if (de->d_name[0] != '.')
+					h->iommu_sysfs = true;
+			closedir(d);
+		}
+	}
+	free(p);
+	p = path_join(c->sys, "firmware/acpi/tables/VFCT");
+	if (p && stat(p, &st) == 0) {
+		h->has_vfct = true;
+		h->vfct_size = (size_t)st.st_size;
+	}
+
+	*ret = TAKE_PTR(h);
+	return 0;
+}

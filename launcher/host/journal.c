@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/journal.h"
+#include "util/strv.h"
+
+#define JOURNAL_MAGIC "gpurun-journal"
+#define JOURNAL_VERSION 1
+
+static const char *const kind_names[_JOURNAL_KIND_MAX] = {
+	[JOURNAL_MODULE] = "module",	 [JOURNAL_ROM] = "rom",	  [JOURNAL_VTCON] = "vtcon",
+	[JOURNAL_PLATFORM] = "platform", [JOURNAL_BIND] = "bind",
+};
+
+const char *journal_kind_to_string(enum journal_kind k)
+{
+	return k < _JOURNAL_KIND_MAX ? kind_names[k] : NULL;
+}
+
+static void entry_done(struct journal_entry *e)
+{
+	free(e->target);
+	free(e->value);
+	free(e->extra);
+}
+
+struct journal *journal_free(struct journal *j)
+{
+	if (!j)
+		return NULL;
+	for (size_t i = 0; i < j->n_entries; i++)
+		entry_done(&j->entries[i]);
+	free(j->entries);
+	for (size_t i = 0; i < j->n_locks; i++)
+		if (j->lock_fds[i] >= 0)
+			close(j->lock_fds[i]);
+	free(j->lock_fds);
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j->vm);
+	free(j);
+	return NULL;
+}
+
+static struct journal *journal_new(void)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+
+	if (j)
+		j->fd = -1;
+	return j;
+}
+
+static bool needs_escape(unsigned char c)
+{
+	return c <= 0x20 || c == 0x7f || c == '\\';
+}
+
+static int escape_into(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)strempty(s); *p; p++) {
+		if (needs_escape(*p))
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+	return 0;
+}
+
+char *journal_format_entry(enum journal_kind k, const char *target, const char *value,
+			   const char *extra)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (k >= _JOURNAL_KIND_MAX || !target || !*target)
+		return NULL;
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return NULL;
+	fputs(kind_names[k], f);
+	fputc(' ', f);
+	escape_into(f, target);
+	switch (k) {
+	case JOURNAL_MODULE:
+		break;
+	case JOURNAL_BIND:
+		fputs(" driver=", f);
+		escape_into(f, value);
+		fputs(" override=", f);
+		escape_into(f, extra);
+		break;
+	default:
+		fputc(' ', f);
+		escape_into(f, value);
+		break;
+	}
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Unescape one field [s, s+n). -EBADMSG on a bad escape or a byte that must be escaped. */
+static int unescape(const char *s, size_t n, char **ret)
+{
+	_cleanup_free_ char *out = malloc(n + 1);
+	size_t o = 0;
+
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\') {
+			int hi, lo;
+
+			if (i + 3 >= n || s[i + 1] != 'x')
+				return -EBADMSG;
+			hi = hexval(s[i + 2]);
+			lo = hexval(s[i + 3]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -EBADMSG;
+			out[o++] = (char)(hi << 4 | lo);
+			i += 3;
+		} else if (needs_escape((unsigned char)s[i]))
+			return -EBADMSG;
+		else
+			out[o++] = s[i];
+	}
+	out[o] = 0;
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+/* Split a line into at most @max fields at single spaces; returns the count or -EBADMSG. */
+static int split_fields(const char *line, size_t len, char **fields, size_t max)
+{
+	size_t n = 0, start = 0;
+	int r;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && line[i] != ' ')
+			continue;
+		if (n >= max)
+			return -EBADMSG;
+		r = unescape(line + start, i - start, &fields[n]);
+		if (r < 0)
+			return r;
+		n++;
+		start = i + 1;
+	}
+	return (int)n;
+}
+
+static int add_entry(struct journal *j, enum journal_kind k, const char *target, const char *value,
+		     const char *extra, unsigned line)
+{
+	struct journal_entry *n, e = { .kind = k, .line = line };
+
+	e.target = strdup(target);
+	e.value = value ? strdup(value) : NULL;
+	e.extra = extra ? strdup(extra) : NULL;
+	if (!e.target || (value && !e.value) || (extra && !e.extra)) {
+		entry_done(&e);
+		return -ENOMEM;
+	}
+	n = realloc(j->entries, sizeof(*n) * (j->n_entries + 1));
+	if (!n) {
+		entry_done(&e);
+		return -ENOMEM;
+	}
+	j->entries = n;
+	j->entries[j->n_entries++] = e;
+	return 0;
+}
+
+static int parse_line(struct journal *j, const char *line, size_t len, unsigned lineno)
+{
+	char *f[4] = {};
+	int n, r = -EBADMSG;
+
+	n = split_fields(line, len, f, ELEMENTSOF(f));
+	if (n < 0) {
+		r = n;
+		goto out;
+	}
+	if (lineno == 1) {
+		char *end;
+		long pid;
+
+		if (n != 4 || !streq(f[0], JOURNAL_MAGIC) || !streq(f[1], "1") || !*f[2])
+			goto out;
+		errno = 0;
+		pid = strtol(f[3], &end, 10);
+		if (errno || *end || pid <= 0 || end == f[3])
+			goto out;
+		j->vm = TAKE_PTR(f[2]);
+		j->pid = (pid_t)pid;
+		r = 0;
+		goto out;
+	}
+	if (n < 2 || !*f[1])
+		goto out;
+	if (streq(f[0], "module") && n == 2)
+		r = add_entry(j, JOURNAL_MODULE, f[1], NULL, NULL, lineno);
+	else if (streq(f[0], "rom") && n == 3 && (streq(f[2], "new") || streq(f[2], "existing")))
+		r = add_entry(j, JOURNAL_ROM, f[1], f[2], NULL, lineno);
+	else if (streq(f[0], "vtcon") && n == 3 && *f[2])
+		r = add_entry(j, JOURNAL_VTCON, f[1], f[2], NULL, lineno);
+	else if (streq(f[0], "platform") && n == 3 && *f[2])
+		r = add_entry(j, JOURNAL_PLATFORM, f[1], f[2], NULL, lineno);
+	else if (streq(f[0], "bind") && n == 4 && startswith(f[2], "driver=") &&
+		 startswith(f[3], "override="))
+		r = add_entry(j, JOURNAL_BIND, f[1], f[2] + strlen("driver="),
+			      f[3] + strlen("override="), lineno);
+out:
+	for (size_t i = 0; i < ELEMENTSOF(f); i++)
+		free(f[i]);
+	return r;
+}
+
+int journal_parse(const void *buf, size_t len, struct journal **ret, unsigned *ret_line)
+{
+	_cleanup_(journal_freep) struct journal *j = journal_new();
+	const char *s = buf;
+	unsigned lineno = 0;
+	size_t pos = 0;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	while (pos < len) {
+		const char *nl = memchr(s + pos, '\n', len - pos);
+
+		lineno++;
+		if (!nl)
+			break; /* cut short by a crash: its action never started */
+		if (memchr(s + pos, 0, (size_t)(nl - (s + pos))))
+			r = -EBADMSG;
+		else
+			r = parse_line(j, s + pos, (size_t)(nl - (s + pos)), lineno);
+		if (r < 0) {
+			if (r == -EBADMSG && ret_line)
+				*ret_line = lineno;
+			return r;
+		}
+		pos = (size_t)(nl - s) + 1;
+	}
+	if (!j->vm) {
+		if (ret_line)
+			*ret_line = 1;
+		return -EBADMSG;
+	}
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+char *journal_path(const struct ctx *c, const char *vm)
+{
+	return path_join(c->state, vm, "journal");
+}
+
+static int fsync_dir(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static int write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n = write(fd, s, len);
+
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+int journal_create(struct ctx *c, const char *vm, struct journal **ret)
+{
+	_cleanup_(journal_freep) struct journal *j = journal_new();
+	_cleanup_free_ char *dir = NULL, *header = NULL;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	if (!vm || !*vm || strchr(vm, '/') || streq(vm, ".") || streq(vm, "..") ||
+	    streq(vm, "locks"))
+		return -EINVAL;
+	for (const char *p = vm; *p; p++)
+		if (needs_escape((unsigned char)*p))
+			return -EINVAL;
+	dir = path_join(c->state, vm);
+	j->path = journal_path(c, vm);
+	j->vm = strdup(vm);
+	if (!dir || !j->path || !j->vm)
+		return -ENOMEM;
+	r = hostfs_mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (j->fd < 0)
+		return negative_errno();
+	j->pid = getpid();
+	if (asprintf(&header, JOURNAL_MAGIC " %d %s %d\n", JOURNAL_VERSION, vm, (int)j->pid) < 0)
+		header = NULL;
+	if (!header)
+		r = -ENOMEM;
+	else
+		r = write_all(j->fd, header);
+	if (r >= 0 && fsync(j->fd) < 0)
+		r = negative_errno();
+	if (r >= 0)
+		r = fsync_dir(dir);
+	if (r < 0) {
+		unlink(j->path);
+		return r;
+	}
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int journal_load(struct ctx *c, const char *vm, struct journal **ret, unsigned *ret_line)
+{
+	_cleanup_free_ char *path = journal_path(c, vm), *buf = NULL;
+	struct journal *j;
+	size_t len;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = read_full_file(path, 4 * 1024 * 1024, &buf, &len);
+	if (r < 0)
+		return r;
+	r = journal_parse(buf, len, &j, ret_line);
+	if (r < 0)
+		return r;
+	j->path = TAKE_PTR(path);
+	*ret = j;
+	return 0;
+}
+
+int journal_append(struct journal *j, enum journal_kind k, const char *target, const char *value,
+		   const char *extra)
+{
+	_cleanup_free_ char *line = NULL;
+	int r;
+
+	if (j->fd < 0)
+		return -EBADF;
+	line = journal_format_entry(k, target, value, extra);
+	if (!line)
+		return -ENOMEM;
+	r = add_entry(j, k, target, value, extra, 0);
+	if (r < 0)
+		return r;
+	r = write_all(j->fd, line);
+	if (r >= 0 && fsync(j->fd) < 0)
+		r = negative_errno();
+	if (r < 0) {
+		/* not on disk: the action must not happen, and it is not in the list either */
+		entry_done(&j->entries[--j->n_entries]);
+		return r;
+	}
+	return 0;
+}
+
+int journal_remove(struct ctx *c, const char *vm)
+{
+	_cleanup_free_ char *path = journal_path(c, vm), *dir = path_join(c->state, vm);
+
+	if (!path || !dir)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return negative_errno();
+	(void)rmdir(dir); /* other files (a QEMU log) keep it */
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int journal_list(struct ctx *c, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	d = opendir(c->state);
+	if (!d) {
+		if (errno != ENOENT)
+			return negative_errno();
+		*ret = TAKE_PTR(l);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (de->d_name[0] == '.' || streq(de->d_name, "locks"))
+			continue;
+		p = journal_path(c, de->d_name);
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		if (!hostfs_exists(p))
+			continue;
+		r = strv_extend(&l, de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	qsort(l, strv_length(l), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* "VM PID" from a lock file's contents */
+static int parse_holder(const char *s, char **ret_vm, long *ret_pid)
+{
+	char vm[256];
+	long pid;
+
+	if (sscanf(s, "%255s %ld", vm, &pid) != 2)
+		return -EBADMSG;
+	*ret_vm = strdup(vm);
+	if (!*ret_vm)
+		return -ENOMEM;
+	*ret_pid = pid;
+	return 0;
+}
+
+static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
+{
+	_cleanup_free_ char *dir = path_join(c->state, "locks"), *path = NULL, *content = NULL,
+			    *holder_vm = NULL, *line = NULL, *jp = NULL;
+	_cleanup_close_ int fd = -1;
+	long holder_pid = 0;
+	int *n, r;
+
+	if (!dir)
+		return -ENOMEM;
+	if (strchr(bdf, '/'))
+		return -EINVAL;
+	r = hostfs_mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "%s/%s.lock", dir, bdf) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	(void)read_full_file(path, 4096, &content, NULL);
+	if (content)
+		(void)parse_holder(content, &holder_vm, &holder_pid);
+
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return negative_errno();
+		if (ret_holder &&
+		    asprintf(ret_holder, "%s (pid %ld)", holder_vm ? holder_vm : "another gpurun",
+			     holder_pid) < 0)
+			*ret_holder = NULL;
+		return -EBUSY;
+	}
+	if (holder_vm && !streq(holder_vm, j->vm)) {
+		jp = journal_path(c, holder_vm);
+		if (!jp)
+			return -ENOMEM;
+		if (hostfs_exists(jp)) {
+			if (ret_holder && asprintf(ret_holder, "%s (journal left)", holder_vm) < 0)
+				*ret_holder = NULL;
+			return -EBUSY;
+		}
+	}
+	if (asprintf(&line, "%s %d\n", j->vm, (int)getpid()) < 0)
+		return -ENOMEM;
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, strlen(line), 0) != (ssize_t)strlen(line) ||
+	    fsync(fd) < 0)
+		return negative_errno();
+	n = realloc(j->lock_fds, sizeof(int) * (j->n_locks + 1));
+	if (!n)
+		return -ENOMEM;
+	j->lock_fds = n;
+	j->lock_fds[j->n_locks++] = TAKE_FD(fd);
+	return 0;
+}
+
+int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
+{
+	return lock_one(c, j, bdf, ret_holder);
+}
+
+int journal_lock_entries(struct ctx *c, struct journal *j, char **ret_holder)
+{
+	int r;
+
+	for (size_t i = 0; i < j->n_entries; i++) {
+		if (j->entries[i].kind != JOURNAL_BIND)
+			continue;
+		r = lock_one(c, j, j->entries[i].target, ret_holder);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void journal_unlock_all(struct journal *j)
+{
+	for (size_t i = 0; i < j->n_locks; i++) {
+		if (j->lock_fds[i] < 0)
+			continue;
+		(void)ftruncate(j->lock_fds[i], 0);
+		close(j->lock_fds[i]);
+		j->lock_fds[i] = -1;
+	}
+	j->n_locks = 0;
+}

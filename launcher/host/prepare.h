@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Executing host actions through the journal: for each action, the journal entry is appended
+ * (fsync'd) first, then the change is made. Before the first change every PCI function's lock
+ * is taken, so a refusal changes nothing. With dry_run nothing is written (no journal either):
+ * each step is only described through say(). On failure the journal holds everything that may
+ * have been changed: the caller reverts it (revert.h). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "util/macro.h"
+
+struct ctx;
+struct journal;
+struct plan;
+
+struct prepare_options {
+	bool dry_run;
+	unsigned timeout_ms; /* per driver/group wait */
+	/* stop with -EINTR between steps when SIGINT/SIGTERM/SIGHUP is pending (the caller
+	 * blocks them, see runner.h) */
+	bool check_signals;
+	/* one line per step, e.g. "bind 0000:c4:00.1: snd_hda_intel -> vfio-pci" (may be NULL) */
+	void (*say)(void *userdata, const char *line);
+	void *userdata;
+};
+
+/* Carry out @p's actions (modules, ROM staging, consoles, vfio binds), then wait for
+ * ROOT/dev/vfio/N of every group, then create the per-VM UEFI variable file from its template
+ * if missing. @j may be NULL only with dry_run. Returns 0 or a negative errno with
+ * *ret_error (malloc'd, may be NULL) saying what failed and why: -EBUSY (a device is locked
+ * by another gpurun), -ETIMEDOUT (a function did not reach vfio-pci), -EINTR (signal), or the
+ * kernel's error of the failing write. */
+int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
+		 const struct prepare_options *o, char **ret_error);
+
+/* Bind a list of PCI functions (canonical addresses) to vfio-pci without a plan: the VFIO
+ * modules first (when missing), then the functions, non-display functions (HD audio) first. */
+int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
+		      const struct prepare_options *o, char **ret_error);

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Persistent host configuration for a GPU dedicated to guests: IOMMU kernel parameters in the
+ * bootloader's configuration, vfio modules in modules-load.d, vfio-pci ids and softdeps in
+ * modprobe.d, optionally a driver blacklist.
+ *
+ * Three stages, like the rest of gpurun:
+ *   hostcfg_load(ctx, host)       I/O: detect the bootloader and initramfs tool, read every file
+ *                                 that may change (and the ones that may interfere), ask libkmod
+ *                                 which modules exist and which modules claim each function.
+ *   hostcfg_compute(cfg, host, …) PURE: the new content of each file, the commands to run after,
+ *                                 and diagnostics (conflicting user parameters, shared drivers).
+ *   hostcfg_apply / hostcfg_revert  I/O: backup under ROOT/etc/gpurun/backup/<timestamp>/, then
+ *                                 write every file atomically, all or nothing.
+ * The text editors below (hostcfg_*_edit, hostcfg_cmdline_missing, hostcfg_diff) are pure
+ * functions of their buffers and are what the unit tests exercise.
+ *
+ * Paths: hostcfg_file.path is the full path under the ctx roots; .name is the same file as the
+ * host sees it ("/etc/default/grub"), used in messages, diffs and the backup manifest.
+ * Errors are negative errno values; nothing here logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/diag.h"
+#include "util/macro.h"
+
+struct ctx;
+struct host;
+struct pci_func;
+
+enum hostcfg_boot {
+	HOSTCFG_BOOT_PROXMOX_SDBOOT, /* etc/kernel/cmdline + etc/kernel/proxmox-boot-uuids */
+	HOSTCFG_BOOT_PROXMOX_GRUB,   /* etc/pve or proxmox-boot-uuids, with etc/default/grub */
+	HOSTCFG_BOOT_GRUB,	     /* etc/default/grub */
+	HOSTCFG_BOOT_SDBOOT,	     /* etc/kernel/cmdline (kernel-install) and/or loader entries */
+	HOSTCFG_BOOT_UNKNOWN,
+	_HOSTCFG_BOOT_MAX,
+};
+const char *hostcfg_boot_to_string(enum hostcfg_boot b);
+
+enum hostcfg_file_kind {
+	HOSTCFG_FILE_CMDLINE,	   /* etc/kernel/cmdline: the whole file is the command line */
+	HOSTCFG_FILE_GRUB,	   /* etc/default/grub: GRUB_CMDLINE_LINUX(_DEFAULT) */
+	HOSTCFG_FILE_LOADER_ENTRY, /* boot/loader/entries/NAME.conf: `options` lines */
+	HOSTCFG_FILE_MODULES_LOAD, /* etc/modules-load.d/vfio.conf */
+	HOSTCFG_FILE_MODPROBE,	   /* etc/modprobe.d/vfio.conf */
+	HOSTCFG_FILE_BLACKLIST,	   /* etc/modprobe.d/blacklist-gpu.conf */
+	/* read only, never written: files that can override ours */
+	HOSTCFG_FILE_MODPROBE_OTHER, /* every other etc/modprobe.d/NAME.conf */
+	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
+	_HOSTCFG_FILE_KIND_MAX,
+};
+
+struct hostcfg_file {
+	enum hostcfg_file_kind kind;
+	char *path; /* full path under the roots */
+	char *name; /* as the host sees it: "/etc/default/grub" */
+	char *old;  /* current content, NUL-terminated; NULL when the file does not exist */
+	size_t old_len;
+	mode_t mode; /* of the existing file; 0644 for a new one */
+	char *new;   /* content after hostcfg_compute(); NULL = unchanged */
+	size_t new_len;
+};
+
+/* Modules gpurun puts into modules-load.d when the kernel has them. */
+enum hostcfg_module {
+	HOSTCFG_MOD_VFIO,
+	HOSTCFG_MOD_VFIO_IOMMU_TYPE1,
+	HOSTCFG_MOD_VFIO_PCI,
+	HOSTCFG_MOD_VFIO_VIRQFD, /* merged into vfio in 6.2; absent there, not an error */
+	_HOSTCFG_MOD_MAX,
+};
+
+struct hostcfg {
+	enum hostcfg_boot boot;
+	char *
+	    boot_evidence; /* why: "/etc/kernel/cmdline and /etc/kernel/proxmox-boot-uuids exist" */
+	char **refresh_argv;   /* bootloader refresh command, NULL if the loader reads our file */
+	char **initramfs_argv; /* initramfs rebuild, NULL if no tool was recognised */
+	char *initramfs_evidence; /* why that tool */
+
+	struct hostcfg_file *files;
+	size_t n_files;
+
+	/* libkmod view of the kernel in ROOT/proc (modules.dep.bin under ROOT/lib/modules) */
+	bool kmod_index; /* false: no index, the three standard modules are assumed */
+	bool mod_exists[_HOSTCFG_MOD_MAX];
+	/* Per host->funcs index: the modules that claim the function (the bound driver's module,
+	 * or for an unbound/vfio-pci-bound function the modules matching its modalias);
+	 * strv, NULL when unknown. Array of h->n_funcs entries. */
+	char ***func_modules;
+	size_t n_func_modules;
+};
+
+struct hostcfg_request {
+	const struct pci_func *const *gpus; /* the selected functions (display or any) */
+	size_t n_gpus;
+	/* Explicit function addresses (a profile's `functions = ...`), or NULL: every function of
+	 * each display function's slot (on an APU only its display and HD-audio functions, see
+	 * host_gpu_slot_functions()), plus each non-display function itself. */
+	char *const *functions;
+	bool blacklist; /* also write blacklist-gpu.conf */
+};
+
+/* Detect and read. @h is the snapshot of the same root. Returns 0, -ENOMEM, or the error of a
+ * file that exists but cannot be read (e.g. -EISDIR where a file is expected). */
+int hostcfg_load(struct ctx *c, const struct host *h, struct hostcfg **ret, char **ret_bad);
+struct hostcfg *hostcfg_free(struct hostcfg *cfg);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hostcfg *, hostcfg_free)
+
+/* Add a file to @cfg by hand (unit tests, and hostcfg_load). @content NULL = absent. */
+int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const char *path,
+		     const char *name, const char *content, size_t len, mode_t mode);
+
+/* Compute every change for @req. Fills files[].new where content changes and appends
+ * diagnostics (WARN for conflicting user parameters, a driver shared with other devices,
+ * missing modules; INFO for what was decided and why). Returns the number of files that
+ * change, -EINVAL when a file cannot be edited (@ret_bad names it, with the line in the
+ * message appended to @d as a FAIL), or -ENOMEM. */
+int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
+		    struct diag_list *d);
+
+/* Write: backup directory ROOT/etc/gpurun/backup/<UTC timestamp>/ with a copy of every file
+ * about to change and a `manifest`: "mkdir NAME" for each directory the writes create, then
+ * one line per file, "saved MODE NAME" (octal mode; the copy is at BACKUP/NAME) or
+ * "absent NAME"; NAME is the host path and runs to the end of the line),
+ * then each file atomically. If a write fails, the files already written are restored from
+ * the backup and the backup is removed; the failing file's name is returned in *ret_failed
+ * (pointer into cfg, may be NULL). On success *ret_backup (malloc'd) is the backup dir. */
+int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const char **ret_failed);
+
+/* Restore the newest backup that was not reverted yet: saved files are written back
+ * atomically, files that did not exist are removed (and the directories the apply created, if
+ * empty); the backup dir is then renamed to "reverted-<timestamp>". -ENOENT when there is
+ * none. *ret_backup names the backup used, *ret_files the host names restored (strv, a removed
+ * file marked " (removed: it did not exist before)"). Keeps going past a file it cannot
+ * restore and returns the first error (the backup then stays in place for another try).
+ * A malformed manifest: -EBADMSG before anything is touched, *ret_bad_line its line. */
+int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned *ret_bad_line);
+
+/* Run @argv (argv[0] looked up in PATH) with fork/execvp, no shell, stdio inherited; wait for
+ * it. Returns its exit status (0..255), 128+signal when killed, or a negative errno when it
+ * could not be started (-ENOENT: not installed). */
+int hostcfg_run(char *const *argv);
+
+/* ---- pure text helpers ---- */
+
+/* Split a kernel command line at whitespace, keeping double-quoted parts of a token together
+ * (`a="b c"` is one token). */
+int hostcfg_cmdline_split(const char *s, size_t len, char ***ret);
+
+/* Which of @want ("amd_iommu=on", "iommu=pt", ...) are missing from @present. A present
+ * parameter with the same key and a conflicting value (iommu=soft against iommu=pt,
+ * amd_iommu=off, intel_iommu=off) is not added: it is reported in @d as a WARN naming @where.
+ * Values of iommu=, amd_iommu=, intel_iommu= and initcall_blacklist= are comma lists. */
+int hostcfg_cmdline_missing(char *const *present, char *const *want, const char *where,
+			    struct diag_list *d, char ***ret_add);
+
+/* Editors: each returns the new content (malloc'd, NUL-terminated) with @add appended to the
+ * right place, preserving everything else byte for byte. -EINVAL when the file cannot be
+ * edited safely; *ret_line is then the 1-based line. */
+/* etc/kernel/cmdline: append to the last non-empty line; a missing file gives one line. */
+int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret);
+/* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY). */
+int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
+			 unsigned *ret_line);
+/* etc/default/grub: append inside the last GRUB_CMDLINE_LINUX_DEFAULT assignment (quotes
+ * kept; an unquoted value gets double quotes), or add the assignment at the end. */
+int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret,
+		      unsigned *ret_line);
+/* A loader entry: append to the last `options` line, or add one. */
+int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret);
+/* modules-load.d: append each of @mods not yet listed ('-' and '_' are the same). */
+int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret);
+/* modprobe.d/vfio.conf: `options vfio-pci ids=<union> disable_vga=1` (existing ids and other
+ * options kept; a user's disable_vga=0 is kept and reported) and `softdep MOD pre: vfio-pci`
+ * for each of @softdeps (inserted into an existing softdep line of MOD). */
+int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
+			  const char *name, struct diag_list *d, char **ret);
+/* blacklist-gpu.conf: `blacklist MOD` for each of @mods not yet there. */
+int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret);
+/* The vfio-pci ids= values in a modprobe.d file (all `options vfio-pci|vfio_pci` lines). */
+int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret);
+
+/* Unified diff of @old (NULL = absent file) against @new (NULL = removed), 3 lines of context,
+ * headers "--- NAME" / "+++ NAME" (/dev/null for an absent side). Empty string when equal. */
+int hostcfg_diff(const char *name, const char *old, size_t old_len, const char *new, size_t new_len,
+		 char **ret);
+
+/* ---- "configured but not rebooted yet", for gpurun check ---- */
+
+struct hostcfg_state {
+	char *source;	  /* host name of the file the command line was read from, or NULL */
+	char **cmdline;	  /* tokens the bootloader configuration gives the next boot */
+	char **vfio_ids;  /* "1002:1586" from every etc/modprobe.d options vfio-pci ids= */
+	char *ids_source; /* host name of the (first) file holding ids, or NULL */
+};
+/* Read what the configuration files say (bootloader detection as in hostcfg_load). */
+int hostcfg_read_state(struct ctx *c, struct hostcfg_state **ret);
+struct hostcfg_state *hostcfg_state_free(struct hostcfg_state *st);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hostcfg_state *, hostcfg_state_free)
+
+/* PURE. Compare @st with the running system in @h: every configured parameter missing from
+ * /proc/cmdline, every configured vfio-pci id whose functions are bound to another driver →
+ * one WARN "hostcfg-pending" each, with the fix "reboot" (or refresh + reboot). When something
+ * is configured and everything is active: one PASS "hostcfg-active". Nothing configured:
+ * nothing added. Returns the number of pending items, or -ENOMEM. */
+int hostcfg_pending(const struct host *h, const struct hostcfg_state *st, struct diag_list *out);
