@@ -12,6 +12,7 @@
 #include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/iommu.h"
+#include "host/kmodule.h"
 #include "host/pcidev.h"
 #include "util/strv.h"
 
@@ -44,24 +45,9 @@ static void read_cpu(struct ctx *c, struct host *h)
 
 static void read_modules(struct ctx *c, struct host *h)
 {
-	struct kmod_ctx *k = ctx_kmod(c);
-
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
-		_cleanup_free_ char *p = path_join(c->sys, "module", host_module_names[i]);
-		struct kmod_list *list = NULL;
-
-		h->mod_loaded[i] = p && hostfs_is_dir(p);
-		if (h->mod_loaded[i]) {
-			h->mod_available[i] = true;
-			continue;
-		}
-		if (!k)
-			continue;
-		/* lookup finds modules in modules.dep and built-ins in modules.builtin */
-		if (kmod_module_new_from_lookup(k, host_module_names[i], &list) >= 0 && list) {
-			h->mod_available[i] = true;
-			kmod_module_unref_list(list);
-		}
+		h->mod_loaded[i] = kmodule_is_loaded(c, host_module_names[i]);
+		h->mod_available[i] = kmodule_available(c, host_module_names[i]);
 	}
 }
 

@@ -9,6 +9,15 @@
 
 struct ctx;
 
+/* The one libkmod lookup: the modules @name_or_alias (a module name or a modalias such as
+ * "pci:v00001002d00001586...") resolves to in ROOT's module index (modules.dep, modules.alias,
+ * modules.builtin for the running release). *ret gets a strv of module names (possibly empty:
+ * nothing matches). -ENOENT when there is no usable index under the root (no modules.dep.bin), or
+ * libkmod's error. */
+int kmodule_lookup(struct ctx *c, const char *name_or_alias, char ***ret);
+/* @name is loaded (ROOT/sys/module/NAME) or in the module index (module or built in). */
+bool kmodule_available(struct ctx *c, const char *name);
+
 /* ROOT/sys/module/NAME exists (loaded or built in). */
 bool kmodule_is_loaded(struct ctx *c, const char *name);
 

@@ -9,12 +9,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include <libkmod.h>
-
 #include "host/ctx.h"
 #include "hostcfg/hostcfg.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
+#include "host/kmodule.h"
 #include "util/strv.h"
 
 #define HOSTCFG_FILE_MAX (1024 * 1024)
@@ -1371,21 +1370,9 @@ static int load_modprobe(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
 	return r;
 }
 
-static bool kmod_has(struct kmod_ctx *k, const char *name)
-{
-	struct kmod_list *list = NULL;
-	bool found;
-
-	if (!k || kmod_module_new_from_lookup(k, name, &list) < 0)
-		return false;
-	found = list != NULL;
-	kmod_module_unref_list(list);
-	return found;
-}
-
 /* Which modules claim @f: its bound driver's module, else (unbound or held by vfio-pci) the
  * modules whose aliases match its modalias. */
-static int func_modules(struct ctx *c, struct kmod_ctx *k, const struct pci_func *f, char ***ret)
+static int func_modules(struct ctx *c, bool kmod_index, const struct pci_func *f, char ***ret)
 {
 	_cleanup_strv_free_ char **l = strv_new_empty();
 	int r = 0;
@@ -1410,33 +1397,21 @@ static int func_modules(struct ctx *c, struct kmod_ctx *k, const struct pci_func
 		r = strv_consume(&l, TAKE_PTR(m));
 		if (r < 0)
 			return r;
-	} else if (k) {
+	} else if (kmod_index) {
 		_cleanup_free_ char *p =
 		    path_join(c->sys, "bus/pci/devices", f->address, "modalias");
 		_cleanup_free_ char *alias = NULL;
-		struct kmod_list *list = NULL, *i;
+		_cleanup_strv_free_ char **found = NULL;
 
 		if (!p)
 			return -ENOMEM;
-		if (hostfs_read_line(p, &alias) >= 0 &&
-		    kmod_module_new_from_lookup(k, alias, &list) >= 0) {
-			kmod_list_foreach(i, list)
-			{
-				struct kmod_module *m = kmod_module_get_module(i);
-				const char *n = kmod_module_get_name(m);
-
-				if (n && !startswith(n, "vfio") && !strv_contains_mod(l, n))
-					r = strv_extend(&l, n);
-				else
-					r = 0;
-				kmod_module_unref(m);
-				if (r < 0)
-					break;
-			}
-			kmod_module_unref_list(list);
-			if (r < 0)
-				return r;
-		}
+		if (hostfs_read_line(p, &alias) >= 0 && kmodule_lookup(c, alias, &found) >= 0)
+			for (char **n = found; *n; n++)
+				if (!startswith(*n, "vfio") && !strv_contains_mod(l, *n)) {
+					r = strv_extend(&l, *n);
+					if (r < 0)
+						return r;
+				}
 	}
 	*ret = TAKE_PTR(l);
 	return 0;
@@ -1446,20 +1421,15 @@ static int func_modules(struct ctx *c, struct kmod_ctx *k, const struct pci_func
 static int load_modules(struct ctx *c, const struct host *h, struct hostcfg *cfg)
 {
 	_cleanup_free_ char *dep = NULL, *release = NULL;
-	struct kmod_ctx *k = NULL;
 	int r;
 
 	release = h && h->kernel_release ? strdup(h->kernel_release) : ctx_kernel_release(c);
 	if (release)
 		dep = path_join(c->modules, release, "modules.dep.bin");
 	cfg->kmod_index = dep && hostfs_exists(dep);
-	if (cfg->kmod_index)
-		k = ctx_kmod(c);
-	if (!k)
-		cfg->kmod_index = false;
 	for (int i = 0; i < _HOSTCFG_MOD_MAX; i++)
-		cfg->mod_exists[i] =
-		    cfg->kmod_index ? kmod_has(k, module_names[i]) : i != HOSTCFG_MOD_VFIO_VIRQFD;
+		cfg->mod_exists[i] = cfg->kmod_index ? kmodule_available(c, module_names[i])
+						     : i != HOSTCFG_MOD_VFIO_VIRQFD;
 
 	if (!h)
 		return 0;
@@ -1468,7 +1438,7 @@ static int load_modules(struct ctx *c, const struct host *h, struct hostcfg *cfg
 		return -ENOMEM;
 	cfg->n_func_modules = h->n_funcs;
 	for (size_t i = 0; i < h->n_funcs; i++) {
-		r = func_modules(c, k, &h->funcs[i], &cfg->func_modules[i]);
+		r = func_modules(c, cfg->kmod_index, &h->funcs[i], &cfg->func_modules[i]);
 		if (r < 0)
 			return r;
 	}

@@ -61,6 +61,29 @@ static inline void fclosep(FILE **f)
 			func(*p);                                                                  \
 	}
 
+/* Enum <-> string tables. In a header: DECLARE_STRING_TABLE_LOOKUP(plan_role, enum plan_role);
+ * in the .c file, after `static const char *const plan_role_table[_PLAN_ROLE_MAX] = {...};`:
+ * DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX). That defines
+ * plan_role_to_string(v) (NULL when out of range or unnamed) and plan_role_from_string(s) (the
+ * value, or -EINVAL when @s names none). */
+#define DECLARE_STRING_TABLE_LOOKUP(name, type)                                                    \
+	const char *name##_to_string(type v);                                                      \
+	int name##_from_string(const char *s)
+#define DEFINE_STRING_TABLE_LOOKUP(name, type, max)                                                \
+	const char *name##_to_string(type v)                                                       \
+	{                                                                                          \
+		if ((long long)v < 0 || (long long)v >= (long long)(max))                          \
+			return NULL;                                                               \
+		return name##_table[v];                                                            \
+	}                                                                                          \
+	int name##_from_string(const char *s)                                                      \
+	{                                                                                          \
+		for (size_t i_ = 0; s && i_ < (size_t)(max); i_++)                                 \
+			if (name##_table[i_] && strcmp(name##_table[i_], s) == 0)                  \
+				return (int)i_;                                                    \
+		return -EINVAL;                                                                    \
+	}
+
 static inline void *mfree(void *p)
 {
 	free(p);
