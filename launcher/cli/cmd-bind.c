@@ -6,15 +6,15 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/plan.h"
+#include "core/profile.h"
 #include "host/inspect.h"
 #include "host/journal.h"
-#include "util/log.h"
-#include "core/plan.h"
 #include "host/prepare.h"
-#include "core/profile.h"
 #include "host/runner.h"
-#include "util/strv.h"
 #include "host/vfio.h"
+#include "util/log.h"
+#include "util/strv.h"
 
 /* Journal name for a list of addresses: "bind-0000:c4:00.0" after the first one. */
 static char *bdf_vm_name(char *const *bdfs)

@@ -4,12 +4,12 @@
 
 #include "cli/cmd.h"
 #include "core/diag.h"
-#include "hostcfg/hostcfg.h"
+#include "core/plan.h"
 #include "host/inspect.h"
 #include "host/iommu.h"
+#include "hostcfg/hostcfg.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "core/plan.h"
 #include "util/strv.h"
 
 static bool cmdline_has(const struct host *h, const char *param)
@@ -96,6 +96,8 @@ static int check_host(const struct host *h, struct diag_list *d)
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
 		_cleanup_free_ char *id = NULL;
 
+		if (!host_module_required(i))
+			continue;
 		if (asprintf(&id, "module-%s", host_module_names[i]) < 0)
 			return -ENOMEM;
 		if (h->mod_loaded[i])

@@ -3,16 +3,16 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
-#include "host/paths.h"
-#include "host/romstage.h"
-#include "host/hostfs.h"
 #include "core/emit.h"
-#include "util/log.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "core/rom.h"
-#include "util/strv.h"
 #include "core/vfct.h"
+#include "host/hostfs.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "util/log.h"
+#include "util/strv.h"
 
 /* --stage: copy each ROM a hostpci entry names into ROOT/usr/share/kvm. */
 static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_table **vfct)

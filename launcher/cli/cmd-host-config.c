@@ -6,11 +6,11 @@
 
 #include "cli/cmd.h"
 #include "core/diag.h"
-#include "hostcfg/hostcfg.h"
+#include "core/profile.h"
 #include "host/inspect.h"
+#include "hostcfg/hostcfg.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "core/profile.h"
 #include "util/strv.h"
 
 static void print_diags(const struct diag_list *d)

@@ -4,9 +4,9 @@
 
 #include "cli/cmd.h"
 #include "host/inspect.h"
+#include "host/pcidev.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "host/pcidev.h"
 #include "util/strv.h"
 
 static const char *role_of(const struct host *h, const struct pci_func *f)

@@ -3,13 +3,13 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
-#include "host/paths.h"
-#include "host/romstage.h"
-#include "host/inspect.h"
-#include "util/json.h"
-#include "util/log.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "host/inspect.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "util/json.h"
+#include "util/log.h"
 
 int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
 {

@@ -4,9 +4,9 @@
 
 #include "cli/cmd.h"
 #include "host/journal.h"
+#include "host/vfio.h"
 #include "util/log.h"
 #include "util/strv.h"
-#include "host/vfio.h"
 
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
 {

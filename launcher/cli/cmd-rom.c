@@ -5,10 +5,10 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/rom.h"
 #include "host/hostfs.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "core/rom.h"
 
 enum {
 	ARG_FORCE = _ARG_COMMON_MAX,

@@ -7,20 +7,20 @@
 #include <time.h>
 
 #include "cli/cmd.h"
-#include "host/paths.h"
-#include "host/romstage.h"
 #include "core/emit.h"
+#include "core/plan.h"
+#include "core/profile.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/journal.h"
-#include "util/log.h"
-#include "core/plan.h"
+#include "host/paths.h"
 #include "host/prepare.h"
-#include "core/profile.h"
 #include "host/revert.h"
+#include "host/romstage.h"
 #include "host/runner.h"
-#include "util/strv.h"
 #include "host/vfio.h"
+#include "util/log.h"
+#include "util/strv.h"
 
 /* FAIL diagnostics --force may override: the user knows what else sits in the group. */
 static const char *const forceable[] = { "group-viable", "iommu-group" };

@@ -6,14 +6,14 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
-#include "host/paths.h"
-#include "host/romstage.h"
-#include "host/hostfs.h"
-#include "host/inspect.h"
-#include "util/json.h"
-#include "util/log.h"
 #include "core/rom.h"
 #include "core/vfct.h"
+#include "host/hostfs.h"
+#include "host/inspect.h"
+#include "host/paths.h"
+#include "host/romstage.h"
+#include "util/json.h"
+#include "util/log.h"
 
 enum {
 	ARG_FORCE = _ARG_COMMON_MAX,

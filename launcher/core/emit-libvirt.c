@@ -13,8 +13,8 @@
 #include <libxml/xmlsave.h>
 
 #include "core/emit.h"
-#include "util/fileio.h"
 #include "core/profile.h"
+#include "util/fileio.h"
 #include "util/strv.h"
 
 static inline void xml_doc_freep(xmlDocPtr *d)

@@ -12,7 +12,13 @@ const char *const host_module_names[_HOST_MOD_MAX] = {
 	[HOST_MOD_VFIO] = "vfio",
 	[HOST_MOD_VFIO_IOMMU_TYPE1] = "vfio_iommu_type1",
 	[HOST_MOD_VFIO_PCI] = "vfio_pci",
+	[HOST_MOD_VFIO_VIRQFD] = "vfio_virqfd",
 };
+
+bool host_module_required(enum host_module m)
+{
+	return m != HOST_MOD_VFIO_VIRQFD;
+}
 
 void host_func_clear(struct pci_func *f)
 {

@@ -43,6 +43,20 @@ struct iommu_group {
 	size_t n_members;
 };
 
+/* Indices into mod_loaded/mod_available. */
+enum host_module {
+	HOST_MOD_VFIO,
+	HOST_MOD_VFIO_IOMMU_TYPE1,
+	HOST_MOD_VFIO_PCI,
+	HOST_MOD_VFIO_VIRQFD, /* merged into vfio in Linux 6.2: absent there, never required */
+	_HOST_MOD_MAX,
+};
+/* The one list of the vfio modules, in load order: "vfio", "vfio_iommu_type1", "vfio_pci",
+ * "vfio_virqfd". */
+extern const char *const host_module_names[_HOST_MOD_MAX];
+/* Whether a guest start needs @m (false for vfio_virqfd: loaded when present, never missing). */
+bool host_module_required(enum host_module m);
+
 struct host {
 	struct pci_func *funcs; /* sorted by address */
 	size_t n_funcs;
@@ -60,8 +74,8 @@ struct host {
 	char *intremap_evidence; /* what the decision was based on */
 
 	/* modules: loaded = sys/module/NAME exists; available = libkmod finds it (or builtin) */
-	bool mod_loaded[3];
-	bool mod_available[3];
+	bool mod_loaded[_HOST_MOD_MAX];
+	bool mod_available[_HOST_MOD_MAX];
 
 	bool has_vfct;
 	size_t vfct_size;
@@ -69,15 +83,6 @@ struct host {
 	char **vtconsoles; /* "vtcon1: frame buffer device (bound)" style, informational */
 	char **notes;	   /* things skipped while scanning */
 };
-
-/* Indices into mod_loaded/mod_available. */
-enum host_module {
-	HOST_MOD_VFIO,
-	HOST_MOD_VFIO_IOMMU_TYPE1,
-	HOST_MOD_VFIO_PCI,
-	_HOST_MOD_MAX,
-};
-extern const char *const host_module_names[_HOST_MOD_MAX]; /* "vfio", ... */
 
 struct host *host_free(struct host *h);
 /* Free the members of one function (not @f itself). */

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 
 #include "core/hostinfo.h"
-#include "util/fileio.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "util/fileio.h"
 #include "util/strv.h"
 
 static const char *const role_table[_PLAN_ROLE_MAX] = {
@@ -635,7 +635,7 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 			return r;
 	}
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
-		if (h->mod_loaded[i])
+		if (h->mod_loaded[i] || !host_module_required(i))
 			continue;
 		if (h->mod_available[i])
 			r = add_action(p, PLAN_ACTION_LOAD_MODULE, host_module_names[i], NULL);

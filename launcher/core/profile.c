@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/fileio.h"
 #include "core/hostinfo.h"
 #include "core/profile.h"
+#include "util/fileio.h"
 #include "util/strv.h"
 
 #define PROFILE_MAX_SIZE (1024 * 1024)

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "util/fileio.h"
 #include "core/rom.h"
+#include "util/fileio.h"
 
 #define ROM_SIG0 0x55
 #define ROM_SIG1 0xaa

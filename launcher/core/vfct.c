@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "util/fileio.h"
 #include "core/vfct.h"
+#include "util/fileio.h"
 
 struct vfct_table *vfct_table_free(struct vfct_table *t)
 {

@@ -3,17 +3,17 @@
 #include <signal.h>
 #include <stdarg.h>
 
-#include "host/prepare.h"
-#include "host/romstage.h"
+#include "core/plan.h"
+#include "core/rom.h"
+#include "core/vfct.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
 #include "host/kmodule.h"
-#include "core/plan.h"
-#include "core/rom.h"
-#include "util/strv.h"
-#include "core/vfct.h"
+#include "host/prepare.h"
+#include "host/romstage.h"
 #include "host/vfio.h"
+#include "util/strv.h"
 
 _printf_(2, 3) static void say(const struct prepare_options *o, const char *fmt, ...)
 {
@@ -411,7 +411,6 @@ int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
 		      const struct prepare_options *o, char **ret_error)
 {
-	static const char *const modules[] = { "vfio", "vfio_iommu_type1", "vfio_pci" };
 	_cleanup_strv_free_ char **order = NULL;
 	int r;
 
@@ -433,8 +432,10 @@ int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
 	r = lock_all(c, order, j, o, ret_error);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < ELEMENTSOF(modules); i++) {
-		r = do_module(c, j, modules[i], o, ret_error);
+	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+		if (!host_module_required(i))
+			continue;
+		r = do_module(c, j, host_module_names[i], o, ret_error);
 		if (r < 0)
 			return r;
 	}

@@ -4,8 +4,8 @@
 #include "host/hostfs.h"
 #include "host/journal.h"
 #include "host/kmodule.h"
-#include "util/strv.h"
 #include "host/vfio.h"
+#include "util/strv.h"
 
 void revert_report_done(struct revert_report *r)
 {

@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include "host/ctx.h"
-#include "hostcfg/hostcfg.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/kmodule.h"
+#include "hostcfg/hostcfg.h"
 #include "util/strv.h"
 
 #define HOSTCFG_FILE_MAX (1024 * 1024)
@@ -24,13 +24,6 @@ static const char *const boot_names[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_GRUB] = "GRUB",
 	[HOSTCFG_BOOT_SDBOOT] = "systemd-boot / kernel-install",
 	[HOSTCFG_BOOT_UNKNOWN] = "unknown",
-};
-
-static const char *const module_names[_HOSTCFG_MOD_MAX] = {
-	[HOSTCFG_MOD_VFIO] = "vfio",
-	[HOSTCFG_MOD_VFIO_IOMMU_TYPE1] = "vfio_iommu_type1",
-	[HOSTCFG_MOD_VFIO_PCI] = "vfio_pci",
-	[HOSTCFG_MOD_VFIO_VIRQFD] = "vfio_virqfd",
 };
 
 const char *hostcfg_boot_to_string(enum hostcfg_boot b)
@@ -1427,9 +1420,9 @@ static int load_modules(struct ctx *c, const struct host *h, struct hostcfg *cfg
 	if (release)
 		dep = path_join(c->modules, release, "modules.dep.bin");
 	cfg->kmod_index = dep && hostfs_exists(dep);
-	for (int i = 0; i < _HOSTCFG_MOD_MAX; i++)
-		cfg->mod_exists[i] = cfg->kmod_index ? kmodule_available(c, module_names[i])
-						     : i != HOSTCFG_MOD_VFIO_VIRQFD;
+	for (int i = 0; i < _HOST_MOD_MAX; i++)
+		cfg->mod_exists[i] = cfg->kmod_index ? kmodule_available(c, host_module_names[i])
+						     : host_module_required(i);
 
 	if (!h)
 		return 0;
@@ -1675,16 +1668,16 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	}
 
 	/* modules that exist on this kernel */
-	for (int i = 0; i < _HOSTCFG_MOD_MAX; i++) {
+	for (int i = 0; i < _HOST_MOD_MAX; i++) {
 		if (cfg->mod_exists[i]) {
-			r = strv_extend(&mods, module_names[i]);
-		} else if (i != HOSTCFG_MOD_VFIO_VIRQFD)
+			r = strv_extend(&mods, host_module_names[i]);
+		} else if (host_module_required(i))
 			r = diag_add(
 			    d, DIAG_WARN, "hostcfg-module-missing",
 			    "Install the kernel's modules package (vfio is built as modules on "
 			    "most distributions)",
 			    "Module %s not found for kernel %s: not listed in modules-load.d",
-			    module_names[i], strna(h->kernel_release));
+			    host_module_names[i], strna(h->kernel_release));
 		else
 			r = 0;
 		if (r < 0)

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "core/diag.h"
+#include "core/hostinfo.h"
 #include "util/macro.h"
 
 struct ctx;
@@ -64,15 +65,6 @@ struct hostcfg_file {
 	size_t new_len;
 };
 
-/* Modules gpurun puts into modules-load.d when the kernel has them. */
-enum hostcfg_module {
-	HOSTCFG_MOD_VFIO,
-	HOSTCFG_MOD_VFIO_IOMMU_TYPE1,
-	HOSTCFG_MOD_VFIO_PCI,
-	HOSTCFG_MOD_VFIO_VIRQFD, /* merged into vfio in 6.2; absent there, not an error */
-	_HOSTCFG_MOD_MAX,
-};
-
 struct hostcfg {
 	enum hostcfg_boot boot;
 	char *
@@ -86,7 +78,8 @@ struct hostcfg {
 
 	/* libkmod view of the kernel in ROOT/proc (modules.dep.bin under ROOT/lib/modules) */
 	bool kmod_index; /* false: no index, the three standard modules are assumed */
-	bool mod_exists[_HOSTCFG_MOD_MAX];
+	bool mod_exists
+	    [_HOST_MOD_MAX]; /* modules-load.d gets those the kernel has (core/hostinfo.h) */
 	/* Per host->funcs index: the modules that claim the function (the bound driver's module,
 	 * or for an unbound/vfio-pci-bound function the modules matching its modalias);
 	 * strv, NULL when unknown. Array of h->n_funcs entries. */

@@ -7,12 +7,12 @@
 #include <cmocka.h>
 
 #include "core/emit.h"
-#include "host/paths.h"
-#include "host/romstage.h"
 #include "core/plan.h"
 #include "core/profile.h"
-#include "util/strv.h"
+#include "host/paths.h"
+#include "host/romstage.h"
 #include "testutil.h"
+#include "util/strv.h"
 
 struct fixture {
 	struct host *host;

@@ -2,17 +2,18 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include <sys/stat.h>
 
-#include "host/ctx.h"
 #include "core/diag.h"
-#include "hostcfg/hostcfg.h"
+#include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
-#include "util/strv.h"
+#include "hostcfg/hostcfg.h"
 #include "testutil.h"
+#include "util/strv.h"
 
 static char **sv(const char *a, const char *b, const char *c)
 {
@@ -402,7 +403,7 @@ static void test_compute_old_kernel_intel(void **state)
 	h->kernel_release = strdup("5.10.0-28-amd64");
 	gpu = &h->funcs[0];
 	cfg = strix_cfg(h, "quiet iommu=soft\n");
-	cfg->mod_exists[HOSTCFG_MOD_VFIO_VIRQFD] = true;
+	cfg->mod_exists[HOST_MOD_VFIO_VIRQFD] = true;
 	assert_int_equal(
 	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 3);
 	/* discrete card: the whole slot; iommu=soft kept and reported; old kernel: efifb */

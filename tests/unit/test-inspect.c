@@ -2,12 +2,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "host/inspect.h"
 #include "host/iommu.h"
-#include "util/strv.h"
 #include "testutil.h"
+#include "util/strv.h"
 
 static void test_addr_parse(void **state)
 {

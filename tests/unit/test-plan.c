@@ -5,17 +5,18 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "host/ctx.h"
-#include "host/paths.h"
-#include "host/romstage.h"
-#include "host/hostfs.h"
 #include "core/plan.h"
 #include "core/profile.h"
-#include "util/strv.h"
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/paths.h"
+#include "host/romstage.h"
 #include "testutil.h"
+#include "util/strv.h"
 
 static struct profile *prof(const char *text)
 {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <dirent.h>
@@ -12,11 +13,11 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
+#include "core/rom.h"
 #include "host/ctx.h"
+#include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
-#include "host/hostfs.h"
-#include "core/rom.h"
 
 #define IPXE_DIR "/usr/lib/ipxe/qemu"
 #define SEABIOS_DIR "/usr/share/seabios"

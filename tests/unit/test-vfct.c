@@ -4,17 +4,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 
+#include "core/vfct.h"
 #include "host/ctx.h"
+#include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
-#include "host/hostfs.h"
-#include "core/vfct.h"
 
 struct tbl {
 	uint8_t b[4096];
