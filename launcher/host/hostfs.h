@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Every read and write of a host path. Paths are full paths built from the ctx roots
- * (e.g. path_join(ctx->sys, "bus/pci/devices", bdf, "driver")); nothing here adds a root.
+ * (e.g. pcidev_attr_path(ctx, bdf, "driver")); nothing here adds a root.
  * Errors are negative errno values; nothing logs. */
 #pragma once
 

@@ -112,8 +112,7 @@ static void read_console(struct ctx *c, struct host *h)
 			continue;
 		}
 		for (size_t i = 0; i < h->n_funcs; i++) {
-			_cleanup_free_ char *dp =
-			    path_join(c->sys, "bus/pci/devices", h->funcs[i].address);
+			_cleanup_free_ char *dp = pcidev_attr_path(c, h->funcs[i].address, NULL);
 			_cleanup_free_ char *real = dp ? realpath(dp, NULL) : NULL;
 
 			if (real && streq(real, target)) {

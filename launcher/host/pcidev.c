@@ -12,6 +12,8 @@
 #include "host/pcidev.h"
 #include "util/strv.h"
 
+#define PCI_DEVICES_DIR "bus/pci/devices" /* under ROOT/sys */
+
 #ifndef PCI_EXP_DEVCAP_FLR
 #define PCI_EXP_DEVCAP_FLR 0x10000000 /* Function Level Reset (PCIe r3.0 7.8.3) */
 #endif
@@ -31,6 +33,12 @@ static int func_cmp(const void *a, const void *b)
 	return 0;
 }
 
+char *pcidev_attr_path(const struct ctx *c, const char *bdf, const char *attr)
+{
+	return attr ? path_join(c->sys, PCI_DEVICES_DIR, bdf, attr)
+		    : path_join(c->sys, PCI_DEVICES_DIR, bdf);
+}
+
 static char *lookup(struct pci_access *a, int flags, int v1, int v2)
 {
 	char buf[256], *r;
@@ -43,7 +51,7 @@ static char *lookup(struct pci_access *a, int flags, int v1, int v2)
  * exists on display devices, reset_method on kernels >= 5.15); anything odd becomes a note. */
 static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 {
-	_cleanup_free_ char *dir = path_join(c->sys, "bus/pci/devices", f->address);
+	_cleanup_free_ char *dir = pcidev_attr_path(c, f->address, NULL);
 	_cleanup_free_ char *p = NULL, *s = NULL;
 	unsigned long v;
 	int r;
@@ -188,7 +196,7 @@ static int read_header_guarded(struct pci_dev *d, struct pci_func *f)
 
 static size_t count_devices(struct ctx *c)
 {
-	_cleanup_free_ char *p = path_join(c->sys, "bus/pci/devices");
+	_cleanup_free_ char *p = path_join(c->sys, PCI_DEVICES_DIR);
 	DIR *d;
 	size_t n = 0;
 

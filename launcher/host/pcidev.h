@@ -11,6 +11,11 @@
  * kept with what could be read; a device that vanished mid-scan is dropped. Each problem adds a
  * line to @notes. Returns 0 or a negative errno (-EIO: libpci failed, text in ctx_pci_error). */
 int pcidev_scan(struct ctx *c, struct pci_func **ret, size_t *ret_n, char ***notes);
+/* The sysfs directory of PCI function @bdf ("0000:c4:00.0"), ROOT/sys/bus/pci/devices/BDF, or
+ * the attribute @attr under it (may be NULL for the directory itself; may have several
+ * components, e.g. "driver/unbind"). The one place that spells this path. malloc'd; NULL on
+ * ENOMEM. */
+char *pcidev_attr_path(const struct ctx *c, const char *bdf, const char *attr);
 /* "Advanced Micro Devices, Inc. [AMD/ATI] Strix Halo [...]", or "Device 1002:1586" when the
  * names are unknown. malloc'd. */
 char *pcidev_display_name(const struct pci_func *f);

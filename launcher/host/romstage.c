@@ -11,6 +11,7 @@
 #include "core/vfct.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/pcidev.h"
 #include "host/romstage.h"
 
 #ifndef SYSFS_MAGIC
@@ -82,7 +83,7 @@ int rom_read_sysfs(struct ctx *c, const char *bdf, void **ret, size_t *ret_len)
 	bool toggle;
 	int r, q;
 
-	path = path_join(c->sys, "bus/pci/devices", bdf, "rom");
+	path = pcidev_attr_path(c, bdf, "rom");
 	if (!path)
 		return -ENOMEM;
 	if (!hostfs_exists(path))

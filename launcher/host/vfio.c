@@ -3,17 +3,14 @@
 
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/pcidev.h"
 #include "host/vfio.h"
-
-static char *dev_path(struct ctx *c, const char *bdf, const char *attr)
-{
-	return path_join(c->sys, "bus/pci/devices", bdf, attr);
-}
 
 int vfio_read_state(struct ctx *c, const char *bdf, char **ret_driver, char **ret_override)
 {
-	_cleanup_free_ char *dir = dev_path(c, bdf, NULL), *drv_link = dev_path(c, bdf, "driver"),
-			    *ov_path = dev_path(c, bdf, "driver_override"), *driver = NULL,
+	_cleanup_free_ char *dir = pcidev_attr_path(c, bdf, NULL),
+			    *drv_link = pcidev_attr_path(c, bdf, "driver"),
+			    *ov_path = pcidev_attr_path(c, bdf, "driver_override"), *driver = NULL,
 			    *override = NULL;
 	int r;
 
@@ -38,7 +35,7 @@ int vfio_read_state(struct ctx *c, const char *bdf, char **ret_driver, char **re
 
 int vfio_group_of(struct ctx *c, const char *bdf, int *ret_group)
 {
-	_cleanup_free_ char *p = dev_path(c, bdf, "iommu_group"), *base = NULL;
+	_cleanup_free_ char *p = pcidev_attr_path(c, bdf, "iommu_group"), *base = NULL;
 	char *end;
 	long g;
 	int r;
@@ -58,7 +55,7 @@ int vfio_group_of(struct ctx *c, const char *bdf, int *ret_group)
 
 int vfio_is_display(struct ctx *c, const char *bdf)
 {
-	_cleanup_free_ char *p = dev_path(c, bdf, "class");
+	_cleanup_free_ char *p = pcidev_attr_path(c, bdf, "class");
 	unsigned long cls;
 	int r;
 
@@ -142,7 +139,7 @@ static int probe(struct ctx *c, const char *bdf)
 
 static int unbind_current(struct ctx *c, const char *bdf)
 {
-	_cleanup_free_ char *p = dev_path(c, bdf, "driver/unbind");
+	_cleanup_free_ char *p = pcidev_attr_path(c, bdf, "driver/unbind");
 	int r;
 
 	if (!p)
@@ -154,7 +151,7 @@ static int unbind_current(struct ctx *c, const char *bdf)
 
 int vfio_bind(struct ctx *c, const char *bdf, unsigned timeout_ms, char **ret_driver)
 {
-	_cleanup_free_ char *ov = dev_path(c, bdf, "driver_override"), *driver = NULL;
+	_cleanup_free_ char *ov = pcidev_attr_path(c, bdf, "driver_override"), *driver = NULL;
 	int r;
 
 	if (!ov)
@@ -209,7 +206,7 @@ int vfio_wait_group(struct ctx *c, int group, unsigned timeout_ms)
 int vfio_restore(struct ctx *c, const char *bdf, const char *old_driver, const char *old_override,
 		 unsigned timeout_ms, char **ret_final)
 {
-	_cleanup_free_ char *ov = dev_path(c, bdf, "driver_override"), *driver = NULL;
+	_cleanup_free_ char *ov = pcidev_attr_path(c, bdf, "driver_override"), *driver = NULL;
 	const char *want = old_driver && *old_driver ? old_driver : NULL;
 	int r, first = 0;
 
@@ -262,7 +259,7 @@ static int has_host_driver(void *userdata)
 
 int vfio_release(struct ctx *c, const char *bdf, unsigned timeout_ms, char **ret_final)
 {
-	_cleanup_free_ char *ov = dev_path(c, bdf, "driver_override"), *driver = NULL;
+	_cleanup_free_ char *ov = pcidev_attr_path(c, bdf, "driver_override"), *driver = NULL;
 	struct any_driver_wait w = { c, bdf };
 	int r;
 

@@ -16,6 +16,7 @@
 
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/pcidev.h"
 #include "host/vfio.h"
 
 #define BDF "0000:c4:00.0"
@@ -129,6 +130,21 @@ static void test_state(void **state)
 	assert_int_equal(vfio_is_display(t->c, BDF), 1);
 }
 
+static void test_attr_path(void **state)
+{
+	struct tree *t = *state;
+	_cleanup_free_ char *dir = pcidev_attr_path(t->c, BDF, NULL),
+			    *unb = pcidev_attr_path(t->c, BDF, "driver/unbind"), *want_dir = NULL,
+			    *want_unb = NULL;
+
+	assert_true(asprintf(&want_dir, "%s/sys/bus/pci/devices/" BDF, t->dir) > 0);
+	assert_true(asprintf(&want_unb, "%s/driver/unbind", want_dir) > 0);
+	assert_string_equal(dir, want_dir);
+	assert_string_equal(unb, want_unb);
+	/* the path vfio.c reads through: the device's own directory behind the bus symlink */
+	assert_true(hostfs_is_dir(dir));
+}
+
 static void test_bind_writes_and_times_out(void **state)
 {
 	struct tree *t = *state;
@@ -202,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attr_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_writes_and_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_already_vfio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
