@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include <libkmod.h>
-
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
