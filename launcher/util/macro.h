@@ -65,14 +65,16 @@ static inline void fclosep(FILE **f)
  * in the .c file, after `static const char *const plan_role_table[_PLAN_ROLE_MAX] = {...};`:
  * DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX). That defines
  * plan_role_to_string(v) (NULL when out of range or unnamed) and plan_role_from_string(s) (the
- * value, or -EINVAL when @s names none). */
+ * value, or -EINVAL when @s names none). The range check is one unsigned comparison: a negative
+ * value wraps to a huge one, and an enum without negative values (an unsigned type) draws no
+ * -Wtype-limits "comparison is always false". */
 #define DECLARE_STRING_TABLE_LOOKUP(name, type)                                                    \
 	const char *name##_to_string(type v);                                                      \
 	int name##_from_string(const char *s)
 #define DEFINE_STRING_TABLE_LOOKUP(name, type, max)                                                \
 	const char *name##_to_string(type v)                                                       \
 	{                                                                                          \
-		if ((long long)v < 0 || (long long)v >= (long long)(max))                          \
+		if ((unsigned long long)(long long)v >= (unsigned long long)(max))                 \
 			return NULL;                                                               \
 		return name##_table[v];                                                            \
 	}                                                                                          \
