@@ -135,7 +135,7 @@ char *error_format(const struct error *e)
 		r = asprintf(&s, "byte %zu (0x%zx): %s", e->offset, e->offset, msg);
 	else if (e->file)
 		r = asprintf(&s, "%s: %s", e->file, msg);
-	else if (e->device[0])
+	else if (e->device[0] && !strstr(msg, e->device))
 		r = asprintf(&s, "%s: %s", e->device, msg);
 	else
 		r = asprintf(&s, "%s", msg);

@@ -50,5 +50,8 @@ bool error_is_set(const struct error *e);
 void error_clear(struct error *e);
 
 /* One line for a person: "FILE:LINE: MESSAGE", "FILE: byte N (0xN): MESSAGE", "BDF: MESSAGE"
- * or just "MESSAGE"; with no message, strerror(errnum) stands in. malloc'd; NULL on ENOMEM. */
+ * or just "MESSAGE"; with no message, strerror(errnum) stands in. The device is not put in
+ * front of a message that already names it ("0000:c4:00.0 is in use by ..."), so a sentence
+ * that reads best with the address inside it can still carry err->device. malloc'd; NULL on
+ * ENOMEM. */
 char *error_format(const struct error *e);

@@ -28,7 +28,7 @@ static void test_set_returns_negative_errno(void **state)
 static void test_format_locations(void **state)
 {
 	_cleanup_(error_clear) struct error e = {};
-	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *f = NULL;
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *f = NULL, *g = NULL;
 
 	(void)state;
 	error_set_line(&e, EINVAL, "w.profile", 7, "unknown key 'memroy'");
@@ -45,6 +45,11 @@ static void test_format_locations(void **state)
 	error_prefix(&e, "Failed to unbind %s", "amdgpu");
 	d = error_format(&e);
 	assert_string_equal(d, "0000:c4:00.0: Failed to unbind amdgpu: device busy");
+	/* a message that names the device already is not prefixed with it again */
+	error_set(&e, EBUSY, "0000:c4:00.0 is in use by gpurun VM w (pid 7)");
+	error_set_device(&e, "0000:c4:00.0");
+	g = error_format(&e);
+	assert_string_equal(g, "0000:c4:00.0 is in use by gpurun VM w (pid 7)");
 	error_set(&e, ENOENT, NULL);
 	f = error_format(&e);
 	assert_string_equal(f, strerror(ENOENT));
