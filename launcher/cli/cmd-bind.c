@@ -13,6 +13,7 @@
 #include "host/prepare.h"
 #include "host/runner.h"
 #include "host/vfio.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -105,16 +106,19 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 		   struct prepare_options *po)
 {
 	_cleanup_(journal_freep) struct journal *j = NULL;
-	_cleanup_free_ char *error = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *why = NULL;
 	int r;
 
 	if (c->dry_run) {
 		po->dry_run = true;
 		po->userdata = po;
-		r = p ? prepare_plan(c, p, NULL, po, &error)
-		      : prepare_addresses(c, bdfs, NULL, po, &error);
-		if (r < 0)
-			return log_error_errno(r, "%s", error ? error : strerror(-r));
+		r = p ? prepare_plan(c, p, NULL, po, &err)
+		      : prepare_addresses(c, bdfs, NULL, po, &err);
+		if (r < 0) {
+			why = error_format(&err);
+			return log_error_errno(r, "%s", strna(why));
+		}
 		return 0;
 	}
 	r = runner_block_signals(NULL);
@@ -124,14 +128,16 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 	r = cmd_run_create_journal(c, vm, &j);
 	if (r < 0)
 		return r;
-	r = p ? prepare_plan(c, p, j, po, &error) : prepare_addresses(c, bdfs, j, po, &error);
+	r = p ? prepare_plan(c, p, j, po, &err) : prepare_addresses(c, bdfs, j, po, &err);
+	if (r < 0)
+		why = error_format(&err);
 	if (r == -EBUSY) {
-		log_error("Refusing: %s", error ? error : strerror(-r));
+		log_error("Refusing: %s", strna(why));
 		(void)journal_remove(c, vm);
 		return r;
 	}
 	if (r < 0) {
-		log_error("Binding failed: %s", error ? error : strerror(-r));
+		log_error("Binding failed: %s", strna(why));
 		log_notice("Reverting");
 		(void)cmd_run_revert(c, j, po->timeout_ms);
 		return r;

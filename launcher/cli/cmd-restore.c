@@ -5,32 +5,36 @@
 #include "cli/cmd.h"
 #include "host/journal.h"
 #include "host/vfio.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
 {
 	_cleanup_(journal_freep) struct journal *j = NULL;
-	_cleanup_free_ char *holder = NULL, *path = journal_path(c, vm);
-	unsigned line = 0;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *why = NULL;
 	int r;
 
-	r = journal_load(c, vm, &j, &line);
+	r = journal_load(c, vm, &j, &err);
 	if (r == -ENOENT) {
 		log_notice("Nothing to restore for VM '%s' (no journal in %s).", vm, c->state);
 		return 0;
 	}
-	if (r == -EBADMSG)
-		return log_error_errno(r, "%s:%u: not a gpurun journal line", strna(path), line);
-	if (r < 0)
-		return log_error_errno(r, "Failed to read %s: %m", strna(path));
+	if (r < 0) {
+		why = error_format(&err);
+		return log_error_errno(r, "%s", strna(why));
+	}
 	/* a gpurun still running this VM holds the locks: leave it alone */
-	r = journal_lock_entries(c, j, &holder);
-	if (r == -EBUSY)
-		return log_error_errno(r, "VM '%s' is still run by gpurun %s; stop it instead.", vm,
-				       holder ? holder : "");
+	r = journal_lock_entries(c, j, &err);
 	if (r < 0)
-		return log_error_errno(r, "Failed to lock the devices of VM '%s': %m", vm);
+		why = error_format(&err);
+	if (r == -EBUSY)
+		return log_error_errno(
+		    r, "Not restoring VM '%s': %s; stop or restore that VM first.", vm, strna(why));
+	if (r < 0)
+		return log_error_errno(r, "Failed to lock the devices of VM '%s': %s", vm,
+				       strna(why));
 	if (c->dry_run) {
 		for (size_t i = j->n_entries; i > 0; i--) {
 			const struct journal_entry *e = &j->entries[i - 1];

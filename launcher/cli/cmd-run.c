@@ -19,6 +19,7 @@
 #include "host/romstage.h"
 #include "host/runner.h"
 #include "host/vfio.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -294,7 +295,8 @@ int cmd_run(int argc, char **argv)
 	struct cmd_planned c = {};
 	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_strv_free_ char **qemu_argv = NULL;
-	_cleanup_free_ char *xml = NULL, *tdir = NULL, *error = NULL;
+	_cleanup_free_ char *xml = NULL, *tdir = NULL, *why = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	struct runner_result res = {};
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
 	bool allow_boot_vga = false, force = false, log_file = false, libvirt;
@@ -352,9 +354,10 @@ int cmd_run(int argc, char **argv)
 	if (c.ctx->dry_run) {
 		po.dry_run = true;
 		po.userdata = &po; /* cmd_run_say prints to stdout */
-		r = prepare_plan(c.ctx, c.plan, NULL, &po, &error);
+		r = prepare_plan(c.ctx, c.plan, NULL, &po, &err);
 		if (r < 0) {
-			log_error("%s", error ? error : strerror(-r));
+			why = error_format(&err);
+			log_error("%s", strna(why));
 			goto out;
 		}
 		if (!libvirt && c.profile->tpm && c.plan->tpm_socket)
@@ -382,15 +385,17 @@ int cmd_run(int argc, char **argv)
 	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, &j) < 0)
 		goto out;
 
-	r = prepare_plan(c.ctx, c.plan, j, &po, &error);
+	r = prepare_plan(c.ctx, c.plan, j, &po, &err);
+	if (r < 0)
+		why = error_format(&err);
 	if (r == -EBUSY) {
 		/* refused before any change */
-		log_error("Refusing: %s", error ? error : strerror(-r));
+		log_error("Refusing: %s", strna(why));
 		(void)journal_remove(c.ctx, j->vm);
 		goto out;
 	}
 	if (r < 0) {
-		log_error("Preparing the host failed: %s", error ? error : strerror(-r));
+		log_error("Preparing the host failed: %s", strna(why));
 		log_notice("Reverting");
 		(void)cmd_run_revert(c.ctx, j, po.timeout_ms);
 		goto out;

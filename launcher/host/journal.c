@@ -1,28 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "core/hostinfo.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 #define JOURNAL_MAGIC "gpurun-journal"
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION "1"
+#define JOURNAL_HEADER_SYNTAX JOURNAL_MAGIC " " JOURNAL_VERSION " VM PID"
 
-static const char *const kind_names[_JOURNAL_KIND_MAX] = {
+static const char *const journal_kind_table[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_MODULE] = "module",	 [JOURNAL_ROM] = "rom",	  [JOURNAL_VTCON] = "vtcon",
 	[JOURNAL_PLATFORM] = "platform", [JOURNAL_BIND] = "bind",
 };
+DEFINE_STRING_TABLE_LOOKUP(journal_kind, enum journal_kind, _JOURNAL_KIND_MAX);
 
-const char *journal_kind_to_string(enum journal_kind k)
-{
-	return k < _JOURNAL_KIND_MAX ? kind_names[k] : NULL;
-}
+/* The shape of each entry line, named in the error for a line that does not fit it. */
+static const char *const entry_syntax[_JOURNAL_KIND_MAX] = {
+	[JOURNAL_MODULE] = "module NAME",
+	[JOURNAL_ROM] = "rom PATH new|existing",
+	[JOURNAL_VTCON] = "vtcon NAME OLD",
+	[JOURNAL_PLATFORM] = "platform DEVICE DRIVER",
+	[JOURNAL_BIND] = "bind BDF driver=DRIVER override=OVERRIDE",
+};
 
 static void entry_done(struct journal_entry *e)
 {
@@ -87,7 +96,7 @@ char *journal_format_entry(enum journal_kind k, const char *target, const char *
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return NULL;
-	fputs(kind_names[k], f);
+	fputs(journal_kind_to_string(k), f);
 	fputc(' ', f);
 	escape_into(f, target);
 	switch (k) {
@@ -153,7 +162,8 @@ static int unescape(const char *s, size_t n, char **ret)
 	return 0;
 }
 
-/* Split a line into at most @max fields at single spaces; returns the count or -EBADMSG. */
+/* Split a line into at most @max fields at single spaces; returns the count, -E2BIG for more
+ * fields, -EBADMSG for a bad escape or a byte that must be escaped, or -ENOMEM. */
 static int split_fields(const char *line, size_t len, char **fields, size_t max)
 {
 	size_t n = 0, start = 0;
@@ -163,7 +173,7 @@ static int split_fields(const char *line, size_t len, char **fields, size_t max)
 		if (i < len && line[i] != ' ')
 			continue;
 		if (n >= max)
-			return -EBADMSG;
+			return -E2BIG;
 		r = unescape(line + start, i - start, &fields[n]);
 		if (r < 0)
 			return r;
@@ -195,52 +205,115 @@ static int add_entry(struct journal *j, enum journal_kind k, const char *target,
 	return 0;
 }
 
-static int parse_line(struct journal *j, const char *line, size_t len, unsigned lineno)
+/* A field that becomes one component of a sysfs path on revert (vtcon, platform device and
+ * driver): a crafted journal must not reach outside the directory it names. */
+static bool plain_name(const char *s)
+{
+	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
+}
+
+static int parse_header(struct journal *j, char **f, int n, unsigned lineno, struct error *err)
+{
+	char *end;
+	long pid;
+
+	if (n >= 2 && streq(f[0], JOURNAL_MAGIC) && !streq(f[1], JOURNAL_VERSION))
+		return error_set_line(err, EBADMSG, NULL, lineno,
+				      "gpurun journal format '%s' is not supported (this gpurun "
+				      "reads " JOURNAL_VERSION ")",
+				      f[1]);
+	if (n != 4 || !streq(f[0], JOURNAL_MAGIC) || !*f[2])
+		return error_set_line(err, EBADMSG, NULL, lineno,
+				      "not a gpurun journal (the first line must be \"%s\")",
+				      JOURNAL_HEADER_SYNTAX);
+	errno = 0;
+	pid = strtol(f[3], &end, 10);
+	if (errno || *end || pid <= 0 || pid > INT_MAX || end == f[3])
+		return error_set_line(
+		    err, EBADMSG, NULL, lineno,
+		    "not a gpurun journal (bad process id '%s' in the first line)", f[3]);
+	j->vm = TAKE_PTR(f[2]);
+	j->pid = (pid_t)pid;
+	return 0;
+}
+
+static int parse_entry(struct journal *j, char **f, int n, unsigned lineno, struct error *err)
+{
+	int k = journal_kind_from_string(f[0]);
+	bool ok;
+
+	if (k < 0)
+		return error_set_line(err, EBADMSG, NULL, lineno,
+				      "not a gpurun journal line (unknown entry '%s')", f[0]);
+	ok = n >= 2 && *f[1];
+	switch (k) {
+	case JOURNAL_MODULE:
+		ok = ok && n == 2;
+		break;
+	case JOURNAL_ROM:
+		ok = ok && n == 3 && (streq(f[2], "new") || streq(f[2], "existing"));
+		break;
+	case JOURNAL_VTCON:
+		ok = ok && n == 3 && *f[2] && plain_name(f[1]);
+		break;
+	case JOURNAL_PLATFORM:
+		ok = ok && n == 3 && plain_name(f[1]) && plain_name(f[2]);
+		break;
+	case JOURNAL_BIND:
+		ok = ok && n == 4 && startswith(f[2], "driver=") && startswith(f[3], "override=");
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (!ok)
+		return error_set_line(err, EBADMSG, NULL, lineno,
+				      "not a gpurun journal line (expected \"%s\")",
+				      entry_syntax[k]);
+	if (k == JOURNAL_BIND) {
+		char canon[PCI_ADDR_MAX];
+
+		/* the address names sysfs paths and lock files: only the canonical form */
+		if (pci_addr_parse(f[1], canon) < 0 || !streq(canon, f[1]))
+			return error_set_line(
+			    err, EBADMSG, NULL, lineno,
+			    "not a gpurun journal line ('%s' is not a PCI address "
+			    "like 0000:c4:00.0)",
+			    f[1]);
+		return add_entry(j, JOURNAL_BIND, f[1], f[2] + strlen("driver="),
+				 f[3] + strlen("override="), lineno);
+	}
+	return add_entry(j, (enum journal_kind)k, f[1], n > 2 ? f[2] : NULL, NULL, lineno);
+}
+
+static int parse_line(struct journal *j, const char *line, size_t len, unsigned lineno,
+		      struct error *err)
 {
 	char *f[4] = {};
-	int n, r = -EBADMSG;
+	int n, r;
 
 	n = split_fields(line, len, f, ELEMENTSOF(f));
-	if (n < 0) {
-		r = n;
-		goto out;
-	}
-	if (lineno == 1) {
-		char *end;
-		long pid;
-
-		if (n != 4 || !streq(f[0], JOURNAL_MAGIC) || !streq(f[1], "1") || !*f[2])
-			goto out;
-		errno = 0;
-		pid = strtol(f[3], &end, 10);
-		if (errno || *end || pid <= 0 || end == f[3])
-			goto out;
-		j->vm = TAKE_PTR(f[2]);
-		j->pid = (pid_t)pid;
-		r = 0;
-		goto out;
-	}
-	if (n < 2 || !*f[1])
-		goto out;
-	if (streq(f[0], "module") && n == 2)
-		r = add_entry(j, JOURNAL_MODULE, f[1], NULL, NULL, lineno);
-	else if (streq(f[0], "rom") && n == 3 && (streq(f[2], "new") || streq(f[2], "existing")))
-		r = add_entry(j, JOURNAL_ROM, f[1], f[2], NULL, lineno);
-	else if (streq(f[0], "vtcon") && n == 3 && *f[2])
-		r = add_entry(j, JOURNAL_VTCON, f[1], f[2], NULL, lineno);
-	else if (streq(f[0], "platform") && n == 3 && *f[2])
-		r = add_entry(j, JOURNAL_PLATFORM, f[1], f[2], NULL, lineno);
-	else if (streq(f[0], "bind") && n == 4 && startswith(f[2], "driver=") &&
-		 startswith(f[3], "override="))
-		r = add_entry(j, JOURNAL_BIND, f[1], f[2] + strlen("driver="),
-			      f[3] + strlen("override="), lineno);
-out:
+	if (n == -E2BIG)
+		r = error_set_line(err, EBADMSG, NULL, lineno,
+				   "not a gpurun journal line (too many fields)");
+	else if (n == -EBADMSG)
+		r = error_set_line(err, EBADMSG, NULL, lineno,
+				   "not a gpurun journal line (a bad \\x escape, or a space, "
+				   "control byte or backslash not escaped)");
+	else if (n < 0)
+		r = error_set(err, n, NULL);
+	else if (lineno == 1)
+		r = parse_header(j, f, n, lineno, err);
+	else
+		r = parse_entry(j, f, n, lineno, err);
 	for (size_t i = 0; i < ELEMENTSOF(f); i++)
 		free(f[i]);
+	if (r == -ENOMEM)
+		return error_set(err, ENOMEM, NULL);
 	return r;
 }
 
-int journal_parse(const void *buf, size_t len, struct journal **ret, unsigned *ret_line)
+int journal_parse(const void *buf, size_t len, struct journal **ret, struct error *err)
 {
 	_cleanup_(journal_freep) struct journal *j = journal_new();
 	const char *s = buf;
@@ -249,7 +322,7 @@ int journal_parse(const void *buf, size_t len, struct journal **ret, unsigned *r
 	int r;
 
 	if (!j)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	while (pos < len) {
 		const char *nl = memchr(s + pos, '\n', len - pos);
 
@@ -257,21 +330,19 @@ int journal_parse(const void *buf, size_t len, struct journal **ret, unsigned *r
 		if (!nl)
 			break; /* cut short by a crash: its action never started */
 		if (memchr(s + pos, 0, (size_t)(nl - (s + pos))))
-			r = -EBADMSG;
+			r = error_set_line(err, EBADMSG, NULL, lineno,
+					   "not a gpurun journal line (a NUL byte)");
 		else
-			r = parse_line(j, s + pos, (size_t)(nl - (s + pos)), lineno);
-		if (r < 0) {
-			if (r == -EBADMSG && ret_line)
-				*ret_line = lineno;
+			r = parse_line(j, s + pos, (size_t)(nl - (s + pos)), lineno, err);
+		if (r < 0)
 			return r;
-		}
 		pos = (size_t)(nl - s) + 1;
 	}
-	if (!j->vm) {
-		if (ret_line)
-			*ret_line = 1;
-		return -EBADMSG;
-	}
+	if (!j->vm)
+		return error_set_line(err, EBADMSG, NULL, 1,
+				      len == 0
+					  ? "not a gpurun journal (the file is empty)"
+					  : "not a gpurun journal (the first line is incomplete)");
 	*ret = TAKE_PTR(j);
 	return 0;
 }
@@ -328,7 +399,7 @@ int journal_create(struct ctx *c, const char *vm, struct journal **ret)
 	if (j->fd < 0)
 		return negative_errno();
 	j->pid = getpid();
-	if (asprintf(&header, JOURNAL_MAGIC " %d %s %d\n", JOURNAL_VERSION, vm, (int)j->pid) < 0)
+	if (asprintf(&header, JOURNAL_MAGIC " " JOURNAL_VERSION " %s %d\n", vm, (int)j->pid) < 0)
 		header = NULL;
 	if (!header)
 		r = -ENOMEM;
@@ -346,7 +417,7 @@ int journal_create(struct ctx *c, const char *vm, struct journal **ret)
 	return 0;
 }
 
-int journal_load(struct ctx *c, const char *vm, struct journal **ret, unsigned *ret_line)
+int journal_load(struct ctx *c, const char *vm, struct journal **ret, struct error *err)
 {
 	_cleanup_free_ char *path = journal_path(c, vm), *buf = NULL;
 	struct journal *j;
@@ -354,13 +425,18 @@ int journal_load(struct ctx *c, const char *vm, struct journal **ret, unsigned *
 	int r;
 
 	if (!path)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	r = read_full_file(path, 4 * 1024 * 1024, &buf, &len);
-	if (r < 0)
+	if (r < 0) {
+		r = error_set(err, r, "cannot read the journal: %s", strerror(-r));
+		error_set_file(err, path, true);
 		return r;
-	r = journal_parse(buf, len, &j, ret_line);
-	if (r < 0)
+	}
+	r = journal_parse(buf, len, &j, err);
+	if (r < 0) {
+		error_set_file(err, path, true);
 		return r;
+	}
 	j->path = TAKE_PTR(path);
 	*ret = j;
 	return 0;
@@ -464,7 +540,9 @@ static int parse_holder(const char *s, char **ret_vm, long *ret_pid)
 	return 0;
 }
 
-static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
+/* Take one lock; -EBUSY with *ret_holder = "VM (pid N)", "VM (journal left)" or NULL (not
+ * known) when refused. */
+static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
 {
 	_cleanup_free_ char *dir = path_join(c->state, "locks"), *path = NULL, *content = NULL,
 			    *holder_vm = NULL, *line = NULL, *jp = NULL;
@@ -472,9 +550,10 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **re
 	long holder_pid = 0;
 	int *n, r;
 
+	*ret_holder = NULL;
 	if (!dir)
 		return -ENOMEM;
-	if (strchr(bdf, '/'))
+	if (!*bdf || strchr(bdf, '/') || streq(bdf, ".") || streq(bdf, ".."))
 		return -EINVAL;
 	r = hostfs_mkdir_p(dir, 0700);
 	if (r < 0)
@@ -491,9 +570,7 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **re
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
 			return negative_errno();
-		if (ret_holder &&
-		    asprintf(ret_holder, "%s (pid %ld)", holder_vm ? holder_vm : "another gpurun",
-			     holder_pid) < 0)
+		if (holder_vm && asprintf(ret_holder, "%s (pid %ld)", holder_vm, holder_pid) < 0)
 			*ret_holder = NULL;
 		return -EBUSY;
 	}
@@ -502,7 +579,7 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **re
 		if (!jp)
 			return -ENOMEM;
 		if (hostfs_exists(jp)) {
-			if (ret_holder && asprintf(ret_holder, "%s (journal left)", holder_vm) < 0)
+			if (asprintf(ret_holder, "%s (journal left)", holder_vm) < 0)
 				*ret_holder = NULL;
 			return -EBUSY;
 		}
@@ -520,19 +597,38 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, char **re
 	return 0;
 }
 
-int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
+static int lock_one(struct ctx *c, struct journal *j, const char *bdf, struct error *err)
 {
-	return lock_one(c, j, bdf, ret_holder);
+	_cleanup_free_ char *holder = NULL;
+	int r;
+
+	r = lock_try(c, j, bdf, &holder);
+	if (r >= 0)
+		return r;
+	if (r == -EBUSY && holder)
+		r = error_set(err, EBUSY, "%s is in use by gpurun VM %s", bdf, holder);
+	else if (r == -EBUSY)
+		r = error_set(err, EBUSY, "%s is in use by another gpurun", bdf);
+	else
+		r = error_set(err, r, "Failed to take the lock of %s in %s/locks: %s", bdf,
+			      c->state, strerror(-r));
+	error_set_device(err, bdf);
+	return r;
 }
 
-int journal_lock_entries(struct ctx *c, struct journal *j, char **ret_holder)
+int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, struct error *err)
+{
+	return lock_one(c, j, bdf, err);
+}
+
+int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
 {
 	int r;
 
 	for (size_t i = 0; i < j->n_entries; i++) {
 		if (j->entries[i].kind != JOURNAL_BIND)
 			continue;
-		r = lock_one(c, j, j->entries[i].target, ret_holder);
+		r = lock_one(c, j, j->entries[i].target, err);
 		if (r < 0)
 			return r;
 	}

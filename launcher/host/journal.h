@@ -31,6 +31,7 @@
 #include "util/macro.h"
 
 struct ctx;
+struct error;
 
 enum journal_kind {
 	JOURNAL_MODULE,
@@ -63,11 +64,14 @@ struct journal {
 	size_t n_locks;
 };
 
-const char *journal_kind_to_string(enum journal_kind k);
+/* "module", "rom", "vtcon", "platform", "bind": the first field of an entry line. */
+DECLARE_STRING_TABLE_LOOKUP(journal_kind, enum journal_kind);
 
-/* Parse a journal file's contents. Pure. Returns 0, -EBADMSG (*ret_line, may be NULL, gets the
- * 1-based line of the problem) or -ENOMEM. */
-int journal_parse(const void *buf, size_t len, struct journal **ret, unsigned *ret_line);
+/* Parse a journal file's contents. Pure. Returns 0, -EBADMSG or -ENOMEM; on failure @err (may
+ * be NULL) gets the cause and, for -EBADMSG, the 1-based line (err->file stays NULL: the caller
+ * names the file). Besides the shape of each line, the fields that become sysfs paths on revert
+ * are checked: a bind target is a canonical PCI address, vtcon and platform names have no '/'. */
+int journal_parse(const void *buf, size_t len, struct journal **ret, struct error *err);
 
 /* Format one entry line (with its newline). Returns a malloc'd string or NULL. */
 char *journal_format_entry(enum journal_kind k, const char *target, const char *value,
@@ -79,8 +83,9 @@ char *journal_path(const struct ctx *c, const char *vm);
 /* Start a journal for @vm: creates <state>/<vm>/ and the journal with O_EXCL. -EEXIST when a
  * journal for @vm already exists (a previous run was not reverted: `gpurun restore VM`). */
 int journal_create(struct ctx *c, const char *vm, struct journal **ret);
-/* Read and parse <state>/<vm>/journal. -ENOENT if none; -EBADMSG with *ret_line. */
-int journal_load(struct ctx *c, const char *vm, struct journal **ret, unsigned *ret_line);
+/* Read and parse <state>/<vm>/journal. -ENOENT if none, -EBADMSG as journal_parse(), or the
+ * read error; @err (may be NULL) then names the journal's path in err->file (and the line). */
+int journal_load(struct ctx *c, const char *vm, struct journal **ret, struct error *err);
 /* Append an entry: one write() with O_APPEND, then fsync(). The entry is also added to j's
  * in-memory list. -EBADF for a journal that was only loaded. */
 int journal_append(struct journal *j, enum journal_kind k, const char *target, const char *value,
@@ -91,12 +96,13 @@ int journal_remove(struct ctx *c, const char *vm);
 int journal_list(struct ctx *c, char ***ret);
 
 /* Take the lock of PCI function @bdf for @j's VM (kept open in j). -EBUSY when another gpurun
- * holds it, or when the lock file names another VM that still has a journal; *ret_holder (may
- * be NULL) then gets "VM (pid N)" or "VM (journal left)". */
-int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder);
+ * holds it, or when the lock file names another VM that still has a journal; @err (may be NULL)
+ * then says "BDF is in use by gpurun VM NAME (pid N)" (or "(journal left)") and err->device is
+ * @bdf. Other failures (the lock file cannot be created: the errno) name @bdf the same way. */
+int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, struct error *err);
 /* Take over the locks of every bound function of a loaded journal (restore/unbind): like
  * journal_lock_device, but a lock file naming the journal's own VM is ours. */
-int journal_lock_entries(struct ctx *c, struct journal *j, char **ret_holder);
+int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err);
 /* Clear and release every lock held by @j. */
 void journal_unlock_all(struct journal *j);
 

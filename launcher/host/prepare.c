@@ -13,6 +13,7 @@
 #include "host/prepare.h"
 #include "host/romstage.h"
 #include "host/vfio.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 _printf_(2, 3) static void say(const struct prepare_options *o, const char *fmt, ...)
@@ -30,32 +31,32 @@ _printf_(2, 3) static void say(const struct prepare_options *o, const char *fmt,
 		o->say(o->userdata, s);
 }
 
-_printf_(3, 4) static int fail(int r, char **ret_error, const char *fmt, ...)
+/* Name the PCI function an error is about (the message names it too): `return
+ * on_device(err, bdf, error_set(err, r, "...", ...));` */
+static int on_device(struct error *err, const char *bdf, int r)
 {
-	va_list ap;
-
-	if (!ret_error)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(ret_error, fmt, ap) < 0)
-		*ret_error = NULL;
-	va_end(ap);
+	error_set_device(err, bdf);
 	return r;
 }
 
-static int check_signal(const struct prepare_options *o, char **ret_error)
+static int journal_failed(struct error *err, int r)
+{
+	return error_set(err, r, "Failed to write the journal: %s", strerror(-r));
+}
+
+static int check_signal(const struct prepare_options *o, struct error *err)
 {
 	sigset_t s;
 
 	if (!o->check_signals || sigpending(&s) < 0)
 		return 0;
 	if (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP))
-		return fail(-EINTR, ret_error, "interrupted by a signal");
+		return error_set(err, -EINTR, "interrupted by a signal");
 	return 0;
 }
 
 static int do_module(struct ctx *c, struct journal *j, const char *name,
-		     const struct prepare_options *o, char **ret_error)
+		     const struct prepare_options *o, struct error *err)
 {
 	int r;
 
@@ -71,20 +72,20 @@ static int do_module(struct ctx *c, struct journal *j, const char *name,
 		/* journalled all the same, so revert's path is the one a real run takes */
 		r = journal_append(j, JOURNAL_MODULE, name, NULL, NULL);
 		if (r < 0)
-			return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+			return journal_failed(err, r);
 		say(o, "not loading %s: --root is not /", name);
 		return 0;
 	}
 	r = journal_append(j, JOURNAL_MODULE, name, NULL, NULL);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+		return journal_failed(err, r);
 	r = kmodule_load(c, name);
 	if (r == -ENOENT) {
 		say(o, "module %s: not on this kernel, ignoring", name);
 		return 0;
 	}
 	if (r < 0)
-		return fail(r, ret_error, "Failed to load module %s: %s", name, strerror(-r));
+		return error_set(err, r, "Failed to load module %s: %s", name, strerror(-r));
 	say(o, "loaded module %s", name);
 	return 0;
 }
@@ -98,7 +99,7 @@ static const struct plan_device *plan_device_of(const struct plan *p, const char
 }
 
 static int rom_source_read(struct ctx *c, const struct plan *p, const char *source, void **ret,
-			   size_t *ret_len, char **ret_error)
+			   size_t *ret_len, struct error *err)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *t = NULL;
 	const struct plan_device *d;
@@ -111,30 +112,30 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 	if (startswith(source, "sysfs:")) {
 		r = rom_read_sysfs(c, source + 6, ret, ret_len);
 		if (r < 0)
-			return fail(r, ret_error, "Failed to read the ROM of %s: %s", source + 6,
-				    strerror(-r));
+			return error_set(err, r, "Failed to read the ROM of %s: %s", source + 6,
+					 strerror(-r));
 		return 0;
 	}
 	if (!startswith(source, "vfct:")) {
 		r = read_full_file(source, ROM_MAX_SIZE, &buf, &len);
 		if (r < 0)
-			return fail(r, ret_error, "Failed to read %s: %s", source, strerror(-r));
+			return error_set(err, r, "Failed to read %s: %s", source, strerror(-r));
 		*ret = buf;
 		*ret_len = len;
 		return 0;
 	}
 	d = plan_device_of(p, source + 5);
 	if (!d || sscanf(source + 5, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
-		return fail(-EINVAL, ret_error, "Bad ROM source %s", source);
+		return error_set(err, -EINVAL, "Bad ROM source %s", source);
 	r = vfct_read(c, &t, NULL, NULL, NULL);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to read the VFCT table: %s", strerror(-r));
+		return error_set(err, r, "Failed to read the VFCT table: %s", strerror(-r));
 	img = vfct_find(t, bus, dev, fn, d->vendor, d->device);
 	if (!img)
-		return fail(-ENOENT, ret_error, "The VFCT table has no image for %s", source + 5);
+		return error_set(err, -ENOENT, "The VFCT table has no image for %s", source + 5);
 	buf = malloc(img->image_length ? img->image_length : 1);
 	if (!buf)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	memcpy(buf, vfct_image_data(t, (size_t)(img - t->images)), img->image_length);
 	*ret = buf;
 	*ret_len = img->image_length;
@@ -143,7 +144,7 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 
 static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 			const struct plan_action *a, const struct prepare_options *o,
-			char **ret_error)
+			struct error *err)
 {
 	_cleanup_free_ void *buf = NULL;
 	_cleanup_free_ char *dir = strdup(a->target), *name = strdup(a->target);
@@ -151,12 +152,12 @@ static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 	int r, same;
 
 	if (!dir || !name)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	if (o->dry_run) {
 		say(o, "stage ROM %s from %s", a->target, strempty(a->source));
 		return 0;
 	}
-	r = rom_source_read(c, p, strempty(a->source), &buf, &len, ret_error);
+	r = rom_source_read(c, p, strempty(a->source), &buf, &len, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {
@@ -165,8 +166,8 @@ static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 		if (!streq_ptr(p->devices[i].romfile, a->target))
 			continue;
 		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
-			return fail(-EINVAL, ret_error, "ROM %s for %s: %s", strempty(a->source),
-				    p->devices[i].address, strna(why));
+			return error_set(err, -EINVAL, "ROM %s for %s: %s", strempty(a->source),
+					 p->devices[i].address, strna(why));
 	}
 	same = hostfs_same_content(a->target, buf, len);
 	if (same == 1) {
@@ -175,16 +176,16 @@ static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 	}
 	r = journal_append(j, JOURNAL_ROM, a->target, same == -ENOENT ? "new" : "existing", NULL);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+		return journal_failed(err, r);
 	r = rom_stage(c, buf, len, dirname(dir), basename(name), true, NULL);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to stage ROM %s: %s", a->target, strerror(-r));
+		return error_set(err, r, "Failed to stage ROM %s: %s", a->target, strerror(-r));
 	say(o, "staged ROM %s (%zu bytes from %s)", a->target, len, a->source);
 	return 0;
 }
 
 static int do_console(struct ctx *c, struct journal *j, const char *target,
-		      const struct prepare_options *o, char **ret_error)
+		      const struct prepare_options *o, struct error *err)
 {
 	_cleanup_free_ char *p = NULL, *old = NULL, *drv = NULL;
 	int r;
@@ -192,10 +193,10 @@ static int do_console(struct ctx *c, struct journal *j, const char *target,
 	if (startswith(target, "vtcon")) {
 		p = path_join(c->sys, "class/vtconsole", target, "bind");
 		if (!p)
-			return -ENOMEM;
+			return error_set(err, ENOMEM, NULL);
 		r = hostfs_read_line(p, &old);
 		if (r < 0)
-			return fail(r, ret_error, "Failed to read %s: %s", p, strerror(-r));
+			return error_set(err, r, "Failed to read %s: %s", p, strerror(-r));
 		if (streq(old, "0")) {
 			say(o, "console %s: already unbound", target);
 			return 0;
@@ -206,52 +207,53 @@ static int do_console(struct ctx *c, struct journal *j, const char *target,
 		}
 		r = journal_append(j, JOURNAL_VTCON, target, old, NULL);
 		if (r < 0)
-			return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+			return journal_failed(err, r);
 		r = hostfs_write_attr(p, "0");
 		if (r < 0)
-			return fail(r, ret_error, "Failed to unbind console %s: %s", target,
-				    strerror(-r));
+			return error_set(err, r, "Failed to unbind console %s: %s", target,
+					 strerror(-r));
 		say(o, "unbound console %s", target);
 		return 0;
 	}
 	p = path_join(c->sys, "bus/platform/devices", target, "driver");
 	if (!p)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	r = hostfs_readlink_base(p, &drv);
 	if (r == -ENOENT) {
 		say(o, "framebuffer %s: not bound", target);
 		return 0;
 	}
 	if (r < 0)
-		return fail(r, ret_error, "Failed to read %s: %s", p, strerror(-r));
+		return error_set(err, r, "Failed to read %s: %s", p, strerror(-r));
 	free(p);
 	p = path_join(c->sys, "bus/platform/drivers", drv, "unbind");
 	if (!p)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	if (o->dry_run) {
 		say(o, "unbind %s from %s", target, drv);
 		return 0;
 	}
 	r = journal_append(j, JOURNAL_PLATFORM, target, drv, NULL);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+		return journal_failed(err, r);
 	r = hostfs_write_attr(p, target);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to unbind %s from %s: %s", target, drv,
-			    strerror(-r));
+		return error_set(err, r, "Failed to unbind %s from %s: %s", target, drv,
+				 strerror(-r));
 	say(o, "unbound %s from %s", target, drv);
 	return 0;
 }
 
 static int do_bind(struct ctx *c, struct journal *j, const char *bdf,
-		   const struct prepare_options *o, char **ret_error)
+		   const struct prepare_options *o, struct error *err)
 {
 	_cleanup_free_ char *driver = NULL, *override = NULL, *seen = NULL;
 	int r;
 
 	r = vfio_read_state(c, bdf, &driver, &override);
 	if (r < 0)
-		return fail(r, ret_error, "PCI function %s: %s", bdf, strerror(-r));
+		return on_device(err, bdf,
+				 error_set(err, r, "PCI function %s: %s", bdf, strerror(-r)));
 	if (o->dry_run) {
 		say(o, "bind %s: %s -> " VFIO_DRIVER " (driver_override, unbind, drivers_probe)",
 		    bdf, driver ? driver : "no driver");
@@ -259,21 +261,24 @@ static int do_bind(struct ctx *c, struct journal *j, const char *bdf,
 	}
 	r = journal_append(j, JOURNAL_BIND, bdf, strempty(driver), strempty(override));
 	if (r < 0)
-		return fail(r, ret_error, "Failed to write the journal: %s", strerror(-r));
+		return journal_failed(err, r);
 	r = vfio_bind(c, bdf, o->timeout_ms, &seen);
 	if (r == -ETIMEDOUT)
-		return fail(r, ret_error,
-			    "%s did not bind to " VFIO_DRIVER " within %u ms (driver: %s)", bdf,
-			    o->timeout_ms, seen ? seen : "none");
+		return on_device(err, bdf,
+				 error_set(err, r,
+					   "%s did not bind to " VFIO_DRIVER
+					   " within %u ms (driver: %s)",
+					   bdf, o->timeout_ms, seen ? seen : "none"));
 	if (r < 0)
-		return fail(r, ret_error, "Failed to bind %s to " VFIO_DRIVER ": %s", bdf,
-			    strerror(-r));
+		return on_device(err, bdf,
+				 error_set(err, r, "Failed to bind %s to " VFIO_DRIVER ": %s", bdf,
+					   strerror(-r)));
 	say(o, "bound %s: %s -> " VFIO_DRIVER, bdf, driver ? driver : "no driver");
 	return 0;
 }
 
 static int wait_groups(struct ctx *c, char *const *bdfs, const struct prepare_options *o,
-		       char **ret_error)
+		       struct error *err)
 {
 	int groups[64];
 	size_t n = 0;
@@ -297,37 +302,42 @@ static int wait_groups(struct ctx *c, char *const *bdfs, const struct prepare_op
 		}
 		r = vfio_wait_group(c, groups[i], o->timeout_ms);
 		if (r < 0)
-			return fail(r, ret_error, "%s/vfio/%d did not appear within %u ms: %s",
-				    c->dev, groups[i], o->timeout_ms, strerror(-r));
+			return error_set(err, r, "%s/vfio/%d did not appear within %u ms: %s",
+					 c->dev, groups[i], o->timeout_ms, strerror(-r));
 		say(o, "group %d ready: %s/vfio/%d", groups[i], c->dev, groups[i]);
 	}
 	return 0;
 }
 
 static int lock_all(struct ctx *c, char *const *bdfs, struct journal *j,
-		    const struct prepare_options *o, char **ret_error)
+		    const struct prepare_options *o, struct error *err)
 {
 	int r;
 
 	if (o->dry_run)
 		return 0;
 	for (char *const *b = bdfs; b && *b; b++) {
-		_cleanup_free_ char *holder = NULL;
+		r = journal_lock_device(c, j, *b, err);
+		if (r == -EBUSY && error_is_set(err)) {
+			/* journal.c names the device and its holder; the way out is ours to add */
+			_cleanup_free_ char *why = strdup(strna(err->message));
 
-		r = journal_lock_device(c, j, *b, &holder);
-		if (r == -EBUSY)
-			return fail(r, ret_error,
-				    "%s is in use by gpurun VM %s; override: stop that VM, or run "
-				    "`gpurun restore` for it",
-				    *b, holder ? holder : "?");
+			if (why) {
+				r = error_set(err, r,
+					      "%s; override: stop that VM, or run `gpurun "
+					      "restore` for it",
+					      why);
+				error_set_device(err, *b);
+			}
+		}
 		if (r < 0)
-			return fail(r, ret_error, "Failed to lock %s: %s", *b, strerror(-r));
+			return r;
 	}
 	return 0;
 }
 
 static int copy_vars(struct ctx *c, const struct plan *p, const struct prepare_options *o,
-		     char **ret_error)
+		     struct error *err)
 {
 	_cleanup_free_ char *buf = NULL, *dir = NULL;
 	size_t len;
@@ -342,110 +352,112 @@ static int copy_vars(struct ctx *c, const struct plan *p, const struct prepare_o
 	}
 	r = read_full_file(p->ovmf_vars_template, 64 * 1024 * 1024, &buf, &len);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to read %s: %s", p->ovmf_vars_template,
-			    strerror(-r));
+		return error_set(err, r, "Failed to read %s: %s", p->ovmf_vars_template,
+				 strerror(-r));
 	dir = strdup(p->ovmf_vars);
 	if (!dir)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, NULL);
 	r = hostfs_mkdir_p(dirname(dir), 0755);
 	if (r >= 0)
 		r = hostfs_write_atomic(p->ovmf_vars, buf, len, 0600);
 	if (r < 0)
-		return fail(r, ret_error, "Failed to create %s: %s", p->ovmf_vars, strerror(-r));
+		return error_set(err, r, "Failed to create %s: %s", p->ovmf_vars, strerror(-r));
 	say(o, "created UEFI variable store %s", p->ovmf_vars);
 	return 0;
 }
 
 int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
-		 const struct prepare_options *o, char **ret_error)
+		 const struct prepare_options *o, struct error *err)
 {
 	_cleanup_strv_free_ char **bdfs = NULL;
 	int r;
 
 	if (!j && !o->dry_run)
-		return -EINVAL;
+		return error_set(err, EINVAL, "no journal to write to");
 	/* every function of the VM, also those already on vfio-pci (no bind action) */
 	for (size_t i = 0; i < p->n_devices; i++) {
 		r = strv_extend(&bdfs, p->devices[i].address);
 		if (r < 0)
-			return r;
+			return error_set(err, r, NULL);
 	}
-	r = lock_all(c, bdfs, j, o, ret_error);
+	r = lock_all(c, bdfs, j, o, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
 
-		r = check_signal(o, ret_error);
+		r = check_signal(o, err);
 		if (r < 0)
 			return r;
 		switch (a->kind) {
 		case PLAN_ACTION_LOAD_MODULE:
-			r = do_module(c, j, a->target, o, ret_error);
+			r = do_module(c, j, a->target, o, err);
 			break;
 		case PLAN_ACTION_STAGE_ROM:
-			r = do_stage_rom(c, p, j, a, o, ret_error);
+			r = do_stage_rom(c, p, j, a, o, err);
 			break;
 		case PLAN_ACTION_UNBIND_CONSOLE:
-			r = do_console(c, j, a->target, o, ret_error);
+			r = do_console(c, j, a->target, o, err);
 			break;
 		case PLAN_ACTION_BIND_VFIO:
-			r = do_bind(c, j, a->target, o, ret_error);
+			r = do_bind(c, j, a->target, o, err);
 			break;
 		default:
-			r = fail(-EINVAL, ret_error, "Unknown plan action %d", (int)a->kind);
+			r = error_set(err, -EINVAL, "Unknown plan action %d", (int)a->kind);
 			break;
 		}
 		if (r < 0)
 			return r;
 	}
-	r = check_signal(o, ret_error);
+	r = check_signal(o, err);
 	if (r < 0)
 		return r;
-	r = wait_groups(c, bdfs, o, ret_error);
+	r = wait_groups(c, bdfs, o, err);
 	if (r < 0)
 		return r;
-	return copy_vars(c, p, o, ret_error);
+	return copy_vars(c, p, o, err);
 }
 
 int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
-		      const struct prepare_options *o, char **ret_error)
+		      const struct prepare_options *o, struct error *err)
 {
 	_cleanup_strv_free_ char **order = NULL;
 	int r;
 
 	if (!j && !o->dry_run)
-		return -EINVAL;
+		return error_set(err, EINVAL, "no journal to write to");
 	/* HD audio and other functions before the display function: the audio driver of a
 	 * GPU's HDMI codec goes first, as on revert the GPU comes back first */
 	for (int pass = 0; pass < 2; pass++)
 		for (char *const *b = bdfs; b && *b; b++) {
 			r = vfio_is_display(c, *b);
 			if (r < 0)
-				return fail(r, ret_error, "PCI function %s: %s", *b, strerror(-r));
+				return on_device(
+				    err, *b,
+				    error_set(err, r, "PCI function %s: %s", *b, strerror(-r)));
 			if (r == pass) {
 				r = strv_extend(&order, *b);
 				if (r < 0)
-					return r;
+					return error_set(err, r, NULL);
 			}
 		}
-	r = lock_all(c, order, j, o, ret_error);
+	r = lock_all(c, order, j, o, err);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
 		if (!host_module_required(i))
 			continue;
-		r = do_module(c, j, host_module_names[i], o, ret_error);
+		r = do_module(c, j, host_module_names[i], o, err);
 		if (r < 0)
 			return r;
 	}
 	for (char **b = order; b && *b; b++) {
-		r = check_signal(o, ret_error);
+		r = check_signal(o, err);
 		if (r < 0)
 			return r;
-		r = do_bind(c, j, *b, o, ret_error);
+		r = do_bind(c, j, *b, o, err);
 		if (r < 0)
 			return r;
 	}
-	return wait_groups(c, order, o, ret_error);
+	return wait_groups(c, order, o, err);
 }

@@ -11,6 +11,7 @@
 #include "util/macro.h"
 
 struct ctx;
+struct error;
 struct journal;
 struct plan;
 
@@ -27,14 +28,16 @@ struct prepare_options {
 
 /* Carry out @p's actions (modules, ROM staging, consoles, vfio binds), then wait for
  * ROOT/dev/vfio/N of every group, then create the per-VM UEFI variable file from its template
- * if missing. @j may be NULL only with dry_run. Returns 0 or a negative errno with
- * *ret_error (malloc'd, may be NULL) saying what failed and why: -EBUSY (a device is locked
- * by another gpurun), -ETIMEDOUT (a function did not reach vfio-pci), -EINTR (signal), or the
- * kernel's error of the failing write. */
+ * if missing. @j may be NULL only with dry_run. Returns 0 or a negative errno, with @err (may
+ * be NULL) saying what failed and why; err->device is the PCI function when the failure is
+ * about one. -EBUSY with nothing in the journal: a device is locked by another gpurun (the
+ * message names the holder and the way out; nothing was changed). Otherwise -ETIMEDOUT (a
+ * function did not reach vfio-pci), -EINTR (signal), or the kernel's error of the failing
+ * write, which may be -EBUSY as well: whether anything changed is what @j holds. */
 int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
-		 const struct prepare_options *o, char **ret_error);
+		 const struct prepare_options *o, struct error *err);
 
 /* Bind a list of PCI functions (canonical addresses) to vfio-pci without a plan: the VFIO
  * modules first (when missing), then the functions, non-display functions (HD audio) first. */
 int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
-		      const struct prepare_options *o, char **ret_error);
+		      const struct prepare_options *o, struct error *err);

@@ -15,26 +15,49 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static struct journal *parse_ok(const char *s)
 {
+	_cleanup_(error_clear) struct error err = {};
 	struct journal *j = NULL;
-	unsigned line = 0;
 
-	assert_int_equal(journal_parse(s, strlen(s), &j, &line), 0);
+	assert_int_equal(journal_parse(s, strlen(s), &j, &err), 0);
 	assert_non_null(j);
+	assert_false(error_is_set(&err));
 	return j;
+}
+
+/* The 1-based line the error names; the message goes to *ret_msg (may be NULL). */
+static unsigned parse_bad_msg(const char *s, size_t len, char **ret_msg)
+{
+	_cleanup_(error_clear) struct error err = {};
+	struct journal *j = NULL;
+
+	assert_int_equal(journal_parse(s, len, &j, &err), -EBADMSG);
+	assert_null(j);
+	assert_int_equal(err.errnum, EBADMSG);
+	assert_non_null(err.message);
+	assert_null(err.file); /* pure: the caller names the file */
+	if (ret_msg)
+		*ret_msg = TAKE_PTR(err.message);
+	return err.line;
 }
 
 static unsigned parse_bad(const char *s)
 {
-	struct journal *j = NULL;
-	unsigned line = 0;
+	return parse_bad_msg(s, strlen(s), NULL);
+}
 
-	assert_int_equal(journal_parse(s, strlen(s), &j, &line), -EBADMSG);
-	assert_null(j);
-	return line;
+/* The message for a bad @s contains @want. */
+static void parse_says(const char *s, const char *want)
+{
+	_cleanup_free_ char *msg = NULL;
+
+	parse_bad_msg(s, strlen(s), &msg);
+	if (!strstr(msg, want))
+		fail_msg("'%s' does not say '%s'", msg, want);
 }
 
 static void test_parse(void **state)
@@ -109,12 +132,53 @@ static void test_parse_bad(void **state)
 	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nmodule a\\\n"), 2);
 	{
 		static const char nul[] = "gpurun-journal 1 vm 1\nmodule a\0b\n";
-		struct journal *j = NULL;
-		unsigned line = 0;
 
-		assert_int_equal(journal_parse(nul, sizeof(nul) - 1, &j, &line), -EBADMSG);
-		assert_int_equal(line, 2);
+		assert_int_equal(parse_bad_msg(nul, sizeof(nul) - 1, NULL), 2);
 	}
+	/* fields that become sysfs paths on revert: no way out of their directory */
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nbind ../../x driver= override=\n"), 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nbind c4:00.0 driver= override=\n"), 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nbind 0000:C4:00.0 driver= override=\n"),
+			 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nvtcon ../vtcon1 1\n"), 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nplatform .. efifb\n"), 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 1\nplatform efifb.0 ../../x\n"), 2);
+	assert_int_equal(parse_bad("gpurun-journal 1 vm 2147483648\n"), 1);
+}
+
+static void test_parse_messages(void **state)
+{
+	(void)state;
+	parse_says("", "not a gpurun journal (the file is empty)");
+	parse_says("gpurun-journal 1 vm 1", "the first line is incomplete");
+	parse_says("journal 1 vm 1\n", "the first line must be \"gpurun-journal 1 VM PID\"");
+	parse_says("gpurun-journal 2 vm 1\n", "format '2' is not supported");
+	parse_says("gpurun-journal 1 vm x\n", "bad process id 'x'");
+	/* the words `gpurun restore` users see for a corrupt line (tests/cli/run.t greps them) */
+	parse_says("gpurun-journal 1 vm 1\nbind\n", "not a gpurun journal line");
+	parse_says("gpurun-journal 1 vm 1\nfrob x\n", "unknown entry 'frob'");
+	parse_says("gpurun-journal 1 vm 1\nrom /x maybe\n", "expected \"rom PATH new|existing\"");
+	parse_says("gpurun-journal 1 vm 1\nbind 0000:c4:00.0 amdgpu x\n",
+		   "expected \"bind BDF driver=DRIVER override=OVERRIDE\"");
+	parse_says("gpurun-journal 1 vm 1\nmodule a b c d e\n", "too many fields");
+	parse_says("gpurun-journal 1 vm 1\nmodule a\\y20\n", "escape");
+	parse_says("gpurun-journal 1 vm 1\nbind c4:00.0 driver= override=\n",
+		   "'c4:00.0' is not a PCI address");
+}
+
+static void test_kind_table(void **state)
+{
+	(void)state;
+	assert_string_equal(journal_kind_to_string(JOURNAL_MODULE), "module");
+	assert_string_equal(journal_kind_to_string(JOURNAL_BIND), "bind");
+	assert_null(journal_kind_to_string(_JOURNAL_KIND_MAX));
+	assert_null(journal_kind_to_string((enum journal_kind) - 1));
+	assert_int_equal(journal_kind_from_string("platform"), JOURNAL_PLATFORM);
+	assert_int_equal(journal_kind_from_string("vtcon"), JOURNAL_VTCON);
+	assert_int_equal(journal_kind_from_string("Bind"), -EINVAL);
+	assert_int_equal(journal_kind_from_string(NULL), -EINVAL);
+	for (int k = 0; k < _JOURNAL_KIND_MAX; k++)
+		assert_int_equal(journal_kind_from_string(journal_kind_to_string(k)), k);
 }
 
 static void test_format_roundtrip(void **state)
@@ -137,6 +201,13 @@ static void test_format_roundtrip(void **state)
 	assert_string_equal(j->entries[1].extra, "some driver");
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && streq(s + n - m, suffix);
+}
+
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
@@ -151,9 +222,9 @@ static void test_files_and_locks(void **state)
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL, *l = NULL, *other = NULL;
 	_cleanup_strv_free_ char **vms = NULL;
-	_cleanup_free_ char *holder = NULL, *holder2 = NULL, *state_dir = NULL, *lockc = NULL,
-			    *lockp = NULL;
-	unsigned line = 0;
+	_cleanup_free_ char *state_dir = NULL, *lockc = NULL, *lockp = NULL, *jpath = NULL,
+			    *text = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
@@ -168,20 +239,29 @@ static void test_files_and_locks(void **state)
 	assert_int_equal(journal_append(j, JOURNAL_BIND, "0000:c4:00.1", "snd_hda_intel", ""), 0);
 	assert_int_equal(j->n_entries, 2);
 
-	assert_int_equal(journal_load(c, "vm1", &k, &line), 0);
+	assert_int_equal(journal_load(c, "vm1", &k, &err), 0);
+	assert_false(error_is_set(&err));
 	assert_string_equal(k->vm, "vm1");
 	assert_int_equal(k->pid, getpid());
 	assert_int_equal(k->n_entries, 2);
 	assert_string_equal(k->entries[1].value, "snd_hda_intel");
 	assert_int_equal(journal_append(k, JOURNAL_MODULE, "x", NULL, NULL), -EBADF);
-	assert_int_equal(journal_load(c, "nope", &l, &line), -ENOENT);
+	assert_int_equal(journal_load(c, "nope", &l, &err), -ENOENT);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(err.file);
+	assert_true(ends_with(err.file, "state/nope/journal"));
+	error_clear(&err);
 
 	/* locks: held by j; a second VM is refused with the holder's name and pid */
 	assert_int_equal(journal_lock_device(c, j, "0000:c4:00.1", NULL), 0);
 	assert_int_equal(journal_create(c, "vm2", &other), 0);
-	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &holder), -EBUSY);
-	assert_non_null(holder);
-	assert_non_null(strstr(holder, "vm1 (pid "));
+	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
+	assert_int_equal(err.errnum, EBUSY);
+	assert_string_equal(err.device, "0000:c4:00.1");
+	assert_non_null(strstr(err.message, "0000:c4:00.1 is in use by gpurun VM vm1 (pid "));
+	text = error_format(&err);
+	assert_string_equal(text, err.message); /* the address once, not "BDF: BDF is ..." */
+	error_clear(&err);
 	/* restore of vm1 while vm1's run holds the lock: refused as well */
 	assert_int_equal(journal_lock_entries(c, k, NULL), -EBUSY);
 
@@ -189,8 +269,10 @@ static void test_files_and_locks(void **state)
 	for (size_t i = 0; i < j->n_locks; i++)
 		close(j->lock_fds[i]);
 	j->n_locks = 0;
-	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &holder2), -EBUSY);
-	assert_string_equal(holder2, "vm1 (journal left)");
+	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
+	assert_string_equal(err.message, "0000:c4:00.1 is in use by gpurun VM vm1 (journal left)");
+	assert_string_equal(err.device, "0000:c4:00.1");
+	error_clear(&err);
 	/* ... while the restore of vm1 may take it over */
 	assert_int_equal(journal_lock_entries(c, k, NULL), 0);
 	lockp = path_join(state_dir, "locks/0000:c4:00.1.lock");
@@ -205,6 +287,20 @@ static void test_files_and_locks(void **state)
 	assert_int_equal(journal_list(c, &vms), 0);
 	assert_int_equal(strv_length(vms), 1);
 	assert_string_equal(vms[0], "vm2");
+
+	/* a corrupt journal on disk: the error names its path and the line */
+#define BAD_VM2 "gpurun-journal 1 vm2 1\nbind\n"
+	jpath = path_join(state_dir, "vm2/journal");
+	assert_int_equal(hostfs_write_atomic(jpath, BAD_VM2, strlen(BAD_VM2), 0600), 0);
+	assert_int_equal(journal_load(c, "vm2", &l, &err), -EBADMSG);
+	assert_null(l);
+	assert_string_equal(err.file, jpath);
+	assert_int_equal(err.line, 2);
+	free(text);
+	text = error_format(&err);
+	assert_true(startswith(text, jpath));
+	assert_non_null(strstr(text, "journal:2: not a gpurun journal line"));
+	error_clear(&err);
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -212,7 +308,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),		cmocka_unit_test(test_parse_cut_short),
-		cmocka_unit_test(test_parse_bad),	cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_parse_bad),	cmocka_unit_test(test_parse_messages),
+		cmocka_unit_test(test_kind_table),	cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_files_and_locks),
 	};
 
