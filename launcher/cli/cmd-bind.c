@@ -131,7 +131,8 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 	r = p ? prepare_plan(c, p, j, po, &err) : prepare_addresses(c, bdfs, j, po, &err);
 	if (r < 0)
 		why = error_format(&err);
-	if (r == -EBUSY) {
+	if (r == -EBUSY && j->n_entries == 0) {
+		/* a lock refused: nothing was changed (a kernel -EBUSY after a change is reverted) */
 		log_error("Refusing: %s", strna(why));
 		(void)journal_remove(c, vm);
 		return r;

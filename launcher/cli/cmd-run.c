@@ -388,8 +388,8 @@ int cmd_run(int argc, char **argv)
 	r = prepare_plan(c.ctx, c.plan, j, &po, &err);
 	if (r < 0)
 		why = error_format(&err);
-	if (r == -EBUSY) {
-		/* refused before any change */
+	if (r == -EBUSY && j->n_entries == 0) {
+		/* a lock refused: nothing was changed (a kernel -EBUSY after a change is reverted) */
 		log_error("Refusing: %s", strna(why));
 		(void)journal_remove(c.ctx, j->vm);
 		goto out;
