@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vfio.c on a tiny hand-made sysfs tree with nothing reacting to writes: what is written where,
- * in which order of effect, and that every wait is bounded. (The reacting "kernel" is
- * tests/tools/fake-kernel, used by tests/cli/run.t and bind.t.) */
+ * in which order of effect, and that every wait is bounded; and what prepare.c reports when a
+ * lock or a bind fails there. (The reacting "kernel" is tests/tools/fake-kernel, used by
+ * tests/cli/run.t and bind.t.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +17,11 @@
 
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/journal.h"
 #include "host/pcidev.h"
+#include "host/prepare.h"
 #include "host/vfio.h"
+#include "util/error.h"
 
 #define BDF "0000:c4:00.0"
 
@@ -214,6 +218,51 @@ static void test_wait_group(void **state)
 	assert_int_equal(vfio_wait_driver(t->c, BDF, NULL, 50), -ETIMEDOUT);
 }
 
+/* prepare_addresses() failing: the error names the function (err->device) and says why, once */
+static void test_prepare_errors(void **state)
+{
+	struct tree *t = *state;
+	_cleanup_(journal_freep) struct journal *a = NULL, *b = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *text = NULL, *ov = NULL;
+	char *bdfs[] = { (char *)BDF, NULL };
+	struct prepare_options o = { .timeout_ms = 50 };
+
+	assert_int_equal(journal_create(t->c, "a", &a), 0);
+	assert_int_equal(journal_create(t->c, "b", &b), 0);
+	assert_int_equal(journal_lock_device(t->c, a, BDF, NULL), 0);
+
+	/* VM a holds the lock: refused before any change, with the holder and the way out */
+	assert_int_equal(prepare_addresses(t->c, bdfs, b, &o, &err), -EBUSY);
+	assert_int_equal(b->n_entries, 0);
+	assert_string_equal(err.device, BDF);
+	assert_non_null(strstr(err.message, BDF " is in use by gpurun VM a (pid "));
+	assert_non_null(strstr(err.message, "; override: stop that VM, or run `gpurun restore`"));
+	text = error_format(&err);
+	assert_string_equal(text, err.message);
+	ov = get(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
+	assert_string_equal(ov, "(null)\n"); /* untouched */
+	error_clear(&err);
+
+	/* lock released and a's journal gone: the bind goes ahead, nothing reacts, bounded wait */
+	journal_unlock_all(a);
+	assert_int_equal(journal_remove(t->c, "a"), 0);
+	assert_int_equal(prepare_addresses(t->c, bdfs, b, &o, &err), -ETIMEDOUT);
+	assert_true(b->n_entries > 0);
+	assert_int_equal(b->entries[b->n_entries - 1].kind, JOURNAL_BIND);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_string_equal(err.device, BDF);
+	assert_string_equal(err.message,
+			    BDF " did not bind to vfio-pci within 50 ms (driver: amdgpu)");
+	free(text);
+	text = error_format(&err);
+	assert_string_equal(text, err.message);
+	/* no journal and no dry run: refused, and said so */
+	error_clear(&err);
+	assert_int_equal(prepare_addresses(t->c, bdfs, NULL, &o, &err), -EINVAL);
+	assert_true(error_is_set(&err));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bind_already_vfio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepare_errors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
