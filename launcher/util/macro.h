@@ -72,7 +72,7 @@ static inline void fclosep(FILE **f)
 #define DEFINE_STRING_TABLE_LOOKUP(name, type, max)                                                \
 	const char *name##_to_string(type v)                                                       \
 	{                                                                                          \
-		if ((long long)v < 0 || (long long)v >= (long long)(max))                          \
+		if ((unsigned long long)(v) >= (unsigned long long)(max))                          \
 			return NULL;                                                               \
 		return name##_table[v];                                                            \
 	}                                                                                          \
