@@ -18,7 +18,7 @@
 
 #define HOSTCFG_FILE_MAX (1024 * 1024)
 
-static const char *const boot_names[_HOSTCFG_BOOT_MAX] = {
+static const char *const hostcfg_boot_table[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_PROXMOX_SDBOOT] = "Proxmox VE, systemd-boot via proxmox-boot-tool",
 	[HOSTCFG_BOOT_PROXMOX_GRUB] = "Proxmox VE, GRUB",
 	[HOSTCFG_BOOT_GRUB] = "GRUB",
@@ -26,10 +26,20 @@ static const char *const boot_names[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_UNKNOWN] = "unknown",
 };
 
-const char *hostcfg_boot_to_string(enum hostcfg_boot b)
-{
-	return b >= 0 && b < _HOSTCFG_BOOT_MAX ? boot_names[b] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(hostcfg_boot, enum hostcfg_boot, _HOSTCFG_BOOT_MAX)
+
+static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
+	[HOSTCFG_FILE_CMDLINE] = "cmdline",
+	[HOSTCFG_FILE_GRUB] = "grub",
+	[HOSTCFG_FILE_LOADER_ENTRY] = "loader-entry",
+	[HOSTCFG_FILE_MODULES_LOAD] = "modules-load",
+	[HOSTCFG_FILE_MODPROBE] = "modprobe",
+	[HOSTCFG_FILE_BLACKLIST] = "blacklist",
+	[HOSTCFG_FILE_MODPROBE_OTHER] = "modprobe-other",
+	[HOSTCFG_FILE_GRUB_DROPIN] = "grub-dropin",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind, _HOSTCFG_FILE_KIND_MAX)
 
 /* ---- small text helpers ---- */
 

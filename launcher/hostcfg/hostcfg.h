@@ -39,7 +39,8 @@ enum hostcfg_boot {
 	HOSTCFG_BOOT_UNKNOWN,
 	_HOSTCFG_BOOT_MAX,
 };
-const char *hostcfg_boot_to_string(enum hostcfg_boot b);
+/* "GRUB", "Proxmox VE, GRUB", ...: what the user reads after "Bootloader: ". */
+DECLARE_STRING_TABLE_LOOKUP(hostcfg_boot, enum hostcfg_boot);
 
 enum hostcfg_file_kind {
 	HOSTCFG_FILE_CMDLINE,	   /* etc/kernel/cmdline: the whole file is the command line */
@@ -53,6 +54,9 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
 	_HOSTCFG_FILE_KIND_MAX,
 };
+/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist",
+ * "modprobe-other", "grub-dropin". */
+DECLARE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind);
 
 struct hostcfg_file {
 	enum hostcfg_file_kind kind;

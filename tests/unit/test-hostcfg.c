@@ -737,6 +737,25 @@ static void test_apply_rollback(void **state)
 	rmroot(root);
 }
 
+static void test_string_tables(void **state)
+{
+	(void)state;
+	assert_string_equal(hostcfg_boot_to_string(HOSTCFG_BOOT_GRUB), "GRUB");
+	assert_string_equal(hostcfg_boot_to_string(HOSTCFG_BOOT_PROXMOX_SDBOOT),
+			    "Proxmox VE, systemd-boot via proxmox-boot-tool");
+	assert_null(hostcfg_boot_to_string(_HOSTCFG_BOOT_MAX));
+	assert_null(hostcfg_boot_to_string((enum hostcfg_boot) - 1));
+	assert_int_equal(hostcfg_boot_from_string("Proxmox VE, GRUB"), HOSTCFG_BOOT_PROXMOX_GRUB);
+	assert_int_equal(hostcfg_boot_from_string("grub"), -EINVAL);
+	assert_int_equal(hostcfg_boot_from_string(NULL), -EINVAL);
+	for (int i = 0; i < _HOSTCFG_BOOT_MAX; i++)
+		assert_int_equal(hostcfg_boot_from_string(hostcfg_boot_to_string(i)), i);
+	for (int i = 0; i < _HOSTCFG_FILE_KIND_MAX; i++)
+		assert_int_equal(hostcfg_file_kind_from_string(hostcfg_file_kind_to_string(i)), i);
+	assert_string_equal(hostcfg_file_kind_to_string(HOSTCFG_FILE_LOADER_ENTRY), "loader-entry");
+	assert_null(hostcfg_file_kind_to_string(_HOSTCFG_FILE_KIND_MAX));
+}
+
 static void test_read_state(void **state)
 {
 	char *root = mkroot();
@@ -788,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_fedora_bls),
 		cmocka_unit_test(test_apply_revert),
 		cmocka_unit_test(test_apply_rollback),
+		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
 	};
