@@ -9,6 +9,7 @@
 #include "core/profile.h"
 #include "host/inspect.h"
 #include "hostcfg/hostcfg.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -124,39 +125,51 @@ static void print_commands(const struct hostcfg *cfg)
 	printf("  reboot\n");
 }
 
+/* hostcfg_load() failed: "Failed to read FILE: cause" when a file could not be read, else the
+ * cause alone (out of memory). */
+static void log_load_error(const struct error *err, const char *tail)
+{
+	_cleanup_free_ char *s = error_format(err);
+
+	if (err->file)
+		log_error("Failed to read %s%s", strna(s), tail);
+	else
+		log_error("Failed to read the host configuration: %s%s", strna(s), tail);
+}
+
 static int do_revert(void)
 {
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
-	_cleanup_free_ char *backup = NULL, *bad = NULL;
+	_cleanup_(error_clear) struct error err = {}, load_err = {};
+	_cleanup_free_ char *backup = NULL, *msg = NULL;
 	_cleanup_strv_free_ char **files = NULL;
-	unsigned line = 0;
 	int r;
 
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
-	r = hostcfg_revert(c, &backup, &files, &line);
+	r = hostcfg_revert(c, &backup, &files, &err);
 	if (r == -ENOENT) {
 		log_error("No gpurun host-config backup to revert under %s/gpurun/backup.", c->etc);
 		return EXIT_FAILURE_OP;
 	}
+	if (r < 0)
+		msg = error_format(&err);
 	if (r == -EBADMSG) {
-		log_error(
-		    "Malformed backup manifest under %s/gpurun/backup (line %u): nothing restored.",
-		    c->etc, line);
+		log_error("Damaged backup: %s; nothing restored.", strna(msg));
 		return EXIT_USAGE;
 	}
 	if (r < 0) {
-		log_error_errno(r, "Failed to restore the backup under %s/gpurun/backup: %m",
-				c->etc);
+		log_error("Failed to restore the backup under %s/gpurun/backup: %s", c->etc,
+			  strna(msg));
 		return EXIT_FAILURE_OP;
 	}
 	printf("Restored from %s:\n", backup);
 	for (char **f = files; f && *f; f++)
 		printf("  %s\n", *f);
-	r = hostcfg_load(c, NULL, &cfg, &bad);
+	r = hostcfg_load(c, NULL, &cfg, &load_err);
 	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m", strna(bad));
+		log_load_error(&load_err, ".");
 		return EXIT_FAILURE_OP;
 	}
 	{
@@ -190,11 +203,11 @@ int cmd_host_config(int argc, char **argv)
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_(profile_freep) struct profile *profile = NULL;
 	_cleanup_free_ const struct pci_func **gpus = NULL;
-	_cleanup_free_ char *device = NULL, *bad = NULL, *backup = NULL;
+	_cleanup_free_ char *device = NULL, *backup = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	struct diag_list d = { 0 };
 	struct hostcfg_request req;
 	bool apply = false, revert = false, blacklist = false;
-	const char *failed = NULL;
 	int opt, r, n, changed, ret = EXIT_OK;
 
 	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
@@ -281,9 +294,9 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	r = hostcfg_load(c, h, &cfg, &bad);
+	r = hostcfg_load(c, h, &cfg, &err);
 	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m; nothing changed.", strna(bad));
+		log_load_error(&err, "; nothing changed.");
 		return EXIT_FAILURE_OP;
 	}
 	if (!arg_json) {
@@ -354,18 +367,19 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	r = hostcfg_apply(c, cfg, &backup, &failed);
-	if (r < 0 && failed) {
-		log_error_errno(r,
-				"Failed to write %s: %m; the files already written were restored, "
-				"nothing changed.",
-				failed);
-		return EXIT_FAILURE_OP;
-	}
+	r = hostcfg_apply(c, cfg, &backup, &err);
 	if (r < 0) {
-		log_error_errno(
-		    r, "Failed to back up the files under %s/gpurun/backup: %m; nothing changed.",
-		    c->etc);
+		_cleanup_free_ char *msg = error_format(&err);
+
+		/* a file named: its write failed after the backup, the others were put back */
+		if (err.file)
+			log_error("Failed to write %s; the files already written were restored, "
+				  "nothing changed.",
+				  strna(msg));
+		else
+			log_error("Failed to back up the files under %s/gpurun/backup: %s; nothing "
+				  "changed.",
+				  c->etc, strna(msg));
 		return EXIT_FAILURE_OP;
 	}
 	printf("Written (backup in %s; `gpurun host-config --revert` restores it).\n", backup);

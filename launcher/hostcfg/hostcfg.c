@@ -18,7 +18,7 @@
 
 #define HOSTCFG_FILE_MAX (1024 * 1024)
 
-static const char *const boot_names[_HOSTCFG_BOOT_MAX] = {
+static const char *const hostcfg_boot_table[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_PROXMOX_SDBOOT] = "Proxmox VE, systemd-boot via proxmox-boot-tool",
 	[HOSTCFG_BOOT_PROXMOX_GRUB] = "Proxmox VE, GRUB",
 	[HOSTCFG_BOOT_GRUB] = "GRUB",
@@ -26,9 +26,39 @@ static const char *const boot_names[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_UNKNOWN] = "unknown",
 };
 
-const char *hostcfg_boot_to_string(enum hostcfg_boot b)
+DEFINE_STRING_TABLE_LOOKUP(hostcfg_boot, enum hostcfg_boot, _HOSTCFG_BOOT_MAX)
+
+static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
+	[HOSTCFG_FILE_CMDLINE] = "cmdline",
+	[HOSTCFG_FILE_GRUB] = "grub",
+	[HOSTCFG_FILE_LOADER_ENTRY] = "loader-entry",
+	[HOSTCFG_FILE_MODULES_LOAD] = "modules-load",
+	[HOSTCFG_FILE_MODPROBE] = "modprobe",
+	[HOSTCFG_FILE_BLACKLIST] = "blacklist",
+	[HOSTCFG_FILE_MODPROBE_OTHER] = "modprobe-other",
+	[HOSTCFG_FILE_GRUB_DROPIN] = "grub-dropin",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind, _HOSTCFG_FILE_KIND_MAX)
+
+/* ---- errors ---- */
+
+/* Every public function that takes @err fills it when it fails (util/error.h). Failures found
+ * deeper down set the cause and the place themselves; this records the errno of the others
+ * (-ENOMEM), with strerror() standing in for the message. An error already in @err about a
+ * different errno is not this failure's (a file that could not be restored, then -ENOMEM):
+ * it is replaced. */
+static int fail_errno(struct error *err, int r)
 {
-	return b >= 0 && b < _HOSTCFG_BOOT_MAX ? boot_names[b] : NULL;
+	if (r < 0 && err && err->errnum != -r)
+		(void)error_set(err, r, NULL);
+	return r;
+}
+
+/* @r about @file (host name), no message of its own: error_format() says "FILE: strerror". */
+static int fail_file(struct error *err, int r, const char *file)
+{
+	return error_set_line(err, r, file, 0, NULL);
 }
 
 /* ---- small text helpers ---- */
@@ -71,8 +101,9 @@ static char **strv_new_empty(void)
 	return calloc(1, sizeof(char *));
 }
 
-/* Lines without their '\n'. A NUL byte in the buffer is refused (not a text file). */
-static int split_lines(const char *buf, size_t len, char ***ret, unsigned *ret_line)
+/* Lines without their '\n'. A NUL byte in the buffer is refused (not a text file): -EINVAL,
+ * @err holding its line. */
+static int split_lines(const char *buf, size_t len, char ***ret, struct error *err)
 {
 	_cleanup_strv_free_ char **l = strv_new_empty();
 	const char *p = buf, *end = buf + len;
@@ -85,11 +116,9 @@ static int split_lines(const char *buf, size_t len, char ***ret, unsigned *ret_l
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (memchr(p, 0, n)) {
-			if (ret_line)
-				*ret_line = line;
-			return -EINVAL;
-		}
+		if (memchr(p, 0, n))
+			return error_set_line(err, EINVAL, NULL, line,
+					      "binary data (a NUL byte): not a text file");
 		r = strv_consume(&l, strndup(p, n));
 		if (r < 0)
 			return r;
@@ -288,7 +317,8 @@ int hostcfg_cmdline_missing(char *const *present, char *const *want, const char 
 	return 0;
 }
 
-int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret)
+static int cmdline_edit(const char *buf, size_t len, char *const *add, char **ret,
+			struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
 	_cleanup_free_ char *joined = strv_join(add, " ");
@@ -297,7 +327,7 @@ int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **r
 
 	if (!joined)
 		return -ENOMEM;
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, NULL);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++)
@@ -326,6 +356,12 @@ int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **r
 	return join_lines(lines, ret);
 }
 
+int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret,
+			 struct error *err)
+{
+	return fail_errno(err, cmdline_edit(buf, len, add, ret, err));
+}
+
 /* A shell assignment NAME=VALUE on one line of /etc/default/grub. */
 struct grub_assign {
 	ssize_t line;	     /* -1: none */
@@ -334,7 +370,7 @@ struct grub_assign {
 };
 
 static int grub_find(char *const *lines, const char *var, struct grub_assign *ret,
-		     unsigned *ret_line)
+		     struct error *err)
 {
 	struct grub_assign a = { .line = -1 };
 	size_t vlen = strlen(var);
@@ -357,12 +393,11 @@ static int grub_find(char *const *lines, const char *var, struct grub_assign *re
 					e++;
 				e++;
 			}
-			if (!s[e]) {
-				/* a value continued on the next line: not something to edit blindly */
-				if (ret_line)
-					*ret_line = (unsigned)i + 1;
-				return -EINVAL;
-			}
+			/* a value continued on the next line: not something to edit blindly */
+			if (!s[e])
+				return error_set_line(
+				    err, EINVAL, NULL, (unsigned)i + 1,
+				    "the quoted value of %s continues on the next line", var);
 			a = (struct grub_assign){
 				.line = (ssize_t)i, .vstart = v + 1, .vend = e, .quote = q
 			};
@@ -380,7 +415,7 @@ static int grub_find(char *const *lines, const char *var, struct grub_assign *re
 	return 0;
 }
 
-static int grub_tokens(char *const *lines, char ***tokens, unsigned *ret_line)
+static int grub_tokens(char *const *lines, char ***tokens, struct error *err)
 {
 	static const char *const vars[] = { "GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT" };
 	int r;
@@ -389,7 +424,7 @@ static int grub_tokens(char *const *lines, char ***tokens, unsigned *ret_line)
 		_cleanup_strv_free_ char **t = NULL;
 		struct grub_assign a;
 
-		r = grub_find(lines, vars[k], &a, ret_line);
+		r = grub_find(lines, vars[k], &a, err);
 		if (r < 0)
 			return r;
 		if (a.line < 0)
@@ -406,7 +441,7 @@ static int grub_tokens(char *const *lines, char ***tokens, unsigned *ret_line)
 	return 0;
 }
 
-int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret, unsigned *ret_line)
+static int grub_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
 	_cleanup_free_ char *joined = strv_join(add, " ");
@@ -416,10 +451,10 @@ int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret,
 
 	if (!joined)
 		return -ENOMEM;
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, ret_line);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
-	r = grub_find(lines, "GRUB_CMDLINE_LINUX_DEFAULT", &a, ret_line);
+	r = grub_find(lines, "GRUB_CMDLINE_LINUX_DEFAULT", &a, err);
 	if (r < 0)
 		return r;
 	if (!*joined)
@@ -448,6 +483,11 @@ int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret,
 	return join_lines(lines, ret);
 }
 
+int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
+{
+	return fail_errno(err, grub_edit(buf, len, add, ret, err));
+}
+
 static bool is_options_line(const char *l)
 {
 	const char *p = l + strspn(l, " \t");
@@ -455,7 +495,7 @@ static bool is_options_line(const char *l)
 	return startswith(p, "options") && (p[7] == ' ' || p[7] == '\t' || p[7] == 0);
 }
 
-int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret)
+static int entry_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
 	_cleanup_free_ char *joined = strv_join(add, " ");
@@ -465,7 +505,7 @@ int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret
 
 	if (!joined)
 		return -ENOMEM;
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, NULL);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
 	if (!*joined)
@@ -486,8 +526,13 @@ int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret
 	return join_lines(lines, ret);
 }
 
-int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
-			 unsigned *ret_line)
+int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
+{
+	return fail_errno(err, entry_edit(buf, len, add, ret, err));
+}
+
+static int file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
+			struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL, **tokens = strv_new_empty();
 	int r;
@@ -503,15 +548,15 @@ int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t le
 		tokens = strv_free(tokens);
 		return hostcfg_cmdline_split(buf, len, ret);
 	case HOSTCFG_FILE_GRUB:
-		r = split_lines(buf, len, &lines, ret_line);
+		r = split_lines(buf, len, &lines, err);
 		if (r < 0)
 			return r;
-		r = grub_tokens(lines, &tokens, ret_line);
+		r = grub_tokens(lines, &tokens, err);
 		if (r < 0)
 			return r;
 		break;
 	case HOSTCFG_FILE_LOADER_ENTRY:
-		r = split_lines(buf, len, &lines, ret_line);
+		r = split_lines(buf, len, &lines, err);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; lines[i]; i++) {
@@ -530,23 +575,30 @@ int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t le
 		}
 		break;
 	default:
-		return -EINVAL;
+		return error_set(err, EINVAL, "files of kind '%s' hold no kernel command line",
+				 strna(hostcfg_file_kind_to_string(kind)));
 	}
 	*ret = TAKE_PTR(tokens);
 	return 0;
 }
 
+int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
+			 struct error *err)
+{
+	return fail_errno(err, file_cmdline(kind, buf, len, ret, err));
+}
+
 /* ---- modules-load.d, modprobe.d ---- */
 
 static int list_edit(const char *buf, size_t len, const char *header, const char *prefix,
-		     char *const *mods, char **ret)
+		     char *const *mods, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL, **have = strv_new_empty();
 	int r;
 
 	if (!have)
 		return -ENOMEM;
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, NULL);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -580,18 +632,22 @@ static int list_edit(const char *buf, size_t len, const char *header, const char
 	return join_lines(lines, ret);
 }
 
-int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret)
+int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret,
+			 struct error *err)
 {
-	return list_edit(buf, len, "# vfio modules for GPU passthrough (gpurun host-config)", NULL,
-			 mods, ret);
+	return fail_errno(err, list_edit(buf, len,
+					 "# vfio modules for GPU passthrough (gpurun host-config)",
+					 NULL, mods, ret, err));
 }
 
-int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret)
+int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret,
+			   struct error *err)
 {
-	return list_edit(
-	    buf, len,
-	    "# host drivers kept off the passthrough GPU (gpurun host-config --blacklist)",
-	    "blacklist", mods, ret);
+	return fail_errno(
+	    err, list_edit(buf, len,
+			   "# host drivers kept off the passthrough GPU (gpurun host-config "
+			   "--blacklist)",
+			   "blacklist", mods, ret, err));
 }
 
 static bool is_vfio_pci_options(char *const *w)
@@ -618,14 +674,14 @@ static int ids_of_words(char *const *w, char ***ids)
 	return 0;
 }
 
-int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret)
+static int modprobe_ids(const char *buf, size_t len, char ***ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL, **ids = strv_new_empty();
 	int r;
 
 	if (!ids)
 		return -ENOMEM;
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, NULL);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -639,6 +695,11 @@ int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret)
 	}
 	*ret = TAKE_PTR(ids);
 	return 0;
+}
+
+int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret, struct error *err)
+{
+	return fail_errno(err, modprobe_ids(buf, len, ret, err));
 }
 
 static int rebuild_line(char **lines, size_t i, char *const *w, const char *comment)
@@ -802,13 +863,13 @@ static int modprobe_softdep(char ***plines, const char *mod)
 	return strv_extendf(plines, "softdep %s pre: vfio-pci", mod);
 }
 
-int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
-			  const char *name, struct diag_list *d, char **ret)
+static int modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
+			 const char *name, struct diag_list *d, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
 	int r;
 
-	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, NULL);
+	r = split_lines(buf ? buf : "", buf ? len : 0, &lines, err);
 	if (r < 0)
 		return r;
 	if (!buf && (strv_length(ids) > 0 || strv_length(softdeps) > 0)) {
@@ -824,6 +885,12 @@ int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *c
 		if ((r = modprobe_softdep(&lines, *m)) < 0)
 			return r;
 	return join_lines(lines, ret);
+}
+
+int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
+			  const char *name, struct diag_list *d, char **ret, struct error *err)
+{
+	return fail_errno(err, modprobe_edit(buf, len, ids, softdeps, name, d, ret, err));
 }
 
 /* ---- unified diff ---- */
@@ -1056,7 +1123,7 @@ static const char *host_name(const struct ctx *c, const char *path)
 
 /* Read @path into @cfg as @kind. Absent (also when a parent is not a directory) = new file. */
 static int load_file(struct ctx *c, struct hostcfg *cfg, enum hostcfg_file_kind kind,
-		     const char *path, char **ret_bad)
+		     const char *path, struct error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
@@ -1065,24 +1132,15 @@ static int load_file(struct ctx *c, struct hostcfg *cfg, enum hostcfg_file_kind 
 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
-			goto fail;
+			return fail_file(err, negative_errno(), host_name(c, path));
 		return hostcfg_add_file(cfg, kind, path, host_name(c, path), NULL, 0, 0644);
 	}
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto fail;
-	}
+	if (S_ISDIR(st.st_mode))
+		return fail_file(err, -EISDIR, host_name(c, path));
 	r = read_full_file(path, HOSTCFG_FILE_MAX, &buf, &len);
-	if (r < 0) {
-		errno = -r;
-		goto fail;
-	}
+	if (r < 0)
+		return fail_file(err, r, host_name(c, path));
 	return hostcfg_add_file(cfg, kind, path, host_name(c, path), buf, len, st.st_mode & 07777);
-fail:
-	r = negative_errno();
-	if (ret_bad)
-		*ret_bad = strdup(host_name(c, path));
-	return r;
 }
 
 static int sorted_dir(const char *dir, const char *suffix, char ***ret)
@@ -1216,7 +1274,7 @@ static bool grub_bls_enabled(const struct hostcfg_file *f)
 	return on;
 }
 
-static int detect_boot(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
+static int detect_boot(struct ctx *c, struct hostcfg *cfg, struct error *err)
 {
 	_cleanup_free_ char *kcmd = path_join(c->etc, "kernel/cmdline");
 	_cleanup_free_ char *uuids = path_join(c->etc, "kernel/proxmox-boot-uuids");
@@ -1305,7 +1363,7 @@ static int detect_boot(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
 
 	switch (cfg->boot) {
 	case HOSTCFG_BOOT_PROXMOX_SDBOOT:
-		r = load_file(c, cfg, HOSTCFG_FILE_CMDLINE, kcmd, ret_bad);
+		r = load_file(c, cfg, HOSTCFG_FILE_CMDLINE, kcmd, err);
 		break;
 	case HOSTCFG_BOOT_PROXMOX_GRUB:
 	case HOSTCFG_BOOT_GRUB: {
@@ -1313,23 +1371,23 @@ static int detect_boot(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
 
 		size_t grub_idx = cfg->n_files;
 
-		r = load_file(c, cfg, HOSTCFG_FILE_GRUB, grub, ret_bad);
+		r = load_file(c, cfg, HOSTCFG_FILE_GRUB, grub, err);
 		if (r < 0)
 			return r;
 		r = sorted_dir(grubd, ".cfg", &drop);
 		for (char **i = drop; r >= 0 && *i; i++)
-			r = load_file(c, cfg, HOSTCFG_FILE_GRUB_DROPIN, *i, ret_bad);
+			r = load_file(c, cfg, HOSTCFG_FILE_GRUB_DROPIN, *i, err);
 		/* Fedora: with BLS the entries carry their own options, grub.cfg does not */
 		if (r >= 0 && grub_bls_enabled(&cfg->files[grub_idx]))
 			for (char **i = entries; r >= 0 && *i; i++)
-				r = load_file(c, cfg, HOSTCFG_FILE_LOADER_ENTRY, *i, ret_bad);
+				r = load_file(c, cfg, HOSTCFG_FILE_LOADER_ENTRY, *i, err);
 		break;
 	}
 	case HOSTCFG_BOOT_SDBOOT:
 		if (has_kcmd)
-			r = load_file(c, cfg, HOSTCFG_FILE_CMDLINE, kcmd, ret_bad);
+			r = load_file(c, cfg, HOSTCFG_FILE_CMDLINE, kcmd, err);
 		for (char **i = entries; r >= 0 && *i; i++)
-			r = load_file(c, cfg, HOSTCFG_FILE_LOADER_ENTRY, *i, ret_bad);
+			r = load_file(c, cfg, HOSTCFG_FILE_LOADER_ENTRY, *i, err);
 		break;
 	default:
 		break;
@@ -1339,7 +1397,7 @@ static int detect_boot(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
 	return detect_initramfs(c, cfg, ids);
 }
 
-static int load_modprobe(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
+static int load_modprobe(struct ctx *c, struct hostcfg *cfg, struct error *err)
 {
 	_cleanup_free_ char *ml = path_join(c->etc, "modules-load.d/vfio.conf");
 	_cleanup_free_ char *mpd = path_join(c->etc, "modprobe.d");
@@ -1350,16 +1408,16 @@ static int load_modprobe(struct ctx *c, struct hostcfg *cfg, char **ret_bad)
 
 	if (!ml || !mpd || !mp || !bl)
 		return -ENOMEM;
-	r = load_file(c, cfg, HOSTCFG_FILE_MODULES_LOAD, ml, ret_bad);
+	r = load_file(c, cfg, HOSTCFG_FILE_MODULES_LOAD, ml, err);
 	if (r >= 0)
-		r = load_file(c, cfg, HOSTCFG_FILE_MODPROBE, mp, ret_bad);
+		r = load_file(c, cfg, HOSTCFG_FILE_MODPROBE, mp, err);
 	if (r >= 0)
-		r = load_file(c, cfg, HOSTCFG_FILE_BLACKLIST, bl, ret_bad);
+		r = load_file(c, cfg, HOSTCFG_FILE_BLACKLIST, bl, err);
 	if (r >= 0)
 		r = sorted_dir(mpd, ".conf", &others);
 	for (char **i = others; r >= 0 && *i; i++)
 		if (!streq(*i, mp) && !streq(*i, bl))
-			r = load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, ret_bad);
+			r = load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, err);
 	return r;
 }
 
@@ -1438,17 +1496,18 @@ static int load_modules(struct ctx *c, const struct host *h, struct hostcfg *cfg
 	return 0;
 }
 
-static int load_internal(struct ctx *c, const struct host *h, struct hostcfg **ret, char **ret_bad)
+static int load_internal(struct ctx *c, const struct host *h, struct hostcfg **ret,
+			 struct error *err)
 {
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = calloc(1, sizeof(*cfg));
 	int r;
 
 	if (!cfg)
 		return -ENOMEM;
-	r = detect_boot(c, cfg, ret_bad);
+	r = detect_boot(c, cfg, err);
 	if (r < 0)
 		return r;
-	r = load_modprobe(c, cfg, ret_bad);
+	r = load_modprobe(c, cfg, err);
 	if (r < 0)
 		return r;
 	r = load_modules(c, h, cfg);
@@ -1458,9 +1517,9 @@ static int load_internal(struct ctx *c, const struct host *h, struct hostcfg **r
 	return 0;
 }
 
-int hostcfg_load(struct ctx *c, const struct host *h, struct hostcfg **ret, char **ret_bad)
+int hostcfg_load(struct ctx *c, const struct host *h, struct hostcfg **ret, struct error *err)
 {
-	return load_internal(c, h, ret, ret_bad);
+	return fail_errno(err, load_internal(c, h, ret, err));
 }
 
 /* ---- compute ---- */
@@ -1700,38 +1759,38 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		struct hostcfg_file *f = &cfg->files[i];
 		_cleanup_strv_free_ char **present = NULL, **add = NULL;
 		_cleanup_free_ char *content = NULL;
-		unsigned line = 0;
+		_cleanup_(error_clear) struct error e = {};
 
 		switch (f->kind) {
 		case HOSTCFG_FILE_CMDLINE:
 		case HOSTCFG_FILE_GRUB:
 		case HOSTCFG_FILE_LOADER_ENTRY:
-			r = hostcfg_file_cmdline(f->kind, f->old, f->old_len, &present, &line);
+			r = hostcfg_file_cmdline(f->kind, f->old, f->old_len, &present, &e);
 			if (r >= 0)
 				r = hostcfg_cmdline_missing(present, p_all, f->name, d, &add);
 			if (r >= 0 && f->kind == HOSTCFG_FILE_CMDLINE)
-				r = hostcfg_cmdline_edit(f->old, f->old_len, add, &content);
+				r = hostcfg_cmdline_edit(f->old, f->old_len, add, &content, &e);
 			else if (r >= 0 && f->kind == HOSTCFG_FILE_GRUB)
-				r = hostcfg_grub_edit(f->old, f->old_len, add, &content, &line);
+				r = hostcfg_grub_edit(f->old, f->old_len, add, &content, &e);
 			else if (r >= 0)
-				r = hostcfg_entry_edit(f->old, f->old_len, add, &content);
+				r = hostcfg_entry_edit(f->old, f->old_len, add, &content, &e);
 			break;
 		case HOSTCFG_FILE_MODULES_LOAD:
-			r = hostcfg_modules_edit(f->old, f->old_len, mods, &content);
+			r = hostcfg_modules_edit(f->old, f->old_len, mods, &content, &e);
 			break;
 		case HOSTCFG_FILE_MODPROBE:
 			r = hostcfg_modprobe_edit(f->old, f->old_len, ids, softdeps, f->name, d,
-						  &content);
+						  &content, &e);
 			break;
 		case HOSTCFG_FILE_BLACKLIST:
-			r = req->blacklist
-				? hostcfg_blacklist_edit(f->old, f->old_len, blacklist, &content)
-				: 0;
+			r = req->blacklist ? hostcfg_blacklist_edit(f->old, f->old_len, blacklist,
+								    &content, &e)
+					   : 0;
 			break;
 		case HOSTCFG_FILE_MODPROBE_OTHER: {
 			_cleanup_strv_free_ char **other = NULL;
 
-			r = hostcfg_modprobe_ids(f->old, f->old_len, &other);
+			r = hostcfg_modprobe_ids(f->old, f->old_len, &other, &e);
 			if (r >= 0 && strv_length(other) > 0)
 				r = diag_add(
 				    d, DIAG_WARN, "hostcfg-ids-elsewhere",
@@ -1755,12 +1814,20 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 			r = 0;
 		}
 		if (r == -EINVAL) {
-			int q = diag_add(
+			_cleanup_free_ char *where = NULL;
+			int q;
+
+			/* "NAME:LINE: cannot edit this file safely: REASON" */
+			error_set_file(&e, f->name, false);
+			error_prefix(&e, "cannot edit this file safely");
+			where = error_format(&e);
+			if (!where)
+				return -ENOMEM;
+			q = diag_add(
 			    d, DIAG_FAIL, "hostcfg-unparsable",
 			    "Edit the file by hand, or simplify that line, then run gpurun "
 			    "host-config again",
-			    "%s:%u: cannot edit this file safely (multi-line value or binary data)",
-			    f->name, line ? line : 1);
+			    "%s", where);
 			return q < 0 ? q : -EINVAL;
 		}
 		if (r < 0)
@@ -1866,7 +1933,7 @@ static int missing_dirs(const struct hostcfg *cfg, char ***ret)
 	return 0;
 }
 
-int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const char **ret_failed)
+static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct error *err)
 {
 	_cleanup_free_ char *base = NULL, *dir = NULL, *manifest = NULL, *mpath = NULL;
 	_cleanup_strv_free_ char **created = NULL;
@@ -1877,8 +1944,6 @@ int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const c
 	FILE *m;
 	int r;
 
-	if (ret_failed)
-		*ret_failed = NULL;
 	r = backup_base(c, &base);
 	if (r < 0)
 		return r;
@@ -1952,8 +2017,7 @@ int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const c
 		if (r >= 0)
 			r = hostfs_write_atomic(f->path, f->new, f->new_len, f->mode);
 		if (r < 0) {
-			if (ret_failed)
-				*ret_failed = f->name;
+			(void)fail_file(err, r, f->name);
 			/* all or nothing: put back what was already written */
 			for (size_t j = 0; j < i; j++)
 				if (cfg->files[j].new)
@@ -1969,6 +2033,11 @@ int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const c
 	if (ret_backup)
 		*ret_backup = TAKE_PTR(dir);
 	return 0;
+}
+
+int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct error *err)
+{
+	return fail_errno(err, apply(c, cfg, ret_backup, err));
 }
 
 /* A manifest name must be an absolute path without "." or ".." components. */
@@ -2001,14 +2070,15 @@ static void restore_items_free(struct restore_item *it, size_t n)
 	free(it);
 }
 
-int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned *ret_bad_line)
+static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct error *err)
 {
 	_cleanup_free_ char *base = NULL, *newest = NULL, *dir = NULL, *mpath = NULL, *buf = NULL;
 	_cleanup_free_ char *done = NULL;
 	_cleanup_strv_free_ char **lines = NULL, **files = strv_new_empty();
 	struct restore_item *items = NULL;
-	size_t n = 0;
+	size_t n = 0, len = 0;
 	struct dirent **list = NULL;
+	const char *mname;
 	int nd, r, first_err = 0;
 
 	if (!files)
@@ -2017,8 +2087,10 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 	if (r < 0)
 		return r;
 	nd = scandir(base, &list, NULL, alphasort);
+	if (nd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return error_set_line(err, ENOENT, host_name(c, base), 0, "no backup to revert");
 	if (nd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : negative_errno();
+		return fail_file(err, negative_errno(), host_name(c, base));
 	for (int i = 0; i < nd; i++) {
 		if (isdigit((unsigned char)list[i]->d_name[0])) {
 			free(newest);
@@ -2028,17 +2100,25 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 	}
 	free(list);
 	if (!newest)
-		return -ENOENT;
+		return error_set_line(err, ENOENT, host_name(c, base), 0, "no backup to revert");
 	dir = path_join(base, newest);
 	mpath = dir ? path_join(dir, "manifest") : NULL;
 	if (!mpath)
 		return -ENOMEM;
-	r = read_full_file(mpath, HOSTCFG_FILE_MAX, &buf, NULL);
+	mname = host_name(c, mpath);
+	r = read_full_file(mpath, HOSTCFG_FILE_MAX, &buf, &len);
+	/* a backup directory without its manifest is damaged, not absent (-ENOENT) */
+	if (r == -ENOENT)
+		return error_set_line(err, EBADMSG, mname, 0, "missing");
+	if (r < 0)
+		return fail_file(err, r, mname);
+	/* the whole length: a NUL byte must not hide the lines after it */
+	r = split_lines(buf, len, &lines, err);
+	if (r == -EINVAL)
+		return error_set_line(err, EBADMSG, mname, err ? err->line : 0,
+				      "binary data (a NUL byte) in the manifest");
 	if (r < 0)
 		return r;
-	r = split_lines(buf, strlen(buf), &lines, ret_bad_line);
-	if (r < 0)
-		return r == -EINVAL ? -EBADMSG : r;
 
 	items = calloc(strv_length(lines) + 1, sizeof(*items));
 	if (!items)
@@ -2062,9 +2142,10 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 		} else if (!*l)
 			continue;
 		if (!name || !name_ok(name)) {
-			if (ret_bad_line)
-				*ret_bad_line = (unsigned)i + 1;
-			r = -EBADMSG;
+			r = error_set_line(
+			    err, EBADMSG, mname, (unsigned)i + 1,
+			    "expected 'saved MODE NAME', 'absent NAME' or 'mkdir NAME' "
+			    "with NAME an absolute path without . or ..");
 			goto out;
 		}
 		if (startswith(l, "saved ")) {
@@ -2072,6 +2153,12 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 
 			r = b ? read_full_file(b, HOSTCFG_FILE_MAX, &it->content, &it->len)
 			      : -ENOMEM;
+			/* not "no backup" (-ENOENT): this one is incomplete */
+			if (r == -ENOENT)
+				r = error_set_line(err, EBADMSG, mname, (unsigned)i + 1,
+						   "the saved copy %s is missing", host_name(c, b));
+			else if (r < 0 && b)
+				(void)fail_file(err, r, host_name(c, b));
 			if (r < 0)
 				goto out;
 		}
@@ -2096,7 +2183,7 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 			continue;
 		r = restore_one(p, items[i].content, items[i].len, items[i].mode);
 		if (r < 0 && !first_err)
-			first_err = r;
+			first_err = fail_file(err, r, items[i].name);
 		if (r >= 0 &&
 		    (r = strv_extendf(
 			 &files, "%s%s", items[i].name,
@@ -2123,7 +2210,7 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 		goto out;
 	}
 	if (rename(dir, done) < 0) {
-		r = negative_errno();
+		r = fail_file(err, negative_errno(), host_name(c, dir));
 		goto out;
 	}
 	if (ret_backup)
@@ -2134,6 +2221,11 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned
 out:
 	restore_items_free(items, n + 1);
 	return r;
+}
+
+int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, struct error *err)
+{
+	return fail_errno(err, revert(c, ret_backup, ret_files, err));
 }
 
 int hostcfg_run(char *const *argv)
@@ -2198,13 +2290,12 @@ int hostcfg_read_state(struct ctx *c, struct hostcfg_state **ret)
 {
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = calloc(1, sizeof(*st));
-	_cleanup_free_ char *bad = NULL;
 	const struct hostcfg_file *src = NULL;
 	int r;
 
 	if (!st)
 		return -ENOMEM;
-	r = load_internal(c, NULL, &cfg, &bad);
+	r = load_internal(c, NULL, &cfg, NULL);
 	if (r < 0)
 		return r;
 	/* the file the next boot takes its command line from */
@@ -2239,7 +2330,7 @@ int hostcfg_read_state(struct ctx *c, struct hostcfg_state **ret)
 		if ((f->kind != HOSTCFG_FILE_MODPROBE && f->kind != HOSTCFG_FILE_MODPROBE_OTHER) ||
 		    !f->old)
 			continue;
-		r = hostcfg_modprobe_ids(f->old, f->old_len, &ids);
+		r = hostcfg_modprobe_ids(f->old, f->old_len, &ids, NULL);
 		if (r == -EINVAL)
 			continue;
 		if (r < 0)

@@ -15,8 +15,10 @@
  * functions of their buffers and are what the unit tests exercise.
  *
  * Paths: hostcfg_file.path is the full path under the ctx roots; .name is the same file as the
- * host sees it ("/etc/default/grub"), used in messages, diffs and the backup manifest.
- * Errors are negative errno values; nothing here logs. */
+ * host sees it ("/etc/default/grub"), used in messages, diffs, the backup manifest and errors.
+ * Errors are negative errno values; a function that takes `struct error *err` (may be NULL)
+ * also fills it on failure (util/error.h): errno, the cause, and the file (host name) and
+ * 1-based line when known. Nothing here logs. */
 #pragma once
 
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 
 #include "core/diag.h"
 #include "core/hostinfo.h"
+#include "util/error.h"
 #include "util/macro.h"
 
 struct ctx;
@@ -39,7 +42,8 @@ enum hostcfg_boot {
 	HOSTCFG_BOOT_UNKNOWN,
 	_HOSTCFG_BOOT_MAX,
 };
-const char *hostcfg_boot_to_string(enum hostcfg_boot b);
+/* "GRUB", "Proxmox VE, GRUB", ...: what the user reads after "Bootloader: ". */
+DECLARE_STRING_TABLE_LOOKUP(hostcfg_boot, enum hostcfg_boot);
 
 enum hostcfg_file_kind {
 	HOSTCFG_FILE_CMDLINE,	   /* etc/kernel/cmdline: the whole file is the command line */
@@ -53,6 +57,9 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
 	_HOSTCFG_FILE_KIND_MAX,
 };
+/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist",
+ * "modprobe-other", "grub-dropin". */
+DECLARE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind);
 
 struct hostcfg_file {
 	enum hostcfg_file_kind kind;
@@ -98,8 +105,9 @@ struct hostcfg_request {
 };
 
 /* Detect and read. @h is the snapshot of the same root. Returns 0, -ENOMEM, or the error of a
- * file that exists but cannot be read (e.g. -EISDIR where a file is expected). */
-int hostcfg_load(struct ctx *c, const struct host *h, struct hostcfg **ret, char **ret_bad);
+ * file that exists but cannot be read (e.g. -EISDIR where a file is expected); @err->file
+ * then names that file (host name), and is unset for any other failure. */
+int hostcfg_load(struct ctx *c, const struct host *h, struct hostcfg **ret, struct error *err);
 struct hostcfg *hostcfg_free(struct hostcfg *cfg);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hostcfg *, hostcfg_free)
 
@@ -110,8 +118,8 @@ int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const cha
 /* Compute every change for @req. Fills files[].new where content changes and appends
  * diagnostics (WARN for conflicting user parameters, a driver shared with other devices,
  * missing modules; INFO for what was decided and why). Returns the number of files that
- * change, -EINVAL when a file cannot be edited (@ret_bad names it, with the line in the
- * message appended to @d as a FAIL), or -ENOMEM. */
+ * change, -EINVAL when a file cannot be edited (a FAIL "hostcfg-unparsable" in @d says
+ * "NAME:LINE: cannot edit this file safely: REASON"), or -ENOMEM. */
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d);
 
@@ -120,18 +128,21 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
  * one line per file, "saved MODE NAME" (octal mode; the copy is at BACKUP/NAME) or
  * "absent NAME"; NAME is the host path and runs to the end of the line),
  * then each file atomically. If a write fails, the files already written are restored from
- * the backup and the backup is removed; the failing file's name is returned in *ret_failed
- * (pointer into cfg, may be NULL). On success *ret_backup (malloc'd) is the backup dir. */
-int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, const char **ret_failed);
+ * the backup and the backup is removed; @err->file is then the failing file's host name.
+ * When the backup itself cannot be made nothing was written and @err->file is unset.
+ * On success *ret_backup (malloc'd) is the backup dir. */
+int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct error *err);
 
 /* Restore the newest backup that was not reverted yet: saved files are written back
  * atomically, files that did not exist are removed (and the directories the apply created, if
  * empty); the backup dir is then renamed to "reverted-<timestamp>". -ENOENT when there is
  * none. *ret_backup names the backup used, *ret_files the host names restored (strv, a removed
  * file marked " (removed: it did not exist before)"). Keeps going past a file it cannot
- * restore and returns the first error (the backup then stays in place for another try).
- * A malformed manifest: -EBADMSG before anything is touched, *ret_bad_line its line. */
-int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, unsigned *ret_bad_line);
+ * restore and returns the first error, @err naming that file (the backup then stays in place
+ * for another try). A damaged backup (a malformed or missing manifest, a saved copy missing):
+ * -EBADMSG before anything is touched, @err naming the manifest (host name) and the 1-based
+ * line. */
+int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, struct error *err);
 
 /* Run @argv (argv[0] looked up in PATH) with fork/execvp, no shell, stdio inherited; wait for
  * it. Returns its exit status (0..255), 128+signal when killed, or a negative errno when it
@@ -153,29 +164,34 @@ int hostcfg_cmdline_missing(char *const *present, char *const *want, const char 
 
 /* Editors: each returns the new content (malloc'd, NUL-terminated) with @add appended to the
  * right place, preserving everything else byte for byte. -EINVAL when the file cannot be
- * edited safely; *ret_line is then the 1-based line. */
+ * edited safely (a NUL byte: not a text file; a GRUB value continued on the next line);
+ * @err then holds the reason and the 1-based line, without a file name (the caller knows
+ * it: error_set_file()). Other failures (-ENOMEM) fill @err with the errno alone. */
 /* etc/kernel/cmdline: append to the last non-empty line; a missing file gives one line. */
-int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret);
+int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret,
+			 struct error *err);
 /* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY). */
 int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
-			 unsigned *ret_line);
+			 struct error *err);
 /* etc/default/grub: append inside the last GRUB_CMDLINE_LINUX_DEFAULT assignment (quotes
  * kept; an unquoted value gets double quotes), or add the assignment at the end. */
-int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret,
-		      unsigned *ret_line);
+int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err);
 /* A loader entry: append to the last `options` line, or add one. */
-int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret);
+int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret,
+		       struct error *err);
 /* modules-load.d: append each of @mods not yet listed ('-' and '_' are the same). */
-int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret);
+int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret,
+			 struct error *err);
 /* modprobe.d/vfio.conf: `options vfio-pci ids=<union> disable_vga=1` (existing ids and other
  * options kept; a user's disable_vga=0 is kept and reported) and `softdep MOD pre: vfio-pci`
  * for each of @softdeps (inserted into an existing softdep line of MOD). */
 int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
-			  const char *name, struct diag_list *d, char **ret);
+			  const char *name, struct diag_list *d, char **ret, struct error *err);
 /* blacklist-gpu.conf: `blacklist MOD` for each of @mods not yet there. */
-int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret);
+int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret,
+			   struct error *err);
 /* The vfio-pci ids= values in a modprobe.d file (all `options vfio-pci|vfio_pci` lines). */
-int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret);
+int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret, struct error *err);
 
 /* Unified diff of @old (NULL = absent file) against @new (NULL = removed), 3 lines of context,
  * headers "--- NAME" / "+++ NAME" (/dev/null for an absent side). Empty string when equal. */

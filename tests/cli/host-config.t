@@ -113,6 +113,16 @@ expect_rc 1 "directory where a file is expected" hc --device 1002:1586 --apply
 contains "clear error" "$T/err" 'Failed to read /etc/modprobe.d/vfio.conf: Is a directory; nothing changed'
 unchanged "nothing written"
 
+# a damaged backup: refused before anything is restored, naming the manifest and its line
+fresh strix-halo
+expect_rc 0 "apply before a damaged backup" hc --device 1002:1586 --apply
+cp -a "$T/root/etc" "$T/applied"
+b=$(ls "$T/root/etc/gpurun/backup")
+printf 'saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../shadow\n' >"$T/root/etc/gpurun/backup/$b/manifest"
+expect_rc 2 "damaged manifest" hc --revert
+contains "names the manifest and the line" "$T/err" "Damaged backup: /etc/gpurun/backup/$b/manifest:2: .*; nothing restored"
+check "nothing restored" diff -r -x gpurun "$T/applied" "$T/root/etc"
+
 # a really read-only /etc: a read-only bind mount in a private mount namespace, where allowed
 fresh strix-halo
 if command -v unshare >/dev/null &&

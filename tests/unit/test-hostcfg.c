@@ -13,6 +13,7 @@
 #include "host/inspect.h"
 #include "hostcfg/hostcfg.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static char **sv(const char *a, const char *b, const char *c)
@@ -101,21 +102,32 @@ static void test_cmdline_edit(void **state)
 	_cleanup_strv_free_ char **none = sv(NULL, NULL, NULL);
 	const char *in = "root=ZFS=rpool/ROOT/pve-1 boot=zfs \n";
 	char *out = NULL;
+	_cleanup_(error_clear) struct error err = {};
 
 	(void)state;
-	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), add, &out), 0);
+	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), add, &out, NULL), 0);
 	assert_string_equal(out, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt\n");
 	free(out);
 	/* no trailing newline in the original: one is added */
-	assert_int_equal(hostcfg_cmdline_edit("quiet", 5, add, &out), 0);
+	assert_int_equal(hostcfg_cmdline_edit("quiet", 5, add, &out, NULL), 0);
 	assert_string_equal(out, "quiet amd_iommu=on iommu=pt\n");
 	free(out);
-	assert_int_equal(hostcfg_cmdline_edit(NULL, 0, add, &out), 0);
+	assert_int_equal(hostcfg_cmdline_edit(NULL, 0, add, &out, NULL), 0);
 	assert_string_equal(out, "amd_iommu=on iommu=pt\n");
 	free(out);
-	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), none, &out), 0);
+	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), none, &out, &err), 0);
 	assert_string_equal(out, in);
+	assert_false(error_is_set(&err));
 	free(out);
+
+	/* binary data: refused, the error names the line (the caller adds the file) */
+	out = NULL;
+	assert_int_equal(hostcfg_cmdline_edit("quiet\nx\0y\n", 10, add, &out, &err), -EINVAL);
+	assert_null(out);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_null(err.file);
+	assert_non_null(strstr(err.message, "NUL byte"));
 }
 
 static void test_grub_edit(void **state)
@@ -123,7 +135,7 @@ static void test_grub_edit(void **state)
 	_cleanup_strv_free_ char **add = sv("intel_iommu=on", "iommu=pt", NULL);
 	_cleanup_strv_free_ char **tok = NULL;
 	char *out = NULL;
-	unsigned line = 0;
+	_cleanup_(error_clear) struct error err = {};
 	const char *dq = "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n"
 			 "GRUB_DEFAULT=0\n"
 			 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
@@ -132,7 +144,7 @@ static void test_grub_edit(void **state)
 	const char *multi = "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n splash\"\n";
 
 	(void)state;
-	assert_int_equal(hostcfg_grub_edit(dq, strlen(dq), add, &out, &line), 0);
+	assert_int_equal(hostcfg_grub_edit(dq, strlen(dq), add, &out, &err), 0);
 	assert_string_equal(out, "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n"
 				 "GRUB_DEFAULT=0\n"
 				 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
@@ -141,33 +153,47 @@ static void test_grub_edit(void **state)
 				 "GRUB_CMDLINE_LINUX=\"rhgb\"\n");
 	free(out);
 
-	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, dq, strlen(dq), &tok, &line), 0);
+	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, dq, strlen(dq), &tok, &err), 0);
 	assert_int_equal(strv_length(tok), 3); /* rhgb, quiet, splash */
 	assert_true(strv_contains(tok, "rhgb"));
 	assert_true(strv_contains(tok, "splash"));
 
 	assert_int_equal(
-	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n", 35, add, &out, &line), 0);
+	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n", 35, add, &out, &err), 0);
 	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT='quiet intel_iommu=on iommu=pt'\n");
 	free(out);
 	assert_int_equal(
-	    hostcfg_grub_edit("export GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", 40, add, &out, &line),
-	    0);
+	    hostcfg_grub_edit("export GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", 40, add, &out, &err), 0);
 	assert_string_equal(
 	    out, "export GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n");
 	free(out);
 	assert_int_equal(
-	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", 30, add, &out, &line), 0);
+	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", 30, add, &out, &err), 0);
 	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
 	free(out);
-	assert_int_equal(hostcfg_grub_edit("GRUB_TIMEOUT=5", 14, add, &out, &line), 0);
+	assert_int_equal(hostcfg_grub_edit("GRUB_TIMEOUT=5", 14, add, &out, &err), 0);
 	assert_string_equal(
 	    out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
 	free(out);
 
-	line = 0;
-	assert_int_equal(hostcfg_grub_edit(multi, strlen(multi), add, &out, &line), -EINVAL);
-	assert_int_equal(line, 2);
+	assert_false(error_is_set(&err));
+
+	assert_int_equal(hostcfg_grub_edit(multi, strlen(multi), add, &out, &err), -EINVAL);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_null(err.file);
+	assert_non_null(strstr(err.message, "GRUB_CMDLINE_LINUX_DEFAULT"));
+	error_clear(&err);
+	tok = strv_free(tok);
+	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, multi, strlen(multi), &tok, &err),
+			 -EINVAL);
+	assert_null(tok);
+	assert_int_equal(err.line, 2);
+	error_clear(&err);
+	/* only the three command-line kinds hold a command line */
+	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_MODPROBE, "x\n", 2, &tok, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.message, "'modprobe'"));
 }
 
 static void test_entry_edit(void **state)
@@ -179,7 +205,7 @@ static void test_entry_edit(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_entry_edit(e, strlen(e), add, &out), 0);
+	assert_int_equal(hostcfg_entry_edit(e, strlen(e), add, &out, NULL), 0);
 	assert_string_equal(out,
 			    "title Arch Linux\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n"
 			    "options quiet amd_iommu=on iommu=pt\ninitrd /initramfs-linux.img\n");
@@ -187,7 +213,7 @@ static void test_entry_edit(void **state)
 	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_LOADER_ENTRY, e, strlen(e), &tok, NULL),
 			 0);
 	assert_int_equal(strv_length(tok), 3);
-	assert_int_equal(hostcfg_entry_edit("title x\n", 8, add, &out), 0);
+	assert_int_equal(hostcfg_entry_edit("title x\n", 8, add, &out, NULL), 0);
 	assert_string_equal(out, "title x\noptions amd_iommu=on iommu=pt\n");
 	free(out);
 }
@@ -199,17 +225,26 @@ static void test_modules_edit(void **state)
 	char *out = NULL, *again = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_modules_edit(NULL, 0, mods, &out), 0);
+	assert_int_equal(hostcfg_modules_edit(NULL, 0, mods, &out, NULL), 0);
 	assert_string_equal(out, "# vfio modules for GPU passthrough (gpurun host-config)\n"
 				 "vfio\nvfio_iommu_type1\nvfio_pci\n");
-	assert_int_equal(hostcfg_modules_edit(out, strlen(out), mods, &again), 0);
+	assert_int_equal(hostcfg_modules_edit(out, strlen(out), mods, &again, NULL), 0);
 	assert_string_equal(again, out);
 	free(out);
 	free(again);
 	/* user lines are kept, vfio-pci counts as vfio_pci */
-	assert_int_equal(hostcfg_modules_edit(old, strlen(old), mods, &out), 0);
+	assert_int_equal(hostcfg_modules_edit(old, strlen(old), mods, &out, NULL), 0);
 	assert_string_equal(out, "# mine\nvfio\n; also mine\nvfio-pci\nkvmgt\nvfio_iommu_type1\n");
 	free(out);
+	{
+		_cleanup_(error_clear) struct error err = {};
+
+		out = NULL;
+		assert_int_equal(hostcfg_modules_edit("vfio\n\nkvm\0gt\n", 13, mods, &out, &err),
+				 -EINVAL);
+		assert_null(out);
+		assert_int_equal(err.line, 3);
+	}
 }
 
 static void test_modprobe_edit(void **state)
@@ -225,20 +260,22 @@ static void test_modprobe_edit(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    hostcfg_modprobe_edit(NULL, 0, ids, soft, "/etc/modprobe.d/vfio.conf", &d, &out), 0);
+	    hostcfg_modprobe_edit(NULL, 0, ids, soft, "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
+	    0);
 	assert_string_equal(out, "# vfio-pci claims the passthrough GPU before its host drivers do "
 				 "(gpurun host-config)\n"
 				 "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n"
 				 "softdep amdgpu pre: vfio-pci\n"
 				 "softdep snd_hda_intel pre: vfio-pci\n");
-	assert_int_equal(hostcfg_modprobe_edit(out, strlen(out), ids, soft, "x", &d, &again), 0);
+	assert_int_equal(hostcfg_modprobe_edit(out, strlen(out), ids, soft, "x", &d, &again, NULL),
+			 0);
 	assert_string_equal(again, out);
 	assert_int_equal(d.n, 0);
 	free(out);
 	free(again);
 
 	assert_int_equal(hostcfg_modprobe_edit(user, strlen(user), ids, soft,
-					       "/etc/modprobe.d/vfio.conf", &d, &out),
+					       "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
 			 0);
 	assert_string_equal(
 	    out,
@@ -246,7 +283,7 @@ static void test_modprobe_edit(void **state)
 	    "softdep amdgpu pre: vfio-pci foo post: bar\n"
 	    "softdep snd-hda-intel pre: vfio_pci\n");
 	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-disable-vga"));
-	assert_int_equal(hostcfg_modprobe_ids(out, strlen(out), &got), 0);
+	assert_int_equal(hostcfg_modprobe_ids(out, strlen(out), &got, NULL), 0);
 	assert_int_equal(strv_length(got), 3);
 	assert_string_equal(got[1], "1002:1586");
 	free(out);
@@ -255,13 +292,27 @@ static void test_modprobe_edit(void **state)
 	/* options line without ids: ids added to it; softdep without pre: */
 	assert_int_equal(
 	    hostcfg_modprobe_edit("options vfio_pci nointxmask=1\nsoftdep amdgpu post: x\n", 53,
-				  ids, soft, "x", &d, &out),
+				  ids, soft, "x", &d, &out, NULL),
 	    0);
 	assert_string_equal(out,
 			    "options vfio_pci nointxmask=1 ids=1002:1586,1002:1640 disable_vga=1\n"
 			    "softdep amdgpu pre: vfio-pci post: x\n"
 			    "softdep snd_hda_intel pre: vfio-pci\n");
 	free(out);
+	{
+		_cleanup_(error_clear) struct error err = {};
+
+		got = strv_free(got);
+		assert_int_equal(hostcfg_modprobe_ids("options vfio-pci ids=1\0\n", 24, &got, &err),
+				 -EINVAL);
+		assert_int_equal(err.line, 1);
+		error_clear(&err);
+		out = NULL;
+		assert_int_equal(
+		    hostcfg_modprobe_edit("#\n\0\n", 4, ids, soft, "x", &d, &out, &err), -EINVAL);
+		assert_null(out);
+		assert_int_equal(err.line, 2);
+	}
 }
 
 static void test_blacklist_edit(void **state)
@@ -270,10 +321,10 @@ static void test_blacklist_edit(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_blacklist_edit("blacklist radeon\n", 17, mods, &out), 0);
+	assert_int_equal(hostcfg_blacklist_edit("blacklist radeon\n", 17, mods, &out, NULL), 0);
 	assert_string_equal(out, "blacklist radeon\nblacklist amdgpu\n");
 	free(out);
-	assert_int_equal(hostcfg_blacklist_edit("blacklist amdgpu # x\n", 21, mods, &out), 0);
+	assert_int_equal(hostcfg_blacklist_edit("blacklist amdgpu # x\n", 21, mods, &out, NULL), 0);
 	assert_string_equal(out, "blacklist amdgpu # x\n");
 	free(out);
 }
@@ -509,12 +560,13 @@ static void rmroot(char *root)
 
 static int load_compute(struct ctx *c, const struct host *h, struct hostcfg **ret)
 {
-	_cleanup_free_ char *bad = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	const struct pci_func *gpu = host_find_func(h, "0000:c4:00.0");
 	struct diag_list d = { 0 };
 	int r;
 
-	assert_int_equal(hostcfg_load(c, NULL, ret, &bad), 0);
+	assert_int_equal(hostcfg_load(c, NULL, ret, &err), 0);
+	assert_false(error_is_set(&err));
 	r = hostcfg_compute(*ret, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d);
 	diag_list_clear(&d);
 	return r;
@@ -561,7 +613,7 @@ static void test_detect(void **state)
 		char *root = mkroot();
 		_cleanup_(ctx_freep) struct ctx *c = NULL;
 		_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
-		_cleanup_free_ char *bad = NULL;
+		_cleanup_(error_clear) struct error err = {};
 
 		for (size_t k = 0; k < 4 && cases[i].files[k]; k++) {
 			const char *f = cases[i].files[k];
@@ -578,7 +630,7 @@ static void test_detect(void **state)
 							       : "quiet\n");
 		}
 		assert_int_equal(ctx_new(root, NULL, &c), 0);
-		assert_int_equal(hostcfg_load(c, NULL, &cfg, &bad), 0);
+		assert_int_equal(hostcfg_load(c, NULL, &cfg, &err), 0);
 		assert_int_equal(cfg->boot, cases[i].boot);
 		assert_non_null(cfg->boot_evidence);
 		if (cases[i].refresh)
@@ -599,7 +651,7 @@ static void test_fedora_bls(void **state)
 	char *root = mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
-	_cleanup_free_ char *bad = NULL, *grub2 = NULL;
+	_cleanup_free_ char *grub2 = NULL;
 	const struct pci_func *gpu;
 	struct diag_list d = { 0 };
 
@@ -614,7 +666,7 @@ static void test_fedora_bls(void **state)
 	grub2 = path_join(root, "boot/grub2");
 	assert_int_equal(hostfs_mkdir_p(grub2, 0755), 0);
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
-	assert_int_equal(hostcfg_load(c, NULL, &cfg, &bad), 0);
+	assert_int_equal(hostcfg_load(c, NULL, &cfg, NULL), 0);
 	assert_int_equal(cfg->boot, HOSTCFG_BOOT_GRUB);
 	assert_string_equal(cfg->refresh_argv[0], "grub2-mkconfig");
 	assert_string_equal(cfg->initramfs_argv[0], "dracut");
@@ -640,8 +692,7 @@ static void test_apply_revert(void **state)
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL, *cfg2 = NULL;
 	_cleanup_free_ char *backup = NULL, *backup2 = NULL, *manifest = NULL, *s = NULL;
 	_cleanup_strv_free_ char **files = NULL;
-	const char *failed = "x";
-	unsigned line = 0;
+	_cleanup_(error_clear) struct error err = {};
 
 	(void)state;
 	h->kernel_release = strdup("6.8.12-4-pve");
@@ -651,8 +702,8 @@ static void test_apply_revert(void **state)
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), 0);
-	assert_null(failed);
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
+	assert_false(error_is_set(&err));
 	s = get(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
 			       "initcall_blacklist=sysfb_init\n");
@@ -674,7 +725,8 @@ static void test_apply_revert(void **state)
 	/* second run: nothing to change */
 	assert_int_equal(load_compute(c, h, &cfg2), 0);
 
-	assert_int_equal(hostcfg_revert(c, &backup2, &files, &line), 0);
+	assert_int_equal(hostcfg_revert(c, &backup2, &files, &err), 0);
+	assert_false(error_is_set(&err));
 	assert_string_equal(backup2, backup);
 	assert_int_equal(strv_length(files), 3);
 	s = get(root, "etc/kernel/cmdline");
@@ -691,15 +743,58 @@ static void test_apply_revert(void **state)
 	assert_string_equal(files[1],
 			    "/etc/modules-load.d/vfio.conf (removed: it did not exist before)");
 	/* the used backup is marked; nothing more to revert */
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -ENOENT);
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -ENOENT);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_string_equal(err.file, "/etc/gpurun/backup");
+	error_clear(&err);
 
-	/* a damaged manifest restores nothing and names its line */
+	/* a damaged manifest restores nothing and names its file and line */
 	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
 	    "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
 	put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -EBADMSG);
-	assert_int_equal(line, 2);
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+	assert_int_equal(err.errnum, EBADMSG);
+	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
+	assert_int_equal(err.line, 2);
+	error_clear(&err);
 	free(s);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	free(s);
+
+	/* a NUL byte does not hide the lines after it: refused as a whole, at its line */
+	{
+		static const char bin[] = "saved 0644 /etc/kernel/cmdline\nabsent /etc/x\0\n"
+					  "saved 0644 /etc/kernel/cmdline\n";
+		_cleanup_free_ char *m =
+		    path_join(root, "etc/gpurun/backup/20990101T000000Z/manifest");
+
+		assert_int_equal(hostfs_write_atomic(m, bin, sizeof(bin) - 1, 0600), 0);
+		assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+		assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
+		assert_int_equal(err.line, 2);
+	}
+	error_clear(&err);
+
+	/* a saved copy missing: the backup is incomplete, not absent */
+	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
+	    "absent /etc/x\nsaved 0644 /etc/modprobe.d/vfio.conf\n");
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
+	assert_int_equal(err.line, 2);
+	assert_non_null(
+	    strstr(err.message, "/etc/gpurun/backup/20990101T000000Z/etc/modprobe.d/vfio.conf"));
+	error_clear(&err);
+	/* so is one without its manifest */
+	{
+		_cleanup_free_ char *m =
+		    path_join(root, "etc/gpurun/backup/20990101T000000Z/manifest");
+
+		assert_int_equal(unlink(m), 0);
+		assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+		assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
+		assert_int_equal(err.line, 0);
+	}
 	s = get(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
 	rmroot(root);
@@ -711,8 +806,8 @@ static void test_apply_rollback(void **state)
 	char *root = mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
-	_cleanup_free_ char *backup = NULL, *s = NULL, *bdir = NULL;
-	const char *failed = NULL;
+	_cleanup_free_ char *backup = NULL, *s = NULL, *bdir = NULL, *msg = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	struct stat st;
 
 	(void)state;
@@ -722,8 +817,12 @@ static void test_apply_rollback(void **state)
 	put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), -ENOTDIR);
-	assert_string_equal(failed, "/etc/modprobe.d/vfio.conf");
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(err.errnum, ENOTDIR);
+	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
+	assert_int_equal(err.line, 0);
+	msg = error_format(&err);
+	assert_string_equal(msg, "/etc/modprobe.d/vfio.conf: Not a directory");
 	assert_null(backup);
 	/* the files written before the failure are back as they were, no backup left behind */
 	s = get(root, "etc/kernel/cmdline");
@@ -735,6 +834,162 @@ static void test_apply_rollback(void **state)
 	assert_int_equal(stat(bdir, &st), 0);
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, NULL), -ENOENT);
 	rmroot(root);
+}
+
+/* A file that exists but cannot be read: the error names it (as the host sees it). */
+static void test_load_error(void **state)
+{
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *dir = NULL, *msg = NULL;
+
+	(void)state;
+	put(root, "etc/kernel/cmdline", "quiet\n");
+	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	dir = path_join(root, "etc/modprobe.d/vfio.conf");
+	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(hostcfg_load(c, NULL, &cfg, &err), -EISDIR);
+	assert_null(cfg);
+	assert_int_equal(err.errnum, EISDIR);
+	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
+	assert_int_equal(err.line, 0);
+	msg = error_format(&err);
+	assert_string_equal(msg, "/etc/modprobe.d/vfio.conf: Is a directory");
+	rmroot(root);
+}
+
+/* A file the editors refuse: compute fails with a FAIL naming the file, the line and why. */
+static void test_compute_unparsable(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	const struct pci_func *gpu = host_find_func(h, "0000:c4:00.0");
+	static const char grub[] =
+	    "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n splash\"\n";
+	struct diag_list d = { 0 };
+	const struct diag *x;
+
+	(void)state;
+	cfg = calloc(1, sizeof(*cfg));
+	assert_non_null(cfg);
+	cfg->boot = HOSTCFG_BOOT_GRUB;
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_GRUB, "/r/etc/default/grub",
+					  "/etc/default/grub", grub, strlen(grub), 0644),
+			 0);
+	assert_int_equal(
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d),
+	    -EINVAL);
+	x = find_diag(&d, DIAG_FAIL, "hostcfg-unparsable");
+	assert_non_null(x);
+	assert_true(startswith(x->message, "/etc/default/grub:2: cannot edit this file safely: "));
+	assert_non_null(strstr(x->message, "continues on the next line"));
+	assert_null(cfg->files[0].new);
+	diag_list_clear(&d);
+
+	/* binary data in a modprobe.d file gpurun only reads: same, at its line */
+	cfg = hostcfg_free(cfg);
+	cfg = strix_cfg(h, "quiet\n");
+	assert_int_equal(hostcfg_add_file(cfg, HOSTCFG_FILE_MODPROBE_OTHER, "/r/o",
+					  "/etc/modprobe.d/other.conf", "# x\n\n\0\n", 7, 0644),
+			 0);
+	assert_int_equal(
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d),
+	    -EINVAL);
+	x = find_diag(&d, DIAG_FAIL, "hostcfg-unparsable");
+	assert_non_null(x);
+	assert_true(startswith(x->message, "/etc/modprobe.d/other.conf:3: cannot edit this file "
+					   "safely: "));
+	diag_list_clear(&d);
+}
+
+/* The backup cannot be made: nothing written, and no file named (that is for a failed write). */
+static void test_apply_backup_fails(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *backup = NULL, *s = NULL;
+
+	(void)state;
+	put(root, "etc/kernel/cmdline", "quiet\n");
+	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	put(root, "etc/gpurun", "not a directory\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(load_compute(c, h, &cfg), 3);
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(err.errnum, ENOTDIR);
+	assert_null(err.file);
+	assert_null(backup);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "quiet\n");
+	rmroot(root);
+}
+
+/* A file revert cannot put back is named; the others are restored, the backup stays for
+ * another try. */
+static void test_revert_partial(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	char *root = mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *backup = NULL, *s = NULL, *mpd = NULL;
+	char *rm[] = { (char *)"rm", (char *)"-rf", NULL, NULL };
+
+	(void)state;
+	put(root, "etc/kernel/cmdline", "quiet\n");
+	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(load_compute(c, h, &cfg), 3);
+	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
+
+	/* modprobe.d replaced by a file: vfio.conf cannot be written back */
+	mpd = path_join(root, "etc/modprobe.d");
+	rm[2] = mpd;
+	assert_int_equal(hostcfg_run(rm), 0);
+	put(root, "etc/modprobe.d", "not a directory\n");
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -ENOTDIR);
+	assert_int_equal(err.errnum, ENOTDIR);
+	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
+	error_clear(&err);
+	s = get(root, "etc/kernel/cmdline");
+	assert_string_equal(s, "quiet\n");
+	free(s);
+	s = NULL;
+
+	/* fixed: the same backup is used again */
+	assert_int_equal(hostcfg_run(rm), 0);
+	assert_int_equal(hostfs_mkdir_p(mpd, 0755), 0);
+	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), 0);
+	s = get(root, "etc/modprobe.d/vfio.conf");
+	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
+	rmroot(root);
+}
+
+static void test_string_tables(void **state)
+{
+	(void)state;
+	assert_string_equal(hostcfg_boot_to_string(HOSTCFG_BOOT_GRUB), "GRUB");
+	assert_string_equal(hostcfg_boot_to_string(HOSTCFG_BOOT_PROXMOX_SDBOOT),
+			    "Proxmox VE, systemd-boot via proxmox-boot-tool");
+	assert_null(hostcfg_boot_to_string(_HOSTCFG_BOOT_MAX));
+	assert_null(hostcfg_boot_to_string((enum hostcfg_boot) - 1));
+	assert_int_equal(hostcfg_boot_from_string("Proxmox VE, GRUB"), HOSTCFG_BOOT_PROXMOX_GRUB);
+	assert_int_equal(hostcfg_boot_from_string("grub"), -EINVAL);
+	assert_int_equal(hostcfg_boot_from_string(NULL), -EINVAL);
+	for (int i = 0; i < _HOSTCFG_BOOT_MAX; i++)
+		assert_int_equal(hostcfg_boot_from_string(hostcfg_boot_to_string(i)), i);
+	for (int i = 0; i < _HOSTCFG_FILE_KIND_MAX; i++)
+		assert_int_equal(hostcfg_file_kind_from_string(hostcfg_file_kind_to_string(i)), i);
+	assert_string_equal(hostcfg_file_kind_to_string(HOSTCFG_FILE_LOADER_ENTRY), "loader-entry");
+	assert_null(hostcfg_file_kind_to_string(_HOSTCFG_FILE_KIND_MAX));
 }
 
 static void test_read_state(void **state)
@@ -788,6 +1043,11 @@ int main(void)
 		cmocka_unit_test(test_fedora_bls),
 		cmocka_unit_test(test_apply_revert),
 		cmocka_unit_test(test_apply_rollback),
+		cmocka_unit_test(test_load_error),
+		cmocka_unit_test(test_compute_unparsable),
+		cmocka_unit_test(test_apply_backup_fails),
+		cmocka_unit_test(test_revert_partial),
+		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
 	};
