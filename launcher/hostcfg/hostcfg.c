@@ -13,6 +13,7 @@
 #include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/kmodule.h"
+#include "host/pcidev.h"
 #include "hostcfg/hostcfg.h"
 #include "util/strv.h"
 
@@ -1449,8 +1450,7 @@ static int func_modules(struct ctx *c, bool kmod_index, const struct pci_func *f
 		if (r < 0)
 			return r;
 	} else if (kmod_index) {
-		_cleanup_free_ char *p =
-		    path_join(c->sys, "bus/pci/devices", f->address, "modalias");
+		_cleanup_free_ char *p = pcidev_attr_path(c, f->address, "modalias");
 		_cleanup_free_ char *alias = NULL;
 		_cleanup_strv_free_ char **found = NULL;
 
