@@ -12,6 +12,7 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 struct fixture {
@@ -30,7 +31,7 @@ static void setup_plan(struct fixture *fx, const char *profile_text)
 		.usr_share = strdup("/R/usr/share"),
 		.ovmf_files = calloc(1, sizeof(char *)),
 	};
-	char *err = NULL;
+	_cleanup_(error_clear) struct error err = {};
 
 	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
 	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
@@ -40,7 +41,7 @@ static void setup_plan(struct fixture *fx, const char *profile_text)
 	fx->host->has_vfct = true;
 	if (profile_parse(profile_text, strlen(profile_text), "t.profile", &fx->profile, &err) <
 	    0) {
-		print_error("%s\n", err);
+		print_error("%s\n", err.message);
 		fail();
 	}
 	assert_int_equal(plan_build(fx->profile, fx->host, &paths, &fx->plan), 0);

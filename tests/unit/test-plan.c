@@ -16,15 +16,16 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static struct profile *prof(const char *text)
 {
+	_cleanup_(error_clear) struct error err = {};
 	struct profile *p = NULL;
-	char *err = NULL;
 
 	if (profile_parse(text, strlen(text), "t.profile", &p, &err) < 0) {
-		print_error("profile: %s\n", err);
+		print_error("profile: %s\n", err.message);
 		fail();
 	}
 	return p;
