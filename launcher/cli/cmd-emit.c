@@ -11,6 +11,7 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -26,15 +27,17 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 	switch (d->rom_source) {
 	case PLAN_ROM_VFCT: {
 		const struct vfct_image *img;
-		_cleanup_free_ char *err = NULL;
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *msg = NULL;
 		unsigned dom, bus, dev, fn;
 
 		if (!*vfct) {
-			r = vfct_read(c, vfct, NULL, NULL, &err);
-			if (r < 0)
-				return log_error_errno(r,
-						       "Failed to read the ACPI VFCT table%s%s: %m",
-						       err ? ": " : "", strempty(err));
+			r = vfct_read(c, vfct, NULL, &err);
+			if (r < 0) {
+				msg = error_format(&err);
+				return log_error_errno(r, "Failed to read the ACPI VFCT table: %s",
+						       msg ? msg : strerror(-r));
+			}
 		}
 		if (sscanf(d->address, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
 			return log_error_errno(-EINVAL, "Bad address %s", d->address);
@@ -71,11 +74,15 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 		return 0;
 	}
 	{
-		_cleanup_free_ char *why = NULL;
+		_cleanup_(error_clear) struct error why = {};
+		_cleanup_free_ char *msg = NULL;
 
-		if (rom_validate_for_guest(data, len, d->rom_is_gop, &why) < 0)
-			return log_error_errno(-EINVAL, "ROM for %s (%s): %s", d->address,
-					       strna(d->rom_name), strna(why));
+		r = rom_validate_for_guest(data, len, d->rom_is_gop, &why);
+		if (r < 0) {
+			msg = error_format(&why);
+			return log_error_errno(r, "ROM for %s (%s): %s", d->address,
+					       strna(d->rom_name), strna(msg));
+		}
 	}
 	r = rom_stage(c, data, len, c->pve_rom_dir, d->rom_name, c->force, &path);
 	if (r == -EEXIST)

@@ -17,7 +17,6 @@
 #include "util/macro.h"
 
 struct profile;
-struct ctx;
 
 enum plan_role {
 	PLAN_ROLE_GPU,	     /* a display function of the GPU's slot */
