@@ -52,7 +52,8 @@ static void rom_info_json(const char *file, const struct rom_info *info)
 			       im->checksum_ok ? "true" : "false", im->atom ? "true" : "false");
 		if (im->code_type == ROM_CODE_EFI) {
 			printf(",\"efi_subsystem\":");
-			print_hex_name(rom_efi_subsystem_to_string(im->efi_subsystem), im->efi_subsystem);
+			print_hex_name(rom_efi_subsystem_to_string(im->efi_subsystem),
+				       im->efi_subsystem);
 			printf(",\"efi_machine\":");
 			print_hex_name(rom_efi_machine_to_string(im->efi_machine), im->efi_machine);
 			printf(",\"efi_compressed\":%s", im->efi_compression ? "true" : "false");

@@ -486,7 +486,8 @@ static int set_vbios(struct parser *ps, struct profile *p, const char *key, cons
 	/* "file" names the kind, not a value: a file is given by its path */
 	i = profile_vbios_from_string(v);
 	if (i < 0 || i == PROFILE_VBIOS_FILE)
-		return fail(ps, "'%s': invalid value '%s', allowed: vfct, sysfs, none, /path/file.rom",
+		return fail(ps,
+			    "'%s': invalid value '%s', allowed: vfct, sysfs, none, /path/file.rom",
 			    key, v);
 	p->vbios = (enum profile_vbios)i;
 	p->vbios_path = mfree(p->vbios_path);

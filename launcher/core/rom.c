@@ -469,6 +469,7 @@ int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, struct erro
 	if (info->n_images == 0)
 		return error_set(err, EINVAL, "not a PCI option ROM (see `gpurun rom info`)");
 	if (is_gop && !rom_has_x64_efi(info))
-		return error_set(err, EINVAL, "GOP ROM without an x64 EFI image: OVMF cannot load it");
+		return error_set(err, EINVAL,
+				 "GOP ROM without an x64 EFI image: OVMF cannot load it");
 	return 0;
 }

@@ -39,15 +39,17 @@ int vfct_parse(const void *buf, size_t len, struct vfct_table **ret, struct diag
 	int r;
 
 	if (len < 36)
-		return fail(err, 0, "%zu bytes is shorter than an ACPI table header (36 bytes)", len);
+		return fail(err, 0, "%zu bytes is shorter than an ACPI table header (36 bytes)",
+			    len);
 	if (memcmp(p, "VFCT", 4) != 0)
 		return fail(err, 0, "signature is not \"VFCT\" (found %02x %02x %02x %02x)", p[0],
 			    p[1], p[2], p[3]);
 	length = le32(p + 4);
 	if (length > len)
-		return fail(err, 4,
-			    "header Length %zu is larger than the data (%zu bytes): truncated table",
-			    length, len);
+		return fail(
+		    err, 4,
+		    "header Length %zu is larger than the data (%zu bytes): truncated table",
+		    length, len);
 	if (length < VFCT_HEADER_SIZE)
 		return fail(err, 4, "header Length %zu is smaller than the VFCT header (%d bytes)",
 			    length, VFCT_HEADER_SIZE);

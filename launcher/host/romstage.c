@@ -23,8 +23,7 @@ char *vfct_path(const struct ctx *c)
 	return path_join(c->sys, "firmware/acpi/tables/VFCT");
 }
 
-int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings,
-	      struct error *err)
+int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings, struct error *err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	size_t len;

@@ -27,9 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (p || !error_is_set(&err) || !err.file || !streq(err.file, "fuzz.profile"))
 			abort();
 		msg = error_format(&err);
-		if (r == -EINVAL &&
-		    (!msg || !err.message || strncmp(msg, "fuzz.profile:", 13) != 0 ||
-		     strchr(msg, '\n')))
+		if (r == -EINVAL && (!msg || !err.message ||
+				     strncmp(msg, "fuzz.profile:", 13) != 0 || strchr(msg, '\n')))
 			abort();
 		free(msg);
 	}
