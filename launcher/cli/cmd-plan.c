@@ -136,7 +136,7 @@ static void print_json(const struct plan *p)
 
 		fputs(i ? ",{" : "{", f);
 		json_key(f, "status");
-		json_string(f, diag_status_to_json(d->status));
+		json_string(f, diag_status_json_to_string(d->status));
 		fputs(",", f);
 		json_key(f, "id");
 		json_string(f, d->id);

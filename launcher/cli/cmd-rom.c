@@ -65,7 +65,7 @@ static void rom_info_json(const char *file, const struct rom_info *info)
 		const struct diag *d = &info->diags.items[i];
 
 		printf("%s{\"status\":\"%s\",\"id\":", i ? "," : "",
-		       diag_status_to_json(d->status));
+		       diag_status_json_to_string(d->status));
 		json_string(stdout, d->id);
 		printf(",\"message\":");
 		json_string(stdout, d->message);
