@@ -18,6 +18,7 @@
 #include "core/hostinfo.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "core/rom.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
 #include "util/strv.h"
@@ -502,10 +503,10 @@ static int plan_roms(struct plan *p, const struct profile *pr, const struct host
 				"vbios = %s, but no display function is passed",
 				profile_vbios_to_string(pr->vbios));
 	if (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS) {
-		_cleanup_free_ char *name = NULL;
+		_cleanup_free_ char *name = vbios_name(vga->vendor, vga->device);
 		const struct pci_func *vf = host_find_func(h, vga->address);
 
-		if (asprintf(&name, "vbios_%04x_%04x.bin", vga->vendor, vga->device) < 0)
+		if (!name)
 			return -ENOMEM;
 		r = set_rom(p, vga,
 			    pr->vbios == PROFILE_VBIOS_VFCT ? PLAN_ROM_VFCT : PLAN_ROM_SYSFS, NULL,
