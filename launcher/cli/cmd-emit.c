@@ -11,6 +11,7 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -26,15 +27,17 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 	switch (d->rom_source) {
 	case PLAN_ROM_VFCT: {
 		const struct vfct_image *img;
-		_cleanup_free_ char *err = NULL;
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *msg = NULL;
 		unsigned dom, bus, dev, fn;
 
 		if (!*vfct) {
-			r = vfct_read(c, vfct, NULL, NULL, &err);
-			if (r < 0)
-				return log_error_errno(r,
-						       "Failed to read the ACPI VFCT table%s%s: %m",
-						       err ? ": " : "", strempty(err));
+			r = vfct_read(c, vfct, NULL, &err);
+			if (r < 0) {
+				msg = error_format(&err);
+				return log_error_errno(r, "Failed to read the ACPI VFCT table: %s",
+						       msg ? msg : strerror(-r));
+			}
 		}
 		if (sscanf(d->address, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
 			return log_error_errno(-EINVAL, "Bad address %s", d->address);
@@ -71,11 +74,15 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 		return 0;
 	}
 	{
-		_cleanup_free_ char *why = NULL;
+		_cleanup_(error_clear) struct error why = {};
+		_cleanup_free_ char *msg = NULL;
 
-		if (rom_validate_for_guest(data, len, d->rom_is_gop, &why) < 0)
-			return log_error_errno(-EINVAL, "ROM for %s (%s): %s", d->address,
-					       strna(d->rom_name), strna(why));
+		r = rom_validate_for_guest(data, len, d->rom_is_gop, &why);
+		if (r < 0) {
+			msg = error_format(&why);
+			return log_error_errno(r, "ROM for %s (%s): %s", d->address,
+					       strna(d->rom_name), strna(msg));
+		}
 	}
 	r = rom_stage(c, data, len, c->pve_rom_dir, d->rom_name, c->force, &path);
 	if (r == -EEXIST)
@@ -86,6 +93,22 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 				       c->pve_rom_dir);
 	log_notice("Staged %s (%zu bytes)", path, len);
 	return 0;
+}
+
+/* --help: the outputs, from the emitter table. */
+static void print_outputs(void)
+{
+	printf("\nOutputs:\n");
+	for (size_t i = 0; i < ELEMENTSOF(emitters); i++) {
+		const struct emitter *e = &emitters[i];
+		char alias[32] = "";
+
+		if (!streq(e->alias, e->name))
+			snprintf(alias, sizeof(alias), "(gpurun %s)", e->alias);
+		printf("  %-8s %-14s %s%s%s\n", e->name, alias, e->description,
+		       e->takes_managed ? "; --managed: libvirt manages the devices" : "",
+		       e->names_rom_files ? "; --stage copies the ROM files it names" : "");
+	}
 }
 
 static int stage_roms(struct ctx *c, const struct plan *p)
@@ -118,7 +141,7 @@ int cmd_emit(int argc, char **argv)
 	const struct emitter *e = NULL;
 	struct cmd_planned c = {};
 	struct emit_options o = {};
-	_cleanup_free_ char *templates = NULL, *out = NULL;
+	_cleanup_free_ char *templates = NULL, *template_xml = NULL, *out = NULL, *names = NULL;
 	_cleanup_fclose_ FILE *mem = NULL;
 	size_t out_len = 0;
 	int opt, r;
@@ -139,20 +162,27 @@ int cmd_emit(int argc, char **argv)
 		r = cmd_common_option(opt, optarg);
 		if (r == 1) {
 			cmd_print_help(cmd);
+			print_outputs();
 			return EXIT_OK;
 		}
 		if (r < 0)
 			return EXIT_USAGE;
 	}
 	if (streq(cmd, "emit")) {
+		names = emitter_names();
+		if (!names)
+			return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
 		if (optind >= argc) {
-			log_error("emit: expected qemu, libvirt or proxmox, and a PROFILE.");
+			log_error("emit: expected %s, and a PROFILE.", names);
 			return EXIT_USAGE;
 		}
 		e = emitter_find(argv[optind]);
 		if (!e) {
-			log_error("emit: unknown output '%s' (qemu, libvirt or proxmox).",
-				  argv[optind]);
+			const char *near = emitter_suggest(argv[optind]);
+
+			log_error("emit: unknown output '%s' (%s)%s%s%s", argv[optind], names,
+				  near ? "; did you mean '" : ".", strempty(near),
+				  near ? "'?" : "");
 			return EXIT_USAGE;
 		}
 		optind++;
@@ -164,11 +194,11 @@ int cmd_emit(int argc, char **argv)
 		log_error("%s: expected exactly one PROFILE argument.", cmd);
 		return EXIT_USAGE;
 	}
-	if (o.managed && e != &emitters[EMIT_LIBVIRT]) {
+	if (o.managed && !e->takes_managed) {
 		log_error("--managed only applies to libvirt XML.");
 		return EXIT_USAGE;
 	}
-	if (stage && e != &emitters[EMIT_PROXMOX]) {
+	if (stage && !e->names_rom_files) {
 		log_error("--stage only applies to Proxmox output.");
 		return EXIT_USAGE;
 	}
@@ -186,11 +216,28 @@ int cmd_emit(int argc, char **argv)
 	}
 
 	o.qemu_binary = ctx_qemu_binary(c.ctx);
-	templates = paths_templates_dir();
-	o.templates_dir = templates;
-	if (!templates) {
-		cmd_planned_done(&c);
-		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	if (e->needs_template) {
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *msg = NULL;
+		const char *name = c.profile->template ? c.profile->template : "linux";
+
+		templates = paths_templates_dir();
+		r = templates ? paths_load_template(templates, c.profile->template, &template_xml,
+						    &o.template_len, &err)
+			      : -ENOMEM;
+		if (r == -ENOENT)
+			log_error("libvirt template '%s' not found (looked in %s).", name,
+				  templates);
+		else if (r < 0) {
+			msg = error_format(&err);
+			log_error_errno(r, "Failed to read libvirt template '%s': %s", name,
+					msg ? msg : strerror(-r));
+		}
+		if (r < 0) {
+			cmd_planned_done(&c);
+			return EXIT_FAILURE_OP;
+		}
+		o.template_xml = template_xml;
 	}
 	/* into memory first: nothing is printed when emitting fails half-way */
 	mem = open_memstream(&out, &out_len);
@@ -206,9 +253,6 @@ int cmd_emit(int argc, char **argv)
 		    "Refusing to emit %s for '%s': a value contains a control character, or a "
 		    "ROM file name a ',' or ';'.",
 		    e->description, argv[optind]);
-	else if (r == -ENOENT && e == &emitters[EMIT_LIBVIRT])
-		log_error("libvirt template '%s' not found (looked in %s).",
-			  c.profile->template ? c.profile->template : "linux", templates);
 	else if (r == -EBADMSG)
 		log_error("libvirt template '%s' is not a <domain> XML document.",
 			  c.profile->template ? c.profile->template : "linux");

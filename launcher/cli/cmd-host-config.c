@@ -8,6 +8,7 @@
 #include "core/diag.h"
 #include "core/profile.h"
 #include "host/inspect.h"
+#include "host/profile-load.h"
 #include "hostcfg/hostcfg.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -258,11 +259,12 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
-		_cleanup_free_ char *error = NULL;
+		_cleanup_free_ char *msg = NULL;
 
-		r = profile_load(argv[optind], &profile, &error);
+		r = profile_load(argv[optind], &profile, &err);
 		if (r < 0) {
-			log_error("%s", error ? error : "Out of memory");
+			msg = error_format(&err);
+			log_error("%s", msg ? msg : "Out of memory");
 			return r == -ENOMEM ? EXIT_FAILURE_OP : EXIT_USAGE;
 		}
 		device = strdup(profile->gpu_device);

@@ -7,7 +7,9 @@
 #include "core/profile.h"
 #include "host/inspect.h"
 #include "host/paths.h"
+#include "host/profile-load.h"
 #include "host/romstage.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -15,13 +17,14 @@ int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
 {
 	struct cmd_planned c = {};
 	struct plan_paths paths = {};
-	_cleanup_free_ char *error = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *msg = NULL;
 	int r;
 
-	r = profile_load(profile_path, &c.profile, &error);
+	r = profile_load(profile_path, &c.profile, &err);
 	if (r < 0) {
-		if (error)
-			log_error("%s", error);
+		if (error_is_set(&err) && (msg = error_format(&err)))
+			log_error("%s", msg);
 		else
 			log_error_errno(r, "Failed to load profile '%s': %m", profile_path);
 		return r == -EINVAL || r == -ENOENT || r == -EFBIG || r == -EISDIR
@@ -133,7 +136,7 @@ static void print_json(const struct plan *p)
 
 		fputs(i ? ",{" : "{", f);
 		json_key(f, "status");
-		json_string(f, diag_status_to_json(d->status));
+		json_string(f, diag_status_json_to_string(d->status));
 		fputs(",", f);
 		json_key(f, "id");
 		json_string(f, d->id);

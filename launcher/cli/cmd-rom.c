@@ -7,6 +7,7 @@
 #include "cli/cmd.h"
 #include "core/rom.h"
 #include "host/hostfs.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -21,10 +22,9 @@ static int op_failed(int r)
 	return EXIT_FAILURE_OP;
 }
 
-static void print_hex_name(const char *(*name)(unsigned), unsigned v)
+/* @s: the name of value @v from a string table ("unknown" when it names nothing). */
+static void print_hex_name(const char *s, unsigned v)
 {
-	const char *s = name(v);
-
 	if (streq(s, "unknown"))
 		printf("\"0x%04x\"", v);
 	else
@@ -52,9 +52,10 @@ static void rom_info_json(const char *file, const struct rom_info *info)
 			       im->checksum_ok ? "true" : "false", im->atom ? "true" : "false");
 		if (im->code_type == ROM_CODE_EFI) {
 			printf(",\"efi_subsystem\":");
-			print_hex_name(rom_efi_subsystem_to_string, im->efi_subsystem);
+			print_hex_name(rom_efi_subsystem_to_string(im->efi_subsystem),
+				       im->efi_subsystem);
 			printf(",\"efi_machine\":");
-			print_hex_name(rom_efi_machine_to_string, im->efi_machine);
+			print_hex_name(rom_efi_machine_to_string(im->efi_machine), im->efi_machine);
 			printf(",\"efi_compressed\":%s", im->efi_compression ? "true" : "false");
 		}
 		printf("}");
@@ -64,7 +65,7 @@ static void rom_info_json(const char *file, const struct rom_info *info)
 		const struct diag *d = &info->diags.items[i];
 
 		printf("%s{\"status\":\"%s\",\"id\":", i ? "," : "",
-		       diag_status_to_json(d->status));
+		       diag_status_json_to_string(d->status));
 		json_string(stdout, d->id);
 		printf(",\"message\":");
 		json_string(stdout, d->message);
@@ -152,7 +153,8 @@ static int rom_info_files(char **files, int n)
 
 static int rom_combine_files(const char *out, const char *vbios, const char *gop, bool force)
 {
-	_cleanup_free_ char *vbuf = NULL, *gbuf = NULL, *err = NULL;
+	_cleanup_free_ char *vbuf = NULL, *gbuf = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ uint8_t *cbuf = NULL;
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 	size_t vlen, glen, clen;
@@ -162,7 +164,9 @@ static int rom_combine_files(const char *out, const char *vbios, const char *gop
 		return EXIT_FAILURE_OP;
 	r = rom_combine(vbuf, vlen, gbuf, glen, &cbuf, &clen, &err);
 	if (r == -EBADMSG) {
-		log_error("Cannot combine %s and %s: %s", vbios, gop, err);
+		_cleanup_free_ char *msg = error_format(&err);
+
+		log_error("Cannot combine %s and %s: %s", vbios, gop, strna(msg));
 		return EXIT_FAILURE_OP;
 	}
 	if (r < 0)

@@ -295,7 +295,8 @@ int cmd_run(int argc, char **argv)
 	struct cmd_planned c = {};
 	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_strv_free_ char **qemu_argv = NULL;
-	_cleanup_free_ char *xml = NULL, *tdir = NULL, *why = NULL;
+	_cleanup_free_ char *xml = NULL, *tdir = NULL, *why = NULL, *txml = NULL;
+	size_t tlen = 0;
 	_cleanup_(error_clear) struct error err = {};
 	struct runner_result res = {};
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
@@ -342,7 +343,10 @@ int cmd_run(int argc, char **argv)
 	libvirt = c.profile->backend == PROFILE_BACKEND_LIBVIRT;
 	if (libvirt) {
 		tdir = paths_templates_dir();
-		r = tdir ? emit_libvirt_xml(c.plan, tdir, false, &xml) : -ENOMEM;
+		r = tdir ? paths_load_template(tdir, c.profile->template, &txml, &tlen, NULL)
+			 : -ENOMEM;
+		if (r >= 0)
+			r = emit_libvirt_xml_from_buffer(c.plan, txml, tlen, false, &xml);
 	} else
 		r = emit_qemu_argv(c.plan, ctx_qemu_binary(c.ctx), &qemu_argv);
 	if (r < 0) {

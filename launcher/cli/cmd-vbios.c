@@ -12,6 +12,7 @@
 #include "host/inspect.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -75,14 +76,14 @@ static void log_diags(const struct diag_list *d, enum diag_status min)
  * negative errno after logging (a broken table, with its offset). */
 static int load_vfct(struct ctx *c, struct vfct_table **ret)
 {
-	_cleanup_free_ char *path = vfct_path(c), *err = NULL;
+	_cleanup_free_ char *path = vfct_path(c);
+	_cleanup_(error_clear) struct error err = {};
 	struct diag_list warnings = {};
-	size_t eoff = 0;
 	int r;
 
 	if (!path)
 		return log_oom();
-	r = vfct_read(c, ret, &warnings, &eoff, &err);
+	r = vfct_read(c, ret, &warnings, &err);
 	for (size_t i = 0; i < warnings.n; i++)
 		log_warning("%s: %s", path, warnings.items[i].message);
 	diag_list_clear(&warnings);
@@ -91,7 +92,9 @@ static int load_vfct(struct ctx *c, struct vfct_table **ret)
 		return 0;
 	}
 	if (r == -EBADMSG) {
-		log_error("%s: offset 0x%zx: %s", path, eoff, strna(err));
+		/* "FILE: offset 0xN: ...", the way ROM and VFCT findings name a place */
+		log_error("%s: offset 0x%zx: %s", err.file ? err.file : path, err.offset,
+			  strna(err.message));
 		return r;
 	}
 	if (r < 0)

@@ -5,29 +5,20 @@
 #include "core/diag.h"
 #include "util/json.h"
 
-static const char *const status_str[_DIAG_STATUS_MAX] = {
+static const char *const diag_status_table[_DIAG_STATUS_MAX] = {
 	[DIAG_PASS] = "PASS",
 	[DIAG_INFO] = "INFO",
 	[DIAG_WARN] = "WARN",
 	[DIAG_FAIL] = "FAIL",
 };
-
-static const char *const status_json[_DIAG_STATUS_MAX] = {
+static const char *const diag_status_json_table[_DIAG_STATUS_MAX] = {
 	[DIAG_PASS] = "pass",
 	[DIAG_INFO] = "info",
 	[DIAG_WARN] = "warn",
 	[DIAG_FAIL] = "fail",
 };
-
-const char *diag_status_to_string(enum diag_status s)
-{
-	return s < _DIAG_STATUS_MAX ? status_str[s] : "?";
-}
-
-const char *diag_status_to_json(enum diag_status s)
-{
-	return s < _DIAG_STATUS_MAX ? status_json[s] : "?";
-}
+DEFINE_STRING_TABLE_LOOKUP_FALLBACK(diag_status, enum diag_status, _DIAG_STATUS_MAX, "?")
+DEFINE_STRING_TABLE_LOOKUP_FALLBACK(diag_status_json, enum diag_status, _DIAG_STATUS_MAX, "?")
 
 int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char *fix,
 	     const char *fmt, ...)
@@ -88,7 +79,8 @@ void diag_list_json(const struct diag_list *l, FILE *f)
 
 		fprintf(f, "%s{\"id\":", i ? "," : "");
 		json_string(f, x->id);
-		fprintf(f, ",\"status\":\"%s\",\"message\":", diag_status_to_json(x->status));
+		fprintf(f,
+			",\"status\":\"%s\",\"message\":", diag_status_json_to_string(x->status));
 		json_string(f, x->message);
 		fputs(",\"fix\":", f);
 		json_string(f, x->fix);

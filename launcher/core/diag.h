@@ -27,8 +27,10 @@ struct diag_list {
 	size_t n;
 };
 
-const char *diag_status_to_string(enum diag_status s); /* "PASS", "WARN", ... */
-const char *diag_status_to_json(enum diag_status s);   /* "pass", "warn", ... */
+/* "PASS", "INFO", "WARN", "FAIL" for people; "pass", "info", "warn", "fail" in JSON; "?" for a
+ * value out of range. */
+DECLARE_STRING_TABLE_LOOKUP(diag_status, enum diag_status);
+DECLARE_STRING_TABLE_LOOKUP(diag_status_json, enum diag_status);
 
 /* Append a diagnostic; @fix may be NULL. Returns 0 or -ENOMEM. */
 int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char *fix,

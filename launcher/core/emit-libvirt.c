@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libvirt domain XML: a template from xml-templates/ loaded with libxml2 and filled with nodes
- * and attributes (libxml2 escapes text and attribute values on output, so names and paths with
- * <>&'" come out right). Nothing is pasted into XML as a string. */
+/* libvirt domain XML: a template (read by the caller: host/paths.h paths_load_template())
+ * parsed with libxml2 and filled with nodes and attributes (libxml2 escapes text and attribute
+ * values on output, so names and paths with <>&'" come out right). Nothing is pasted into XML
+ * as a string. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,8 +15,7 @@
 
 #include "core/emit.h"
 #include "core/profile.h"
-#include "util/fileio.h"
-#include "util/strv.h"
+#include "util/strutil.h"
 
 static inline void xml_doc_freep(xmlDocPtr *d)
 {
@@ -81,21 +81,24 @@ static xmlNodePtr ensure_child(struct xb *b, xmlNodePtr parent, const char *name
 	return n ? n : new_child(b, parent, name);
 }
 
-static void set_prop(struct xb *b, xmlNodePtr n, const char *name, const char *fmt, ...)
-    _printf_(4, 5);
-static void set_prop(struct xb *b, xmlNodePtr n, const char *name, const char *fmt, ...)
+static void set_prop(struct xb *b, xmlNodePtr n, const char *name, const char *value)
 {
-	_cleanup_free_ char *v = NULL;
-	va_list ap;
-	int r;
-
 	if (b->error || !n)
 		return;
-	va_start(ap, fmt);
-	r = vasprintf(&v, fmt, ap);
-	va_end(ap);
-	if (r < 0 || !xmlSetProp(n, X(name), X(v)))
+	if (!xmlSetProp(n, X(name), X(value)))
 		b->error = -ENOMEM;
+}
+
+/* set_prop() with a value made by strdup_printf(), owned here; NULL is -ENOMEM. */
+static void set_prop_take(struct xb *b, xmlNodePtr n, const char *name, char *value)
+{
+	_cleanup_free_ char *v = value;
+
+	if (!v) {
+		b->error = -ENOMEM;
+		return;
+	}
+	set_prop(b, n, name, v);
 }
 
 /* Replace the content of @n with the text @s (escaped on output). */
@@ -117,29 +120,16 @@ static void set_text(struct xb *b, xmlNodePtr n, const char *s)
 	}
 }
 
-static void set_textf(struct xb *b, xmlNodePtr n, const char *fmt, ...) _printf_(3, 4);
-static void set_textf(struct xb *b, xmlNodePtr n, const char *fmt, ...)
+/* set_text() with a string made by strdup_printf(), owned here; NULL is -ENOMEM. */
+static void set_text_take(struct xb *b, xmlNodePtr n, char *s)
 {
-	_cleanup_free_ char *v = NULL;
-	va_list ap;
-	int r;
+	_cleanup_free_ char *v = s;
 
-	va_start(ap, fmt);
-	r = vasprintf(&v, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
+	if (!v) {
 		b->error = -ENOMEM;
 		return;
 	}
 	set_text(b, n, v);
-}
-
-static bool has_control(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
 }
 
 static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
@@ -190,7 +180,7 @@ static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	set_prop(b, loader, "secure", p->secure_boot ? "yes" : "no");
 	set_prop(b, loader, "type", "pflash");
 	set_text(b, loader, p->ovmf_code);
-	set_prop(b, nvram, "template", "%s", p->ovmf_vars_template);
+	set_prop(b, nvram, "template", p->ovmf_vars_template);
 	set_text(b, nvram, p->ovmf_vars);
 }
 
@@ -203,16 +193,16 @@ static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom
 	set_prop(b, d, "device", cdrom ? "cdrom" : "disk");
 	n = new_child(b, d, "driver");
 	set_prop(b, n, "name", "qemu");
-	set_prop(b, n, "type", "%s", cdrom ? "raw" : profile_disk_format(path));
+	set_prop(b, n, "type", cdrom ? "raw" : profile_disk_format(path));
 	n = new_child(b, d, "source");
-	set_prop(b, n, block ? "dev" : "file", "%s", path);
+	set_prop(b, n, block ? "dev" : "file", path);
 	n = new_child(b, d, "target");
 	if (cdrom) {
-		set_prop(b, n, "dev", "sd%c", 'a' + (char)idx);
+		set_prop_take(b, n, "dev", strdup_printf("sd%c", 'a' + (char)idx));
 		set_prop(b, n, "bus", "sata");
 		new_child(b, d, "readonly");
 	} else {
-		set_prop(b, n, "dev", "vd%c", 'a' + (char)idx);
+		set_prop_take(b, n, "dev", strdup_printf("vd%c", 'a' + (char)idx));
 		set_prop(b, n, "bus", "virtio");
 	}
 }
@@ -265,8 +255,7 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 
 		set_prop(b, itf, "type", pr->network == PROFILE_NETWORK_USER ? "user" : "bridge");
 		if (pr->network == PROFILE_NETWORK_BRIDGE)
-			set_prop(b, new_child(b, itf, "source"), "bridge", "%s",
-				 pr->network_bridge);
+			set_prop(b, new_child(b, itf, "source"), "bridge", pr->network_bridge);
 		set_prop(b, new_child(b, itf, "model"), "type", "virtio");
 	}
 	if (pr->tpm) {
@@ -288,7 +277,7 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 		xmlNodePtr c = new_child(b, devs, "controller");
 
 		set_prop(b, c, "type", "pci");
-		set_prop(b, c, "index", "%u", base + port);
+		set_prop_take(b, c, "index", strdup_printf("%u", base + port));
 		set_prop(b, c, "model", "pcie-root-port");
 	}
 	for (size_t i = 0; i < p->n_devices; i++) {
@@ -308,18 +297,18 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 		set_prop(b, new_child(b, h, "driver"), "name", "vfio");
 		src = new_child(b, h, "source");
 		a = new_child(b, src, "address");
-		set_prop(b, a, "domain", "0x%04x", dom_);
-		set_prop(b, a, "bus", "0x%02x", bus);
-		set_prop(b, a, "slot", "0x%02x", slot);
-		set_prop(b, a, "function", "0x%x", fn);
+		set_prop_take(b, a, "domain", strdup_printf("0x%04x", dom_));
+		set_prop_take(b, a, "bus", strdup_printf("0x%02x", bus));
+		set_prop_take(b, a, "slot", strdup_printf("0x%02x", slot));
+		set_prop_take(b, a, "function", strdup_printf("0x%x", fn));
 		if (d->romfile)
-			set_prop(b, new_child(b, h, "rom"), "file", "%s", d->romfile);
+			set_prop(b, new_child(b, h, "rom"), "file", d->romfile);
 		a = new_child(b, h, "address");
 		set_prop(b, a, "type", "pci");
 		set_prop(b, a, "domain", "0x0000");
-		set_prop(b, a, "bus", "0x%02x", base + d->guest_port);
+		set_prop_take(b, a, "bus", strdup_printf("0x%02x", base + d->guest_port));
 		set_prop(b, a, "slot", "0x00");
-		set_prop(b, a, "function", "0x%x", d->guest_function);
+		set_prop_take(b, a, "function", strdup_printf("0x%x", d->guest_function));
 		if (d->multifunction)
 			set_prop(b, a, "multifunction", "on");
 	}
@@ -331,7 +320,7 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	xmlNodePtr vcpu = ensure_child(b, dom, "vcpu"), tune, n;
 
 	set_prop(b, vcpu, "placement", "static");
-	set_textf(b, vcpu, "%u", pr->cpus);
+	set_text_take(b, vcpu, strdup_printf("%u", pr->cpus));
 	if (b->error)
 		return;
 	/* a template's topology must multiply out to the vCPU count */
@@ -340,7 +329,7 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 		set_prop(b, n, "sockets", "1");
 		if (xmlHasProp(n, X("dies")))
 			set_prop(b, n, "dies", "1");
-		set_prop(b, n, "cores", "%u", pr->cpus);
+		set_prop_take(b, n, "cores", strdup_printf("%u", pr->cpus));
 		set_prop(b, n, "threads", "1");
 	}
 	remove_children(dom, "cputune");
@@ -353,8 +342,8 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 		}
 		for (size_t i = 0; i < pr->n_pin_cpus; i++) {
 			n = new_child(b, tune, "vcpupin");
-			set_prop(b, n, "vcpu", "%zu", i);
-			set_prop(b, n, "cpuset", "%u", pr->pin_cpus[i]);
+			set_prop_take(b, n, "vcpu", strdup_printf("%zu", i));
+			set_prop_take(b, n, "cpuset", strdup_printf("%u", pr->pin_cpus[i]));
 		}
 	}
 }
@@ -393,7 +382,7 @@ static void fill_qemu_args(struct xb *b, const struct plan *p, xmlNodePtr dom)
 			b->error = -ENOMEM;
 			return;
 		}
-		set_prop(b, n, "value", "%s", *a);
+		set_prop(b, n, "value", *a);
 	}
 }
 
@@ -412,19 +401,20 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 		return -ENODEV;
 	if (len > INT_MAX)
 		return -EFBIG;
-	if (has_control(p->vm_name) || has_control(p->ovmf_code) || has_control(p->ovmf_vars))
+	if (emit_has_control(p->vm_name) || emit_has_control(p->ovmf_code) ||
+	    emit_has_control(p->ovmf_vars))
 		return -EINVAL;
 	for (char **d = pr->disks; d && *d; d++)
-		if (has_control(*d))
+		if (emit_has_control(*d))
 			return -EINVAL;
 	for (char **d = pr->cdroms; d && *d; d++)
-		if (has_control(*d))
+		if (emit_has_control(*d))
 			return -EINVAL;
 	for (size_t i = 0; i < p->n_devices; i++)
-		if (has_control(p->devices[i].romfile))
+		if (emit_has_control(p->devices[i].romfile))
 			return -EINVAL;
 	for (char **a = pr->qemu_args; a && *a; a++)
-		if (has_control(*a))
+		if (emit_has_control(*a))
 			return -EINVAL;
 
 	doc = xmlReadMemory(buf, (int)len, "template.xml", NULL,
@@ -441,10 +431,10 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 	set_text(&b, ensure_child(&b, dom, "name"), p->vm_name);
 	n = ensure_child(&b, dom, "memory");
 	set_prop(&b, n, "unit", "MiB");
-	set_textf(&b, n, "%" PRIu64, pr->memory_mib);
+	set_text_take(&b, n, strdup_printf("%" PRIu64, pr->memory_mib));
 	n = ensure_child(&b, dom, "currentMemory");
 	set_prop(&b, n, "unit", "MiB");
-	set_textf(&b, n, "%" PRIu64, pr->memory_mib);
+	set_text_take(&b, n, strdup_printf("%" PRIu64, pr->memory_mib));
 	if (pr->hugepages)
 		ensure_child(&b, ensure_child(&b, dom, "memoryBacking"), "hugepages");
 	fill_cpu(&b, p, dom);
@@ -484,21 +474,16 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 	return 0;
 }
 
-int emit_libvirt_xml(const struct plan *p, const char *templates_dir, bool managed, char **ret_xml)
+int emit_libvirt(const struct plan *p, const struct emit_options *o, FILE *f)
 {
-	const char *t = p->profile->template ? p->profile->template : "linux";
-	_cleanup_free_ char *path = NULL, *file = NULL, *buf = NULL;
-	size_t len;
+	_cleanup_free_ char *xml = NULL;
 	int r;
 
-	if (strchr(t, '/'))
-		path = strdup(t);
-	else if (asprintf(&file, "%s.xml", t) >= 0)
-		path = path_join(templates_dir, file);
-	if (!path)
-		return -ENOMEM;
-	r = read_full_file(path, 4 * 1024 * 1024, &buf, &len);
+	if (!o->template_xml)
+		return -EINVAL;
+	r = emit_libvirt_xml_from_buffer(p, o->template_xml, o->template_len, o->managed, &xml);
 	if (r < 0)
 		return r;
-	return emit_libvirt_xml_from_buffer(p, buf, len, managed, ret_xml);
+	fputs(xml, f);
+	return ferror(f) ? -EIO : 0;
 }

@@ -10,15 +10,6 @@
 
 #include "core/emit.h"
 #include "core/profile.h"
-#include "util/strv.h"
-
-static bool bad_value(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
 
 static int print_hostpci(const struct plan *p, FILE *f)
 {
@@ -59,7 +50,7 @@ static int print_hostpci(const struct plan *p, FILE *f)
 	return 0;
 }
 
-int emit_proxmox(const struct plan *p, FILE *f)
+int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FILE *f)
 {
 	const struct profile *pr = p->profile;
 	bool notes = false;
@@ -70,13 +61,13 @@ int emit_proxmox(const struct plan *p, FILE *f)
 	for (size_t i = 0; i < p->n_devices; i++) {
 		const char *rn = p->devices[i].rom_name;
 
-		if (rn && (strpbrk(rn, ",;") || bad_value(rn)))
+		if (rn && (strpbrk(rn, ",;") || emit_has_control(rn)))
 			return -EINVAL;
 	}
 	for (char **a = pr->qemu_args; a && *a; a++)
-		if (bad_value(*a))
+		if (emit_has_control(*a))
 			return -EINVAL;
-	if (bad_value(p->vm_name))
+	if (emit_has_control(p->vm_name))
 		return -EINVAL;
 
 	fprintf(f, "# gpurun: Proxmox VE configuration for VM '%s'\n", p->vm_name);

@@ -3,22 +3,14 @@
  * ("-device vfio-pci,host=...,romfile=PATH") has its commas doubled: QEMU's option parser
  * reads ",," as a literal comma and a single comma as the next key. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/emit.h"
 #include "core/profile.h"
+#include "util/strutil.h"
 #include "util/strv.h"
-
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
 
 /* Double every comma. */
 static char *qopt(const char *s)
@@ -46,23 +38,13 @@ struct argv_builder {
 	int error;
 };
 
-_printf_(2, 3) static void add(struct argv_builder *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (b->error)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		b->error = -ENOMEM;
-		va_end(ap);
-		return;
-	}
-	va_end(ap);
-	if (strv_consume(&b->l, s) < 0)
-		b->error = -ENOMEM;
-}
+/* Append one argument made by strv_extendf(); the first failure sticks, later calls do
+ * nothing. */
+#define add(b, ...)                                                                                \
+	do {                                                                                       \
+		if (!(b)->error && strv_extendf(&(b)->l, __VA_ARGS__) < 0)                         \
+			(b)->error = -ENOMEM;                                                      \
+	} while (0)
 
 /* Append "-opt" then a value made of @fmt where every %s argument must already be escaped. */
 #define add2(b, opt, ...)                                                                          \
@@ -78,7 +60,7 @@ static const char *esc(struct argv_builder *b, char ***keep, const char *s)
 
 	if (b->error)
 		return "";
-	if (has_control(s)) {
+	if (emit_has_control(s)) {
 		b->error = -EINVAL;
 		return "";
 	}
@@ -105,9 +87,9 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	if (!b.l)
 		return -ENOMEM;
 	for (char **a = pr->qemu_args; a && *a; a++)
-		if (has_control(*a))
+		if (emit_has_control(*a))
 			b.error = -EINVAL;
-	if (has_control(qemu_binary))
+	if (emit_has_control(qemu_binary))
 		b.error = -EINVAL;
 
 	add(&b, "%s", qemu_binary);
@@ -175,10 +157,10 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 
 			if (d->guest_port != port)
 				continue;
-			if (d->romfile &&
-			    asprintf(&rom, ",romfile=%s", esc(&b, &keep, d->romfile)) < 0) {
-				b.error = -ENOMEM;
-				rom = NULL;
+			if (d->romfile) {
+				rom = strdup_printf(",romfile=%s", esc(&b, &keep, d->romfile));
+				if (!rom)
+					b.error = -ENOMEM;
 			}
 			add2(&b, "-device",
 			     "vfio-pci,host=%s,id=gpurun-hostdev%zu,bus=gpurun-rp%u,addr=00.%u%s%s%"
@@ -199,43 +181,6 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	return 0;
 }
 
-static bool shell_safe(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("_-./:=,+@%", *s)))
-			return false;
-	return true;
-}
-
-char *emit_shell_quote(const char *s)
-{
-	size_t n = 2;
-	char *r, *o;
-
-	if (shell_safe(s))
-		return strdup(s);
-	for (const char *c = s; *c; c++)
-		n += *c == '\'' ? 4 : 1;
-	r = malloc(n + 1);
-	if (!r)
-		return NULL;
-	o = r;
-	*o++ = '\'';
-	for (const char *c = s; *c; c++) {
-		if (*c == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else
-			*o++ = *c;
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return r;
-}
-
 int emit_qemu_print(char *const *argv, FILE *f)
 {
 	for (size_t i = 0; argv && argv[i]; i++) {
@@ -251,8 +196,7 @@ int emit_qemu_print(char *const *argv, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-/* The emitter table (`gpurun emit NAME`, aliases `gpurun args|xml|proxmox`). */
-static int emit_qemu_to(const struct plan *p, const struct emit_options *o, FILE *f)
+int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	int r;
@@ -261,35 +205,4 @@ static int emit_qemu_to(const struct plan *p, const struct emit_options *o, FILE
 	if (r < 0)
 		return r;
 	return emit_qemu_print(argv, f);
-}
-
-static int emit_libvirt_to(const struct plan *p, const struct emit_options *o, FILE *f)
-{
-	_cleanup_free_ char *xml = NULL;
-	int r;
-
-	r = emit_libvirt_xml(p, o->templates_dir, o->managed, &xml);
-	if (r < 0)
-		return r;
-	fputs(xml, f);
-	return ferror(f) ? -EIO : 0;
-}
-
-static int emit_proxmox_to(const struct plan *p, const struct emit_options *o _unused_, FILE *f)
-{
-	return emit_proxmox(p, f);
-}
-
-const struct emitter emitters[_EMIT_KIND_MAX] = {
-	[EMIT_QEMU] = { "qemu", "args", "QEMU command line", emit_qemu_to },
-	[EMIT_LIBVIRT] = { "libvirt", "xml", "libvirt domain XML", emit_libvirt_to },
-	[EMIT_PROXMOX] = { "proxmox", "proxmox", "Proxmox VE config lines", emit_proxmox_to },
-};
-
-const struct emitter *emitter_find(const char *name)
-{
-	for (size_t i = 0; i < ELEMENTSOF(emitters); i++)
-		if (streq(emitters[i].name, name) || streq(emitters[i].alias, name))
-			return &emitters[i];
-	return NULL;
 }

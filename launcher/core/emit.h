@@ -1,35 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The three outputs of a plan: a QEMU argv, libvirt domain XML, Proxmox VE config lines.
- * All refuse a plan that is not `resolved` (-ENODEV) and any value carrying a control character
- * (-EINVAL); the profile parser already refuses those with file:line, this is the last guard. */
+/* The outputs of a plan: a QEMU argv, libvirt domain XML, Proxmox VE config lines. Pure: the
+ * caller reads what an output needs (the libvirt template: host/paths.h) and passes it in
+ * struct emit_options. All refuse a plan that is not `resolved` (-ENODEV) and any value carrying
+ * a control character (-EINVAL); the profile parser already refuses those with file:line, this
+ * is the last guard.
+ *
+ * The emitter table (emit.c) is how a caller picks an output (`gpurun emit NAME`, the aliases
+ * `gpurun args|xml|proxmox`); each emit-*.c exports its entry function for the table and its own
+ * finer-grained API below. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "core/plan.h"
-
-/* The complete QEMU command line, argv[0] = @qemu_binary. Values inside -device/-drive/...
- * option strings have their commas doubled. Returns 0 and a strv, -ENODEV, -EINVAL, -ENOMEM. */
-int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_argv);
-/* Print @argv shell-quoted, one option (with its value) per line, lines joined with " \\". */
-int emit_qemu_print(char *const *argv, FILE *f);
-/* Quote @s for a POSIX shell if needed (malloc'd). */
-char *emit_shell_quote(const char *s);
-
-/* Load @template (p->profile->template: a name looked up as TEMPLATES_DIR/NAME.xml, or a path
- * if it contains '/') and fill it from the plan with libxml2 nodes. @managed: managed='yes' on
- * every hostdev (libvirt detaches/reattaches), else 'no' (gpurun prepares the host).
- * Returns 0 and a malloc'd document, -ENOENT (template missing), -EBADMSG (template is not a
- * <domain> document), -ENODEV, -EINVAL, -ENOMEM. */
-int emit_libvirt_xml(const struct plan *p, const char *templates_dir, bool managed, char **ret_xml);
-/* Same, from a template already in memory. */
-int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t len, bool managed,
-				 char **ret_xml);
-
-/* The lines for /etc/pve/qemu-server/<vmid>.conf, then comment lines naming the ROM files to
- * copy into /usr/share/kvm. Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -EIO. */
-int emit_proxmox(const struct plan *p, FILE *f);
 
 enum emit_kind {
 	EMIT_QEMU,
@@ -39,18 +24,55 @@ enum emit_kind {
 };
 
 struct emit_options {
-	const char *qemu_binary;   /* qemu */
-	const char *templates_dir; /* libvirt */
-	bool managed;		   /* libvirt */
+	const char *qemu_binary;  /* qemu: argv[0] */
+	const char *template_xml; /* libvirt: the template document (emitter.needs_template) */
+	size_t template_len;
+	bool managed; /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
+		       * else 'no' (gpurun prepares the host) */
 };
 
 struct emitter {
-	const char *name;  /* "qemu", "libvirt", "proxmox" */
-	const char *alias; /* "args", "xml", "proxmox" (the top-level command) */
-	const char *description;
-	/* write the output for @p to @f; 0 or negative errno */
+	const char *name;	 /* "qemu", "libvirt", "proxmox" */
+	const char *alias;	 /* "args", "xml", "proxmox" (the top-level command) */
+	const char *description; /* "QEMU command line", ... (for messages) */
+	bool needs_template;	 /* the caller loads the libvirt template into the options */
+	bool takes_managed;	 /* emit_options.managed means something (--managed) */
+	bool names_rom_files;	 /* the output names ROM files by plan_device.rom_name, which the
+				  * caller may copy where it looks for them (--stage) */
+	/* write the output for @p to @f; 0 or a negative errno (see each entry function) */
 	int (*emit)(const struct plan *p, const struct emit_options *o, FILE *f);
 };
 
 extern const struct emitter emitters[_EMIT_KIND_MAX];
-const struct emitter *emitter_find(const char *name); /* by name or alias; NULL if unknown */
+/* By name or alias; NULL if unknown. */
+const struct emitter *emitter_find(const char *name);
+/* The closest name or alias to @name (a typo of it), or NULL. */
+const char *emitter_suggest(const char *name);
+/* The names for a message: "qemu, libvirt or proxmox" (malloc'd; NULL on ENOMEM). */
+char *emitter_names(void);
+
+/* Shared by the emitters: whether @s (may be NULL: no) holds a control character. */
+bool emit_has_control(const char *s);
+/* Quote @s for a POSIX shell if needed (malloc'd; NULL on ENOMEM). */
+char *emit_shell_quote(const char *s);
+
+/* emit-qemu.c. The table entry prints emit_qemu_argv() with emit_qemu_print(). */
+int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f);
+/* The complete QEMU command line, argv[0] = @qemu_binary. Values inside -device/-drive/...
+ * option strings have their commas doubled. Returns 0 and a strv, -ENODEV, -EINVAL, -ENOMEM. */
+int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_argv);
+/* Print @argv shell-quoted, one option (with its value) per line, lines joined with " \\". */
+int emit_qemu_print(char *const *argv, FILE *f);
+
+/* emit-libvirt.c. The table entry fills o->template_xml (-EINVAL when it is NULL). */
+int emit_libvirt(const struct plan *p, const struct emit_options *o, FILE *f);
+/* Fill the template @buf (@len bytes) from the plan with libxml2 nodes. Returns 0 and a malloc'd
+ * document, -EBADMSG (the template is not a <domain> document), -EFBIG, -ENODEV, -EINVAL,
+ * -ENOMEM. */
+int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t len, bool managed,
+				 char **ret_xml);
+
+/* emit-proxmox.c: the lines for /etc/pve/qemu-server/<vmid>.conf, then comment lines naming the
+ * ROM files to copy into /usr/share/kvm. Returns 0, -ENODEV, -EINVAL (a romfile name with ','
+ * or ';'), -E2BIG (more than 16 hostpci entries), -EIO. */
+int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);

@@ -11,49 +11,39 @@
  * - In the guest each host slot gets its own pcie-root-port and functions are renumbered from
  *   0, so a guest always sees function 0 (a guest does not scan function 1 without 0). */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/hostinfo.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "core/rom.h"
 #include "util/fileio.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
-static const char *const role_table[_PLAN_ROLE_MAX] = {
+static const char *const plan_role_table[_PLAN_ROLE_MAX] = {
 	[PLAN_ROLE_GPU] = "gpu",
 	[PLAN_ROLE_GPU_AUDIO] = "gpu-audio",
 	[PLAN_ROLE_GPU_OTHER] = "gpu-other",
 	[PLAN_ROLE_EXTRA] = "extra",
 };
-static const char *const rom_source_table[_PLAN_ROM_SOURCE_MAX] = {
+static const char *const plan_rom_source_table[_PLAN_ROM_SOURCE_MAX] = {
 	[PLAN_ROM_NONE] = "none",
 	[PLAN_ROM_VFCT] = "vfct",
 	[PLAN_ROM_SYSFS] = "sysfs",
 	[PLAN_ROM_FILE] = "file",
 };
-static const char *const action_table[_PLAN_ACTION_KIND_MAX] = {
+static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
 	[PLAN_ACTION_LOAD_MODULE] = "load-module",
 	[PLAN_ACTION_STAGE_ROM] = "stage-rom",
 	[PLAN_ACTION_UNBIND_CONSOLE] = "unbind-console",
 	[PLAN_ACTION_BIND_VFIO] = "bind-vfio",
 };
-
-const char *plan_role_to_string(enum plan_role r)
-{
-	return r < _PLAN_ROLE_MAX ? role_table[r] : NULL;
-}
-const char *plan_rom_source_to_string(enum plan_rom_source s)
-{
-	return s < _PLAN_ROM_SOURCE_MAX ? rom_source_table[s] : NULL;
-}
-const char *plan_action_kind_to_string(enum plan_action_kind k)
-{
-	return k < _PLAN_ACTION_KIND_MAX ? action_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX)
+DEFINE_STRING_TABLE_LOOKUP(plan_rom_source, enum plan_rom_source, _PLAN_ROM_SOURCE_MAX)
+DEFINE_STRING_TABLE_LOOKUP(plan_action_kind, enum plan_action_kind, _PLAN_ACTION_KIND_MAX)
 
 /* OVMF code/vars pairs by distribution, relative to usr_share; first complete pair wins. */
 const struct plan_ovmf_pair plan_ovmf_pairs[] = {
@@ -183,9 +173,8 @@ static int set_rom(struct plan *p, struct plan_device *d, enum plan_rom_source s
 		return -ENOMEM;
 	if (src == PLAN_ROM_FILE)
 		source = strdup(file);
-	else if (asprintf(&source, "%s:%s", src == PLAN_ROM_VFCT ? "vfct" : "sysfs", d->address) <
-		 0)
-		source = NULL;
+	else
+		source = strdup_printf("%s:%s", plan_rom_source_to_string(src), d->address);
 	if (!source)
 		return -ENOMEM;
 	return add_action(p, PLAN_ACTION_STAGE_ROM, d->romfile, source);
@@ -514,10 +503,10 @@ static int plan_roms(struct plan *p, const struct profile *pr, const struct host
 				"vbios = %s, but no display function is passed",
 				profile_vbios_to_string(pr->vbios));
 	if (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS) {
-		_cleanup_free_ char *name = NULL;
+		_cleanup_free_ char *name = vbios_name(vga->vendor, vga->device);
 		const struct pci_func *vf = host_find_func(h, vga->address);
 
-		if (asprintf(&name, "vbios_%04x_%04x.bin", vga->vendor, vga->device) < 0)
+		if (!name)
 			return -ENOMEM;
 		r = set_rom(p, vga,
 			    pr->vbios == PROFILE_VBIOS_VFCT ? PLAN_ROM_VFCT : PLAN_ROM_SYSFS, NULL,

@@ -17,7 +17,6 @@
 #include "util/macro.h"
 
 struct profile;
-struct ctx;
 
 enum plan_role {
 	PLAN_ROLE_GPU,	     /* a display function of the GPU's slot */
@@ -123,9 +122,12 @@ int plan_build(const struct profile *p, const struct host *h, const struct plan_
 /* Canonical, stable text form (golden tests, `gpurun plan`). Returns 0 or -EIO. */
 int plan_dump(const struct plan *p, FILE *f);
 
-const char *plan_role_to_string(enum plan_role r);
-const char *plan_rom_source_to_string(enum plan_rom_source s);
-const char *plan_action_kind_to_string(enum plan_action_kind k);
+/* "gpu", "gpu-audio", "gpu-other", "extra"; "none", "vfct", "sysfs", "file" (also the prefix
+ * of a stage-rom action's source, "vfct:ADDR"); "load-module", "stage-rom", "unbind-console",
+ * "bind-vfio". */
+DECLARE_STRING_TABLE_LOOKUP(plan_role, enum plan_role);
+DECLARE_STRING_TABLE_LOOKUP(plan_rom_source, enum plan_rom_source);
+DECLARE_STRING_TABLE_LOOKUP(plan_action_kind, enum plan_action_kind);
 
 struct plan *plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)

@@ -2,59 +2,45 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/hostinfo.h"
 #include "core/profile.h"
-#include "util/fileio.h"
+#include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
-#define PROFILE_MAX_SIZE (1024 * 1024)
 #define MEMORY_MIN_MIB 16ULL
 #define MEMORY_MAX_MIB (16ULL * 1024 * 1024) /* 16T */
 #define CPUS_MAX 1024U
 #define PIN_CPU_MAX 8191U
 
-static const char *const firmware_table[_PROFILE_FIRMWARE_MAX] = {
+static const char *const profile_firmware_table[_PROFILE_FIRMWARE_MAX] = {
 	[PROFILE_FIRMWARE_UEFI] = "uefi",
 	[PROFILE_FIRMWARE_UEFI_SECBOOT] = "uefi-secboot",
 	[PROFILE_FIRMWARE_BIOS] = "bios",
 };
-static const char *const backend_table[_PROFILE_BACKEND_MAX] = {
+static const char *const profile_backend_table[_PROFILE_BACKEND_MAX] = {
 	[PROFILE_BACKEND_QEMU] = "qemu",
 	[PROFILE_BACKEND_LIBVIRT] = "libvirt",
 };
-static const char *const vbios_table[_PROFILE_VBIOS_MAX] = {
+static const char *const profile_vbios_table[_PROFILE_VBIOS_MAX] = {
 	[PROFILE_VBIOS_NONE] = "none",
 	[PROFILE_VBIOS_VFCT] = "vfct",
 	[PROFILE_VBIOS_SYSFS] = "sysfs",
 	[PROFILE_VBIOS_FILE] = "file",
 };
-static const char *const network_table[_PROFILE_NETWORK_MAX] = {
+static const char *const profile_network_table[_PROFILE_NETWORK_MAX] = {
 	[PROFILE_NETWORK_NONE] = "none",
 	[PROFILE_NETWORK_USER] = "user",
 	[PROFILE_NETWORK_BRIDGE] = "bridge",
 };
-
-const char *profile_firmware_to_string(enum profile_firmware f)
-{
-	return f < _PROFILE_FIRMWARE_MAX ? firmware_table[f] : NULL;
-}
-const char *profile_backend_to_string(enum profile_backend b)
-{
-	return b < _PROFILE_BACKEND_MAX ? backend_table[b] : NULL;
-}
-const char *profile_vbios_to_string(enum profile_vbios v)
-{
-	return v < _PROFILE_VBIOS_MAX ? vbios_table[v] : NULL;
-}
-const char *profile_network_to_string(enum profile_network n)
-{
-	return n < _PROFILE_NETWORK_MAX ? network_table[n] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(profile_firmware, enum profile_firmware, _PROFILE_FIRMWARE_MAX)
+DEFINE_STRING_TABLE_LOOKUP(profile_backend, enum profile_backend, _PROFILE_BACKEND_MAX)
+DEFINE_STRING_TABLE_LOOKUP(profile_vbios, enum profile_vbios, _PROFILE_VBIOS_MAX)
+DEFINE_STRING_TABLE_LOOKUP(profile_network, enum profile_network, _PROFILE_NETWORK_MAX)
 
 bool profile_guest_is_windows(const struct profile *p)
 {
@@ -122,35 +108,15 @@ static const char *const section_names[_SEC_MAX] = {
 
 struct parser {
 	const char *filename;
-	unsigned line;
+	unsigned line; /* 0 while checking the whole file */
 	enum section section;
 	struct profile_device *device; /* current [device NAME] */
-	char *error;		       /* set on the first error */
+	struct error *err;	       /* the caller's, may be NULL */
 	unsigned pinning_line;
 };
 
-_printf_(2, 3) static int fail(struct parser *ps, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	free(ps->error);
-	if (ps->line > 0)
-		r = asprintf(&ps->error, "%s:%u: %s", ps->filename, ps->line, msg);
-	else
-		r = asprintf(&ps->error, "%s: %s", ps->filename, msg);
-	if (r < 0) {
-		ps->error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
+/* Record "FILE:LINE: message" (LINE 0: "FILE: message") in the caller's error; -EINVAL. */
+#define fail(ps, ...) error_set_line((ps)->err, EINVAL, (ps)->filename, (ps)->line, __VA_ARGS__)
 
 typedef int (*setter_t)(struct parser *ps, struct profile *p, const char *key, const char *v);
 
@@ -201,17 +167,6 @@ static int parse_bool(struct parser *ps, const char *key, const char *v, bool *r
 		}
 	}
 	return fail(ps, "'%s': invalid value '%s', expected yes or no", key, v);
-}
-
-static int parse_enum(struct parser *ps, const char *key, const char *v, const char *const *table,
-		      size_t n, const char *allowed, int *ret)
-{
-	for (size_t i = 0; i < n; i++)
-		if (table[i] && streq(v, table[i])) {
-			*ret = (int)i;
-			return 0;
-		}
-	return fail(ps, "'%s': invalid value '%s', allowed: %s", key, v, allowed);
 }
 
 static int parse_abs_path(struct parser *ps, const char *key, const char *v)
@@ -385,12 +340,11 @@ static int set_x_vga(struct parser *ps, struct profile *p, const char *key, cons
 
 static int set_firmware(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
-	int i = 0, r;
+	int i = profile_firmware_from_string(v);
 
-	r = parse_enum(ps, key, v, firmware_table, _PROFILE_FIRMWARE_MAX,
-		       "uefi, uefi-secboot, bios", &i);
-	if (r < 0)
-		return r;
+	if (i < 0)
+		return fail(ps, "'%s': invalid value '%s', allowed: uefi, uefi-secboot, bios", key,
+			    v);
 	p->firmware = (enum profile_firmware)i;
 	return 0;
 }
@@ -405,11 +359,10 @@ static int set_accel(struct parser *ps, struct profile *p, const char *key, cons
 
 static int set_backend(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
-	int i = 0, r;
+	int i = profile_backend_from_string(v);
 
-	r = parse_enum(ps, key, v, backend_table, _PROFILE_BACKEND_MAX, "qemu, libvirt", &i);
-	if (r < 0)
-		return r;
+	if (i < 0)
+		return fail(ps, "'%s': invalid value '%s', allowed: qemu, libvirt", key, v);
 	p->backend = (enum profile_backend)i;
 	return 0;
 }
@@ -524,16 +477,18 @@ static int set_functions(struct parser *ps, struct profile *p, const char *key, 
 
 static int set_vbios(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
-	int i = 0, r;
+	int i;
 
 	if (v[0] == '/') {
 		p->vbios = PROFILE_VBIOS_FILE;
 		return set_string(&p->vbios_path, v);
 	}
-	r = parse_enum(ps, key, v, vbios_table, PROFILE_VBIOS_FILE,
-		       "vfct, sysfs, none, /path/file.rom", &i);
-	if (r < 0)
-		return r;
+	/* "file" names the kind, not a value: a file is given by its path */
+	i = profile_vbios_from_string(v);
+	if (i < 0 || i == PROFILE_VBIOS_FILE)
+		return fail(ps,
+			    "'%s': invalid value '%s', allowed: vfct, sysfs, none, /path/file.rom",
+			    key, v);
 	p->vbios = (enum profile_vbios)i;
 	p->vbios_path = mfree(p->vbios_path);
 	return 0;
@@ -651,50 +606,6 @@ static const struct key keys[] = {
 	{ SEC_DEVICE, "address", false, false, set_dev_address },
 };
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (prev[j] + 1 < d)
-				d = prev[j] + 1;
-			if (cur[j - 1] + 1 < d)
-				d = cur[j - 1] + 1;
-			cur[j] = d;
-		}
-		memcpy(prev, cur, sizeof(prev));
-	}
-	return prev[lb];
-}
-
-/* The closest of @cands (NULL-terminated or @n entries), or NULL if none is close enough. */
-static const char *closest(const char *word, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX, limit = strlen(word) < 5 ? 1 : 2;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d;
-
-		if (!cands[i])
-			continue;
-		d = edit_distance(word, cands[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
-}
-
 static int unknown_key(struct parser *ps, const char *key)
 {
 	const char *cands[ELEMENTSOF(keys)] = {};
@@ -704,7 +615,7 @@ static int unknown_key(struct parser *ps, const char *key)
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 		if (keys[i].section == ps->section)
 			cands[i] = keys[i].name;
-	best = closest(key, cands, ELEMENTSOF(keys));
+	best = str_closest(key, cands, ELEMENTSOF(keys));
 	if (best)
 		return fail(ps, "unknown key '%s' in [%s], did you mean '%s'?", key, sec, best);
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
@@ -773,7 +684,7 @@ static int parse_section(struct parser *ps, struct profile *p, const char *s)
 	if (streq(name, "device"))
 		return fail(ps, "section [device] needs a name: [device NAME]");
 	{
-		const char *best = closest(name, section_names, _SEC_MAX);
+		const char *best = str_closest(name, section_names, _SEC_MAX);
 
 		if (best)
 			return fail(ps, "unknown section [%s], did you mean [%s]?", name, best);
@@ -908,11 +819,9 @@ static int parse_line(struct parser *ps, struct profile *p, const char *line,
 	return parse_assignment(ps, p, line, seen);
 }
 
-int profile_parse(const void *buf, size_t len, const char *filename, struct profile **ret,
-		  char **ret_error)
+static int parse(struct parser *ps, const void *buf, size_t len, struct profile **ret)
 {
 	_cleanup_(profile_freep) struct profile *p = NULL;
-	struct parser ps = { .filename = filename ? filename : "<profile>" };
 	unsigned seen[ELEMENTSOF(keys)] = {};
 	const char *s = buf, *end = s + len;
 	int r = 0;
@@ -929,7 +838,7 @@ int profile_parse(const void *buf, size_t len, const char *filename, struct prof
 		.gpu_functions_all = true,
 		.vbios = PROFILE_VBIOS_NONE,
 	};
-	p->filename = strdup(ps.filename);
+	p->filename = strdup(ps->filename);
 	p->disks = calloc(1, sizeof(char *));
 	p->cdroms = calloc(1, sizeof(char *));
 	p->qemu_args = calloc(1, sizeof(char *));
@@ -943,14 +852,14 @@ int profile_parse(const void *buf, size_t len, const char *filename, struct prof
 		size_t ll = nl ? (size_t)(nl - s) : (size_t)(end - s);
 		_cleanup_free_ char *line = NULL;
 
-		ps.line++;
+		ps->line++;
 		if (ll > 0 && s[ll - 1] == '\r')
 			ll--;
 		for (size_t i = 0; i < ll; i++) {
 			unsigned char ch = (unsigned char)s[i];
 
 			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-				r = fail(&ps, "control character 0x%02x at column %zu", ch, i + 1);
+				r = fail(ps, "control character 0x%02x at column %zu", ch, i + 1);
 				break;
 			}
 		}
@@ -959,51 +868,42 @@ int profile_parse(const void *buf, size_t len, const char *filename, struct prof
 		line = strndup(s, ll);
 		if (!line)
 			return -ENOMEM;
-		r = parse_line(&ps, p, line, seen);
+		r = parse_line(ps, p, line, seen);
 		s = nl ? nl + 1 : end;
 	}
 
 	if (r >= 0) {
-		ps.line = 0;
+		ps->line = 0;
 		if (!p->name)
-			r = fail(&ps, "missing required key 'name' in [vm]");
+			r = fail(ps, "missing required key 'name' in [vm]");
 		else if (!p->gpu_device)
-			r = fail(&ps, "missing required key 'device' in [gpu]");
+			r = fail(ps, "missing required key 'device' in [gpu]");
 	}
 	for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
 		if (!p->devices[i].address) {
-			ps.line = p->devices[i].line;
-			r = fail(&ps, "[device %s] has no 'address'", p->devices[i].name);
+			ps->line = p->devices[i].line;
+			r = fail(ps, "[device %s] has no 'address'", p->devices[i].name);
 		}
 	if (r >= 0 && p->cpu_pinning && p->n_pin_cpus != p->cpus) {
-		ps.line = ps.pinning_line;
-		r = fail(&ps, "'cpu-pinning': lists %zu host CPUs but cpus = %u", p->n_pin_cpus,
+		ps->line = ps->pinning_line;
+		r = fail(ps, "'cpu-pinning': lists %zu host CPUs but cpus = %u", p->n_pin_cpus,
 			 p->cpus);
 	}
-	if (r < 0) {
-		if (ret_error)
-			*ret_error = TAKE_PTR(ps.error);
-		free(ps.error);
+	if (r < 0)
 		return r;
-	}
-	free(ps.error);
 	*ret = TAKE_PTR(p);
 	return 0;
 }
 
-int profile_load(const char *path, struct profile **ret, char **ret_error)
+int profile_parse(const void *buf, size_t len, const char *filename, struct profile **ret,
+		  struct error *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
+	struct parser ps = { .filename = filename ? filename : "<profile>", .err = err };
 	int r;
 
-	r = read_full_file(path, PROFILE_MAX_SIZE, &buf, &len);
-	if (r < 0) {
-		if (ret_error &&
-		    asprintf(ret_error, "%s: %s", path,
-			     r == -EFBIG ? "file too large (over 1 MiB)" : strerror(-r)) < 0)
-			*ret_error = NULL;
-		return r;
-	}
-	return profile_parse(buf, len, path, ret, ret_error);
+	r = parse(&ps, buf, len, ret);
+	/* fail() recorded -EINVAL with the line; the rest (-ENOMEM) is described here */
+	if (r < 0 && r != -EINVAL)
+		error_set_line(err, r, ps.filename, ps.line, "%s", strerror(-r));
+	return r;
 }

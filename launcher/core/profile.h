@@ -10,8 +10,9 @@
  * `#` starts a comment at the start of a line or after whitespace; a value may be quoted with
  * "..." (\" and \\ escapes) or '...' (literal). `[qemu] args` values are split into words like
  * a shell does (quotes group, no expansion). Control characters are refused everywhere. Paths
- * (disk, cdrom, nvram, gop, vbios) must be absolute. Every error is one line
- * "FILE:LINE: message" (LINE omitted for whole-file problems such as a missing required key). */
+ * (disk, cdrom, nvram, gop, vbios) must be absolute. Every error names the file and the line
+ * (error_format(): "FILE:LINE: message"; line 0, "FILE: message", for whole-file problems such
+ * as a missing required key). Reading a profile file is profile_load() (host/profile-load.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 #include "util/macro.h"
+
+struct error;
 
 enum profile_firmware {
 	PROFILE_FIRMWARE_UEFI,
@@ -98,20 +101,19 @@ struct profile {
 };
 
 /* Parse @len bytes of @buf (need not be NUL-terminated). @filename is used in messages only.
- * Pure: no I/O. Returns 0 and *ret, or -EINVAL (bad input; *ret_error = "FILE:LINE: ..."),
- * -ENOMEM. @ret_error may be NULL. */
+ * Pure: no I/O. Returns 0 and *ret, or -EINVAL (bad input), -ENOMEM; on failure @err (may be
+ * NULL) holds the message with file = @filename and the 1-based line (0 for the whole file). */
 int profile_parse(const void *buf, size_t len, const char *filename, struct profile **ret,
-		  char **ret_error);
-/* Read @path (at most 1 MiB) and parse it. I/O errors: negative errno and *ret_error =
- * "PATH: strerror". */
-int profile_load(const char *path, struct profile **ret, char **ret_error);
+		  struct error *err);
 struct profile *profile_free(struct profile *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct profile *, profile_free)
 
-const char *profile_firmware_to_string(enum profile_firmware f);
-const char *profile_backend_to_string(enum profile_backend b);
-const char *profile_vbios_to_string(enum profile_vbios v);
-const char *profile_network_to_string(enum profile_network n);
+/* "uefi", "uefi-secboot", "bios"; "qemu", "libvirt"; "none", "vfct", "sysfs", "file"; "none",
+ * "user", "bridge" (the profile spells it "bridge:NAME"). */
+DECLARE_STRING_TABLE_LOOKUP(profile_firmware, enum profile_firmware);
+DECLARE_STRING_TABLE_LOOKUP(profile_backend, enum profile_backend);
+DECLARE_STRING_TABLE_LOOKUP(profile_vbios, enum profile_vbios);
+DECLARE_STRING_TABLE_LOOKUP(profile_network, enum profile_network);
 
 /* The guest is Windows: the libvirt template's file name starts with "win" (windows11, win10,
  * /etc/gpurun/win-gaming.xml). Drives Hyper-V enlightenments and a local-time RTC. */

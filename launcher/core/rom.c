@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* PCI option ROM decoding, checks, combining, sysfs reading and staging. */
-#include <fcntl.h>
+/* PCI option ROM decoding, checks against a device, combining. Pure. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "core/rom.h"
-#include "util/fileio.h"
+#include "util/error.h"
 
 #define ROM_SIG0 0x55
 #define ROM_SIG1 0xaa
@@ -27,36 +24,22 @@ struct rom_info *rom_info_free(struct rom_info *i)
 	return NULL;
 }
 
-const char *rom_code_type_to_string(unsigned code_type)
-{
-	switch (code_type) {
-	case ROM_CODE_X86:
-		return "x86";
-	case ROM_CODE_OPEN_FIRMWARE:
-		return "open-firmware";
-	case ROM_CODE_PARISC:
-		return "pa-risc";
-	case ROM_CODE_EFI:
-		return "efi";
-	default:
-		return "unknown";
-	}
-}
+static const char *const rom_code_type_table[_ROM_CODE_TYPE_MAX] = {
+	[ROM_CODE_X86] = "x86",
+	[ROM_CODE_OPEN_FIRMWARE] = "open-firmware",
+	[ROM_CODE_PARISC] = "pa-risc",
+	[ROM_CODE_EFI] = "efi",
+};
+DEFINE_STRING_TABLE_LOOKUP_FALLBACK(rom_code_type, unsigned, _ROM_CODE_TYPE_MAX, "unknown")
 
-const char *rom_efi_subsystem_to_string(unsigned subsystem)
-{
-	switch (subsystem) {
-	case 10:
-		return "application";
-	case 11:
-		return "boot-services-driver";
-	case 12:
-		return "runtime-driver";
-	default:
-		return "unknown";
-	}
-}
+static const char *const rom_efi_subsystem_table[_ROM_EFI_SUBSYSTEM_MAX] = {
+	[ROM_EFI_SUBSYSTEM_APPLICATION] = "application",
+	[ROM_EFI_SUBSYSTEM_BOOT_SERVICES_DRIVER] = "boot-services-driver",
+	[ROM_EFI_SUBSYSTEM_RUNTIME_DRIVER] = "runtime-driver",
+};
+DEFINE_STRING_TABLE_LOOKUP_FALLBACK(rom_efi_subsystem, unsigned, _ROM_EFI_SUBSYSTEM_MAX, "unknown")
 
+/* PE machine numbers are sparse (0x014c, 0x8664, 0xaa64): a switch, not an indexed table. */
 const char *rom_efi_machine_to_string(unsigned machine)
 {
 	switch (machine) {
@@ -71,21 +54,10 @@ const char *rom_efi_machine_to_string(unsigned machine)
 	}
 }
 
-static int finding(struct rom_info *info, enum diag_status s, const char *id, size_t offset,
-		   const char *fmt, ...) _printf_(5, 6);
-static int finding(struct rom_info *info, enum diag_status s, const char *id, size_t offset,
-		   const char *fmt, ...)
+/* Record a finding about the place @offset of the file: a diagnostic whose message starts
+ * "offset 0xN: ", the first DIAG_FAIL also making the ROM invalid. Returns 0 or -ENOMEM. */
+static int note_finding(struct rom_info *info, enum diag_status s, size_t offset, int r)
 {
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	r = diag_add(&info->diags, s, id, NULL, "offset 0x%zx: %s", offset, msg);
 	if (r < 0)
 		return r;
 	if (s == DIAG_FAIL && info->valid) {
@@ -94,6 +66,10 @@ static int finding(struct rom_info *info, enum diag_status s, const char *id, si
 	}
 	return 0;
 }
+#define finding(info, s, id, offset, fmt, ...)                                                     \
+	note_finding(info, s, offset,                                                              \
+		     diag_add(&(info)->diags, s, id, NULL, "offset 0x%zx: " fmt, (size_t)(offset), \
+			      ##__VA_ARGS__))
 
 static bool all_padding(const uint8_t *p, size_t n)
 {
@@ -417,15 +393,8 @@ static void set_last(uint8_t *img, size_t pcir_off, bool last)
 		img[pcir_off + 0x15] &= 0x7f;
 }
 
-static int combine_error(char **ret_error, const char *msg)
-{
-	if (ret_error)
-		*ret_error = strdup(msg);
-	return -EBADMSG;
-}
-
 int rom_combine(const void *vbios, size_t vbios_len, const void *gop, size_t gop_len, uint8_t **ret,
-		size_t *ret_len, char **ret_error)
+		size_t *ret_len, struct error *err)
 {
 	_cleanup_(rom_info_freep) struct rom_info *vi = NULL, *gi = NULL;
 	const struct rom_image *legacy = NULL, *efi = NULL;
@@ -450,9 +419,9 @@ int rom_combine(const void *vbios, size_t vbios_len, const void *gop, size_t gop
 		    gi->images[i].available == gi->images[i].length)
 			efi = &gi->images[i];
 	if (!legacy)
-		return combine_error(ret_error, "the VBIOS has no complete legacy x86 image");
+		return error_set(err, EBADMSG, "the VBIOS has no complete legacy x86 image");
 	if (!efi)
-		return combine_error(ret_error, "the GOP ROM has no complete x64 EFI image");
+		return error_set(err, EBADMSG, "the GOP ROM has no complete x64 EFI image");
 
 	total = legacy->length + efi->length;
 	out = malloc(total);
@@ -469,7 +438,7 @@ int rom_combine(const void *vbios, size_t vbios_len, const void *gop, size_t gop
 									      : legacy->length;
 	fix = legacy->atom ? ATOM_CHECKSUM_OFFSET : sumlen - 1;
 	if (fix == legacy->pcir_offset + 0x15 || fix < ROM_HDR_MIN)
-		return combine_error(ret_error, "no place for the legacy image checksum");
+		return error_set(err, EBADMSG, "no place for the legacy image checksum");
 	out[fix] = 0;
 	for (size_t i = 0; i < sumlen; i++)
 		sum += out[i];
@@ -489,22 +458,18 @@ char *vbios_name(uint16_t vendor, uint16_t device)
 	return s;
 }
 
-int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, char **ret_error)
+int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, struct error *err)
 {
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 	int r;
 
 	r = rom_decode(buf, len, &info);
-	if (r < 0 || !info || info->n_images == 0) {
-		if (ret_error)
-			*ret_error = strdup("not a PCI option ROM (see `gpurun rom info`)");
-		return r < 0 ? r : -EINVAL;
-	}
-	if (is_gop && !rom_has_x64_efi(info)) {
-		if (ret_error)
-			*ret_error =
-			    strdup("GOP ROM without an x64 EFI image: OVMF cannot load it");
-		return -EINVAL;
-	}
+	if (r < 0)
+		return error_set(err, r, "%s", strerror(-r));
+	if (info->n_images == 0)
+		return error_set(err, EINVAL, "not a PCI option ROM (see `gpurun rom info`)");
+	if (is_gop && !rom_has_x64_efi(info))
+		return error_set(err, EINVAL,
+				 "GOP ROM without an x64 EFI image: OVMF cannot load it");
 	return 0;
 }

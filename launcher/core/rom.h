@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCI option ROMs: decoding every image of a ROM file (layout in REFERENCE.md), checking a ROM
- * against the device it is meant for, combining a legacy VBIOS with an EFI GOP driver, reading a
- * device's ROM from sysfs and staging ROM files where QEMU, libvirt or Proxmox read them.
- * rom_decode() and rom_combine() are pure; rom_read_sysfs() and rom_stage() do the I/O. */
+ * against the device it is meant for, combining a legacy VBIOS with an EFI GOP driver. All pure;
+ * reading a device's ROM from sysfs and staging ROM files is host/romstage.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -12,7 +11,7 @@
 #include "core/diag.h"
 #include "util/macro.h"
 
-struct ctx;
+struct error;
 
 #define ROM_MAX_SIZE (16u * 1024 * 1024)
 
@@ -21,6 +20,15 @@ enum rom_code_type {
 	ROM_CODE_OPEN_FIRMWARE = 1,
 	ROM_CODE_PARISC = 2,
 	ROM_CODE_EFI = 3,
+	_ROM_CODE_TYPE_MAX,
+};
+
+/* The EFI image header's subsystem (PE subsystem values). */
+enum rom_efi_subsystem {
+	ROM_EFI_SUBSYSTEM_APPLICATION = 10,
+	ROM_EFI_SUBSYSTEM_BOOT_SERVICES_DRIVER = 11,
+	ROM_EFI_SUBSYSTEM_RUNTIME_DRIVER = 12,
+	_ROM_EFI_SUBSYSTEM_MAX,
 };
 
 #define ROM_EFI_MACHINE_X64 0x8664
@@ -70,18 +78,20 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct rom_info *, rom_info_free)
  * (*ret)->diags / ->valid; returns 0 or -ENOMEM. */
 int rom_decode(const void *buf, size_t len, struct rom_info **ret);
 
-/* "x86", "open-firmware", "pa-risc", "efi" or "unknown". */
-const char *rom_code_type_to_string(unsigned code_type);
-/* "application", "boot-services-driver", "runtime-driver" or "unknown". */
-const char *rom_efi_subsystem_to_string(unsigned subsystem);
+/* The values a file holds (code type byte, EFI subsystem) may name nothing in the tables:
+ * "x86", "open-firmware", "pa-risc", "efi" or "unknown"; "application", "boot-services-driver",
+ * "runtime-driver" or "unknown". _from_string() gives the value or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP(rom_code_type, unsigned);
+DECLARE_STRING_TABLE_LOOKUP(rom_efi_subsystem, unsigned);
 /* "x64", "ia32", "aarch64" or "unknown". */
 const char *rom_efi_machine_to_string(unsigned machine);
 
 /* Whether any image is an x64 EFI image (what OVMF can run). */
 bool rom_has_x64_efi(const struct rom_info *info);
 /* Gate before a ROM is staged for a guest: it must decode as an option ROM, and a GOP ROM must
- * hold an x64 EFI image. Pure. -EINVAL with a message in *ret_error (malloc'd) otherwise. */
-int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, char **ret_error);
+ * hold an x64 EFI image. Pure. -EINVAL otherwise (-ENOMEM), with the reason in @err (may be
+ * NULL; message only, the caller names the file and the device). */
+int rom_validate_for_guest(const void *buf, size_t len, bool is_gop, struct error *err);
 
 /* Findings of the ROM against the device it is meant for, appended to @diags:
  * - an image whose PCIR vendor/device differs from @vendor:@device: DIAG_WARN for a VBIOS,
@@ -97,9 +107,9 @@ int rom_check_for_device(const struct rom_info *info, uint16_t vendor, uint16_t 
  * image): legacy image first, EFI image last, the last-image flags set accordingly and the
  * legacy checksum fixed (byte 0x21 for ATOM BIOSes, else the last byte of the legacy image).
  * -EBADMSG if the VBIOS has no complete legacy image or the GOP no complete x64 EFI image
- * (*ret_error, may be NULL, then says which; malloc'd), -ENOMEM. */
+ * (@err, may be NULL, then says which), -ENOMEM. */
 int rom_combine(const void *vbios, size_t vbios_len, const void *gop, size_t gop_len, uint8_t **ret,
-		size_t *ret_len, char **ret_error);
+		size_t *ret_len, struct error *err);
 
 /* "vbios_1002_1586.bin" (malloc'd), the name the seed system and gpurun use. */
 char *vbios_name(uint16_t vendor, uint16_t device);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ACPI VFCT table parser. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "core/vfct.h"
-#include "util/fileio.h"
+#include "util/error.h"
 
 struct vfct_table *vfct_table_free(struct vfct_table *t)
 {
@@ -17,25 +16,8 @@ struct vfct_table *vfct_table_free(struct vfct_table *t)
 	return NULL;
 }
 
-static int fail(size_t offset, size_t *ret_error_offset, char **ret_error, const char *fmt, ...)
-    _printf_(4, 5);
-static int fail(size_t offset, size_t *ret_error_offset, char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error_offset)
-		*ret_error_offset = offset;
-	if (ret_error) {
-		char *s = NULL;
-
-		va_start(ap, fmt);
-		if (vasprintf(&s, fmt, ap) < 0)
-			s = NULL;
-		va_end(ap);
-		*ret_error = s;
-	}
-	return -EBADMSG;
-}
+/* A table that cannot be used: the byte offset of the problem and what is wrong there. */
+#define fail(err, offset, ...) error_set_offset(err, EBADMSG, NULL, offset, __VA_ARGS__)
 
 static void copy_id(char *dst, const uint8_t *src, size_t n)
 {
@@ -48,7 +30,7 @@ static void copy_id(char *dst, const uint8_t *src, size_t n)
 }
 
 int vfct_parse(const void *buf, size_t len, struct vfct_table **ret, struct diag_list *warnings,
-	       size_t *ret_error_offset, char **ret_error)
+	       struct error *err)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *t = NULL;
 	const uint8_t *p = buf;
@@ -57,22 +39,20 @@ int vfct_parse(const void *buf, size_t len, struct vfct_table **ret, struct diag
 	int r;
 
 	if (len < 36)
-		return fail(0, ret_error_offset, ret_error,
-			    "%zu bytes is shorter than an ACPI table header (36 bytes)", len);
+		return fail(err, 0, "%zu bytes is shorter than an ACPI table header (36 bytes)",
+			    len);
 	if (memcmp(p, "VFCT", 4) != 0)
-		return fail(0, ret_error_offset, ret_error,
-			    "signature is not \"VFCT\" (found %02x %02x %02x %02x)", p[0], p[1],
-			    p[2], p[3]);
+		return fail(err, 0, "signature is not \"VFCT\" (found %02x %02x %02x %02x)", p[0],
+			    p[1], p[2], p[3]);
 	length = le32(p + 4);
 	if (length > len)
 		return fail(
-		    4, ret_error_offset, ret_error,
+		    err, 4,
 		    "header Length %zu is larger than the data (%zu bytes): truncated table",
 		    length, len);
 	if (length < VFCT_HEADER_SIZE)
-		return fail(4, ret_error_offset, ret_error,
-			    "header Length %zu is smaller than the VFCT header (%d bytes)", length,
-			    VFCT_HEADER_SIZE);
+		return fail(err, 4, "header Length %zu is smaller than the VFCT header (%d bytes)",
+			    length, VFCT_HEADER_SIZE);
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -108,7 +88,7 @@ int vfct_parse(const void *buf, size_t len, struct vfct_table **ret, struct diag
 	}
 
 	if (t->vbios_image_offset < VFCT_HEADER_SIZE || t->vbios_image_offset > length)
-		return fail(0x34, ret_error_offset, ret_error,
+		return fail(err, 0x34,
 			    "VBIOSImageOffset 0x%" PRIx32
 			    " is outside the image area (0x%x..0x%zx)",
 			    t->vbios_image_offset, VFCT_HEADER_SIZE, length);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ACPI VFCT table ("VBIOS Fetch Table"): the firmware's copy of each AMD GPU's VBIOS, readable
  * at ROOT/sys/firmware/acpi/tables/VFCT whatever driver holds the GPU. Layout in REFERENCE.md.
- * vfct_parse() is pure and treats every length and offset as hostile; vfct_read() does the I/O. */
+ * vfct_parse() is pure and treats every length and offset as hostile; vfct_read()
+ * (host/romstage.h) does the I/O. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,7 +12,7 @@
 #include "core/diag.h"
 #include "util/macro.h"
 
-struct ctx;
+struct error;
 
 #define VFCT_HEADER_SIZE 76 /* ACPI header + UUID + offsets + reserved */
 #define VFCT_RECORD_SIZE 28 /* VFCT_IMAGE_HEADER */
@@ -46,11 +47,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vfct_table *, vfct_table_free)
  * be NULL) as DIAG_WARN whose message starts "offset 0xNNNN: ".
  * Errors: -EBADMSG for a table that cannot be used (too short, wrong signature, Length larger
  * than the data or smaller than the header, image offset outside the table), -ENOMEM.
- * On -EBADMSG *ret_error_offset (may be NULL) gets the byte offset of the problem and
- * *ret_error (may be NULL) a malloc'd one-line explanation (without the offset). These two are
- * written only on failure. */
+ * On -EBADMSG @err (may be NULL) holds the byte offset of the problem (has_offset; no file: the
+ * caller that read the table adds it) and a one-line explanation without the offset. */
 int vfct_parse(const void *buf, size_t len, struct vfct_table **ret, struct diag_list *warnings,
-	       size_t *ret_error_offset, char **ret_error);
+	       struct error *err);
 
 /* Pointer to the image bytes of record @i (inside t->data). */
 const uint8_t *vfct_image_data(const struct vfct_table *t, size_t i);

@@ -10,6 +10,9 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/paths.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret)
@@ -91,4 +94,24 @@ char *paths_templates_dir(void)
 		}
 	}
 	return strdup(GPURUN_DATADIR "/xml-templates");
+}
+
+int paths_load_template(const char *templates_dir, const char *name, char **ret_buf,
+			size_t *ret_len, struct error *err)
+{
+	_cleanup_free_ char *path = NULL, *file = NULL;
+	int r;
+
+	if (!name)
+		name = "linux";
+	if (strchr(name, '/'))
+		path = strdup(name);
+	else if ((file = strdup_printf("%s.xml", name)))
+		path = path_join(templates_dir, file);
+	if (!path)
+		return error_set(err, ENOMEM, "%s", strerror(ENOMEM));
+	r = read_full_file(path, PATHS_TEMPLATE_MAX, ret_buf, ret_len);
+	if (r < 0)
+		return error_set_line(err, r, path, 0, "%s", strerror(-r));
+	return 0;
 }

@@ -5,6 +5,7 @@
 #include "core/plan.h"
 
 struct ctx;
+struct error;
 
 /* Fill @ret from the ctx roots, probing usr_share for the Debian/Ubuntu, Fedora and Arch
  * OVMF file names (plan.c's table). Not pure (stat()s files). */
@@ -13,3 +14,11 @@ int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret);
  * <dir of /proc/self/exe>/../xml-templates when running from the source tree, else
  * GPURUN_DATADIR "/xml-templates". Returns a malloc'd path or NULL (ENOMEM). */
 char *paths_templates_dir(void);
+/* Read the libvirt domain template @name (a profile's `template`): NULL means "linux"; a name
+ * without '/' is TEMPLATES_DIR/NAME.xml, anything with a '/' a path as given. At most
+ * PATHS_TEMPLATE_MAX bytes. Returns 0 with *ret_buf (malloc'd, NUL-terminated) and *ret_len, or
+ * the read error (-ENOENT: no such template, -EFBIG, ...) with @err (may be NULL) naming the
+ * file that was tried. */
+#define PATHS_TEMPLATE_MAX (4 * 1024 * 1024)
+int paths_load_template(const char *templates_dir, const char *name, char **ret_buf,
+			size_t *ret_len, struct error *err);

@@ -127,7 +127,7 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 	d = plan_device_of(p, source + 5);
 	if (!d || sscanf(source + 5, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
 		return error_set(err, -EINVAL, "Bad ROM source %s", source);
-	r = vfct_read(c, &t, NULL, NULL, NULL);
+	r = vfct_read(c, &t, NULL, NULL);
 	if (r < 0)
 		return error_set(err, r, "Failed to read the VFCT table: %s", strerror(-r));
 	img = vfct_find(t, bus, dev, fn, d->vendor, d->device);
@@ -161,13 +161,13 @@ static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {
-		_cleanup_free_ char *why = NULL;
+		_cleanup_(error_clear) struct error why = {};
 
 		if (!streq_ptr(p->devices[i].romfile, a->target))
 			continue;
 		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
 			return error_set(err, -EINVAL, "ROM %s for %s: %s", strempty(a->source),
-					 p->devices[i].address, strna(why));
+					 p->devices[i].address, strna(why.message));
 	}
 	same = hostfs_same_content(a->target, buf, len);
 	if (same == 1) {

@@ -13,6 +13,7 @@
 #include "host/hostfs.h"
 #include "host/pcidev.h"
 #include "host/romstage.h"
+#include "util/error.h"
 
 #ifndef SYSFS_MAGIC
 #define SYSFS_MAGIC 0x62656572
@@ -23,8 +24,7 @@ char *vfct_path(const struct ctx *c)
 	return path_join(c->sys, "firmware/acpi/tables/VFCT");
 }
 
-int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings,
-	      size_t *ret_error_offset, char **ret_error)
+int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings, struct error *err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	size_t len;
@@ -32,11 +32,17 @@ int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings
 
 	path = vfct_path(c);
 	if (!path)
-		return -ENOMEM;
+		return error_set(err, ENOMEM, "%s", strerror(ENOMEM));
 	r = read_full_file(path, VFCT_MAX_SIZE, &buf, &len);
 	if (r < 0)
-		return r;
-	return vfct_parse(buf, len, ret, warnings, ret_error_offset, ret_error);
+		return error_set_line(err, r, path, 0, "%s", strerror(-r));
+	r = vfct_parse(buf, len, ret, warnings, err);
+	if (r < 0) {
+		if (!error_is_set(err))
+			error_set(err, r, "%s", strerror(-r));
+		error_set_file(err, path, false);
+	}
+	return r;
 }
 int rom_stage(struct ctx *c, const void *buf, size_t len, const char *dir, const char *name,
 	      bool force, char **ret_path)

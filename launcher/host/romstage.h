@@ -8,13 +8,15 @@
 #include "core/vfct.h"
 
 struct ctx;
+struct error;
 
 /* Path of the table under the ctx roots: ROOT/sys/firmware/acpi/tables/VFCT (malloc'd). */
 char *vfct_path(const struct ctx *c);
 /* Read and parse ROOT/sys/firmware/acpi/tables/VFCT. -ENOENT when the firmware has no VFCT;
- * otherwise as vfct_parse(). */
+ * otherwise as vfct_parse(). On failure @err (may be NULL) names the table's path as the file:
+ * with the read error (strerror), or vfct_parse()'s byte offset and message. */
 int vfct_read(struct ctx *c, struct vfct_table **ret, struct diag_list *warnings,
-	      size_t *ret_error_offset, char **ret_error);
+	      struct error *err);
 /* Write @buf to DIR/NAME: DIR created (0755) if missing, written atomically (temp file + rename)
  * with mode 0644. An identical existing file is left alone (success); a different one gives
  * -EEXIST unless @force. @name must be a plain file name (-EINVAL otherwise, also for names with

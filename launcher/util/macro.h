@@ -65,17 +65,20 @@ static inline void fclosep(FILE **f)
  * in the .c file, after `static const char *const plan_role_table[_PLAN_ROLE_MAX] = {...};`:
  * DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX). That defines
  * plan_role_to_string(v) (NULL when out of range or unnamed) and plan_role_from_string(s) (the
- * value, or -EINVAL when @s names none). The range check is one unsigned comparison: a negative
- * value wraps to a huge one, and an enum without negative values (an unsigned type) draws no
- * -Wtype-limits "comparison is always false". */
+ * value, or -EINVAL when @s names none). DEFINE_STRING_TABLE_LOOKUP_FALLBACK(..., "unknown")
+ * is the same with @fallback instead of NULL, for values read from a file that may name
+ * nothing in the table. */
 #define DECLARE_STRING_TABLE_LOOKUP(name, type)                                                    \
 	const char *name##_to_string(type v);                                                      \
 	int name##_from_string(const char *s)
 #define DEFINE_STRING_TABLE_LOOKUP(name, type, max)                                                \
+	DEFINE_STRING_TABLE_LOOKUP_FALLBACK(name, type, max, NULL)
+#define DEFINE_STRING_TABLE_LOOKUP_FALLBACK(name, type, max, fallback)                             \
 	const char *name##_to_string(type v)                                                       \
 	{                                                                                          \
-		if ((unsigned long long)(long long)v >= (unsigned long long)(max))                 \
-			return NULL;                                                               \
+		/* negative values of a signed type wrap past @max */                              \
+		if ((unsigned long long)v >= (unsigned long long)(max) || !name##_table[v])        \
+			return fallback;                                                           \
 		return name##_table[v];                                                            \
 	}                                                                                          \
 	int name##_from_string(const char *s)                                                      \

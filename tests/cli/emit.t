@@ -105,6 +105,20 @@ if [ -d "$FIX/strix-halo" ]; then
 	expect_rc 2 "--managed only for libvirt" "$GPURUN" --root "$S" emit qemu --managed "$prof"
 	expect_rc 2 "unknown output" "$GPURUN" --root "$S" emit xen "$prof"
 	contains "unknown output named" "$T/err" "unknown output 'xen'"
+	contains "unknown output lists the outputs" "$T/err" "\(qemu, libvirt or proxmox\)\.$"
+	expect_rc 2 "misspelt output" "$GPURUN" --root "$S" emit libvrit "$prof"
+	contains "misspelt output: did you mean" "$T/err" "unknown output 'libvrit' \(qemu, libvirt or proxmox\); did you mean 'libvirt'\?$"
+	expect_rc 2 "emit without an output" "$GPURUN" --root "$S" emit
+	contains "names the outputs" "$T/err" "expected qemu, libvirt or proxmox, and a PROFILE"
+	expect_rc 0 "emit --help" "$GPURUN" emit --help
+	contains "help lists qemu" "$T/out" "^  qemu +\(gpurun args\) +QEMU command line$"
+	contains "help lists libvirt and --managed" "$T/out" "^  libvirt +\(gpurun xml\) +libvirt domain XML; --managed"
+	contains "help lists proxmox and --stage" "$T/out" "^  proxmox +Proxmox VE config lines; --stage"
+	printf '[vm]\nname = x\ntemplate = no-such\n[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n' >"$T/tmpl.profile"
+	expect_rc 1 "missing libvirt template" "$GPURUN" --root "$S" emit libvirt "$T/tmpl.profile"
+	contains "says which template and where" "$T/err" "libvirt template 'no-such' not found \(looked in .*xml-templates\)\.$"
+	lacks "no XML printed" "$T/out" "<domain"
+	expect_rc 0 "the template is only read for libvirt" "$GPURUN" --root "$S" emit qemu "$T/tmpl.profile"
 	expect_rc 2 "no profile" "$GPURUN" --root "$S" emit qemu
 	expect_rc 2 "missing profile file" "$GPURUN" --root "$S" plan "$T/nope.profile"
 	contains "missing profile named" "$T/err" "nope.profile: No such file or directory"

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/rom.h"
+#include "util/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rom_info *info = NULL, *back = NULL;
 	struct diag_list d = {};
 	uint8_t *out = NULL;
-	char *err = NULL;
+	struct error err = {};
 	size_t out_len, half;
 
 	if (rom_decode(data, size, &info) < 0)
@@ -38,6 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(out);
 	}
-	free(err);
+	error_clear(&err);
 	return 0;
 }

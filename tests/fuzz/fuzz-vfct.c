@@ -6,6 +6,7 @@
 
 #include "core/rom.h"
 #include "core/vfct.h"
+#include "util/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,10 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vfct_table *t = NULL;
 	struct diag_list w = {};
-	char *err = NULL;
-	size_t eoff = 0;
+	struct error err = {};
 
-	if (vfct_parse(data, size, &t, &w, &eoff, &err) == 0) {
+	if (vfct_parse(data, size, &t, &w, &err) == 0) {
 		for (size_t i = 0; i < t->n_images; i++) {
 			struct rom_info *info = NULL;
 
@@ -26,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    0)
 				rom_info_free(info);
 		}
-	} else if (err && eoff >= size && size > 0)
-		__builtin_trap(); /* an error offset must point into the input */
+	} else if (error_is_set(&err) && (!err.has_offset || (err.offset >= size && size > 0)))
+		__builtin_trap(); /* a parse error names an offset inside the input */
 	vfct_table_free(t);
 	diag_list_clear(&w);
-	free(err);
+	error_clear(&err);
 	return 0;
 }

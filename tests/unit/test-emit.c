@@ -12,6 +12,7 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 struct fixture {
@@ -30,7 +31,7 @@ static void setup_plan(struct fixture *fx, const char *profile_text)
 		.usr_share = strdup("/R/usr/share"),
 		.ovmf_files = calloc(1, sizeof(char *)),
 	};
-	char *err = NULL;
+	_cleanup_(error_clear) struct error err = {};
 
 	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
 	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
@@ -40,7 +41,7 @@ static void setup_plan(struct fixture *fx, const char *profile_text)
 	fx->host->has_vfct = true;
 	if (profile_parse(profile_text, strlen(profile_text), "t.profile", &fx->profile, &err) <
 	    0) {
-		print_error("%s\n", err);
+		print_error("%s\n", err.message);
 		fail();
 	}
 	assert_int_equal(plan_build(fx->profile, fx->host, &paths, &fx->plan), 0);
@@ -124,6 +125,21 @@ static void test_qemu(void **state)
 	teardown_plan(&fx);
 }
 
+static const struct emit_options no_options = {};
+
+/* The template read as `gpurun emit libvirt` reads it, then filled. */
+static int emit_xml(const struct plan *p, const char *dir, bool managed, char **ret_xml)
+{
+	_cleanup_free_ char *t = NULL;
+	size_t len = 0;
+	int r;
+
+	r = paths_load_template(dir, p->profile->template, &t, &len, NULL);
+	if (r < 0)
+		return r;
+	return emit_libvirt_xml_from_buffer(p, t, len, managed, ret_xml);
+}
+
 static void test_qemu_refuses(void **state)
 {
 	(void)state;
@@ -139,16 +155,16 @@ static void test_qemu_refuses(void **state)
 	{
 		char *xml = NULL;
 
-		assert_int_equal(emit_libvirt_xml(fx.plan, "xml-templates", false, &xml), -EINVAL);
+		assert_int_equal(emit_xml(fx.plan, "xml-templates", false, &xml), -EINVAL);
 		assert_null(xml);
 	}
 	free(fx.plan->devices[0].rom_name);
 	fx.plan->devices[0].rom_name = strdup("a,b.rom");
-	assert_int_equal(emit_proxmox(fx.plan, stdout), -EINVAL);
+	assert_int_equal(emit_proxmox(fx.plan, &no_options, stdout), -EINVAL);
 
 	fx.plan->resolved = false;
 	assert_int_equal(emit_qemu_argv(fx.plan, "qemu", &argv), -ENODEV);
-	assert_int_equal(emit_proxmox(fx.plan, stdout), -ENODEV);
+	assert_int_equal(emit_proxmox(fx.plan, &no_options, stdout), -ENODEV);
 	teardown_plan(&fx);
 }
 
@@ -188,7 +204,7 @@ static char *libvirt(const struct plan *p, bool managed)
 {
 	char *xml = NULL;
 
-	assert_int_equal(emit_libvirt_xml(p, "xml-templates", managed, &xml), 0);
+	assert_int_equal(emit_xml(p, "xml-templates", managed, &xml), 0);
 	return xml;
 }
 
@@ -253,7 +269,7 @@ static void test_libvirt_escaping(void **state)
 			 -EBADMSG);
 	free(fx.profile->template);
 	fx.profile->template = strdup("no-such-template");
-	assert_int_equal(emit_libvirt_xml(fx.plan, "xml-templates", false, &xml), -ENOENT);
+	assert_int_equal(emit_xml(fx.plan, "xml-templates", false, &xml), -ENOENT);
 	teardown_plan(&fx);
 }
 
@@ -267,7 +283,7 @@ static void test_proxmox(void **state)
 
 	setup_plan(&fx, strix);
 	f = open_memstream(&buf, &len);
-	assert_int_equal(emit_proxmox(fx.plan, f), 0);
+	assert_int_equal(emit_proxmox(fx.plan, &no_options, f), 0);
 	fclose(f);
 	assert_string_equal(
 	    buf,
@@ -300,14 +316,117 @@ static void test_proxmox(void **state)
 	teardown_plan(&fx);
 }
 
+/* Run @e through the table into a string. */
+static int emit_to_string(const struct emitter *e, const struct plan *p,
+			  const struct emit_options *o, char **ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	assert_non_null(f);
+	r = e->emit(p, o, f);
+	fclose(f);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	return 0;
+}
+
 static void test_emitter_table(void **state)
 {
 	(void)state;
+	struct fixture fx = {};
+	_cleanup_free_ char *names = NULL, *t = NULL, *got = NULL, *want = NULL;
+	_cleanup_strv_free_ char **argv = NULL;
+	struct emit_options o = { .qemu_binary = "qemu-system-x86_64" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
 	assert_ptr_equal(emitter_find("xml"), &emitters[EMIT_LIBVIRT]);
 	assert_ptr_equal(emitter_find("libvirt"), &emitters[EMIT_LIBVIRT]);
 	assert_ptr_equal(emitter_find("args"), &emitters[EMIT_QEMU]);
+	assert_ptr_equal(emitter_find("qemu"), &emitters[EMIT_QEMU]);
 	assert_ptr_equal(emitter_find("proxmox"), &emitters[EMIT_PROXMOX]);
 	assert_null(emitter_find("xen"));
+	assert_null(emitter_find(""));
+
+	/* names and suggestions come from the table */
+	names = emitter_names();
+	assert_string_equal(names, "qemu, libvirt or proxmox");
+	assert_string_equal(emitter_suggest("libvrit"), "libvirt");
+	assert_string_equal(emitter_suggest("promox"), "proxmox");
+	assert_string_equal(emitter_suggest("xm"), "xml");
+	assert_null(emitter_suggest("xen"));
+
+	/* what each row needs and offers */
+	assert_true(emitters[EMIT_LIBVIRT].needs_template);
+	assert_false(emitters[EMIT_QEMU].needs_template || emitters[EMIT_PROXMOX].needs_template);
+	assert_true(emitters[EMIT_LIBVIRT].takes_managed);
+	assert_false(emitters[EMIT_QEMU].takes_managed || emitters[EMIT_PROXMOX].takes_managed);
+	assert_true(emitters[EMIT_PROXMOX].names_rom_files);
+	assert_false(emitters[EMIT_QEMU].names_rom_files || emitters[EMIT_LIBVIRT].names_rom_files);
+
+	/* every row writes what its emitter's own API produces */
+	setup_plan(&fx, strix);
+	assert_int_equal(emit_qemu_argv(fx.plan, o.qemu_binary, &argv), 0);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(emit_qemu_print(argv, f), 0);
+	fclose(f);
+	assert_int_equal(emit_to_string(emitter_find("args"), fx.plan, &o, &got), 0);
+	assert_string_equal(got, buf);
+	free(buf);
+	got = mfree(got);
+
+	/* libvirt: no template loaded is a caller's mistake */
+	assert_int_equal(emit_to_string(&emitters[EMIT_LIBVIRT], fx.plan, &o, &got), -EINVAL);
+	assert_int_equal(paths_load_template("xml-templates", fx.profile->template, &t, &len, NULL),
+			 0);
+	o.template_xml = t;
+	o.template_len = len;
+	o.managed = true;
+	assert_int_equal(emit_libvirt_xml_from_buffer(fx.plan, t, len, true, &want), 0);
+	assert_int_equal(emit_to_string(&emitters[EMIT_LIBVIRT], fx.plan, &o, &got), 0);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, "managed=\"yes\""));
+	got = mfree(got);
+
+	assert_int_equal(emit_to_string(&emitters[EMIT_PROXMOX], fx.plan, &o, &got), 0);
+	assert_true(startswith(got, "# gpurun: Proxmox VE configuration for VM 'win11'\n"));
+	got = mfree(got);
+
+	fx.plan->resolved = false;
+	for (size_t i = 0; i < ELEMENTSOF(emitters); i++)
+		assert_int_equal(emit_to_string(&emitters[i], fx.plan, &o, &got), -ENODEV);
+	teardown_plan(&fx);
+}
+
+static void test_load_template(void **state)
+{
+	(void)state;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *buf = NULL, *buf2 = NULL;
+	size_t len = 0, len2 = 0;
+
+	/* NULL is the linux template; a name is DIR/NAME.xml; a path is taken as given */
+	assert_int_equal(paths_load_template("xml-templates", NULL, &buf, &len, &err), 0);
+	assert_true(len > 0 && strlen(buf) == len);
+	assert_non_null(strstr(buf, "<domain"));
+	assert_int_equal(
+	    paths_load_template("/nonexistent", "xml-templates/linux.xml", &buf2, &len2, &err), 0);
+	assert_int_equal(len2, len);
+	assert_memory_equal(buf, buf2, len);
+	assert_false(error_is_set(&err));
+
+	assert_int_equal(paths_load_template("xml-templates", "nope", &buf2, &len2, &err), -ENOENT);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_string_equal(err.file, "xml-templates/nope.xml");
+	assert_int_equal(paths_load_template("xml-templates", "/no/such.xml", &buf2, &len2, NULL),
+			 -ENOENT);
 }
 
 static void test_templates_dir(void **state)
@@ -343,7 +462,7 @@ static void test_proxmox_limits(void **state)
 		snprintf(t[i].address, sizeof(t[i].address), "0000:%02zx:00.0", i + 0x10);
 	}
 	fx.plan->n_devices = 17;
-	assert_int_equal(emit_proxmox(fx.plan, f), -E2BIG);
+	assert_int_equal(emit_proxmox(fx.plan, &no_options, f), -E2BIG);
 	fclose(f);
 	teardown_plan(&fx);
 }
@@ -358,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_libvirt_escaping),
 		cmocka_unit_test(test_proxmox),
 		cmocka_unit_test(test_emitter_table),
+		cmocka_unit_test(test_load_template),
 		cmocka_unit_test(test_templates_dir),
 		cmocka_unit_test(test_proxmox_limits),
 	};

@@ -16,15 +16,16 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static struct profile *prof(const char *text)
 {
+	_cleanup_(error_clear) struct error err = {};
 	struct profile *p = NULL;
-	char *err = NULL;
 
 	if (profile_parse(text, strlen(text), "t.profile", &p, &err) < 0) {
-		print_error("profile: %s\n", err);
+		print_error("profile: %s\n", err.message);
 		fail();
 	}
 	return p;
@@ -459,18 +460,45 @@ static void test_paths_from_ctx(void **state)
 	assert_int_equal(nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* The names plan dumps, JSON and journals use; every value reads back. */
+static void test_string_tables(void **state)
+{
+	(void)state;
+	assert_string_equal(plan_role_to_string(PLAN_ROLE_GPU_AUDIO), "gpu-audio");
+	assert_string_equal(plan_rom_source_to_string(PLAN_ROM_VFCT), "vfct");
+	assert_string_equal(plan_action_kind_to_string(PLAN_ACTION_BIND_VFIO), "bind-vfio");
+	assert_null(plan_role_to_string(_PLAN_ROLE_MAX));
+	assert_int_equal(plan_action_kind_from_string("stage-rom"), PLAN_ACTION_STAGE_ROM);
+	assert_int_equal(plan_action_kind_from_string("stage_rom"), -EINVAL);
+	for (int i = 0; i < _PLAN_ROLE_MAX; i++)
+		assert_int_equal(plan_role_from_string(plan_role_to_string(i)), i);
+	for (int i = 0; i < _PLAN_ROM_SOURCE_MAX; i++)
+		assert_int_equal(plan_rom_source_from_string(plan_rom_source_to_string(i)), i);
+	for (int i = 0; i < _PLAN_ACTION_KIND_MAX; i++)
+		assert_int_equal(plan_action_kind_from_string(plan_action_kind_to_string(i)), i);
+
+	assert_string_equal(diag_status_to_string(DIAG_WARN), "WARN");
+	assert_string_equal(diag_status_json_to_string(DIAG_WARN), "warn");
+	assert_string_equal(diag_status_to_string(_DIAG_STATUS_MAX), "?");
+	assert_string_equal(diag_status_json_to_string(_DIAG_STATUS_MAX), "?");
+	assert_int_equal(diag_status_from_string("FAIL"), DIAG_FAIL);
+	assert_int_equal(diag_status_json_from_string("pass"), DIAG_PASS);
+
+	assert_string_equal(profile_firmware_to_string(PROFILE_FIRMWARE_UEFI_SECBOOT),
+			    "uefi-secboot");
+	assert_int_equal(profile_backend_from_string("libvirt"), PROFILE_BACKEND_LIBVIRT);
+	assert_string_equal(profile_network_to_string(PROFILE_NETWORK_BRIDGE), "bridge");
+	assert_int_equal(profile_vbios_from_string("sysfs"), PROFILE_VBIOS_SYSFS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strix),
-		cmocka_unit_test(test_boot_vga_refused),
-		cmocka_unit_test(test_discrete_whole_slot),
-		cmocka_unit_test(test_function_list),
-		cmocka_unit_test(test_shared_group),
-		cmocka_unit_test(test_resolution),
-		cmocka_unit_test(test_host_problems),
-		cmocka_unit_test(test_paths_from_names),
-		cmocka_unit_test(test_paths_from_ctx),
+		cmocka_unit_test(test_string_tables),	 cmocka_unit_test(test_strix),
+		cmocka_unit_test(test_boot_vga_refused), cmocka_unit_test(test_discrete_whole_slot),
+		cmocka_unit_test(test_function_list),	 cmocka_unit_test(test_shared_group),
+		cmocka_unit_test(test_resolution),	 cmocka_unit_test(test_host_problems),
+		cmocka_unit_test(test_paths_from_names), cmocka_unit_test(test_paths_from_ctx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,37 +7,48 @@
 #include <cmocka.h>
 
 #include "core/profile.h"
+#include "host/profile-load.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static const char base[] = "[vm]\nname = t\n[gpu]\ndevice = 1002:1586\n";
 
 static struct profile *parse_ok(const char *text)
 {
+	_cleanup_(error_clear) struct error err = {};
 	struct profile *p = NULL;
-	char *err = NULL;
 	int r = profile_parse(text, strlen(text), "t.profile", &p, &err);
 
 	if (r < 0)
-		print_error("unexpected error: %s\n", err ? err : "(none)");
+		print_error("unexpected error: %s\n", err.message ? err.message : "(none)");
 	assert_int_equal(r, 0);
-	assert_null(err);
+	assert_false(error_is_set(&err));
 	return p;
 }
 
-/* Parse @text, expect -EINVAL and an error message equal to @want. */
+/* Parse @text, expect -EINVAL and an error that reads @want ("t.profile:LINE: message" or
+ * "t.profile: message"): file and line in the error object, the message after them. */
 static void parse_fail(const char *text, const char *want)
 {
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *got = NULL;
 	struct profile *p = NULL;
-	char *err = NULL;
+	unsigned line = 0;
 	int r = profile_parse(text, strlen(text), "t.profile", &p, &err);
 
 	assert_int_equal(r, -EINVAL);
 	assert_null(p);
-	assert_non_null(err);
-	if (!streq(err, want))
-		print_error("got:  %s\nwant: %s\n", err, want);
-	assert_string_equal(err, want);
-	free(err);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_non_null(err.message);
+	assert_string_equal(err.file, "t.profile");
+	if (sscanf(want, "t.profile:%u:", &line) != 1)
+		line = 0;
+	assert_int_equal(err.line, line);
+	got = error_format(&err);
+	assert_non_null(got);
+	if (!streq(got, want))
+		print_error("got:  %s\nwant: %s\n", got, want);
+	assert_string_equal(got, want);
 }
 
 /* base + extra lines appended to [gpu], or with its own sections */
@@ -310,26 +321,60 @@ static void test_not_nul_terminated(void **state)
 static void test_load(void **state)
 {
 	(void)state;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *msg = NULL;
 	struct profile *p = NULL;
-	char *err = NULL;
 
 	assert_int_equal(profile_load("profiles/win11-strix-halo.profile", &p, &err), 0);
+	assert_false(error_is_set(&err));
 	assert_string_equal(p->name, "win11");
 	assert_int_equal(p->vbios, PROFILE_VBIOS_VFCT);
 	profile_free(p);
 	p = NULL;
 	assert_int_equal(profile_load("/nonexistent/x.profile", &p, &err), -ENOENT);
-	assert_string_equal(err, "/nonexistent/x.profile: No such file or directory");
-	free(err);
+	assert_null(p);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_string_equal(err.file, "/nonexistent/x.profile");
+	assert_int_equal(err.line, 0);
+	msg = error_format(&err);
+	assert_string_equal(msg, "/nonexistent/x.profile: No such file or directory");
+	error_clear(&err);
 	for (const char *const *f =
 		 (const char *const[]){ "profiles/linux-dgpu.profile", "profiles/win11-usb.profile",
 					"profiles/sandbox.profile", NULL };
 	     *f; f++) {
-		err = NULL;
 		assert_int_equal(profile_load(*f, &p, &err), 0);
+		assert_false(error_is_set(&err));
 		profile_free(p);
 		p = NULL;
 	}
+}
+
+/* A parse error from a file names that file and the line. */
+static void test_load_parse_error(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *msg = NULL;
+	char dir[] = "/tmp/gpurun-profile.XXXXXX", path[64];
+	struct profile *p = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bad.profile", dir);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fputs("[vm]\nname = x\n\nmemroy = 4G\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(profile_load(path, &p, &err), -EINVAL);
+	assert_null(p);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 4);
+	msg = error_format(&err);
+	assert_non_null(strstr(msg, "bad.profile:4: unknown key 'memroy' in [vm], did you mean "
+				    "'memory'?"));
+	unlink(path);
+	rmdir(dir);
 }
 
 int main(void)
@@ -341,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_parse_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "util/error.h"
 
 #define IPXE_DIR "/usr/lib/ipxe/qemu"
 #define SEABIOS_DIR "/usr/share/seabios"
@@ -229,7 +230,7 @@ static void test_combine_zero_length(void **state)
 {
 	static uint8_t v[1024], g[1024];
 	_cleanup_free_ uint8_t *c = NULL;
-	_cleanup_free_ char *err = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	size_t clen;
 
 	(void)state;
@@ -237,6 +238,8 @@ static void test_combine_zero_length(void **state)
 	put16(v + 0x50, 0);
 	make_efi(g, sizeof(g), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
 	assert_int_equal(rom_combine(v, sizeof(v), g, sizeof(g), &c, &clen, &err), -EBADMSG);
+	assert_int_equal(err.errnum, EBADMSG);
+	assert_string_equal(err.message, "the VBIOS has no complete legacy x86 image");
 	assert_null(c);
 }
 
@@ -306,7 +309,17 @@ static void test_efi_fields(void **state)
 	assert_true(info->images[0].efi_pe_ok);
 	assert_true(rom_has_x64_efi(info));
 	assert_string_equal(rom_efi_machine_to_string(0x8664), "x64");
+	assert_string_equal(rom_efi_machine_to_string(0x1234), "unknown");
 	assert_string_equal(rom_efi_subsystem_to_string(11), "boot-services-driver");
+	assert_string_equal(rom_efi_subsystem_to_string(12), "runtime-driver");
+	assert_string_equal(rom_efi_subsystem_to_string(9), "unknown");
+	assert_string_equal(rom_efi_subsystem_to_string(0xffff), "unknown");
+	assert_int_equal(rom_efi_subsystem_from_string("application"), 10);
+	assert_string_equal(rom_code_type_to_string(ROM_CODE_EFI), "efi");
+	assert_string_equal(rom_code_type_to_string(ROM_CODE_PARISC), "pa-risc");
+	assert_string_equal(rom_code_type_to_string(0x42), "unknown");
+	assert_int_equal(rom_code_type_from_string("x86"), ROM_CODE_X86);
+	assert_int_equal(rom_code_type_from_string("unknown"), -EINVAL);
 
 	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_IA32, 1, true);
 	ia32 = decode(b, sizeof(b));
@@ -459,7 +472,7 @@ static void test_combine(void **state)
 {
 	static uint8_t v[4096], g[8192 + 512];
 	_cleanup_free_ uint8_t *c = NULL, *c2 = NULL;
-	_cleanup_free_ char *err = NULL;
+	_cleanup_(error_clear) struct error err = {};
 	size_t clen;
 
 	(void)state;
@@ -482,13 +495,38 @@ static void test_combine(void **state)
 
 	/* the wrong way round: no legacy image in the "VBIOS", no x64 EFI in the "GOP" */
 	assert_int_equal(rom_combine(g, sizeof(g), v, sizeof(v), &c, &clen, &err), -EBADMSG);
-	assert_string_equal(err, "the VBIOS has no complete legacy x86 image");
-	err = mfree(err);
+	assert_int_equal(err.errnum, EBADMSG);
+	assert_string_equal(err.message, "the VBIOS has no complete legacy x86 image");
+	error_clear(&err);
 	assert_int_equal(rom_combine(v, sizeof(v), v, sizeof(v), &c, &clen, &err), -EBADMSG);
-	assert_string_equal(err, "the GOP ROM has no complete x64 EFI image");
-	err = mfree(err);
+	assert_string_equal(err.message, "the GOP ROM has no complete x64 EFI image");
+	error_clear(&err);
 	/* a truncated VBIOS is refused */
 	assert_int_equal(rom_combine(v, 1024, g, sizeof(g), &c, &clen, &err), -EBADMSG);
+	assert_string_equal(err.message, "the VBIOS has no complete legacy x86 image");
+}
+
+/* The gate before a ROM is staged for a guest: the reason is in the error object. */
+static void test_validate_for_guest(void **state)
+{
+	static uint8_t v[4096], g[8192], junk[4096];
+	_cleanup_(error_clear) struct error err = {};
+
+	(void)state;
+	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
+	make_efi(g, sizeof(g), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	assert_int_equal(rom_validate_for_guest(v, sizeof(v), false, &err), 0);
+	assert_int_equal(rom_validate_for_guest(g, sizeof(g), true, &err), 0);
+	assert_int_equal(rom_validate_for_guest(g, sizeof(g), false, NULL), 0);
+	assert_false(error_is_set(&err));
+
+	assert_int_equal(rom_validate_for_guest(junk, sizeof(junk), false, &err), -EINVAL);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_string_equal(err.message, "not a PCI option ROM (see `gpurun rom info`)");
+	assert_null(err.file);
+	assert_int_equal(rom_validate_for_guest(v, sizeof(v), true, &err), -EINVAL);
+	assert_string_equal(err.message, "GOP ROM without an x64 EFI image: OVMF cannot load it");
+	assert_int_equal(rom_validate_for_guest(junk, 0, true, NULL), -EINVAL);
 }
 
 static void test_vbios_name(void **state)
@@ -706,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_after_last),
 		cmocka_unit_test(test_check_for_device),
 		cmocka_unit_test(test_combine),
+		cmocka_unit_test(test_validate_for_guest),
 		cmocka_unit_test(test_vbios_name),
 		cmocka_unit_test(test_stage),
 		cmocka_unit_test(test_read_sysfs_fixture),

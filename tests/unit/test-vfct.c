@@ -16,6 +16,7 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "util/error.h"
 
 struct tbl {
 	uint8_t b[4096];
@@ -93,15 +94,18 @@ static void expect_error(const struct tbl *t, size_t len, size_t want_offset, co
 {
 	struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	_cleanup_free_ char *err = NULL;
-	size_t eoff = 12345;
+	_cleanup_(error_clear) struct error err = {};
 
-	assert_int_equal(vfct_parse(t->b, len, &v, &w, &eoff, &err), -EBADMSG);
+	assert_int_equal(vfct_parse(t->b, len, &v, &w, &err), -EBADMSG);
 	assert_null(v);
-	assert_int_equal(eoff, want_offset);
-	assert_non_null(err);
-	if (!strstr(err, text))
-		fail_msg("error '%s' lacks '%s'", err, text);
+	assert_int_equal(err.errnum, EBADMSG);
+	assert_true(err.has_offset);
+	assert_int_equal(err.offset, want_offset);
+	assert_null(err.file); /* the caller that read the bytes names the file */
+	assert_int_equal(err.line, 0);
+	assert_non_null(err.message);
+	if (!strstr(err.message, text))
+		fail_msg("error '%s' lacks '%s'", err.message, text);
 	diag_list_clear(&w);
 }
 
@@ -115,7 +119,7 @@ static void test_valid_one(void **state)
 	tbl_init(&t);
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 1024, 1024);
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(w.n, 0);
 	assert_true(v->checksum_ok);
 	assert_string_equal(v->oem_id, "ALASKA");
@@ -149,7 +153,7 @@ static void test_valid_two_and_find(void **state)
 	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 512, 512);
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 600, 600);
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(w.n, 0);
 	assert_int_equal(v->n_images, 2);
 	assert_int_equal(v->images[1].offset, 76 + 28 + 512);
@@ -222,7 +226,7 @@ static void test_length_smaller_than_data(void **state)
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
 	tbl_finish(&t);
 	data_len = t.len + 100; /* 100 zero bytes after the table */
-	assert_int_equal(vfct_parse(t.b, data_len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, data_len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_true(has_warning(&w, "vfct-trailing", "offset 0xa8: 100 bytes"));
 	diag_list_clear(&w);
@@ -254,7 +258,7 @@ static void test_image_length_overflow(void **state)
 	tbl_init(&t);
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 0xffffffff, 64);
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 0);
 	assert_true(
 	    has_warning(&w, "vfct-truncated", "offset 0x4c: image record claims 4294967295"));
@@ -273,7 +277,7 @@ static void test_image_past_end(void **state)
 	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 64, 64);
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 65, 64); /* one byte short */
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_int_equal(v->images[0].bus, 0x03);
 	assert_true(has_warning(&w, "vfct-truncated",
@@ -293,7 +297,7 @@ static void test_truncated_last_record(void **state)
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
 	t.len += 20; /* 20 bytes of a 28-byte record header */
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_true(has_warning(&w, "vfct-truncated",
 				"offset 0xa8: truncated image record header (20 of 28 bytes)"));
@@ -311,7 +315,7 @@ static void test_zero_length_image(void **state)
 	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 0, 0);
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_int_equal(v->images[0].bus, 0xc4);
 	assert_true(has_warning(&w, "vfct-empty-image", "offset 0x4c: zero-length image"));
@@ -327,7 +331,7 @@ static void test_no_records(void **state)
 	(void)state;
 	tbl_init(&t);
 	tbl_finish(&t);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 0);
 	assert_true(has_warning(&w, "vfct-no-image", NULL));
 	diag_list_clear(&w);
@@ -344,14 +348,14 @@ static void test_bad_checksum(void **state)
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
 	tbl_finish(&t);
 	t.b[9] ^= 0x01;
-	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_false(v->checksum_ok);
 	assert_int_equal(v->n_images, 1);
 	assert_true(has_warning(&w, "vfct-checksum", "offset 0x9: table checksum is wrong"));
 	diag_list_clear(&w);
 	/* warnings may be NULL */
 	v = vfct_table_free(v);
-	assert_int_equal(vfct_parse(t.b, t.len, &v, NULL, NULL, NULL), 0);
+	assert_int_equal(vfct_parse(t.b, t.len, &v, NULL, NULL), 0);
 }
 
 /* Every prefix and every single-byte corruption of a valid table parses or fails cleanly; under
@@ -371,7 +375,7 @@ static void test_every_prefix_and_byte(void **state)
 		int r;
 
 		memcpy(copy, t.b, n);
-		r = vfct_parse(copy, n, &v, NULL, NULL, NULL);
+		r = vfct_parse(copy, n, &v, NULL, NULL);
 		assert_true(r == 0 || r == -EBADMSG);
 		if (r == 0)
 			assert_int_equal(n, t.len);
@@ -386,7 +390,7 @@ static void test_every_prefix_and_byte(void **state)
 
 		memcpy(copy, t.b, t.len);
 		copy[i] ^= 0xa5;
-		r = vfct_parse(copy, t.len, &v, &w, NULL, NULL);
+		r = vfct_parse(copy, t.len, &v, &w, NULL);
 		assert_true(r == 0 || r == -EBADMSG);
 		for (size_t k = 0; r == 0 && k < v->n_images; k++)
 			assert_true(v->images[k].image_offset + v->images[k].image_length <=
@@ -430,7 +434,7 @@ static void test_read_from_root(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
-	assert_int_equal(vfct_read(c, &v, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(vfct_read(c, &v, NULL, NULL), -ENOENT);
 	dir = path_join(c->sys, "firmware/acpi/tables");
 	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
 	path = vfct_path(c);
@@ -438,8 +442,25 @@ static void test_read_from_root(void **state)
 	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 512, 512);
 	tbl_finish(&t);
 	write_file(path, t.b, t.len);
-	assert_int_equal(vfct_read(c, &v, NULL, NULL, NULL), 0);
+	assert_int_equal(vfct_read(c, &v, NULL, NULL), 0);
 	assert_int_equal(v->n_images, 1);
+	v = vfct_table_free(v);
+
+	/* a broken table: the error names the table's path and the byte offset */
+	{
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *msg = NULL, *want = NULL;
+
+		write_file(path, t.b, 40);
+		assert_int_equal(vfct_read(c, &v, NULL, &err), -EBADMSG);
+		assert_null(v);
+		assert_string_equal(err.file, path);
+		assert_true(err.has_offset);
+		assert_int_equal(err.offset, 4);
+		msg = error_format(&err);
+		assert_int_equal(asprintf(&want, "%s: byte 4 (0x4): header Length", path) > 0, 1);
+		assert_true(startswith(msg, want));
+	}
 	rm_rf(root);
 }
 
