@@ -103,18 +103,48 @@ static int stage_roms(struct ctx *c, const struct plan *p)
 	return 0;
 }
 
+enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
+
+/* emit has them all; the aliases only those of their output */
+#define HELP_MANAGED                                                                               \
+	"(libvirt) managed='yes' on each <hostdev>, for XML used without gpurun: libvirt then "    \
+	"detaches the devices from their drivers and reattaches them itself"
+#define HELP_STAGE                                                                                 \
+	"(proxmox) also copy the ROM files the lines name into /usr/share/kvm (under --root): "    \
+	"the VBIOS from the VFCT table or the sysfs ROM, and the profile's ROM files"
+#define HELP_FORCE "(with --stage) replace a different file of the same name in /usr/share/kvm"
+#define HELP_DRY_RUN "(with --stage) name the ROM files instead of copying them"
+
+const struct cmd_option cmd_emit_options[] = {
+	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
+	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
+	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	{},
+};
+const struct cmd_option cmd_args_options[] = {
+	{},
+};
+const struct cmd_option cmd_xml_options[] = {
+	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
+	{},
+};
+const struct cmd_option cmd_pve_options[] = {
+	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
+	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	{},
+};
+
 int cmd_emit(int argc, char **argv)
 {
-	enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "managed", no_argument, NULL, ARG_MANAGED },
-		{ "stage", no_argument, NULL, ARG_STAGE },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{},
-	};
-	bool stage = false;
 	const char *cmd = argv[0];
+	struct cmd_parser parser = CMD_PARSER(argc, argv,
+					      streq(cmd, "args")      ? cmd_args_options
+					      : streq(cmd, "xml")     ? cmd_xml_options
+					      : streq(cmd, "proxmox") ? cmd_pve_options
+								      : cmd_emit_options);
+	bool stage = false;
 	const struct emitter *e = NULL;
 	struct cmd_planned c = {};
 	struct emit_options o = {};
@@ -123,55 +153,47 @@ int cmd_emit(int argc, char **argv)
 	size_t out_len = 0;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		if (opt == ARG_MANAGED) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
+		switch (opt) {
+		case ARG_MANAGED:
 			o.managed = true;
-			continue;
-		}
-		if (opt == ARG_STAGE) {
+			break;
+		case ARG_STAGE:
 			stage = true;
-			continue;
-		}
-		if (opt == ARG_FORCE) {
+			break;
+		case ARG_FORCE:
 			arg_force = true;
-			continue;
+			break;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help(cmd);
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
 	if (streq(cmd, "emit")) {
-		if (optind >= argc) {
-			log_error("emit: expected qemu, libvirt or proxmox, and a PROFILE.");
-			return EXIT_USAGE;
-		}
+		const char *outputs[_EMIT_KIND_MAX + 1] = {}, *best;
+
+		if (optind >= argc)
+			return cmd_usage_error("emit",
+					       "expected qemu, libvirt or proxmox, and PROFILE");
 		e = emitter_find(argv[optind]);
-		if (!e) {
-			log_error("emit: unknown output '%s' (qemu, libvirt or proxmox).",
-				  argv[optind]);
-			return EXIT_USAGE;
-		}
+		for (size_t i = 0; i < _EMIT_KIND_MAX; i++)
+			outputs[i] = emitters[i].name;
+		best = e ? NULL : cmd_closest(argv[optind], outputs);
+		if (best)
+			return cmd_usage_error("emit", "unknown output '%s'; did you mean '%s'?",
+					       argv[optind], best);
+		if (!e)
+			return cmd_usage_error(
+			    "emit", "unknown output '%s' (qemu, libvirt or proxmox)", argv[optind]);
 		optind++;
 	} else
 		e = emitter_find(cmd);
 	if (!e)
 		return EXIT_USAGE;
-	if (optind + 1 != argc) {
-		log_error("%s: expected exactly one PROFILE argument.", cmd);
-		return EXIT_USAGE;
-	}
-	if (o.managed && e != &emitters[EMIT_LIBVIRT]) {
-		log_error("--managed only applies to libvirt XML.");
-		return EXIT_USAGE;
-	}
-	if (stage && e != &emitters[EMIT_PROXMOX]) {
-		log_error("--stage only applies to Proxmox output.");
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return cmd_usage_error(cmd, "expected exactly one PROFILE argument");
+	if (o.managed && e != &emitters[EMIT_LIBVIRT])
+		return cmd_usage_error(cmd, "--managed only applies to libvirt XML");
+	if (stage && e != &emitters[EMIT_PROXMOX])
+		return cmd_usage_error(cmd, "--stage only applies to Proxmox output");
 
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
