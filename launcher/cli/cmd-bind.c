@@ -201,20 +201,27 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms)
 	return ret;
 }
 
+enum {
+	ARG_ALLOW_BOOT_VGA = _ARG_COMMON_MAX,
+	ARG_FORCE,
+	ARG_TIMEOUT,
+};
+
+/* bind and unbind share the table: the hooks pass the same options to both */
+const struct cmd_option cmd_bind_options[] = {
+	{ "allow-boot-vga", 0, no_argument, ARG_ALLOW_BOOT_VGA, NULL,
+	  "(bind) bind the GPU the host booted on (as allow-boot-vga = yes in the profile)" },
+	{ "force", 0, no_argument, ARG_FORCE, NULL,
+	  "(bind) go on although the IOMMU group holds other devices that are not passed" },
+	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
+	  "how long to wait for each function to change driver (0 to 3600, default 10)" },
+	CMD_OPTION_GLOBAL("dry-run", "print each host change instead of making it"),
+	{},
+};
+
 int cmd_bind(int argc, char **argv)
 {
-	enum {
-		ARG_ALLOW_BOOT_VGA = _ARG_COMMON_MAX,
-		ARG_FORCE,
-		ARG_TIMEOUT,
-	};
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "allow-boot-vga", no_argument, NULL, ARG_ALLOW_BOOT_VGA },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_bind_options);
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
 	bool unbind = streq(argv[0], "unbind"), allow_boot_vga = false, force = false;
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -222,39 +229,29 @@ int cmd_bind(int argc, char **argv)
 	_cleanup_free_ char *vm = NULL;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case ARG_ALLOW_BOOT_VGA:
 			allow_boot_vga = true;
-			continue;
+			break;
 		case ARG_FORCE:
 			force = true;
-			continue;
+			break;
 		case ARG_TIMEOUT:
-			if (cmd_run_parse_timeout(optarg, &po.timeout_ms) < 0)
+			if (cmd_run_parse_timeout(parser.arg, &po.timeout_ms) < 0)
 				return EXIT_USAGE;
-			continue;
+			break;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help(argv[0]);
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
-	if (optind >= argc) {
-		log_error("%s: expected a PROFILE or PCI addresses.", argv[0]);
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (optind >= argc)
+		return cmd_usage_error(argv[0], "expected a PROFILE or PCI addresses");
 
 	if (looks_like_profile(argv[optind])) {
 		struct cmd_planned p = {};
 
-		if (argc - optind != 1) {
-			log_error("%s: expected one PROFILE.", argv[0]);
-			return EXIT_USAGE;
-		}
+		if (argc - optind != 1)
+			return cmd_usage_error(argv[0], "expected one PROFILE");
 		r = cmd_run_plan(argv[optind], allow_boot_vga, &p);
 		if (r != EXIT_OK)
 			return r;

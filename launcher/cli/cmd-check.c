@@ -257,14 +257,19 @@ static void print_json(const struct diag_list *d)
 	printf("}\n");
 }
 
+enum { ARG_DEVICE = _ARG_COMMON_MAX };
+
+const struct cmd_option cmd_check_options[] = {
+	{ "device", 0, required_argument, ARG_DEVICE, "BDF|VVVV:DDDD",
+	  "check this device only: a PCI address (0000:c4:00.0, c4:00.0) or a vendor:device id "
+	  "(1002:1586)" },
+	CMD_OPTION_GLOBAL("json", "the checks as one JSON object (id, status, message, fix each)"),
+	{},
+};
+
 int cmd_check(int argc, char **argv)
 {
-	enum { ARG_DEVICE = _ARG_COMMON_MAX };
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "device", required_argument, NULL, ARG_DEVICE },
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_check_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
 	_cleanup_free_ const struct pci_func **gpus = NULL;
@@ -275,29 +280,20 @@ int cmd_check(int argc, char **argv)
 	bool have_plan = false;
 	int opt, r, n = 0, ret;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		if (opt == ARG_DEVICE) {
 			free(device);
-			device = strdup(optarg);
-			continue;
+			device = strdup(parser.arg);
+			if (!device)
+				return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("check");
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
-	if (optind < argc - 1) {
-		log_error("check: unexpected argument '%s'.", argv[optind + 1]);
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (optind < argc - 1)
+		return cmd_usage_error("check", "unexpected argument '%s'", argv[optind + 1]);
 	if (optind == argc - 1) {
-		if (device) {
-			log_error("check: give a PROFILE or --device, not both.");
-			return EXIT_USAGE;
-		}
+		if (device)
+			return cmd_usage_error("check", "give a PROFILE or --device, not both");
 		r = cmd_plan_load(argv[optind], &planned);
 		if (r != EXIT_OK)
 			return r;

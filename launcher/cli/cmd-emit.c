@@ -95,19 +95,20 @@ static int stage_one(struct ctx *c, const struct plan_device *d, struct vfct_tab
 	return 0;
 }
 
-/* --help: the outputs, from the emitter table. */
-static void print_outputs(void)
+void cmd_emit_help_outputs(FILE *f)
 {
-	printf("\nOutputs:\n");
+	fprintf(f, "\nOutputs:\n");
 	for (size_t i = 0; i < ELEMENTSOF(emitters); i++) {
 		const struct emitter *e = &emitters[i];
 		char alias[32] = "";
 
 		if (!streq(e->alias, e->name))
 			snprintf(alias, sizeof(alias), "(gpurun %s)", e->alias);
-		printf("  %-8s %-14s %s%s%s\n", e->name, alias, e->description,
-		       e->takes_managed ? "; --managed: libvirt manages the devices" : "",
-		       e->names_rom_files ? "; --stage copies the ROM files it names" : "");
+		fprintf(f, "  %-8s %-14s %s\n", e->name, alias, e->description);
+		if (e->takes_managed)
+			fprintf(f, "  %-23s --managed: libvirt manages the devices\n", "");
+		if (e->names_rom_files)
+			fprintf(f, "  %-23s --stage copies the ROM files it names\n", "");
 	}
 }
 
@@ -126,18 +127,48 @@ static int stage_roms(struct ctx *c, const struct plan *p)
 	return 0;
 }
 
+enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
+
+/* emit has them all; the aliases only those of their output */
+#define HELP_MANAGED                                                                               \
+	"(libvirt) managed='yes' on each <hostdev>, for XML used without gpurun: libvirt then "    \
+	"detaches the devices from their drivers and reattaches them itself"
+#define HELP_STAGE                                                                                 \
+	"(proxmox) also copy the ROM files the lines name into /usr/share/kvm (under --root): "    \
+	"the VBIOS from the VFCT table or the sysfs ROM, and the profile's ROM files"
+#define HELP_FORCE "(with --stage) replace a different file of the same name in /usr/share/kvm"
+#define HELP_DRY_RUN "(with --stage) name the ROM files instead of copying them"
+
+const struct cmd_option cmd_emit_options[] = {
+	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
+	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
+	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	{},
+};
+const struct cmd_option cmd_args_options[] = {
+	{},
+};
+const struct cmd_option cmd_xml_options[] = {
+	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
+	{},
+};
+const struct cmd_option cmd_pve_options[] = {
+	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
+	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	{},
+};
+
 int cmd_emit(int argc, char **argv)
 {
-	enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "managed", no_argument, NULL, ARG_MANAGED },
-		{ "stage", no_argument, NULL, ARG_STAGE },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{},
-	};
-	bool stage = false;
 	const char *cmd = argv[0];
+	struct cmd_parser parser = CMD_PARSER(argc, argv,
+					      streq(cmd, "args")      ? cmd_args_options
+					      : streq(cmd, "xml")     ? cmd_xml_options
+					      : streq(cmd, "proxmox") ? cmd_pve_options
+								      : cmd_emit_options);
+	bool stage = false;
 	const struct emitter *e = NULL;
 	struct cmd_planned c = {};
 	struct emit_options o = {};
@@ -146,62 +177,47 @@ int cmd_emit(int argc, char **argv)
 	size_t out_len = 0;
 	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		if (opt == ARG_MANAGED) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
+		switch (opt) {
+		case ARG_MANAGED:
 			o.managed = true;
-			continue;
-		}
-		if (opt == ARG_STAGE) {
+			break;
+		case ARG_STAGE:
 			stage = true;
-			continue;
-		}
-		if (opt == ARG_FORCE) {
+			break;
+		case ARG_FORCE:
 			arg_force = true;
-			continue;
+			break;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help(cmd);
-			print_outputs();
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
 	if (streq(cmd, "emit")) {
+		const char *near;
+
 		names = emitter_names();
 		if (!names)
 			return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
-		if (optind >= argc) {
-			log_error("emit: expected %s, and a PROFILE.", names);
-			return EXIT_USAGE;
-		}
+		if (optind >= argc)
+			return cmd_usage_error("emit", "expected %s, and a PROFILE", names);
 		e = emitter_find(argv[optind]);
-		if (!e) {
-			const char *near = emitter_suggest(argv[optind]);
-
-			log_error("emit: unknown output '%s' (%s)%s%s%s", argv[optind], names,
-				  near ? "; did you mean '" : ".", strempty(near),
-				  near ? "'?" : "");
-			return EXIT_USAGE;
-		}
+		near = e ? NULL : emitter_suggest(argv[optind]);
+		if (near)
+			return cmd_usage_error("emit", "unknown output '%s'; did you mean '%s'?",
+					       argv[optind], near);
+		if (!e)
+			return cmd_usage_error("emit", "unknown output '%s' (%s).", argv[optind],
+					       names);
 		optind++;
 	} else
 		e = emitter_find(cmd);
 	if (!e)
 		return EXIT_USAGE;
-	if (optind + 1 != argc) {
-		log_error("%s: expected exactly one PROFILE argument.", cmd);
-		return EXIT_USAGE;
-	}
-	if (o.managed && !e->takes_managed) {
-		log_error("--managed only applies to libvirt XML.");
-		return EXIT_USAGE;
-	}
-	if (stage && !e->names_rom_files) {
-		log_error("--stage only applies to Proxmox output.");
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return cmd_usage_error(cmd, "expected exactly one PROFILE argument");
+	if (o.managed && !e->takes_managed)
+		return cmd_usage_error(cmd, "--managed only applies to libvirt XML");
+	if (stage && !e->names_rom_files)
+		return cmd_usage_error(cmd, "--stage only applies to Proxmox output");
 
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)

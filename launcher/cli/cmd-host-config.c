@@ -183,22 +183,34 @@ static int do_revert(void)
 	return EXIT_OK;
 }
 
+enum {
+	ARG_DEVICE = _ARG_COMMON_MAX,
+	ARG_APPLY,
+	ARG_REVERT,
+	ARG_BLACKLIST,
+};
+
+const struct cmd_option cmd_host_config_options[] = {
+	{ "device", 0, required_argument, ARG_DEVICE, "BDF|VVVV:DDDD",
+	  "the GPU, when no PROFILE is given: a PCI address or a vendor:device id" },
+	{ "apply", 0, no_argument, ARG_APPLY, NULL,
+	  "write each file (backup first, all or nothing), run the bootloader and initramfs "
+	  "commands; a reboot makes it take effect" },
+	{ "revert", 0, no_argument, ARG_REVERT, NULL,
+	  "restore the files from the newest backup and run the commands again" },
+	{ "blacklist", 0, no_argument, ARG_BLACKLIST, NULL,
+	  "also blacklist the GPU's host driver in modprobe.d (a warning says when another device "
+	  "uses it)" },
+	CMD_OPTION_GLOBAL("json",
+			  "the bootloader, the files with their diffs, the commands and the "
+			  "checks as one JSON object (not with --apply or --revert)"),
+	CMD_OPTION_GLOBAL("dry-run", "show the diff only, as without --apply"),
+	{},
+};
+
 int cmd_host_config(int argc, char **argv)
 {
-	enum {
-		ARG_DEVICE = _ARG_COMMON_MAX,
-		ARG_APPLY,
-		ARG_REVERT,
-		ARG_BLACKLIST,
-	};
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "device", required_argument, NULL, ARG_DEVICE },
-		{ "apply", no_argument, NULL, ARG_APPLY },
-		{ "revert", no_argument, NULL, ARG_REVERT },
-		{ "blacklist", no_argument, NULL, ARG_BLACKLIST },
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_host_config_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
@@ -211,53 +223,39 @@ int cmd_host_config(int argc, char **argv)
 	bool apply = false, revert = false, blacklist = false;
 	int opt, r, n, changed, ret = EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case ARG_DEVICE:
 			free(device);
-			device = strdup(optarg);
+			device = strdup(parser.arg);
 			if (!device)
-				return EXIT_FAILURE_OP;
-			continue;
+				return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+			break;
 		case ARG_APPLY:
 			apply = true;
-			continue;
+			break;
 		case ARG_REVERT:
 			revert = true;
-			continue;
+			break;
 		case ARG_BLACKLIST:
 			blacklist = true;
-			continue;
-		default:
 			break;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("host-config");
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
 	if (arg_dry_run)
 		apply = false;
-	if (arg_json && (apply || revert)) {
-		log_error("host-config: --json shows the plan only; it does not combine with "
-			  "--apply or --revert.");
-		return EXIT_USAGE;
-	}
+	if (arg_json && (apply || revert))
+		return cmd_usage_error("host-config", "--json shows the plan only; it does not "
+						      "combine with --apply or --revert");
 	if (revert) {
-		if (device || optind < argc || apply || blacklist) {
-			log_error("host-config: --revert takes no device, profile, --apply or "
-				  "--blacklist.");
-			return EXIT_USAGE;
-		}
+		if (device || optind < argc || apply || blacklist)
+			return cmd_usage_error("host-config", "--revert takes no device, profile, "
+							      "--apply or --blacklist");
 		return do_revert();
 	}
-	if (optind + 1 < argc || (optind < argc && device)) {
-		log_error("host-config: give one PROFILE or --device, not both.");
-		return EXIT_USAGE;
-	}
+	if (optind + 1 < argc || (optind < argc && device))
+		return cmd_usage_error("host-config", "give one PROFILE or --device, not both");
 	if (optind < argc) {
 		_cleanup_free_ char *msg = NULL;
 

@@ -127,29 +127,21 @@ static void ls_text(const struct host *h)
 	}
 }
 
+const struct cmd_option cmd_ls_options[] = {
+	CMD_OPTION_GLOBAL("json", "the groups and their devices as one JSON object"),
+	{},
+};
+
 int cmd_ls(int argc, char **argv)
 {
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_ls_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
-	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("ls");
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		log_error("ls takes no arguments (got '%s').", argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (cmd_parse_options(&parser) < 0)
+		return parser.status;
+	if (optind < argc)
+		return cmd_usage_error("ls", "takes no arguments (got '%s')", argv[optind]);
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (cmd_host_inspect(c, &h) < 0)

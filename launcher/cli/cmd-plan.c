@@ -151,28 +151,21 @@ static void print_json(const struct plan *p)
 	fputs("]}\n", f);
 }
 
+const struct cmd_option cmd_plan_options[] = {
+	CMD_OPTION_GLOBAL("json", "the plan as one JSON object: devices, actions, diagnostics"),
+	{},
+};
+
 int cmd_plan(int argc, char **argv)
 {
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_plan_options);
 	struct cmd_planned c = {};
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("plan");
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
-	if (optind + 1 != argc) {
-		log_error("plan: expected exactly one PROFILE argument.");
-		return EXIT_USAGE;
-	}
+	if (cmd_parse_options(&parser) < 0)
+		return parser.status;
+	if (optind + 1 != argc)
+		return cmd_usage_error("plan", "expected exactly one PROFILE argument");
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
 		return r;

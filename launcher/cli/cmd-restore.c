@@ -50,37 +50,30 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
 	return cmd_run_revert(c, j, timeout_ms);
 }
 
+enum { ARG_TIMEOUT = _ARG_COMMON_MAX };
+
+const struct cmd_option cmd_restore_options[] = {
+	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
+	  "how long to wait for each function to get its driver back (0 to 3600, default 10)" },
+	CMD_OPTION_GLOBAL("dry-run", "print what would be undone, last change first"),
+	{},
+};
+
 int cmd_restore(int argc, char **argv)
 {
-	enum { ARG_TIMEOUT = _ARG_COMMON_MAX };
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_restore_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_strv_free_ char **vms = NULL;
 	unsigned timeout_ms = VFIO_DEFAULT_TIMEOUT_MS;
 	int opt, r, ret = EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		if (opt == ARG_TIMEOUT) {
-			if (cmd_run_parse_timeout(optarg, &timeout_ms) < 0)
-				return EXIT_USAGE;
-			continue;
-		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("restore");
-			return EXIT_OK;
-		}
-		if (r < 0)
+	while ((opt = cmd_parse_options(&parser)) > 0)
+		if (opt == ARG_TIMEOUT && cmd_run_parse_timeout(parser.arg, &timeout_ms) < 0)
 			return EXIT_USAGE;
-	}
-	if (argc - optind > 1) {
-		log_error("restore: expected at most one VM name.");
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (argc - optind > 1)
+		return cmd_usage_error("restore", "expected at most one VM name");
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (optind < argc) {

@@ -196,62 +196,51 @@ static int rom_combine_files(const char *out, const char *vbios, const char *gop
 	return EXIT_OK;
 }
 
+const struct cmd_option cmd_rom_options[] = {
+	{ "output", 'o', required_argument, 'o', "OUT", "(combine) the file to write" },
+	{ "force", 0, no_argument, ARG_FORCE, NULL, "(combine) replace an OUT that differs" },
+	CMD_OPTION_GLOBAL("json", "(info) one JSON object per file"),
+	{},
+};
+
 int cmd_rom(int argc, char **argv)
 {
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{},
-	};
-	const char *out = NULL, *verb;
-	int opt, r;
+	static const char *const verbs[] = { "info", "combine", NULL };
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_rom_options);
+	const char *out = NULL, *verb, *best;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "o:", options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case 'o':
-			out = optarg;
+			out = parser.arg;
 			break;
 		case ARG_FORCE:
 			arg_force = true;
 			break;
-		default:
-			r = cmd_common_option(opt, optarg);
-			if (r == 1) {
-				cmd_print_help("rom");
-				return EXIT_OK;
-			}
-			if (r < 0)
-				return EXIT_USAGE;
 		}
-	}
-	if (optind >= argc) {
-		log_error("rom needs a subcommand: info or combine.");
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (optind >= argc)
+		return cmd_usage_error("rom", "needs a subcommand: info or combine");
 	verb = argv[optind++];
 	if (streq(verb, "info")) {
-		if (out) {
-			log_error("rom info does not take -o.");
-			return EXIT_USAGE;
-		}
-		if (optind >= argc) {
-			log_error("rom info needs at least one FILE.");
-			return EXIT_USAGE;
-		}
+		if (out)
+			return cmd_usage_error("rom", "info does not take -o");
+		if (optind >= argc)
+			return cmd_usage_error("rom", "info needs at least one FILE");
 		return rom_info_files(argv + optind, argc - optind);
 	}
 	if (streq(verb, "combine")) {
-		if (!out) {
-			log_error("rom combine needs -o OUT.");
-			return EXIT_USAGE;
-		}
-		if (argc - optind != 2) {
-			log_error("rom combine takes exactly two files: VBIOS GOP.");
-			return EXIT_USAGE;
-		}
+		if (!out)
+			return cmd_usage_error("rom", "combine needs -o OUT");
+		if (argc - optind != 2)
+			return cmd_usage_error("rom", "combine takes exactly two files: VBIOS GOP");
 		return rom_combine_files(out, argv[optind], argv[optind + 1], arg_force);
 	}
-	log_error("Unknown rom subcommand '%s' (expected info or combine).", verb);
-	return EXIT_USAGE;
+	best = cmd_closest(verb, verbs);
+	if (best)
+		return cmd_usage_error("rom", "unknown subcommand '%s'; did you mean '%s'?", verb,
+				       best);
+	return cmd_usage_error("rom", "unknown subcommand '%s' (expected info or combine)", verb);
 }

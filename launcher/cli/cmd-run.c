@@ -276,22 +276,33 @@ static int report_guest(const struct runner_result *res, bool libvirt)
 	return 0;
 }
 
+enum {
+	ARG_ALLOW_BOOT_VGA = _ARG_COMMON_MAX,
+	ARG_FORCE,
+	ARG_LOG,
+	ARG_TIMEOUT,
+};
+
+const struct cmd_option cmd_run_options[] = {
+	{ "allow-boot-vga", 0, no_argument, ARG_ALLOW_BOOT_VGA, NULL,
+	  "pass through the GPU the host booted on (as allow-boot-vga = yes in the profile); the "
+	  "host console goes dark while the guest runs and comes back after" },
+	{ "force", 0, no_argument, ARG_FORCE, NULL,
+	  "go on although the GPU's IOMMU group holds other devices that are not passed: you know "
+	  "what else sits in the group" },
+	{ "log", 0, no_argument, ARG_LOG, NULL,
+	  "write QEMU's output to STATE-DIR/VM/qemu.log instead of the terminal" },
+	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
+	  "how long to wait for each function to reach vfio-pci and, on revert, its own driver "
+	  "(0 to 3600, default 10)" },
+	CMD_OPTION_GLOBAL("dry-run", "print each host change and the QEMU command line instead of "
+				     "running anything"),
+	{},
+};
+
 int cmd_run(int argc, char **argv)
 {
-	enum {
-		ARG_ALLOW_BOOT_VGA = _ARG_COMMON_MAX,
-		ARG_FORCE,
-		ARG_LOG,
-		ARG_TIMEOUT,
-	};
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "allow-boot-vga", no_argument, NULL, ARG_ALLOW_BOOT_VGA },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{ "log", no_argument, NULL, ARG_LOG },
-		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
-		{},
-	};
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_run_options);
 	struct cmd_planned c = {};
 	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_strv_free_ char **qemu_argv = NULL;
@@ -305,34 +316,26 @@ int cmd_run(int argc, char **argv)
 	int opt, r, ret = EXIT_FAILURE_OP;
 	pid_t swtpm = 0;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case ARG_ALLOW_BOOT_VGA:
 			allow_boot_vga = true;
-			continue;
+			break;
 		case ARG_FORCE:
 			force = true;
-			continue;
+			break;
 		case ARG_LOG:
 			log_file = true;
-			continue;
+			break;
 		case ARG_TIMEOUT:
-			if (cmd_run_parse_timeout(optarg, &po.timeout_ms) < 0)
+			if (cmd_run_parse_timeout(parser.arg, &po.timeout_ms) < 0)
 				return EXIT_USAGE;
-			continue;
+			break;
 		}
-		r = cmd_common_option(opt, optarg);
-		if (r == 1) {
-			cmd_print_help("run");
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
-	if (optind + 1 != argc) {
-		log_error("run: expected exactly one PROFILE argument.");
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (optind + 1 != argc)
+		return cmd_usage_error("run", "expected exactly one PROFILE argument");
 	r = cmd_run_plan(argv[optind], allow_boot_vga, &c);
 	if (r != EXIT_OK)
 		return r;

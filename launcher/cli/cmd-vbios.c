@@ -401,57 +401,56 @@ static int vbios_extract(struct ctx *c, const char *device, const char *dir)
 	return ret;
 }
 
+const struct cmd_option cmd_vbios_options[] = {
+	{ "device", 0, required_argument, ARG_DEVICE, "BDF|VVVV:DDDD",
+	  "(extract) the GPU, by PCI address or vendor:device id; default: every image of the VFCT "
+	  "table, or without one the only GPU with a ROM" },
+	{ "output", 'o', required_argument, 'o', "DIR",
+	  "(extract) the directory to write to (default /var/lib/gpurun/roms)" },
+	{ "force", 0, no_argument, ARG_FORCE, NULL,
+	  "(extract) replace a different file of the same name" },
+	CMD_OPTION_GLOBAL("json", "(list) the table and its images as one JSON object"),
+	{},
+};
+
 int cmd_vbios(int argc, char **argv)
 {
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, ARG_FORCE },
-		{ "device", required_argument, NULL, ARG_DEVICE },
-		{},
-	};
+	static const char *const verbs[] = { "list", "extract", NULL };
+	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_vbios_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
-	const char *out = NULL, *device = NULL, *verb;
-	int opt, r;
+	const char *out = NULL, *device = NULL, *verb, *best;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "o:", options, NULL)) >= 0) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case 'o':
-			out = optarg;
+			out = parser.arg;
 			break;
 		case ARG_FORCE:
 			arg_force = true;
 			break;
 		case ARG_DEVICE:
-			device = optarg;
+			device = parser.arg;
 			break;
-		default:
-			r = cmd_common_option(opt, optarg);
-			if (r == 1) {
-				cmd_print_help("vbios");
-				return EXIT_OK;
-			}
-			if (r < 0)
-				return EXIT_USAGE;
 		}
-	}
-	if (optind >= argc) {
-		log_error("vbios needs a subcommand: list or extract.");
-		return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
+	if (optind >= argc)
+		return cmd_usage_error("vbios", "needs a subcommand: list or extract");
 	verb = argv[optind++];
-	if (optind < argc) {
-		log_error("vbios %s takes no arguments (got '%s').", verb, argv[optind]);
-		return EXIT_USAGE;
-	}
 	if (!streq(verb, "list") && !streq(verb, "extract")) {
-		log_error("Unknown vbios subcommand '%s' (expected list or extract).", verb);
-		return EXIT_USAGE;
+		best = cmd_closest(verb, verbs);
+		if (best)
+			return cmd_usage_error(
+			    "vbios", "unknown subcommand '%s'; did you mean '%s'?", verb, best);
+		return cmd_usage_error("vbios",
+				       "unknown subcommand '%s' (expected list or extract)", verb);
 	}
-	if (streq(verb, "list") && (out || device || arg_force)) {
-		log_error("vbios list takes no -o, --device or --force.");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cmd_usage_error("vbios", "%s takes no arguments (got '%s')", verb,
+				       argv[optind]);
+	if (streq(verb, "list") && (out || device || arg_force))
+		return cmd_usage_error("vbios", "list takes no -o, --device or --force");
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (streq(verb, "list"))

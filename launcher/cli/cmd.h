@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command layer. Each cmd-*.c implements one subcommand:
  *     int cmd_NAME(int argc, char **argv);
- * argv[0] is the command name. It parses its own options with getopt_long, using
- * CMD_COMMON_OPTIONS / CMD_COMMON_SHORT and passing unknown option characters to
- * cmd_common_option(), so the global options work before and after the command name.
- * It returns an exit status: EXIT_OK, EXIT_FAILURE_OP (operation failed) or EXIT_USAGE
- * (usage or input error). Only main.c calls exit(). */
+ * argv[0] is the command name. Its options are a const table (struct cmd_option, below), the
+ * one source of both the parser and `gpurun help NAME`: it reads them with cmd_parse_options(),
+ * which merges in the global options (cmd_common_options), so those work before and after the
+ * command name. It returns an exit status: EXIT_OK, EXIT_FAILURE_OP (operation failed) or
+ * EXIT_USAGE (usage or input error). Only main.c calls exit(). */
 #pragma once
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "host/ctx.h"
 #include "util/macro.h"
@@ -18,7 +19,7 @@
 #define EXIT_FAILURE_OP 1
 #define EXIT_USAGE 2
 
-/* Global options, set by main.c and cmd_common_option(). */
+/* Global options, set by cmd_parse_options() (cli/options.c). */
 extern char *arg_root;
 extern char *arg_state_dir;
 extern char *arg_connect;
@@ -27,6 +28,8 @@ extern bool arg_json;
 extern bool arg_dry_run;
 extern bool arg_force;
 
+/* Ids of the global options (and of main.c's --version); a command's own option ids are
+ * _ARG_COMMON_MAX and up, or the option's short letter. */
 enum {
 	ARG_ROOT = 0x100,
 	ARG_STATE_DIR,
@@ -39,28 +42,131 @@ enum {
 	_ARG_COMMON_MAX = 0x140, /* commands number their own long-only options from here */
 };
 
-#define CMD_COMMON_SHORT "hvq"
-#define CMD_COMMON_OPTIONS                                                                         \
-	{ "help", no_argument, NULL, 'h' }, { "verbose", no_argument, NULL, 'v' },                 \
-	    { "quiet", no_argument, NULL, 'q' }, { "root", required_argument, NULL, ARG_ROOT },    \
-	    { "state-dir", required_argument, NULL, ARG_STATE_DIR },                               \
-	    { "connect", required_argument, NULL, ARG_CONNECT },                                   \
-	    { "qemu", required_argument, NULL, ARG_QEMU },                                         \
-	    { "json", no_argument, NULL, ARG_JSON },                                               \
-	    { "dry-run", no_argument, NULL, ARG_DRY_RUN },                                         \
+/* One option in a command's table; a table ends with an entry whose name is NULL. */
+struct cmd_option {
+	const char *name;     /* long name, without "--" */
+	char short_name;      /* the letter of -X, or 0 for a long-only option */
+	int has_arg;	      /* no_argument or required_argument */
+	int id;		      /* what cmd_parse_options() returns for it: > 0; the short letter
+			       * when there is one; 0 = CMD_OPTION_GLOBAL */
+	const char *arg_name; /* the argument in help ("SEC", "DIR"); NULL without argument */
+	const char *help;     /* one line (it is wrapped to the terminal width when printed) */
+};
+
+/* A global option explained the way this command uses it (`--json` for check): the help lists
+ * it with the command's options; the parser handles it as the global option it is. */
+#define CMD_OPTION_GLOBAL(n, h)                                                                    \
 	{                                                                                          \
-		"no-color", no_argument, NULL, ARG_NO_COLOR                                        \
+		.name = (n), .help = (h)                                                           \
 	}
 
-/* Handle a global option returned by getopt_long. Returns 0 if handled, 1 for --help/-h
- * (caller prints its help and returns EXIT_OK), -EINVAL for '?' or an unknown option
- * (getopt already printed the message; caller returns EXIT_USAGE). */
-int cmd_common_option(int opt, const char *arg);
+/* The global options, in the order `--help` lists them (ids ARG_* or their short letter). */
+extern const struct cmd_option cmd_common_options[];
+
+/* The option tables of the commands, for the parser and for `gpurun help COMMAND`. */
+extern const struct cmd_option cmd_run_options[];
+extern const struct cmd_option cmd_check_options[];
+extern const struct cmd_option cmd_ls_options[];
+extern const struct cmd_option cmd_plan_options[];
+extern const struct cmd_option cmd_emit_options[];  /* emit */
+extern const struct cmd_option cmd_args_options[];  /* args = emit qemu */
+extern const struct cmd_option cmd_xml_options[];   /* xml = emit libvirt */
+extern const struct cmd_option cmd_pve_options[];   /* proxmox = emit proxmox */
+extern const struct cmd_option cmd_vbios_options[]; /* vbios list|extract */
+extern const struct cmd_option cmd_rom_options[];   /* rom info|combine */
+extern const struct cmd_option cmd_bind_options[];  /* bind and unbind */
+extern const struct cmd_option cmd_restore_options[];
+extern const struct cmd_option cmd_host_config_options[];
+
+#define CMD_OPTIONS_MAX 32 /* global + command options one parser holds */
+
+/* The state of one command's option parsing. Make it with CMD_PARSER(argc, argv, table). */
+struct cmd_parser {
+	int argc;
+	char **argv;
+	const struct cmd_option *options; /* the command's own table; NULL = none */
+	const char *command; /* name in messages and for --help; NULL = the global level (main) */
+	bool in_order;	     /* stop at the first operand (the options before a command name) */
+
+	const char *arg; /* out: the argument of the option just returned; NULL if it takes none */
+	int status;	 /* out: the exit status once cmd_parse_options() returned < 0 */
+
+	/* private */
+	bool started;
+	struct option longopts[CMD_OPTIONS_MAX + 1];
+	const struct cmd_option *entries[CMD_OPTIONS_MAX]; /* the table entry of each longopts[] */
+	char shortopts[3 * CMD_OPTIONS_MAX + 3];
+};
+
+#define CMD_PARSER(argc_, argv_, options_)                                                         \
+	{                                                                                          \
+		.argc = (argc_), .argv = (argv_), .options = (options_), .command = (argv_)[0]     \
+	}
+
+/* The next option of the command line, getopt_long() style, with the global options merged in
+ * and handled here (they set the arg_* globals and the log level). Returns:
+ *   > 0  the id of the next option from the command's own table (its argument in p->arg);
+ *   0    the options are done: the operands are argv[optind..argc-1], as after getopt_long();
+ *   < 0  the command stops and returns p->status: EXIT_OK after --help (printed on stdout with
+ *        cmd_print_help()), EXIT_USAGE after a bad option (reported once, with the closest
+ *        option of this command when one is close: "did you mean '--json'?").
+ * The first call resets getopt's state, so a parser can be used once per command line. Typical:
+ *     struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_check_options);
+ *     while ((opt = cmd_parse_options(&parser)) > 0)
+ *             switch (opt) { case ARG_DEVICE: device = parser.arg; break; }
+ *     if (opt < 0)
+ *             return parser.status; */
+int cmd_parse_options(struct cmd_parser *p);
+
+/* The candidate (of the NULL-terminated @cands) closest to @word by edit distance (insertions,
+ * deletions, substitutions, swaps of two neighbours) when it is close enough to be a typo of it
+ * (1 edit for words under 5 characters, 2 from 5); else the only candidate that starts with
+ * @word (3 characters or more: "host" -> "host-config"); else NULL. */
+const char *cmd_closest(const char *word, const char *const *cands);
+
+/* A usage error: "gpurun: error: COMMAND: MESSAGE" on stderr (without "COMMAND: " when
+ * @command is NULL). Returns EXIT_USAGE. */
+int cmd_usage_error(const char *command, const char *fmt, ...) _printf_(2, 3);
+
+struct error;
+/* Print an error from the engine once: "gpurun: error: CONTEXT: DETAIL", where CONTEXT is
+ * @fmt formatted (left out when @fmt is NULL) and DETAIL is error_format(@e), or strerror(-@r)
+ * when @e holds nothing. Returns the exit status: cmd_exit_status(@r), EXIT_FAILURE_OP when
+ * @r >= 0 (an error was printed, so the command did not succeed). */
+int cmd_log_error(const struct error *e, int r, const char *fmt, ...) _printf_(3, 4);
+/* The exit status for a return value: EXIT_OK for r >= 0, EXIT_USAGE for -EINVAL (what the
+ * user gave cannot be used as given: a value, a profile, a name), EXIT_FAILURE_OP otherwise.
+ * A caller whose -EINVAL comes from the host (a sysfs write) returns EXIT_FAILURE_OP itself. */
+int cmd_exit_status(int r);
+
+/* A command as `gpurun help` shows it (the table is in main.c). */
+struct cmd_example {
+	const char *what;    /* one line: what it does (printed as a shell comment) */
+	const char *command; /* the command line, starting with "gpurun " */
+};
+struct cmd_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;	 /* after "Usage: gpurun " */
+	const char *summary;	 /* one line in the command list; NULL = not listed (alias) */
+	const char *description; /* the paragraph of `gpurun help NAME`; NULL = the summary */
+	const struct cmd_option *options;   /* NULL = none of its own */
+	const struct cmd_example *examples; /* ends with { NULL, NULL }; NULL = none */
+	void (*help_extra)(FILE *f);	    /* more help after the options (a table's rows) */
+};
+
+/* Print the help of @c: usage line, description, its options with their help, the global
+ * options it did not explain itself, and its examples; lines fit 80 columns. */
+void cmd_command_help(const struct cmd_command *c, FILE *f);
+/* Print one option table as help lines ("  -o, --output DIR   the help"), leaving out the
+ * options that @skip (may be NULL) names too: the global options a command explains itself. */
+void cmd_options_help(const struct cmd_option *options, const struct cmd_option *skip, FILE *f);
 
 /* Build the context from the global options; logs the error itself. Returns 0 or negative. */
 int cmd_make_ctx(struct ctx **ret);
 
-/* Print the usage of one command ("gpurun ls [OPTIONS]" + description) from the table. */
+/* `gpurun help NAME` = `gpurun NAME --help` on stdout (main.c, which has the command table);
+ * @name NULL prints the overview (`gpurun --help`). */
 void cmd_print_help(const char *name);
 
 struct host;
@@ -72,7 +178,9 @@ int cmd_ls(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_host_config(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
-int cmd_emit(int argc, char **argv);  /* also `args`, `xml`, `proxmox` (argv[0] picks the output) */
+int cmd_emit(int argc, char **argv); /* also `args`, `xml`, `proxmox` (argv[0] picks the output) */
+/* --help of emit: the outputs, from the emitter table. */
+void cmd_emit_help_outputs(FILE *f);
 int cmd_vbios(int argc, char **argv); /* vbios list | extract */
 int cmd_rom(int argc, char **argv);   /* rom info | combine */
 

@@ -7,53 +7,275 @@
 #include "host/inspect.h"
 #include "util/log.h"
 
-char *arg_root;
-char *arg_state_dir;
-char *arg_connect;
-char *arg_qemu;
-bool arg_json;
-bool arg_dry_run;
-bool arg_force;
+static int cmd_help(int argc, char **argv);
 
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *synopsis;
-	const char *help;
+/* Aliases point at the same function; `gpurun FILE` means `gpurun run FILE`. The options
+ * tables are the commands' own (cmd-*.c): the parser and this help share them. */
+static const struct cmd_command commands[] = {
+	{
+	    .name = "run",
+	    .run = cmd_run,
+	    .synopsis = "run [OPTIONS] PROFILE\n[OPTIONS] PROFILE",
+	    .summary = "Check, prepare the host, start the guest, wait, revert the host",
+	    .description =
+		"Check the host, prepare it (vfio modules, ROM files, every function of the GPU "
+		"bound to vfio-pci; each change is written to a journal before it is made), start "
+		"the guest with the profile's backend (QEMU, or a transient libvirt domain), wait "
+		"for it to stop and revert every change. SIGINT, SIGTERM and SIGHUP stop the "
+		"guest; the host is reverted whatever way it ends. `gpurun PROFILE` is the same.",
+	    .options = cmd_run_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "what would change on the host, and the QEMU command line; changes nothing",
+		      "gpurun --dry-run run /etc/gpurun/win11.profile" },
+		    { "run the guest, QEMU's output in /run/gpurun/win11/qemu.log",
+		      "gpurun run --log /etc/gpurun/win11.profile" },
+		    {},
+		},
+	},
+	{
+	    .name = "check",
+	    .run = cmd_check,
+	    .synopsis = "check [OPTIONS] [PROFILE]\ncheck [OPTIONS] --device BDF|VVVV:DDDD",
+	    .summary = "Host readiness report: PASS/WARN/FAIL with the fix for each",
+	    .description =
+		"Host readiness report: one PASS, WARN or FAIL line per check, and the fix for "
+		"each WARN and FAIL. It checks CPU virtualization and /dev/kvm, the IOMMU, "
+		"interrupt remapping and the vfio modules, and for each GPU (or the GPU of "
+		"PROFILE, or the device given) its IOMMU group, driver, boot VGA and console, "
+		"reset method and VBIOS source. Exit status 1 when a check FAILs.",
+	    .options = cmd_check_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "is this host ready for passthrough?", "gpurun check" },
+		    { "one GPU, by vendor:device id, as JSON",
+		      "gpurun check --device 1002:1586 --json" },
+		    {},
+		},
+	},
+	{
+	    .name = "ls",
+	    .run = cmd_ls,
+	    .synopsis = "ls [OPTIONS]",
+	    .summary = "List IOMMU groups with their devices, drivers and reset methods",
+	    .description =
+		"List the IOMMU groups with their devices, one line per PCI function: address, "
+		"vendor:device id, class and name, driver, reset methods, and markers for the GPU, "
+		"its audio function and the boot VGA device. Devices without an IOMMU group come "
+		"last (the IOMMU is off).",
+	    .options = cmd_ls_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "which IOMMU group is the GPU in, and what else is in it?", "gpurun ls" },
+		    { "the same on a captured host tree",
+		      "gpurun --root tests/fixtures/hosts/strix-halo ls" },
+		    {},
+		},
+	},
+	{
+	    .name = "plan",
+	    .run = cmd_plan,
+	    .synopsis = "plan [OPTIONS] PROFILE",
+	    .summary = "What `run` would do, step by step, changing nothing",
+	    .description =
+		"Print what `gpurun run PROFILE` would do, step by step: the devices the guest "
+		"gets, the ROM and firmware files, the ordered host actions, and the diagnostics. "
+		"Nothing is changed. Exit status 1 when a diagnostic is a FAIL.",
+	    .options = cmd_plan_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "what would happen, step by step", "gpurun plan /etc/gpurun/win11.profile" },
+		    {},
+		},
+	},
+	{
+	    .name = "emit",
+	    .run = cmd_emit,
+	    .help_extra = cmd_emit_help_outputs,
+	    .synopsis = "emit qemu|libvirt|proxmox [OPTIONS] PROFILE",
+	    .summary = "Print QEMU arguments, libvirt domain XML or Proxmox VE lines",
+	    .description =
+		"Print the profile as QEMU arguments (qemu, alias `gpurun args`), as libvirt "
+		"domain XML (libvirt, alias `gpurun xml`) or as lines for "
+		"/etc/pve/qemu-server/VMID.conf (proxmox, alias `gpurun proxmox`), for another "
+		"tool to run. The host is not prepared: gpurun bind, the libvirt hook or the "
+		"Proxmox hookscript do that.",
+	    .options = cmd_emit_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "libvirt XML for `virsh define`", "gpurun emit libvirt win11.profile" },
+		    { "Proxmox lines, with the ROM files copied to /usr/share/kvm",
+		      "gpurun emit proxmox --stage /etc/gpurun/100.profile" },
+		    {},
+		},
+	},
+	{
+	    .name = "args",
+	    .run = cmd_emit,
+	    .synopsis = "args PROFILE",
+	    .description = "Same as `gpurun emit qemu PROFILE`: the QEMU arguments, one option "
+			   "per line, shell-quoted.",
+	    .options = cmd_args_options,
+	    .examples = (const struct cmd_example[]){ { NULL, "gpurun args win11.profile" }, {} },
+	},
+	{
+	    .name = "xml",
+	    .run = cmd_emit,
+	    .synopsis = "xml [OPTIONS] PROFILE",
+	    .description = "Same as `gpurun emit libvirt PROFILE`: the libvirt domain XML.",
+	    .options = cmd_xml_options,
+	    .examples =
+		(const struct cmd_example[]){ { NULL, "gpurun xml --managed win11.profile" }, {} },
+	},
+	{
+	    .name = "proxmox",
+	    .run = cmd_emit,
+	    .synopsis = "proxmox [OPTIONS] PROFILE",
+	    .description = "Same as `gpurun emit proxmox PROFILE`: lines for "
+			   "/etc/pve/qemu-server/VMID.conf.",
+	    .options = cmd_pve_options,
+	    .examples =
+		(const struct cmd_example[]){ { NULL, "gpurun proxmox --stage 100.profile" }, {} },
+	},
+	{
+	    .name = "vbios",
+	    .run = cmd_vbios,
+	    .synopsis = "vbios list [OPTIONS]\nvbios extract [OPTIONS]",
+	    .summary = "List or extract the VBIOS images of the ACPI VFCT table",
+	    .description =
+		"`vbios list` prints the ACPI VFCT table and its VBIOS images, each matched to the "
+		"host device it belongs to. `vbios extract` writes the image of a GPU to "
+		"vbios_VVVV_DDDD.bin, validates what it wrote and says which source it used; "
+		"without a VFCT record it reads the device's sysfs ROM instead.",
+	    .options = cmd_vbios_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "the VBIOS images the firmware publishes", "gpurun vbios list" },
+		    { "extract the iGPU's VBIOS into the current directory",
+		      "gpurun vbios extract --device 1002:1586 -o ." },
+		    {},
+		},
+	},
+	{
+	    .name = "rom",
+	    .run = cmd_rom,
+	    .synopsis = "rom info [OPTIONS] FILE...\nrom combine [OPTIONS] -o OUT VBIOS GOP",
+	    .summary = "Decode and validate option ROM files, or combine VBIOS and GOP",
+	    .description =
+		"`rom info` decodes option ROM files, one block per image (offset, ids, class, "
+		"length, code type, checksum; EFI subsystem and machine), with what is wrong with "
+		"them; exit status 1 if a file is invalid. `rom combine` writes one ROM holding "
+		"the legacy VBIOS image first and the GOP driver's x64 EFI image last.",
+	    .options = cmd_rom_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "is this a valid ROM with an EFI image?",
+		      "gpurun rom info vbios_1002_1586.bin" },
+		    { "a VBIOS and AMDGopDriver.rom in one ROM file",
+		      "gpurun rom combine -o combined.rom vbios_1002_1586.bin AMDGopDriver.rom" },
+		    {},
+		},
+	},
+	{
+	    .name = "bind",
+	    .run = cmd_bind,
+	    .synopsis = "bind [OPTIONS] PROFILE|BDF...",
+	    .summary = "Bind devices to vfio-pci without starting a guest, journalled",
+	    .description =
+		"Prepare the devices of PROFILE for a guest without starting one: vfio modules, "
+		"ROM files, every function bound to vfio-pci, with the checks, refusals, journal "
+		"and locks of `gpurun run`. Given PCI addresses instead, bind those functions. "
+		"`gpurun unbind` gives them back. The libvirt hook and the Proxmox hookscript "
+		"call this.",
+	    .options = cmd_bind_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "bind the GPU of a profile", "gpurun bind /etc/gpurun/win11.profile" },
+		    { "bind two functions by address, printing the changes only",
+		      "gpurun --dry-run bind 0000:c4:00.0 0000:c4:00.1" },
+		    {},
+		},
+	},
+	{
+	    .name = "unbind",
+	    .run = cmd_bind,
+	    .synopsis = "unbind [OPTIONS] PROFILE|BDF...",
+	    .summary = "Give devices bound by `gpurun bind` back to their drivers",
+	    .description =
+		"Give the devices bound by `gpurun bind` back: the journal of PROFILE (or of the "
+		"addresses) is replayed, so every function returns to its driver and everything "
+		"else bind did is undone. An address no journal knows goes from vfio-pci to the "
+		"driver the kernel picks.",
+	    .options = cmd_bind_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "release what `gpurun bind win11.profile` bound",
+		      "gpurun unbind /etc/gpurun/win11.profile" },
+		    {},
+		},
+	},
+	{
+	    .name = "restore",
+	    .run = cmd_restore,
+	    .synopsis = "restore [OPTIONS] [VM]",
+	    .summary = "Undo what a killed gpurun left behind, from its journal",
+	    .description =
+		"Undo what a crashed or killed gpurun left behind by replaying the journal of VM "
+		"(the profile's [vm] name), or of every VM that has one, backwards. It goes on "
+		"past single errors and says which driver each function has again. Without a "
+		"journal there is nothing to do (exit status 0).",
+	    .options = cmd_restore_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "what would be undone for VM win11", "gpurun --dry-run restore win11" },
+		    { "undo everything any gpurun left behind", "gpurun restore" },
+		    {},
+		},
+	},
+	{
+	    .name = "host-config",
+	    .run = cmd_host_config,
+	    .synopsis = "host-config [OPTIONS] [PROFILE]\nhost-config [OPTIONS] --device "
+			"BDF|VVVV:DDDD",
+	    .summary = "Persistent host setup (kernel cmdline, modprobe.d) as a diff",
+	    .description =
+		"Persistent host setup for a GPU dedicated to guests at boot: IOMMU kernel "
+		"parameters for the bootloader found, the vfio modules in modules-load.d, the "
+		"vfio-pci ids and softdeps in modprobe.d. Without --apply it prints a diff per "
+		"file and the commands that would follow, and changes nothing.",
+	    .options = cmd_host_config_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "what would change for the GPU of a profile",
+		      "gpurun host-config /etc/gpurun/win11.profile" },
+		    { "write it (with a backup), then reboot",
+		      "gpurun host-config --apply --device 1002:1586" },
+		    {},
+		},
+	},
+	{
+	    .name = "help",
+	    .run = cmd_help,
+	    .synopsis = "help [COMMAND]",
+	    .summary = "A command's options and examples (or this list)",
+	    .description = "Without COMMAND, list the commands and the global options; with "
+			   "it, print that command's usage, options and examples, as "
+			   "`gpurun COMMAND --help` does.",
+	    .examples =
+		(const struct cmd_example[]){
+		    { "the options of check", "gpurun help check" },
+		    {},
+		},
+	},
 };
 
-/* Aliases point at the same function; `gpurun FILE` means `gpurun run FILE`. */
-static const struct command commands[] = {
-	{ "help", NULL, "help", NULL },
-	{ "ls", cmd_ls, "ls", "List IOMMU groups with their devices, drivers and reset methods" },
-	{ "check", cmd_check, "check [PROFILE | --device BDF|VVVV:DDDD]",
-	  "Host readiness report: PASS/WARN/FAIL with the fix for each" },
-	{ "host-config", cmd_host_config, "host-config [PROFILE|--device BDF|VVVV:DDDD]",
-	  "Persistent host setup (kernel cmdline, modprobe.d, modules-load.d) as a diff; --apply "
-	  "writes it, --revert restores the backup, --blacklist also blacklists the GPU driver" },
-	{ "plan", cmd_plan, "plan PROFILE", "What `run` would do, step by step, changing nothing" },
-	{ "emit", cmd_emit, "emit qemu|libvirt|proxmox PROFILE [--managed] [--stage]",
-	  "Print the QEMU command line, libvirt domain XML or Proxmox VE config lines" },
-	{ "args", cmd_emit, "args PROFILE", NULL },
-	{ "xml", cmd_emit, "xml PROFILE [--managed]", NULL },
-	{ "proxmox", cmd_emit, "proxmox PROFILE [--stage]", NULL },
-	{ "vbios", cmd_vbios, "vbios list | extract [--device BDF|VVVV:DDDD] [-o DIR] [--force]",
-	  "List the VBIOS images in the ACPI VFCT table, or extract one (sysfs ROM as fallback)" },
-	{ "rom", cmd_rom, "rom info [--json] FILE... | combine -o OUT VBIOS GOP [--force]",
-	  "Decode and validate option ROM files, or combine a VBIOS with a GOP driver ROM" },
-	{ "run", cmd_run, "run PROFILE",
-	  "Check, prepare the host, start the guest, wait, revert the host "
-	  "(--allow-boot-vga --force --log --timeout SEC)" },
-	{ "bind", cmd_bind, "bind PROFILE|BDF...",
-	  "Bind devices to vfio-pci without a guest, journalled (--allow-boot-vga --force "
-	  "--timeout SEC)" },
-	{ "unbind", cmd_bind, "unbind PROFILE|BDF...",
-	  "Give devices bound by `gpurun bind` back to their drivers (--timeout SEC)" },
-	{ "restore", cmd_restore, "restore [VM]",
-	  "Undo what a killed gpurun left behind, from its journal; all VMs without VM" },
+/* --version exists before the command name only. */
+static const struct cmd_option main_options[] = {
+	{ "version", 0, no_argument, ARG_VERSION, NULL, "print the version and exit" },
+	{},
 };
 
-static const struct command *find_command(const char *name)
+static const struct cmd_command *find_command(const char *name)
 {
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (streq(commands[i].name, name))
@@ -61,83 +283,68 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* "unknown command 'chek'; did you mean 'check'?" */
+static int unknown_command(const char *context, const char *name)
+{
+	const char *names[ELEMENTSOF(commands) + 1];
+	const char *best;
+
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		names[i] = commands[i].name;
+	names[ELEMENTSOF(commands)] = NULL;
+	best = cmd_closest(name, names);
+	if (best)
+		return cmd_usage_error(context, "unknown command '%s'; did you mean '%s'?", name,
+				       best);
+	return cmd_usage_error(context, "unknown command '%s' (see 'gpurun help')", name);
+}
+
 static void help(void)
 {
-	printf("Usage: gpurun [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
-	       "       gpurun PROFILE            same as `gpurun run PROFILE`\n\n"
+	printf("Usage: gpurun [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS...]\n"
+	       "       gpurun [GLOBAL OPTIONS] PROFILE     same as `gpurun run PROFILE`\n\n"
 	       "Launch virtual machines with a physical GPU passed through (VFIO).\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		if (commands[i].help)
-			printf("  %-44s %s\n", commands[i].synopsis, commands[i].help);
-	printf("\nGlobal options:\n"
-	       "  --root DIR        read and change the host tree under DIR instead of /\n"
-	       "  --state-dir DIR   journals and locks (default /run/gpurun)\n"
-	       "  --connect URI     libvirt connection URI (overrides the profile)\n"
-	       "  --qemu PATH       QEMU binary (default qemu-system-x86_64, env GPURUN_QEMU)\n"
-	       "  --json            machine-readable output where a command reports\n"
-	       "  --dry-run         print each host change instead of making it\n"
-	       "  -v, --verbose     more output (twice for debug)\n"
-	       "  -q, --quiet       only errors\n"
-	       "  --no-color        never colour output (also NO_COLOR=1)\n"
-	       "  -h, --help        this help; `gpurun COMMAND --help` for one command\n"
-	       "  --version\n\n"
+		if (commands[i].summary)
+			printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+	printf("\nGlobal options (before or after the command name):\n");
+	cmd_options_help(cmd_common_options, NULL, stdout);
+	cmd_options_help(main_options, NULL, stdout);
+	printf("\n`gpurun help COMMAND` shows the options and examples of one command.\n"
 	       "Exit status: 0 success, 1 an operation failed, 2 usage or input error.\n"
 	       "See gpurun(8) and gpurun.profile(5).\n");
 }
 
 void cmd_print_help(const char *name)
 {
-	const struct command *c = find_command(name);
+	const struct cmd_command *c = name ? find_command(name) : NULL;
 
-	if (!c)
-		return;
-	printf("Usage: gpurun %s\n\n%s\n", c->synopsis, c->help ? c->help : "");
+	if (c)
+		cmd_command_help(c, stdout);
+	else
+		help();
 }
 
-int cmd_common_option(int opt, const char *arg)
+static int cmd_help(int argc, char **argv)
 {
-	enum log_level l = log_get_max_level();
-	char **target = NULL;
+	struct cmd_parser parser = CMD_PARSER(argc, argv, NULL);
+	const struct cmd_command *c;
 
-	switch (opt) {
-	case 'h':
-		return 1;
-	case 'v':
-		if (l < LOG_DEBUG)
-			log_set_max_level(l < LOG_INFO ? LOG_INFO : LOG_DEBUG);
-		return 0;
-	case 'q':
-		log_set_max_level(LOG_WARNING);
-		return 0;
-	case ARG_ROOT:
-		target = &arg_root;
-		break;
-	case ARG_STATE_DIR:
-		target = &arg_state_dir;
-		break;
-	case ARG_CONNECT:
-		target = &arg_connect;
-		break;
-	case ARG_QEMU:
-		target = &arg_qemu;
-		break;
-	case ARG_JSON:
-		arg_json = true;
-		return 0;
-	case ARG_DRY_RUN:
-		arg_dry_run = true;
-		return 0;
-	case ARG_NO_COLOR:
-		setenv("NO_COLOR", "1", 1);
-		log_setup();
-		return 0;
-	default:
-		return -EINVAL;
+	if (cmd_parse_options(&parser) < 0)
+		return parser.status;
+	if (optind >= argc) {
+		help();
+		return EXIT_OK;
 	}
-	free(*target);
-	*target = strdup(arg);
-	return *target ? 0 : -ENOMEM;
+	if (argc - optind > 1)
+		return cmd_usage_error("help", "expected one COMMAND, got '%s' too",
+				       argv[optind + 1]);
+	c = find_command(argv[optind]);
+	if (!c)
+		return unknown_command("help", argv[optind]);
+	cmd_command_help(c, stdout);
+	return EXIT_OK;
 }
 
 int cmd_make_ctx(struct ctx **ret)
@@ -178,57 +385,44 @@ int cmd_host_inspect(struct ctx *c, struct host **ret)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		CMD_COMMON_OPTIONS,
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{},
+	struct cmd_parser parser = {
+		.argc = argc,
+		.argv = argv,
+		.options = main_options,
+		.in_order = true, /* global options before the command name */
 	};
-	const struct command *cmd;
-	int c, r;
+	const struct cmd_command *cmd;
+	int opt, r;
 
 	log_setup();
 	log_libxml2_init();
 
-	/* Global options before the command name; "+" stops at the first non-option. */
-	while ((c = getopt_long(argc, argv, "+" CMD_COMMON_SHORT, options, NULL)) >= 0) {
-		if (c == ARG_VERSION) {
+	while ((opt = cmd_parse_options(&parser)) > 0)
+		if (opt == ARG_VERSION) {
 			printf("gpurun %s\n", GPURUN_VERSION);
 			return EXIT_OK;
 		}
-		r = cmd_common_option(c, optarg);
-		if (r == 1) {
-			help();
-			return EXIT_OK;
-		}
-		if (r < 0)
-			return EXIT_USAGE;
-	}
+	if (opt < 0)
+		return parser.status;
 	if (optind >= argc) {
 		help();
 		return EXIT_USAGE;
 	}
 
 	cmd = find_command(argv[optind]);
-	if (cmd && !cmd->run) {
-		help();
-		return EXIT_OK;
-	}
 	if (!cmd) {
 		/* `gpurun win11.profile`: a path is a run. */
 		if (strchr(argv[optind], '/') || strstr(argv[optind], ".profile") ||
 		    access(argv[optind], F_OK) == 0)
 			cmd = find_command("run");
-		if (!cmd) {
-			log_error("Unknown command '%s'. See 'gpurun --help'.", argv[optind]);
-			return EXIT_USAGE;
-		}
+		if (!cmd)
+			return unknown_command(NULL, argv[optind]);
 		/* Run gets argv with "run" inserted before the profile. */
 		argv[optind - 1] = (char *)"run";
 		optind--;
 	}
 	argc -= optind;
 	argv += optind;
-	optind = 0; /* full getopt reinitialisation for the command */
 	r = cmd->run(argc, argv);
 	free(arg_root);
 	free(arg_state_dir);

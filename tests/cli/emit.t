@@ -107,13 +107,15 @@ if [ -d "$FIX/strix-halo" ]; then
 	contains "unknown output named" "$T/err" "unknown output 'xen'"
 	contains "unknown output lists the outputs" "$T/err" "\(qemu, libvirt or proxmox\)\.$"
 	expect_rc 2 "misspelt output" "$GPURUN" --root "$S" emit libvrit "$prof"
-	contains "misspelt output: did you mean" "$T/err" "unknown output 'libvrit' \(qemu, libvirt or proxmox\); did you mean 'libvirt'\?$"
+	contains "misspelt output: did you mean" "$T/err" "unknown output 'libvrit'; did you mean 'libvirt'\?$"
 	expect_rc 2 "emit without an output" "$GPURUN" --root "$S" emit
 	contains "names the outputs" "$T/err" "expected qemu, libvirt or proxmox, and a PROFILE"
 	expect_rc 0 "emit --help" "$GPURUN" emit --help
 	contains "help lists qemu" "$T/out" "^  qemu +\(gpurun args\) +QEMU command line$"
-	contains "help lists libvirt and --managed" "$T/out" "^  libvirt +\(gpurun xml\) +libvirt domain XML; --managed"
-	contains "help lists proxmox and --stage" "$T/out" "^  proxmox +Proxmox VE config lines; --stage"
+	contains "help lists libvirt" "$T/out" "^  libvirt +\(gpurun xml\) +libvirt domain XML$"
+	contains "help lists proxmox" "$T/out" "^  proxmox +Proxmox VE config lines$"
+	contains "help: --managed under libvirt" "$T/out" "^ +--managed: libvirt manages the devices$"
+	contains "help: --stage under proxmox" "$T/out" "^ +--stage copies the ROM files it names$"
 	printf '[vm]\nname = x\ntemplate = no-such\n[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n' >"$T/tmpl.profile"
 	expect_rc 1 "missing libvirt template" "$GPURUN" --root "$S" emit libvirt "$T/tmpl.profile"
 	contains "says which template and where" "$T/err" "libvirt template 'no-such' not found \(looked in .*xml-templates\)\.$"
