@@ -96,7 +96,7 @@ int dlopen_libvirt(struct error *err)
 		*table[i].ptr = dlsym(h, table[i].name);
 		if (!*table[i].ptr) {
 			int r = error_set(err, EOPNOTSUPP, "Failed to load libvirt: %s",
-				      strna(dlerror()));
+					  strna(dlerror()));
 
 			for (size_t j = 0; j <= i; j++)
 				*table[j].ptr = NULL;

@@ -90,8 +90,7 @@ _printf_(2, 3) static void say(const struct runner *r, const char *fmt, ...)
 		r->opts.say(r->opts.userdata, line);
 }
 
-static void say_forwarded(const struct runner *r, const struct runner_result *res,
-			  const char *what)
+static void say_forwarded(const struct runner *r, const struct runner_result *res, const char *what)
 {
 	if (res->forwarded)
 		say(r, "Received %s, %s the guest", strsignal(res->forwarded), what);
@@ -235,6 +234,10 @@ static int qemu_wait(struct runner *r, struct runner_result *res, struct error *
 
 	if (r->pid <= 0)
 		return error_set(err, ECHILD, "QEMU is not running");
+	/* Unblocked, a SIGCHLD between waitpid() and sigtimedwait() would be lost for good. */
+	k = runner_block_signals(NULL);
+	if (k < 0)
+		return error_set(err, k, "Failed to block signals: %s", strerror(-k));
 	for (;;) {
 		int sig;
 
@@ -275,8 +278,7 @@ static int libvirt_error(struct error *err, const char *what)
 	return error_set(err, EIO, "%s: %s", what, m ? m : "unknown libvirt error");
 }
 
-static int libvirt_prepare(struct runner *r, struct ctx *c, const struct plan *p,
-			   struct error *err)
+static int libvirt_prepare(struct runner *r, struct ctx *c, const struct plan *p, struct error *err)
 {
 	_cleanup_free_ char *tdir = NULL;
 	int k;
@@ -342,6 +344,9 @@ static int libvirt_wait(struct runner *r, struct runner_result *res, struct erro
 
 	if (!r->dom)
 		return error_set(err, ENOENT, "The domain is not running");
+	k = runner_block_signals(NULL);
+	if (k < 0)
+		return error_set(err, k, "Failed to block signals: %s", strerror(-k));
 	/* Polling the state: the event API would need libvirt's event loop in gpurun. A transient
 	 * domain that stopped is gone, so a failing lookup (< 0) means stopped too. */
 	while (sym_virDomainIsActive(r->dom) > 0) {
@@ -393,8 +398,7 @@ const struct runner_backend *runner_backend_get(enum profile_backend b)
 	return &runner_backends[b];
 }
 
-int runner_new(const struct runner_backend *b, const struct runner_options *o,
-	       struct runner **ret)
+int runner_new(const struct runner_backend *b, const struct runner_options *o, struct runner **ret)
 {
 	struct runner *r;
 

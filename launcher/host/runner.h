@@ -15,9 +15,10 @@
  * Signals: the caller blocks SIGINT, SIGTERM, SIGHUP (runner_block_signals()) before it changes
  * the host, so a signal arriving while preparing stays pending and is seen between steps (see
  * prepare.h); wait() then takes them with sigtimedwait() while the guest runs and passes each to
- * the row's stop() (qemu: kill() to the child; libvirt: virDomainDestroy). The runner always
- * returns so that the caller can revert; it never exits and never prints: progress lines go to
- * the say() callback, failures into the error object. */
+ * the row's stop() (qemu: kill() to the child; libvirt: virDomainDestroy). wait() blocks them
+ * itself when the caller has not, and leaves them blocked. The runner always returns so that
+ * the caller can revert; it never exits and never prints: progress lines go to the say()
+ * callback, failures into the error object. */
 #pragma once
 
 #include <signal.h>
@@ -77,8 +78,7 @@ extern const struct runner_backend runner_backends[_PROFILE_BACKEND_MAX];
 const struct runner_backend *runner_backend_get(enum profile_backend b);
 
 /* A runner for @b with a copy of @o (may be NULL). 0, or -ENOMEM. */
-int runner_new(const struct runner_backend *b, const struct runner_options *o,
-	       struct runner **ret);
+int runner_new(const struct runner_backend *b, const struct runner_options *o, struct runner **ret);
 /* Stops whatever the runner still has running (swtpm; a QEMU that was never waited for is
  * SIGTERMed, then SIGKILLed), closes the libvirt connection, frees. Returns NULL. */
 struct runner *runner_free(struct runner *r);

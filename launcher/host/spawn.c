@@ -196,8 +196,7 @@ static int fd_above_stdio(int fd)
 	return nfd;
 }
 
-int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid,
-		struct error *err)
+int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid, struct error *err)
 {
 	static const struct spawn_options defaults = {};
 	_cleanup_close_ int null_fd = -1, log_fd = -1, rd = -1, wr = -1;
@@ -214,12 +213,12 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 	if (!o->keep_stdin) {
 		null_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY));
 		if (null_fd < 0)
-			return error_set(err, errno, "Failed to open /dev/null: %s", strerror(errno));
+			return error_set(err, errno, "Failed to open /dev/null: %s",
+					 strerror(errno));
 	}
 	if (o->log_path) {
-		log_fd = fd_above_stdio(open(o->log_path,
-					     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
-					     0600));
+		log_fd = fd_above_stdio(
+		    open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600));
 		if (log_fd < 0)
 			return error_set(err, errno, "Failed to open %s: %s", o->log_path,
 					 strerror(errno));
