@@ -159,9 +159,16 @@ _noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int rep
 	sigset_t empty;
 
 	/* Handlers are reset by exec anyway, but ignored signals (gpurun ignores SIGPIPE) are
-	 * inherited; the kernel refuses SIGKILL/SIGSTOP and glibc its internal signals. */
+	 * inherited. glibc refuses to touch its internal real-time signals (32, 33), which gpurun
+	 * may have inherited ignored: for those the system call itself, with an all-zero kernel
+	 * sigaction (SIG_DFL, no flags, empty mask) in any architecture's layout. The kernel
+	 * refuses SIGKILL and SIGSTOP, which cannot be ignored anyway. */
 	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+		if (sigaction(sig, &sa, NULL) < 0 && errno == EINVAL) {
+			static const unsigned long dfl[8];
+
+			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)(NSIG - 1) / 8);
+		}
 	sigemptyset(&empty);
 	(void)sigprocmask(SIG_SETMASK, &empty, NULL);
 

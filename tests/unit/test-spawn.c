@@ -217,7 +217,8 @@ static void test_close_fds_fallback(void **state)
 	}
 }
 
-/* SIGPIPE ignored and SIGTERM blocked in gpurun: the child has neither. */
+/* SIGPIPE ignored and SIGTERM blocked in gpurun: the child has neither (nor glibc's internal
+ * signals 32 and 33, which `make` here passes on ignored). */
 static void test_default_signals(void **state)
 {
 	struct tmp *t = *state;
@@ -238,6 +239,8 @@ static void test_default_signals(void **state)
 	sigaction(SIGPIPE, &old_pipe, NULL);
 
 	assert_int_equal(st.code, 0);
+	if (!strstr(out, "SigBlk:\t0000000000000000") || !strstr(out, "SigIgn:\t0000000000000000"))
+		print_message("%s", out);
 	assert_non_null(strstr(out, "SigBlk:\t0000000000000000"));
 	assert_non_null(strstr(out, "SigIgn:\t0000000000000000"));
 }
