@@ -252,7 +252,15 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 		*ret_pid = pid;
 		return 0;
 	}
+	if (n < 0) {
+		/* we cannot tell whether it runs: it must not run unknown to the caller */
+		r = negative_errno();
+		(void)kill(pid, SIGKILL);
+		(void)spawn_wait(pid, true, &(struct spawn_status){});
+		return error_set(err, r, "Failed to start %s: %s", argv[0], strerror(-r));
+	}
 
+	/* the child reported why it did not exec, and exits */
 	r = n == (ssize_t)sizeof(rep) && rep.errnum > 0 ? -rep.errnum : -EIO;
 	(void)spawn_wait(pid, true, &(struct spawn_status){});
 	if (n == (ssize_t)sizeof(rep) && rep.step == CHILD_STEP_EXEC)

@@ -218,7 +218,7 @@ static void test_close_fds_fallback(void **state)
 }
 
 /* SIGPIPE ignored and SIGTERM blocked in gpurun: the child has neither (nor glibc's internal
- * signals 32 and 33, which `make` here passes on ignored). */
+ * signals 32 and 33, which the environment that runs the tests may pass on ignored). */
 static void test_default_signals(void **state)
 {
 	struct tmp *t = *state;
