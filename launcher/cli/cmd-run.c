@@ -7,10 +7,8 @@
 #include <time.h>
 
 #include "cli/cmd.h"
-#include "core/emit.h"
 #include "core/plan.h"
 #include "core/profile.h"
-#include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/journal.h"
 #include "host/paths.h"
@@ -21,7 +19,6 @@
 #include "host/vfio.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/strv.h"
 
 /* FAIL diagnostics --force may override: the user knows what else sits in the group. */
 static const char *const forceable[] = { "group-viable", "iommu-group" };
@@ -177,103 +174,13 @@ int cmd_run_plan(const char *profile_path, bool allow_boot_vga, struct cmd_plann
 	return EXIT_OK;
 }
 
-static int start_guest(struct cmd_planned *c, char *const *argv, const char *xml, bool log_file,
-		       struct runner_result *res)
+/* The runner's error, once, with its cause (the runner never prints). */
+static int log_runner_error(const struct error *e, int r)
 {
-	_cleanup_free_ char *log_path = NULL, *error = NULL;
-	int r;
+	_cleanup_free_ char *m = error_is_set(e) ? error_format(e) : NULL;
 
-	if (xml) {
-		const char *uri = ctx_libvirt_uri(c->ctx, c->profile->libvirt_uri);
-
-		log_notice("Starting domain '%s' on %s", c->plan->vm_name, uri);
-		r = runner_libvirt(uri, xml, res, &error);
-		if (r < 0) {
-			if (error)
-				log_error("%s", error);
-			else
-				log_error_errno(r, "Failed to start the domain: %m");
-		}
-		return r;
-	}
-	if (log_file) {
-		log_path = path_join(c->ctx->state, c->plan->vm_name, "qemu.log");
-		if (!log_path)
-			return log_error_errno(-ENOMEM, "Out of memory");
-		log_notice("QEMU output goes to %s", log_path);
-	}
-	log_notice("Starting %s", argv[0]);
-	r = runner_qemu(argv, log_path, res);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start %s: %m", argv[0]);
-	if (res->exec_error)
-		return log_error_errno(res->exec_error, "Failed to execute %s: %m", argv[0]);
-	return 0;
-}
-
-/* swtpm for `tpm = yes`: its state persists in plan->tpm_dir; QEMU connects to the socket. */
-static int start_swtpm(struct cmd_planned *c, unsigned timeout_ms, pid_t *ret_pid)
-{
-	_cleanup_free_ char *state = NULL, *ctrl = NULL;
-	char *argv[] = { (char *)"swtpm",
-			 (char *)"socket",
-			 (char *)"--tpm2",
-			 (char *)"--tpmstate",
-			 NULL,
-			 (char *)"--ctrl",
-			 NULL,
-			 NULL };
-	long long deadline;
-	int r;
-
-	r = hostfs_mkdir_p(c->plan->tpm_dir, 0700);
-	if (r < 0)
-		return log_error_errno(r, "Failed to create %s: %m", c->plan->tpm_dir);
-	if (asprintf(&state, "dir=%s", c->plan->tpm_dir) < 0 ||
-	    asprintf(&ctrl, "type=unixio,path=%s", c->plan->tpm_socket) < 0)
-		return log_error_errno(-ENOMEM, "Out of memory");
-	argv[4] = state;
-	argv[6] = ctrl;
-	(void)unlink(c->plan->tpm_socket);
-	r = runner_spawn(argv, NULL, ret_pid);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start swtpm (needed for tpm = yes): %m");
-	deadline = runner_now_ms() + timeout_ms;
-	while (!hostfs_exists(c->plan->tpm_socket)) {
-		struct timespec ts = { 0, 5 * 1000000L };
-
-		if (runner_now_ms() >= deadline) {
-			(void)runner_stop(*ret_pid, 1000);
-			return log_error_errno(-ETIMEDOUT, "swtpm did not create %s: %m",
-					       c->plan->tpm_socket);
-		}
-		nanosleep(&ts, NULL);
-	}
-	log_notice("swtpm listening on %s", c->plan->tpm_socket);
-	return 0;
-}
-
-static int report_guest(const struct runner_result *res, bool libvirt)
-{
-	if (!res->started)
-		return -EIO;
-	if (res->forwarded)
-		log_notice("Received %s, %s the guest", strsignal(res->forwarded),
-			   libvirt ? "destroyed" : "passed it to");
-	if (libvirt) {
-		log_notice("Domain stopped");
-		return 0;
-	}
-	if (res->signaled) {
-		log_error("QEMU was killed by signal %d (%s)", res->status, strsignal(res->status));
-		return -EIO;
-	}
-	if (res->status != 0) {
-		log_error("QEMU exited with status %d", res->status);
-		return -EIO;
-	}
-	log_notice("QEMU exited with status 0");
-	return 0;
+	log_error("%s", m ? m : strerror(-r));
+	return r;
 }
 
 enum {
@@ -305,16 +212,17 @@ int cmd_run(int argc, char **argv)
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_run_options);
 	struct cmd_planned c = {};
 	_cleanup_(journal_freep) struct journal *j = NULL;
-	_cleanup_strv_free_ char **qemu_argv = NULL;
-	_cleanup_free_ char *xml = NULL, *tdir = NULL, *why = NULL, *txml = NULL;
-	size_t tlen = 0;
 	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *why = NULL;
+	_cleanup_(runner_freep) struct runner *guest = NULL;
+	_cleanup_(error_clear) struct error guest_err = {};
+	const struct runner_backend *backend;
 	struct runner_result res = {};
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
-	bool allow_boot_vga = false, force = false, log_file = false, libvirt;
+	struct runner_options ro = { .say = cmd_run_say };
+	bool allow_boot_vga = false, force = false, log_file = false;
 	long long t_start = runner_now_ms(), t_end;
 	int opt, r, ret = EXIT_FAILURE_OP;
-	pid_t swtpm = 0;
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
@@ -343,18 +251,18 @@ int cmd_run(int argc, char **argv)
 		goto out;
 
 	/* Everything that can fail without touching the host comes first. */
-	libvirt = c.profile->backend == PROFILE_BACKEND_LIBVIRT;
-	if (libvirt) {
-		tdir = paths_templates_dir();
-		r = tdir ? paths_load_template(tdir, c.profile->template, &txml, &tlen, NULL)
-			 : -ENOMEM;
-		if (r >= 0)
-			r = emit_libvirt_xml_from_buffer(c.plan, txml, tlen, false, &xml);
-	} else
-		r = emit_qemu_argv(c.plan, ctx_qemu_binary(c.ctx), &qemu_argv);
+	backend = runner_backend_get(c.profile->backend);
+	ro.timeout_ms = po.timeout_ms;
+	ro.log_file = log_file;
+	r = runner_new(backend, &ro, &guest);
 	if (r < 0) {
-		log_error_errno(r, "Failed to build the %s for VM '%s': %m",
-				libvirt ? "domain XML" : "QEMU command line", c.plan->vm_name);
+		log_error_errno(r, "Failed to set up the %s runner: %m",
+				strna(profile_backend_to_string(c.profile->backend)));
+		goto out;
+	}
+	r = backend->prepare(guest, c.ctx, c.plan, &guest_err);
+	if (r < 0) {
+		log_runner_error(&guest_err, r);
 		goto out;
 	}
 
@@ -367,17 +275,7 @@ int cmd_run(int argc, char **argv)
 			log_error("%s", strna(why));
 			goto out;
 		}
-		if (!libvirt && c.profile->tpm && c.plan->tpm_socket)
-			printf("start swtpm socket --tpm2 --tpmstate dir=%s --ctrl "
-			       "type=unixio,path=%s\n",
-			       c.plan->tpm_dir, c.plan->tpm_socket);
-		if (libvirt)
-			printf("start transient domain '%s' on %s\n", c.plan->vm_name,
-			       ctx_libvirt_uri(c.ctx, c.profile->libvirt_uri));
-		else {
-			printf("exec:\n");
-			emit_qemu_print(qemu_argv, stdout);
-		}
+		(void)backend->describe(guest, stdout);
 		printf("then revert every step above, last first\n");
 		ret = EXIT_OK;
 		goto out;
@@ -408,25 +306,18 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	if (!libvirt && c.profile->tpm && c.plan->tpm_socket) {
-		r = start_swtpm(&c, po.timeout_ms, &swtpm);
-		if (r < 0) {
-			log_notice("Reverting the host");
-			(void)cmd_run_revert(c.ctx, j, po.timeout_ms);
-			goto out;
-		}
-	}
-	r = start_guest(&c, qemu_argv, xml, log_file, &res);
+	r = backend->start(guest, &res, &guest_err);
 	if (res.exec_ms)
-		log_info("Time from start to %s: %lld ms",
-			 libvirt ? "domain creation" : "QEMU exec", res.exec_ms - t_start);
+		log_info("Time from start to %s: %lld ms", backend->start_event,
+			 res.exec_ms - t_start);
 	if (r >= 0)
-		r = report_guest(&res, libvirt);
+		r = backend->wait(guest, &res, &guest_err);
+	if (r < 0)
+		log_runner_error(&guest_err, r);
 	if (!res.exit_ms)
 		res.exit_ms = runner_now_ms();
 
-	if (swtpm > 0)
-		(void)runner_stop(swtpm, 2000);
+	guest = runner_free(guest); /* nothing of the guest's may outlive it into the revert */
 	log_notice("Reverting the host");
 	if (cmd_run_revert(c.ctx, j, po.timeout_ms) < 0)
 		r = -EIO;

@@ -82,27 +82,26 @@ static void libvirt_error_silent(void *userdata _unused_, virErrorPtr err _unuse
 	 * once, with virGetLastErrorMessage(). */
 }
 
-int dlopen_libvirt(char **ret_error)
+int dlopen_libvirt(struct error *err)
 {
 	void *h;
 
 	if (handle)
 		return 0;
 	h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		if (ret_error)
-			*ret_error = strdup(dlerror());
-		return -EOPNOTSUPP;
-	}
+	if (!h)
+		return error_set(err, EOPNOTSUPP, "Failed to load libvirt (is it installed?): %s",
+				 strna(dlerror()));
 	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
 		*table[i].ptr = dlsym(h, table[i].name);
 		if (!*table[i].ptr) {
-			if (ret_error)
-				*ret_error = strdup(dlerror());
+			int r = error_set(err, EOPNOTSUPP, "Failed to load libvirt: %s",
+					  strna(dlerror()));
+
 			for (size_t j = 0; j <= i; j++)
 				*table[j].ptr = NULL;
 			dlclose(h);
-			return -EOPNOTSUPP;
+			return r;
 		}
 	}
 	handle = h;

@@ -5,12 +5,14 @@
  * backend and the libvirt runner need it.
  *
  * Call dlopen_libvirt() first; it returns 0 or a negative errno (-EOPNOTSUPP when libvirt.so.0
- * is not installed, with the dlerror() text in *ret_error if given). Then use sym_virXxx(...)
- * exactly like virXxx(...). */
+ * is not installed or lacks a symbol; @err, if given, then says so with the dlerror() text).
+ * Then use sym_virXxx(...) exactly like virXxx(...). */
 #pragma once
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+
+#include "util/error.h"
 
 #define DLSYM_DECLARE(name) extern __typeof__(name) *sym_##name
 
@@ -42,4 +44,4 @@ DLSYM_DECLARE(virResetLastError);
 DLSYM_DECLARE(virSetErrorFunc);
 DLSYM_DECLARE(virInitialize);
 
-int dlopen_libvirt(char **ret_error);
+int dlopen_libvirt(struct error *err);

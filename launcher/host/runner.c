@@ -1,11 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <fcntl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
+#include <stdarg.h>
 #include <time.h>
 
+#include "core/emit.h"
+#include "host/ctx.h"
 #include "host/dlopen-libvirt.h"
+#include "host/hostfs.h"
+#include "host/paths.h"
 #include "host/runner.h"
+#include "host/spawn.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+/* How long a stopped swtpm, or a QEMU nobody waited for, gets before SIGKILL. */
+#define RUNNER_STOP_TIMEOUT_MS 2000
+
+struct runner {
+	const struct runner_backend *backend;
+	struct runner_options opts;
+	char *vm_name;
+
+	/* qemu */
+	char **argv;
+	char *log_path;
+	char *tpm_dir;	  /* swtpm state, when the plan has a TPM */
+	char *tpm_socket; /* swtpm control socket QEMU connects to */
+	pid_t pid;	  /* QEMU, until reaped */
+	pid_t swtpm_pid;  /* swtpm, until stopped */
+
+	/* libvirt */
+	char *uri;
+	char *xml;
+	virConnectPtr conn;
+	virDomainPtr dom;
+};
 
 long long runner_now_ms(void)
 {
@@ -34,231 +62,418 @@ int runner_block_signals(sigset_t *ret_old)
 	return 0;
 }
 
-static void close_stray_fds(int keep)
+/* One of the signals runner_block_signals() blocked, or 0 when @tick (NULL: no limit) passed or
+ * only SIGCHLD came (the caller looks at the guest again either way). */
+static int take_signal(const struct timespec *tick)
 {
-	long max;
-
-#ifdef SYS_close_range
-	if (keep < 0 && syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
-		return;
-#endif
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (int fd = 3; fd < max; fd++)
-		if (fd != keep)
-			close(fd);
-}
-
-/* In the child, between fork and exec: only async-signal-safe calls. Reports a failure through
- * @err_fd (CLOEXEC: closed by a successful exec) and exits 127. */
-_noreturn_ static void child(char *const *argv, const char *log_path, int err_fd)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE };
-	sigset_t empty;
-	int e;
-
-	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&empty);
-	sigprocmask(SIG_SETMASK, &empty, NULL);
-
-	if (log_path) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			goto fail;
-	}
-	if (err_fd < 3) /* cannot happen: 0-2 are open in gpurun */
-		goto fail;
-	close_stray_fds(err_fd);
-	execvp(argv[0], argv);
-fail:
-	e = errno;
-	if (write(err_fd, &e, sizeof(e)) < 0) {
-		/* nothing left to report to */
-	}
-	_exit(127);
-}
-
-/* fork + exec with the child set-up above. 0 and *ret_pid, or *ret_exec_error (negative) when
- * the exec failed (the child is reaped), or a negative errno when no child could be made. */
-static int spawn(char *const *argv, const char *log_path, pid_t *ret_pid, int *ret_exec_error)
-{
-	int pipefd[2], e = 0, status, r;
-	ssize_t n;
-	pid_t pid;
-
-	if (!argv || !argv[0])
-		return -EINVAL;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return negative_errno();
-	pid = fork();
-	if (pid < 0) {
-		r = negative_errno();
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return r;
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		child(argv, log_path, pipefd[1]);
-	}
-	close(pipefd[1]);
-	do
-		n = read(pipefd[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	*ret_exec_error = 0;
-	if (n == sizeof(e)) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		*ret_exec_error = -e;
-		return 0;
-	}
-	*ret_pid = pid;
-	return 0;
-}
-
-int runner_spawn(char *const *argv, const char *log_path, pid_t *ret_pid)
-{
-	int r, exec_error;
-	pid_t pid = 0;
-
-	r = spawn(argv, log_path, &pid, &exec_error);
-	if (r < 0)
-		return r;
-	if (exec_error)
-		return exec_error;
-	*ret_pid = pid;
-	return 0;
-}
-
-int runner_stop(pid_t pid, unsigned timeout_ms)
-{
-	long long deadline = runner_now_ms() + timeout_ms;
-	int status;
-
-	if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
-		return negative_errno();
-	for (unsigned step = 1;; step = step < 50 ? step * 2 : 50) {
-		struct timespec ts = { 0, (long)step * 1000000L };
-		pid_t w = waitpid(pid, &status, WNOHANG);
-
-		if (w == pid || (w < 0 && errno == ECHILD))
-			return 0;
-		if (runner_now_ms() >= deadline)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return -ETIMEDOUT;
-}
-
-int runner_qemu(char *const *argv, const char *log_path, struct runner_result *ret)
-{
-	struct runner_result res = {};
 	sigset_t s;
-	int status, r, exec_error;
-	pid_t pid = 0;
+	siginfo_t si;
 
 	forward_set(&s);
-	res.exec_ms = runner_now_ms();
-	r = spawn(argv, log_path, &pid, &exec_error);
-	if (r < 0)
-		return r;
-	if (exec_error) {
-		res.exec_error = exec_error;
-		res.exit_ms = runner_now_ms();
-		*ret = res;
+	if (sigtimedwait(&s, &si, tick) < 0 || si.si_signo == SIGCHLD)
 		return 0;
-	}
-	res.started = true;
+	return si.si_signo;
+}
 
-	for (;;) {
-		siginfo_t si;
-		pid_t w = waitpid(pid, &status, WNOHANG);
+_printf_(2, 3) static void say(const struct runner *r, const char *fmt, ...)
+{
+	_cleanup_free_ char *line = NULL;
+	va_list ap;
+	int n;
 
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return negative_errno();
-		if (sigwaitinfo(&s, &si) < 0)
-			continue;
-		if (si.si_signo == SIGCHLD)
-			continue;
-		res.forwarded = si.si_signo;
-		(void)kill(pid, si.si_signo);
+	if (!r->opts.say)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		r->opts.say(r->opts.userdata, line);
+}
+
+static void say_forwarded(const struct runner *r, const struct runner_result *res, const char *what)
+{
+	if (res->forwarded)
+		say(r, "Received %s, %s the guest", strsignal(res->forwarded), what);
+}
+
+/* ---- qemu: gpurun execs QEMU (and swtpm) itself ---- */
+
+static int qemu_prepare(struct runner *r, struct ctx *c, const struct plan *p, struct error *err)
+{
+	int k;
+
+	r->vm_name = strdup(p->vm_name);
+	if (!r->vm_name)
+		return error_set(err, ENOMEM, "Out of memory");
+	k = emit_qemu_argv(p, ctx_qemu_binary(c), &r->argv);
+	if (k < 0)
+		return error_set(err, k, "Failed to build the QEMU command line for VM '%s': %s",
+				 p->vm_name, strerror(-k));
+	if (r->opts.log_file) {
+		r->log_path = path_join(c->state, p->vm_name, "qemu.log");
+		if (!r->log_path)
+			return error_set(err, ENOMEM, "Out of memory");
 	}
-	res.exit_ms = runner_now_ms();
-	if (WIFSIGNALED(status)) {
-		res.signaled = true;
-		res.status = WTERMSIG(status);
-	} else
-		res.status = WEXITSTATUS(status);
-	*ret = res;
+	if (p->profile && p->profile->tpm && p->tpm_socket && p->tpm_dir) {
+		r->tpm_dir = strdup(p->tpm_dir);
+		r->tpm_socket = strdup(p->tpm_socket);
+		if (!r->tpm_dir || !r->tpm_socket)
+			return error_set(err, ENOMEM, "Out of memory");
+	}
 	return 0;
 }
 
-static int libvirt_error(char **ret_error, const char *what)
+static int qemu_describe(const struct runner *r, FILE *f)
+{
+	if (!r->argv)
+		return -EINVAL;
+	if (r->tpm_socket)
+		fprintf(f,
+			"start swtpm socket --tpm2 --tpmstate dir=%s --ctrl type=unixio,path=%s\n",
+			r->tpm_dir, r->tpm_socket);
+	fprintf(f, "exec:\n");
+	return emit_qemu_print(r->argv, f);
+}
+
+/* swtpm for `tpm = yes`: its state persists in tpm_dir; QEMU connects to the socket, which must
+ * exist before QEMU starts. */
+static int swtpm_start(struct runner *r, struct error *err)
+{
+	_cleanup_free_ char *state = NULL, *ctrl = NULL;
+	char *argv[] = { (char *)"swtpm",
+			 (char *)"socket",
+			 (char *)"--tpm2",
+			 (char *)"--tpmstate",
+			 NULL,
+			 (char *)"--ctrl",
+			 NULL,
+			 NULL };
+	long long deadline;
+	pid_t pid;
+	int k;
+
+	k = hostfs_mkdir_p(r->tpm_dir, 0700);
+	if (k < 0)
+		return error_set(err, k, "Failed to create %s: %s", r->tpm_dir, strerror(-k));
+	if (asprintf(&state, "dir=%s", r->tpm_dir) < 0 ||
+	    asprintf(&ctrl, "type=unixio,path=%s", r->tpm_socket) < 0)
+		return error_set(err, ENOMEM, "Out of memory");
+	argv[4] = state;
+	argv[6] = ctrl;
+	(void)unlink(r->tpm_socket);
+	k = spawn_start(argv, NULL, &pid, NULL);
+	if (k < 0)
+		return error_set(err, k, "Failed to start swtpm (needed for tpm = yes): %s",
+				 strerror(-k));
+	r->swtpm_pid = pid;
+	deadline = runner_now_ms() + r->opts.timeout_ms;
+	while (!hostfs_exists(r->tpm_socket)) {
+		struct timespec ts = { 0, 5 * 1000000L };
+
+		if (runner_now_ms() >= deadline) {
+			(void)spawn_stop(r->swtpm_pid, 1000);
+			r->swtpm_pid = 0;
+			return error_set(err, ETIMEDOUT, "swtpm did not create %s: %s",
+					 r->tpm_socket, strerror(ETIMEDOUT));
+		}
+		nanosleep(&ts, NULL);
+	}
+	say(r, "swtpm listening on %s", r->tpm_socket);
+	return 0;
+}
+
+static void swtpm_stop(struct runner *r)
+{
+	if (r->swtpm_pid > 0)
+		(void)spawn_stop(r->swtpm_pid, RUNNER_STOP_TIMEOUT_MS);
+	r->swtpm_pid = 0;
+}
+
+static int qemu_start(struct runner *r, struct runner_result *res, struct error *err)
+{
+	/* A foreground QEMU may own the terminal (-nographic, -serial mon:stdio in the profile's
+	 * extra args): it keeps stdin unless its output goes to the log. */
+	struct spawn_options so = { .log_path = r->log_path, .keep_stdin = !r->log_path };
+	int k;
+
+	if (!r->argv)
+		return error_set(err, EINVAL, "No QEMU command line");
+	if (r->tpm_socket) {
+		k = swtpm_start(r, err);
+		if (k < 0)
+			return k;
+	}
+	if (r->log_path)
+		say(r, "QEMU output goes to %s", r->log_path);
+	say(r, "Starting %s", r->argv[0]);
+	res->exec_ms = runner_now_ms();
+	k = spawn_start(r->argv, &so, &r->pid, err);
+	if (k < 0) {
+		r->pid = 0;
+		swtpm_stop(r);
+		return k;
+	}
+	res->started = true;
+	return 0;
+}
+
+static int qemu_stop(struct runner *r, int sig, struct error *err)
+{
+	if (r->pid <= 0)
+		return 0;
+	if (kill(r->pid, sig) < 0 && errno != ESRCH)
+		return error_set(err, errno, "Failed to pass %s to QEMU: %s", strsignal(sig),
+				 strerror(errno));
+	return 0;
+}
+
+static int qemu_wait(struct runner *r, struct runner_result *res, struct error *err)
+{
+	struct spawn_status st;
+	int k;
+
+	if (r->pid <= 0)
+		return error_set(err, ECHILD, "QEMU is not running");
+	/* Unblocked, a SIGCHLD between waitpid() and sigtimedwait() would be lost for good. */
+	k = runner_block_signals(NULL);
+	if (k < 0)
+		return error_set(err, k, "Failed to block signals: %s", strerror(-k));
+	for (;;) {
+		int sig;
+
+		k = spawn_wait(r->pid, false, &st);
+		if (k > 0)
+			break;
+		if (k < 0)
+			return error_set(err, k, "Failed to wait for QEMU: %s", strerror(-k));
+		/* SIGCHLD is blocked, so it stays pending until taken here: no lost wakeup */
+		sig = take_signal(NULL);
+		if (sig == 0)
+			continue;
+		res->forwarded = sig;
+		(void)r->backend->stop(r, sig, NULL);
+	}
+	r->pid = 0;
+	res->exit_ms = runner_now_ms();
+	res->signaled = st.signaled;
+	res->status = st.code;
+	swtpm_stop(r);
+
+	say_forwarded(r, res, "passed it to");
+	if (st.signaled)
+		return error_set(err, EIO, "QEMU was killed by signal %d (%s)", st.code,
+				 strsignal(st.code));
+	if (st.code != 0)
+		return error_set(err, EIO, "QEMU exited with status %d", st.code);
+	say(r, "QEMU exited with status 0");
+	return 0;
+}
+
+/* ---- libvirt: a transient domain ---- */
+
+static int libvirt_error(struct error *err, const char *what)
 {
 	const char *m = sym_virGetLastErrorMessage ? sym_virGetLastErrorMessage() : NULL;
 
-	if (ret_error && asprintf(ret_error, "%s: %s", what, m ? m : "unknown libvirt error") < 0)
-		*ret_error = NULL;
-	return -EIO;
+	return error_set(err, EIO, "%s: %s", what, m ? m : "unknown libvirt error");
 }
 
-int runner_libvirt(const char *uri, const char *xml, struct runner_result *ret, char **ret_error)
+static int libvirt_prepare(struct runner *r, struct ctx *c, const struct plan *p, struct error *err)
 {
-	struct runner_result res = {};
-	virConnectPtr conn;
-	virDomainPtr dom;
-	sigset_t s;
-	int r;
+	_cleanup_free_ char *tdir = NULL, *txml = NULL;
+	size_t tlen = 0;
+	int k;
 
-	r = dlopen_libvirt(ret_error);
-	if (r < 0)
-		return r;
-	forward_set(&s);
-	conn = sym_virConnectOpen(uri);
-	if (!conn)
-		return libvirt_error(ret_error, "Failed to connect to libvirt");
-	res.exec_ms = runner_now_ms();
-	dom = sym_virDomainCreateXML(conn, xml, 0);
-	if (!dom) {
-		r = libvirt_error(ret_error, "Failed to start the domain");
-		sym_virConnectClose(conn);
-		return r;
-	}
-	res.started = true;
-	for (;;) {
-		struct timespec tick = { .tv_sec = 0, .tv_nsec = 200 * 1000000L };
-		siginfo_t si;
-		int active = sym_virDomainIsActive(dom);
-
-		if (active == 0)
-			break;
-		if (active < 0) {
-			/* a transient domain that stopped is gone: lookups fail */
-			break;
-		}
-		if (sigtimedwait(&s, &si, &tick) < 0 || si.si_signo == SIGCHLD)
-			continue;
-		res.forwarded = si.si_signo;
-		if (sym_virDomainDestroy(dom) < 0) {
-			r = libvirt_error(ret_error, "Failed to stop the domain");
-			sym_virDomainFree(dom);
-			sym_virConnectClose(conn);
-			return r;
-		}
-	}
-	res.exit_ms = runner_now_ms();
-	sym_virDomainFree(dom);
-	sym_virConnectClose(conn);
-	*ret = res;
+	r->vm_name = strdup(p->vm_name);
+	r->uri = strdup(ctx_libvirt_uri(c, p->profile ? p->profile->libvirt_uri : NULL));
+	tdir = paths_templates_dir();
+	if (!r->vm_name || !r->uri || !tdir)
+		return error_set(err, ENOMEM, "Out of memory");
+	k = paths_load_template(tdir, p->profile ? p->profile->template : NULL, &txml, &tlen, err);
+	if (k < 0)
+		return k;
+	k = emit_libvirt_xml_from_buffer(p, txml, tlen, false, &r->xml);
+	if (k < 0)
+		return error_set(err, k, "Failed to build the domain XML for VM '%s': %s",
+				 p->vm_name, strerror(-k));
 	return 0;
+}
+
+static int libvirt_describe(const struct runner *r, FILE *f)
+{
+	if (!r->xml)
+		return -EINVAL;
+	fprintf(f, "start transient domain '%s' on %s\n", strna(r->vm_name), r->uri);
+	return 0;
+}
+
+static int libvirt_start(struct runner *r, struct runner_result *res, struct error *err)
+{
+	int k;
+
+	if (!r->xml)
+		return error_set(err, EINVAL, "No domain XML");
+	say(r, "Starting domain '%s' on %s", strna(r->vm_name), r->uri);
+	k = dlopen_libvirt(err);
+	if (k < 0)
+		return k;
+	r->conn = sym_virConnectOpen(r->uri);
+	if (!r->conn)
+		return libvirt_error(err, "Failed to connect to libvirt");
+	res->exec_ms = runner_now_ms();
+	r->dom = sym_virDomainCreateXML(r->conn, r->xml, 0);
+	if (!r->dom) {
+		k = libvirt_error(err, "Failed to start the domain");
+		sym_virConnectClose(r->conn);
+		r->conn = NULL;
+		return k;
+	}
+	res->started = true;
+	return 0;
+}
+
+static int libvirt_stop(struct runner *r, int sig _unused_, struct error *err)
+{
+	if (!r->dom)
+		return 0;
+	if (sym_virDomainDestroy(r->dom) < 0)
+		return libvirt_error(err, "Failed to stop the domain");
+	return 0;
+}
+
+static int libvirt_wait(struct runner *r, struct runner_result *res, struct error *err)
+{
+	static const struct timespec tick = { .tv_sec = 0, .tv_nsec = 200 * 1000000L };
+	int k;
+
+	if (!r->dom)
+		return error_set(err, ENOENT, "The domain is not running");
+	k = runner_block_signals(NULL);
+	if (k < 0)
+		return error_set(err, k, "Failed to block signals: %s", strerror(-k));
+	/* Polling the state: the event API would need libvirt's event loop in gpurun. A transient
+	 * domain that stopped is gone, so a failing lookup (< 0) means stopped too. */
+	while (sym_virDomainIsActive(r->dom) > 0) {
+		int sig = take_signal(&tick);
+
+		if (sig == 0)
+			continue;
+		res->forwarded = sig;
+		k = r->backend->stop(r, sig, err);
+		if (k < 0)
+			return k;
+	}
+	res->exit_ms = runner_now_ms();
+	sym_virDomainFree(r->dom);
+	r->dom = NULL;
+	sym_virConnectClose(r->conn);
+	r->conn = NULL;
+
+	say_forwarded(r, res, "destroyed");
+	say(r, "Domain stopped");
+	return 0;
+}
+
+const struct runner_backend runner_backends[_PROFILE_BACKEND_MAX] = {
+	[PROFILE_BACKEND_QEMU] = {
+		.name = "qemu",
+		.start_event = "QEMU exec",
+		.prepare = qemu_prepare,
+		.describe = qemu_describe,
+		.start = qemu_start,
+		.wait = qemu_wait,
+		.stop = qemu_stop,
+	},
+	[PROFILE_BACKEND_LIBVIRT] = {
+		.name = "libvirt",
+		.start_event = "domain creation",
+		.prepare = libvirt_prepare,
+		.describe = libvirt_describe,
+		.start = libvirt_start,
+		.wait = libvirt_wait,
+		.stop = libvirt_stop,
+	},
+};
+
+const struct runner_backend *runner_backend_get(enum profile_backend b)
+{
+	if ((int)b < 0 || b >= _PROFILE_BACKEND_MAX || !runner_backends[b].name)
+		return NULL;
+	return &runner_backends[b];
+}
+
+int runner_new(const struct runner_backend *b, const struct runner_options *o, struct runner **ret)
+{
+	struct runner *r;
+
+	if (!b)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->backend = b;
+	if (o)
+		r->opts = *o;
+	*ret = r;
+	return 0;
+}
+
+int runner_set_command(struct runner *r, char *const *argv, const char *log_path)
+{
+	_cleanup_strv_free_ char **a = NULL;
+	_cleanup_free_ char *l = NULL;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	a = strv_copy(argv);
+	if (!a || (log_path && !(l = strdup(log_path))))
+		return -ENOMEM;
+	strv_free(r->argv);
+	r->argv = TAKE_PTR(a);
+	free(r->log_path);
+	r->log_path = TAKE_PTR(l);
+	return 0;
+}
+
+int runner_set_domain(struct runner *r, const char *uri, const char *xml, const char *name)
+{
+	_cleanup_free_ char *u = NULL, *x = NULL, *n = NULL;
+
+	if (!uri || !xml || !name)
+		return -EINVAL;
+	u = strdup(uri);
+	x = strdup(xml);
+	n = strdup(name);
+	if (!u || !x || !n)
+		return -ENOMEM;
+	free(r->uri);
+	r->uri = TAKE_PTR(u);
+	free(r->xml);
+	r->xml = TAKE_PTR(x);
+	free(r->vm_name);
+	r->vm_name = TAKE_PTR(n);
+	return 0;
+}
+
+struct runner *runner_free(struct runner *r)
+{
+	if (!r)
+		return NULL;
+	/* Only reached with a live QEMU when waiting failed: it must not hold the devices while
+	 * the caller reverts. */
+	if (r->pid > 0)
+		(void)spawn_stop(r->pid, RUNNER_STOP_TIMEOUT_MS);
+	swtpm_stop(r);
+	if (r->dom)
+		sym_virDomainFree(r->dom);
+	if (r->conn)
+		sym_virConnectClose(r->conn);
+	strv_free(r->argv);
+	free(r->log_path);
+	free(r->tpm_dir);
+	free(r->tpm_socket);
+	free(r->uri);
+	free(r->xml);
+	free(r->vm_name);
+	return mfree(r);
 }

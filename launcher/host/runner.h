@@ -1,22 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Starting the guest and waiting for it. Backends are a table (qemu, libvirt).
+/* Starting the guest and waiting for it. The backends are a table indexed by the profile's
+ * `backend =`: qemu (gpurun execs QEMU itself, and swtpm for `tpm = yes`) and libvirt (a
+ * transient domain on a libvirt connection). The command layer picks the row once and calls
+ * through it:
+ *
+ *     const struct runner_backend *b = runner_backend_get(profile->backend);
+ *     r = runner_new(b, &options, &runner);
+ *     r = b->prepare(runner, ctx, plan, &err);      build argv / XML, touch nothing
+ *     dry run: b->describe(runner, stdout);          what start would do
+ *     r = b->start(runner, &result, &err);           after the host is prepared
+ *     r = b->wait(runner, &result, &err);            until the guest stops
+ *     runner = runner_free(runner);                  stops what still runs (swtpm), then revert
  *
  * Signals: the caller blocks SIGINT, SIGTERM, SIGHUP (runner_block_signals()) before it changes
  * the host, so a signal arriving while preparing stays pending and is seen between steps (see
- * prepare.h); the runner then takes them with sigtimedwait() while the guest runs and forwards
- * them (qemu: kill() to the child; libvirt: virDomainDestroy). The runner always returns so
- * that the caller can revert; it never exits. */
+ * prepare.h); wait() then takes them with sigtimedwait() while the guest runs and passes each to
+ * the row's stop() (qemu: kill() to the child; libvirt: virDomainDestroy). wait() blocks them
+ * itself when the caller has not, and leaves them blocked. The runner always returns so that
+ * the caller can revert; it never exits and never prints: progress lines go to the say()
+ * callback, failures into the error object. */
 #pragma once
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "core/profile.h"
+#include "util/error.h"
 #include "util/macro.h"
+
+struct ctx;
+struct plan;
 
 struct runner_result {
 	bool started;	   /* the guest process/domain was started */
-	int exec_error;	   /* qemu: errno of a failed exec (negative), else 0 */
 	bool signaled;	   /* qemu: the process died of a signal */
 	int status;	   /* exit code, or the signal number when signaled */
 	int forwarded;	   /* last signal gpurun received and passed on, 0 none */
@@ -24,26 +42,57 @@ struct runner_result {
 	long long exit_ms; /* ... when it was seen to stop */
 };
 
+struct runner_options {
+	unsigned timeout_ms; /* qemu: how long swtpm may take to create its socket */
+	bool log_file;	     /* qemu: stdout/stderr appended to STATE/VM/qemu.log */
+	/* Progress lines ("Starting ...", "QEMU exited with status 0"); NULL: dropped. */
+	void (*say)(void *userdata, const char *line);
+	void *userdata;
+};
+
+struct runner;
+
+struct runner_backend {
+	const char *name;	 /* the profile's `backend =` value: "qemu", "libvirt" */
+	const char *start_event; /* what start() times, for the -v line: "QEMU exec" */
+
+	/* Build what start() needs from @p (QEMU argv, or domain XML and URI). Changes nothing.
+	 * @c and @p must outlive the runner. Fills @err ("Failed to build ...") on failure. */
+	int (*prepare)(struct runner *r, struct ctx *c, const struct plan *p, struct error *err);
+	/* Dry run: write to @f what start() would do, one step a line. */
+	int (*describe)(const struct runner *r, FILE *f);
+	/* Start the guest (qemu: swtpm first when the plan has a TPM). Sets res->started and
+	 * res->exec_ms. On failure everything it started is stopped again. */
+	int (*start)(struct runner *r, struct runner_result *res, struct error *err);
+	/* Wait until the guest stops, passing signals to stop(); sets the rest of @res and says
+	 * how it ended. 0 when it ended well, -EIO when it did not (@err says how: "QEMU exited
+	 * with status 3"), another negative errno when waiting failed. */
+	int (*wait)(struct runner *r, struct runner_result *res, struct error *err);
+	/* Pass @sig on to the running guest (qemu: kill(); libvirt: destroy the domain). */
+	int (*stop)(struct runner *r, int sig, struct error *err);
+};
+
+/* The rows, indexed by enum profile_backend. */
+extern const struct runner_backend runner_backends[_PROFILE_BACKEND_MAX];
+/* The row for @b; NULL when out of range. */
+const struct runner_backend *runner_backend_get(enum profile_backend b);
+
+/* A runner for @b with a copy of @o (may be NULL). 0, or -ENOMEM. */
+int runner_new(const struct runner_backend *b, const struct runner_options *o, struct runner **ret);
+/* Stops whatever the runner still has running (swtpm; a QEMU that was never waited for is
+ * SIGTERMed, then SIGKILLed), closes the libvirt connection, frees. Returns NULL. */
+struct runner *runner_free(struct runner *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct runner *, runner_free)
+
+/* For tests and callers that have their own command line: what the qemu row starts, used
+ * instead of prepare(). @argv and @log_path are copied; @log_path NULL inherits the terminal. */
+int runner_set_command(struct runner *r, char *const *argv, const char *log_path);
+/* ... and what the libvirt row starts: domain @xml on @uri, @name for the messages (all
+ * copied, none NULL: -EINVAL). */
+int runner_set_domain(struct runner *r, const char *uri, const char *xml, const char *name);
+
 /* Block SIGINT/SIGTERM/SIGHUP/SIGCHLD in the calling thread; *ret_old (may be NULL) gets the
  * previous mask. */
 int runner_block_signals(sigset_t *ret_old);
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long runner_now_ms(void);
-
-/* fork + execvp(@argv[0], @argv) — no shell. In the child: default signal dispositions and an
- * empty mask, every descriptor above 2 closed, stdout/stderr appended to @log_path when not
- * NULL (stdin from /dev/null then). Waits for the child, forwarding SIGINT/SIGTERM/SIGHUP.
- * Returns 0 with *ret filled (also when exec failed: ret->exec_error), or a negative errno when
- * no child could be started (fork/pipe failure). */
-int runner_qemu(char *const *argv, const char *log_path, struct runner_result *ret);
-
-/* Start a helper (swtpm) like runner_qemu starts QEMU, without waiting: 0 and *ret_pid, the
- * exec error (negative errno), or a fork/pipe error. */
-int runner_spawn(char *const *argv, const char *log_path, pid_t *ret_pid);
-/* SIGTERM @pid and reap it, SIGKILL after @timeout_ms (then -ETIMEDOUT). */
-int runner_stop(pid_t pid, unsigned timeout_ms);
-
-/* Connect to @uri, create @xml as a transient domain, wait until it stops (polling its state,
- * and taking signals: one destroys the domain). On a libvirt error returns -EIO with
- * *ret_error = libvirt's message (malloc'd); -EOPNOTSUPP when libvirt.so is not installed. */
-int runner_libvirt(const char *uri, const char *xml, struct runner_result *ret, char **ret_error);

@@ -14,6 +14,7 @@
 #include "host/inspect.h"
 #include "host/kmodule.h"
 #include "host/pcidev.h"
+#include "host/spawn.h"
 #include "hostcfg/hostcfg.h"
 #include "util/strv.h"
 
@@ -2230,46 +2231,13 @@ int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, struct e
 
 int hostcfg_run(char *const *argv)
 {
-	pid_t pid;
-	int status, fds[2];
-	ssize_t k;
-	int child_errno = 0;
+	struct spawn_status st;
+	int r;
 
-	/* a close-on-exec pipe tells the parent whether execvp itself failed */
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return negative_errno();
-	pid = fork();
-	if (pid < 0) {
-		int r = negative_errno();
-
-		close(fds[0]);
-		close(fds[1]);
+	r = spawn_run(argv, NULL, &st, NULL);
+	if (r < 0)
 		return r;
-	}
-	if (pid == 0) {
-		int e;
-
-		close(fds[0]);
-		execvp(argv[0], argv);
-		e = errno;
-		(void)!write(fds[1], &e, sizeof(e));
-		_exit(127);
-	}
-	close(fds[1]);
-	do
-		k = read(fds[0], &child_errno, sizeof(child_errno));
-	while (k < 0 && errno == EINTR);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return negative_errno();
-	if (k == (ssize_t)sizeof(child_errno))
-		return -child_errno;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return -EIO;
+	return st.signaled ? 128 + st.code : st.code;
 }
 
 /* ---- pending ---- */

@@ -144,9 +144,9 @@ int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct 
  * line. */
 int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, struct error *err);
 
-/* Run @argv (argv[0] looked up in PATH) with fork/execvp, no shell, stdio inherited; wait for
- * it. Returns its exit status (0..255), 128+signal when killed, or a negative errno when it
- * could not be started (-ENOENT: not installed). */
+/* Run @argv (argv[0] looked up in PATH) with spawn_run(): no shell, stdin /dev/null,
+ * stdout/stderr inherited; wait for it. Returns its exit status (0..255), 128+signal when
+ * killed, or a negative errno when it could not be started (-ENOENT: not installed). */
 int hostcfg_run(char *const *argv);
 
 /* ---- pure text helpers ---- */

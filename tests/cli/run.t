@@ -71,6 +71,19 @@ contains "dry run: console" "$T/out" '^unbind console vtcon1'
 contains "dry run: ROM" "$T/out" '^stage ROM .*vbios_1002_1586.bin from vfct:0000:c4:00.0'
 contains "dry run: QEMU argv" "$T/out" "vfio-pci,host=$GPU"
 check "dry run: no QEMU" test ! -e "$T/q/started"
+# what each runner row would start: swtpm, then QEMU; or a transient libvirt domain
+profile dtpm
+sed -i 's/^firmware = bios$/firmware = uefi\ntpm = yes/' "$T/dtpm.profile"
+expect_rc 0 "dry run with tpm" run --dry-run run "$T/dtpm.profile"
+contains "dry run: swtpm" "$T/out" '^start swtpm socket --tpm2 --tpmstate dir=.*_tpm --ctrl type=unixio,path=.*/dtpm\.swtpm\.sock$'
+check "dry run: swtpm before QEMU" sh -c "grep -n -e '^start swtpm' -e '^exec:' '$T/out' | head -1 | grep -q swtpm"
+profile dlv
+sed -i 's/^network = none$/network = none\nbackend = libvirt/' "$T/dlv.profile"
+expect_rc 0 "dry run, libvirt" run --dry-run --connect test:///default run "$T/dlv.profile"
+contains "dry run: transient domain" "$T/out" "^start transient domain 'dlv' on test:///default$"
+lacks "dry run, libvirt: no QEMU" "$T/out" '^(exec:|start swtpm)'
+snap >"$T/after"
+check "dry runs change nothing" cmp -s "$T/before" "$T/after"
 
 # --- refusals
 expect_rc 1 "boot VGA refused" run run "$T/novga.profile"
@@ -226,7 +239,8 @@ if ls /usr/lib/*/libvirt.so.0 >/dev/null 2>&1; then
 	"$GPURUN" --root "$T/root" --connect test:///default run -v "$T/lv.profile" \
 		>"$T/bg.out" 2>"$T/bg.err" &
 	P=$!
-	wait_file "$T/bg.err" 'Time from start to domain creation'
+	check "libvirt: -v times the creation while the domain runs" \
+		wait_file "$T/bg.err" 'Time from start to domain creation'
 	check "libvirt: devices on vfio-pci while the domain runs" test "$(drv $GPU)" = vfio-pci
 	kill -TERM $P
 	wait $P
