@@ -61,13 +61,20 @@ $(B)/libgpurun.a: $(LIB_OBJ)
 $(B)/gpurun: $(B)/obj/cli/main.o $(B)/libgpurun.a
 	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libgpurun.a
+# tests/unit/testutil.c (temporary roots, ROM/VFCT builders, host snapshots, the test main) is
+# linked by every unit test and every tool in tests/tools; it does not use cmocka.
+TESTUTIL_OBJ := $(B)/obj/tests/testutil.o
+$(TESTUTIL_OBJ): tests/unit/testutil.c | build-deps-present
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+	$(call msg,CC,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -c -o $@ $<
 
-$(B)/tools/%: tests/tools/%.c $(B)/libgpurun.a
+$(B)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(B)/libgpurun.a
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+$(B)/tools/%: tests/tools/%.c $(TESTUTIL_OBJ) $(B)/libgpurun.a
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
 
 # Compiler flags come from pkg-config when this Makefile is read: a target that installs the
 # packages first (check, demo) builds in a sub-make, and a plain `make` on a machine without them

@@ -362,5 +362,5 @@ int main(void)
 		cmocka_unit_test(test_proxmox_limits),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -464,49 +464,6 @@ static void test_pending(void **state)
 
 /* ---- load/apply/revert on a temporary root ---- */
 
-static void put(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	char *slash;
-
-	assert_non_null(p);
-	slash = strrchr(p, '/');
-	*slash = 0;
-	assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
-	*slash = '/';
-	if (content)
-		assert_int_equal(hostfs_write_atomic(p, content, strlen(content), 0644), 0);
-	else
-		assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
-}
-
-static char *get(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	char *buf = NULL;
-
-	if (read_full_file(p, 1 << 20, &buf, NULL) < 0)
-		return NULL;
-	return buf;
-}
-
-static char *mkroot(void)
-{
-	char tmpl[] = "/tmp/gpurun-hostcfg.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rmroot(char *root)
-{
-	char *cmd[] = { (char *)"rm", (char *)"-rf", root, NULL };
-
-	assert_int_equal(hostcfg_run(cmd), 0);
-	free(root);
-}
-
 static int load_compute(struct ctx *c, const struct host *h, struct hostcfg **ret)
 {
 	_cleanup_free_ char *bad = NULL;
@@ -558,7 +515,7 @@ static void test_detect(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		char *root = mkroot();
+		char *root = testutil_mkroot();
 		_cleanup_(ctx_freep) struct ctx *c = NULL;
 		_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 		_cleanup_free_ char *bad = NULL;
@@ -572,10 +529,10 @@ static void test_detect(void **state)
 
 				assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
 			} else
-				put(root, f,
-				    streq(f, "etc/os-release") ? "ID=debian\n"
-				    : strstr(f, "entries")     ? "options root=/dev/sda1\n"
-							       : "quiet\n");
+				testutil_put(root, f,
+					     streq(f, "etc/os-release") ? "ID=debian\n"
+					     : strstr(f, "entries")	? "options root=/dev/sda1\n"
+									: "quiet\n");
 		}
 		assert_int_equal(ctx_new(root, NULL, &c), 0);
 		assert_int_equal(hostcfg_load(c, NULL, &cfg, &bad), 0);
@@ -589,14 +546,14 @@ static void test_detect(void **state)
 			assert_string_equal(cfg->initramfs_argv[0], cases[i].initramfs);
 		else
 			assert_null(cfg->initramfs_argv);
-		rmroot(root);
+		testutil_rmroot(root);
 	}
 }
 
 static void test_fedora_bls(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_new();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_free_ char *bad = NULL, *grub2 = NULL;
@@ -606,11 +563,12 @@ static void test_fedora_bls(void **state)
 	(void)state;
 	gpu = testutil_host_add(h, "0000:03:00.0", 0x1002, 0x744c, 0x030000, "amdgpu", 12);
 	h->cpu_vendor = strdup("GenuineIntel");
-	put(root, "etc/default/grub",
-	    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n");
-	put(root, "boot/loader/entries/abc-6.8.9-300.fc40.x86_64.conf",
+	testutil_put(root, "etc/default/grub",
+		     "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n");
+	testutil_put(
+	    root, "boot/loader/entries/abc-6.8.9-300.fc40.x86_64.conf",
 	    "title Fedora Linux\nlinux /vmlinuz-6.8.9\noptions root=UUID=1 ro rhgb quiet\n");
-	put(root, "etc/os-release", "ID=fedora\n");
+	testutil_put(root, "etc/os-release", "ID=fedora\n");
 	grub2 = path_join(root, "boot/grub2");
 	assert_int_equal(hostfs_mkdir_p(grub2, 0755), 0);
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
@@ -629,13 +587,13 @@ static void test_fedora_bls(void **state)
 			    "title Fedora Linux\nlinux /vmlinuz-6.8.9\n"
 			    "options root=UUID=1 ro rhgb quiet intel_iommu=on iommu=pt\n");
 	diag_list_clear(&d);
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_apply_revert(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL, *cfg2 = NULL;
 	_cleanup_free_ char *backup = NULL, *backup2 = NULL, *manifest = NULL, *s = NULL;
@@ -645,19 +603,19 @@ static void test_apply_revert(void **state)
 
 	(void)state;
 	h->kernel_release = strdup("6.8.12-4-pve");
-	put(root, "etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
-	put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	testutil_put(root, "etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), 0);
 	assert_null(failed);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
 			       "initcall_blacklist=sysfb_init\n");
 	free(s);
-	s = get(root, "etc/modprobe.d/vfio.conf");
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s,
 			    "options vfio-pci ids=10de:2684,1002:1586,1002:1640 disable_vga=1\n");
 	manifest = path_join(backup, "manifest");
@@ -677,13 +635,13 @@ static void test_apply_revert(void **state)
 	assert_int_equal(hostcfg_revert(c, &backup2, &files, &line), 0);
 	assert_string_equal(backup2, backup);
 	assert_int_equal(strv_length(files), 3);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
 	free(s);
-	s = get(root, "etc/modprobe.d/vfio.conf");
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
 	free(s);
-	s = get(root, "etc/modules-load.d/vfio.conf");
+	s = testutil_read_optional(root, "etc/modules-load.d/vfio.conf");
 	assert_null(s); /* did not exist before */
 	free(s);
 	s = path_join(root, "etc/modules-load.d");
@@ -694,21 +652,21 @@ static void test_apply_revert(void **state)
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -ENOENT);
 
 	/* a damaged manifest restores nothing and names its line */
-	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
-	    "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
-	put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
+	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
+		     "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
+	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &line), -EBADMSG);
 	assert_int_equal(line, 2);
 	free(s);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_apply_rollback(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_free_ char *backup = NULL, *s = NULL, *bdir = NULL;
@@ -716,37 +674,37 @@ static void test_apply_rollback(void **state)
 	struct stat st;
 
 	(void)state;
-	put(root, "etc/kernel/cmdline", "quiet\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/kernel/cmdline", "quiet\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
 	/* root ignores permissions, so make a write fail for real: modprobe.d is a file */
-	put(root, "etc/modprobe.d", "not a directory\n");
+	testutil_put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &failed), -ENOTDIR);
 	assert_string_equal(failed, "/etc/modprobe.d/vfio.conf");
 	assert_null(backup);
 	/* the files written before the failure are back as they were, no backup left behind */
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "quiet\n");
 	free(s);
-	s = get(root, "etc/modules-load.d/vfio.conf");
+	s = testutil_read_optional(root, "etc/modules-load.d/vfio.conf");
 	assert_null(s);
 	bdir = path_join(root, "etc/gpurun/backup");
 	assert_int_equal(stat(bdir, &st), 0);
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, NULL), -ENOENT);
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_read_state(void **state)
 {
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
 
 	(void)state;
-	put(root, "etc/default/grub",
-	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
-	put(root, "etc/modprobe.d/gpu.conf", "options vfio_pci ids=1002:744c,1002:ab30\n");
+	testutil_put(root, "etc/default/grub",
+		     "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
+	testutil_put(root, "etc/modprobe.d/gpu.conf", "options vfio_pci ids=1002:744c,1002:ab30\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(hostcfg_read_state(c, &st), 0);
 	assert_string_equal(st->source, "/etc/default/grub");
@@ -754,7 +712,7 @@ static void test_read_state(void **state)
 	assert_true(strv_contains(st->cmdline, "iommu=pt"));
 	assert_int_equal(strv_length(st->vfio_ids), 2);
 	assert_string_equal(st->ids_source, "/etc/modprobe.d/gpu.conf");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_run(void **state)
@@ -792,5 +750,5 @@ int main(void)
 		cmocka_unit_test(test_run),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

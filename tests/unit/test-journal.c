@@ -9,12 +9,12 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "testutil.h"
 #include "util/strv.h"
 
 static struct journal *parse_ok(const char *s)
@@ -137,17 +137,9 @@ static void test_format_roundtrip(void **state)
 	assert_string_equal(j->entries[1].extra, "some driver");
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void test_files_and_locks(void **state)
 {
-	char dir[] = "/tmp/gpurun-test-journal.XXXXXX";
+	char *dir = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL, *l = NULL, *other = NULL;
 	_cleanup_strv_free_ char **vms = NULL;
@@ -156,7 +148,6 @@ static void test_files_and_locks(void **state)
 	unsigned line = 0;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
 	state_dir = path_join(dir, "state");
 	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
 
@@ -205,7 +196,7 @@ static void test_files_and_locks(void **state)
 	assert_int_equal(journal_list(c, &vms), 0);
 	assert_int_equal(strv_length(vms), 1);
 	assert_string_equal(vms[0], "vm2");
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rmroot(dir);
 }
 
 int main(void)
@@ -216,5 +207,5 @@ int main(void)
 		cmocka_unit_test(test_files_and_locks),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

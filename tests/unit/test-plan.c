@@ -6,7 +6,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "core/plan.h"
@@ -393,44 +392,19 @@ static void test_paths_from_names(void **state)
 	host_free(h);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void touch(const char *root, const char *rel)
-{
-	char *path = path_join(root, "usr/share", rel);
-	char *dir = strdup(path);
-	FILE *f;
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
-	f = fopen(path, "we");
-	assert_non_null(f);
-	fclose(f);
-	free(dir);
-	free(path);
-}
-
 static void test_paths_from_ctx(void **state)
 {
 	(void)state;
-	char tmpl[] = "/tmp/gpurun-test-plan.XXXXXX";
-	char *root = mkdtemp(tmpl), *want;
+	char *root = testutil_mkroot(), *want;
 	struct ctx *c = NULL;
 	struct plan_paths paths = {};
 
-	assert_non_null(root);
 	/* Fedora names, plus a Debian code file without its vars (an incomplete pair) */
-	touch(root, "edk2/ovmf/OVMF_CODE.fd");
-	touch(root, "edk2/ovmf/OVMF_VARS.fd");
-	touch(root, "edk2/ovmf/OVMF_CODE.secboot.fd");
-	touch(root, "edk2/ovmf/OVMF_VARS.secboot.fd");
-	touch(root, "OVMF/OVMF_CODE_4M.fd");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_CODE.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_VARS.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_VARS.secboot.fd", "");
+	testutil_put(root, "usr/share/OVMF/OVMF_CODE_4M.fd", "");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(plan_paths_from_ctx(c, &paths), 0);
 	assert_int_equal(strv_length(paths.ovmf_files), 5);
@@ -456,7 +430,7 @@ static void test_paths_from_ctx(void **state)
 	}
 	plan_paths_done(&paths);
 	ctx_free(c);
-	assert_int_equal(nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	testutil_rmroot(root);
 }
 
 int main(void)
@@ -473,5 +447,5 @@ int main(void)
 		cmocka_unit_test(test_paths_from_ctx),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "core/profile.h"
+#include "testutil.h"
 #include "util/strv.h"
 
 static const char base[] = "[vm]\nname = t\n[gpu]\ndevice = 1002:1586\n";
@@ -343,5 +344,5 @@ int main(void)
 		cmocka_unit_test(test_load),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }
