@@ -88,8 +88,26 @@ build-deps-present:
 tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
 
 # Unit (cmocka) and fixture-host (TAP shell) tests against the binary in $(B).
-check-unit: tests
-	tests/run-tests $(B)
+#   make check-unit T=test-plan                   one unit binary (builds only that one)
+#   make check-unit T=run                         one CLI script, tests/cli/run.t
+#   make check-unit T=test-plan C=test_strix      cmocka cases by name: glob patterns, comma-
+#   make check-unit C='test_paths_*'              separated; without T, in every unit binary
+# C= reaches the binaries as $$GPURUN_TEST_CASE (read by testutil_run in tests/unit/testutil.h).
+# T may also be given as a path: tests/cli/run.t, tests/unit/test-plan.c.
+T ?=
+C ?=
+T_NAME := $(basename $(notdir $(T)))
+ifneq ($(filter $(B)/tests/$(T_NAME),$(UNIT_BIN)),)
+CHECK_UNIT_NEEDS := $(B)/tests/$(T_NAME)
+else ifneq ($(C),)
+CHECK_UNIT_NEEDS := $(UNIT_BIN)
+else ifneq ($(T),)
+CHECK_UNIT_NEEDS := $(B)/gpurun $(TOOL_BIN)
+else
+CHECK_UNIT_NEEDS := tests
+endif
+check-unit: $(CHECK_UNIT_NEEDS)
+	$(if $(C),GPURUN_TEST_CASE='$(C)' )tests/run-tests $(B) $(T_NAME)
 
 check-sanitize: deps
 	$(MAKE) B=build-san CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check-unit
