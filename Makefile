@@ -35,8 +35,8 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
 HDRS      := $(foreach l,$(LAYERS),$(wildcard launcher/$(l)/*.h))
 
-.PHONY: build-deps-present all check check-unit check-sanitize check-vm fuzz bench demo install uninstall \
-        format format-check clean deps deps-vm tests
+.PHONY: build-deps-present all check check-unit check-sanitize check-vm check-layers \
+        fuzz bench demo install uninstall format format-check clean deps deps-vm tests
 
 all: $(B)/gpurun
 
@@ -112,12 +112,18 @@ check-unit: $(CHECK_UNIT_NEEDS)
 check-sanitize: deps
 	$(MAKE) B=build-san CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check-unit
 
+# The include arrows between launcher/'s layer folders (core/ includes no host/, hostcfg/, cli/;
+# host/ and hostcfg/ no cli/; util/ only util/; no unqualified "plan.h") and the module map
+# launcher/README.md naming every file. Needs nothing but sh and awk: the first step of check.
+check-layers:
+	@tests/tools/check-layers
+
 # Real-kernel sandbox (tests/vm): boots the distribution kernel under QEMU/TCG.
 check-vm: deps-vm
 	$(MAKE) all
 	tests/vm/run-all $(B)
 
-check: deps
+check: check-layers deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-sanitize
