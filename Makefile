@@ -35,7 +35,7 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
 HDRS      := $(foreach l,$(LAYERS),$(wildcard launcher/$(l)/*.h))
 
-.PHONY: build-deps-present all check check-unit check-sanitize check-vm check-layers \
+.PHONY: build-deps-present all check check-unit check-sanitize check-vm check-layers check-fixtures \
         fuzz bench demo install uninstall format format-check clean deps deps-vm tests
 
 all: $(B)/gpurun
@@ -117,6 +117,14 @@ check-sanitize: deps
 # launcher/README.md naming every file. Needs nothing but sh and awk: the first step of check.
 check-layers:
 	@tests/tools/check-layers
+
+# The fixture regeneration check alone: tests/fixtures/make-hosts into a temporary directory,
+# compared with tests/fixtures/hosts/ (tests/cli/fixtures.t runs it too, when python3, cc and
+# depmod are installed).
+DEB_FIXTURES := python3 build-essential kmod
+check-fixtures:
+	@tests/tools/ensure-debs $(DEB_FIXTURES)
+	tests/tools/check-fixtures
 
 # Real-kernel sandbox (tests/vm): boots the distribution kernel under QEMU/TCG.
 check-vm: deps-vm
