@@ -29,26 +29,6 @@ static struct profile *prof(const char *text)
 	return p;
 }
 
-static struct plan_paths test_paths(bool with_ovmf)
-{
-	struct plan_paths p = {
-		.rom_dir = strdup("/R/var/lib/gpurun/roms"),
-		.pve_rom_dir = strdup("/R/usr/share/kvm"),
-		.state_dir = strdup("/R/run/gpurun"),
-		.vars_dir = strdup("/R/var/lib/gpurun/vars"),
-		.usr_share = strdup("/R/usr/share"),
-		.ovmf_files = calloc(1, sizeof(char *)),
-	};
-
-	if (with_ovmf) {
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_CODE_4M.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_VARS_4M.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
-	}
-	return p;
-}
-
 static void host_modules(struct host *h, bool loaded, bool available)
 {
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
@@ -59,7 +39,7 @@ static void host_modules(struct host *h, bool loaded, bool available)
 
 static struct plan *build(const struct profile *pr, const struct host *h, bool ovmf)
 {
-	struct plan_paths paths = test_paths(ovmf);
+	struct plan_paths paths = testutil_plan_paths(ovmf);
 	struct plan *p = NULL;
 
 	assert_int_equal(plan_build(pr, h, &paths, &p), 0);
@@ -377,7 +357,7 @@ static void test_paths_from_names(void **state)
 	(void)state;
 	struct host *h = dgpu_host();
 	struct profile *pr = prof("[vm]\nname=l\nnvram=/vm/l.fd\n[gpu]\ndevice=0a:00.0\n");
-	struct plan_paths paths = test_paths(false);
+	struct plan_paths paths = testutil_plan_paths(false);
 	struct plan *p = NULL;
 
 	/* Arch names */

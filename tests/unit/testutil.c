@@ -446,6 +446,42 @@ struct host *testutil_host_strix(void)
 	return h;
 }
 
+/* ---- planner paths ---- */
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		testutil_fail("out of memory");
+	return p;
+}
+
+struct plan_paths testutil_plan_paths(bool with_ovmf)
+{
+	static const char *const ovmf[] = {
+		"OVMF/OVMF_CODE_4M.fd",
+		"OVMF/OVMF_VARS_4M.fd",
+		"OVMF/OVMF_CODE_4M.secboot.fd",
+		"OVMF/OVMF_VARS_4M.ms.fd",
+	};
+	struct plan_paths p = {
+		.rom_dir = xstrdup("/R/var/lib/gpurun/roms"),
+		.pve_rom_dir = xstrdup("/R/usr/share/kvm"),
+		.state_dir = xstrdup("/R/run/gpurun"),
+		.vars_dir = xstrdup("/R/var/lib/gpurun/vars"),
+		.usr_share = xstrdup("/R/usr/share"),
+		.ovmf_files = calloc(1, sizeof(char *)),
+	};
+
+	if (!p.ovmf_files)
+		testutil_fail("out of memory");
+	for (size_t i = 0; with_ovmf && i < ELEMENTSOF(ovmf); i++)
+		if (strv_extend(&p.ovmf_files, ovmf[i]) < 0)
+			testutil_fail("out of memory");
+	return p;
+}
+
 /* ---- running the tests ---- */
 
 bool testutil_case_selected(const char *filter, const char *name)

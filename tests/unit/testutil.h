@@ -3,8 +3,8 @@
  * mkvfct.c) share, from tests/unit/testutil.c:
  *   - temporary roots: a fresh directory under /tmp, files, directories and links in it, rm -rf;
  *   - option ROM images (legacy x86, EFI) and ACPI VFCT tables built in memory;
- *   - `struct host` snapshots built by hand, so that pure code (plan, checks, emitters) can be
- *     tested without a fixture tree;
+ *   - `struct host` snapshots and planner paths built by hand, so that pure code (plan, checks,
+ *     emitters) can be tested without a fixture tree;
  *   - testutil_run(): the main of every unit test, with a case filter (GPURUN_TEST_CASE).
  *
  * The helpers do not return errors: a failed step (mkdtemp, a write) is a broken test set-up,
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/plan.h"
 #include "host/inspect.h"
 #include "util/macro.h"
 
@@ -124,6 +125,15 @@ struct pci_func *testutil_host_add(struct host *h, const char *addr, uint16_t ve
 /* The Strix Halo APU slot from the strix-halo fixture, as a snapshot: c4:00.0 GPU + .1 audio in
  * group 14, the PSP/USB/ACP/HDA functions of the slot each in their own group. */
 struct host *testutil_host_strix(void);
+
+/* ---- planner paths ---- */
+
+/* struct plan_paths as host/paths.c would fill it for the root "/R": rom_dir
+ * /R/var/lib/gpurun/roms, pve_rom_dir /R/usr/share/kvm, state_dir /R/run/gpurun, vars_dir
+ * /R/var/lib/gpurun/vars, usr_share /R/usr/share, and with @with_ovmf Debian's four OVMF files
+ * (OVMF/OVMF_CODE_4M.fd, OVMF_VARS_4M.fd, OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd).
+ * Free with plan_paths_done(). */
+struct plan_paths testutil_plan_paths(bool with_ovmf);
 
 /* ---- running the tests ---- */
 
