@@ -35,8 +35,8 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
 HDRS      := $(foreach l,$(LAYERS),$(wildcard launcher/$(l)/*.h))
 
-.PHONY: build-deps-present all check check-unit check-sanitize check-vm fuzz bench demo install uninstall \
-        format format-check clean deps deps-vm tests
+.PHONY: build-deps-present all check check-unit check-sanitize check-vm check-layers check-fixtures \
+        fuzz bench demo install uninstall format format-check clean deps deps-vm tests
 
 all: $(B)/gpurun
 
@@ -61,13 +61,20 @@ $(B)/libgpurun.a: $(LIB_OBJ)
 $(B)/gpurun: $(B)/obj/cli/main.o $(B)/libgpurun.a
 	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libgpurun.a
+# tests/unit/testutil.c (temporary roots, ROM/VFCT builders, host snapshots, the test main) is
+# linked by every unit test and every tool in tests/tools; it does not use cmocka.
+TESTUTIL_OBJ := $(B)/obj/tests/testutil.o
+$(TESTUTIL_OBJ): tests/unit/testutil.c | build-deps-present
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+	$(call msg,CC,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -c -o $@ $<
 
-$(B)/tools/%: tests/tools/%.c $(B)/libgpurun.a
+$(B)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(B)/libgpurun.a
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(B)/libgpurun.a $(PKG_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+$(B)/tools/%: tests/tools/%.c $(TESTUTIL_OBJ) $(B)/libgpurun.a
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit -o $@ $< $(TESTUTIL_OBJ) $(B)/libgpurun.a $(PKG_LIBS) $(LDFLAGS)
 
 # Compiler flags come from pkg-config when this Makefile is read: a target that installs the
 # packages first (check, demo) builds in a sub-make, and a plain `make` on a machine without them
@@ -81,18 +88,50 @@ build-deps-present:
 tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
 
 # Unit (cmocka) and fixture-host (TAP shell) tests against the binary in $(B).
-check-unit: tests
-	tests/run-tests $(B)
+#   make check-unit T=test-plan                   one unit binary (builds only that one)
+#   make check-unit T=run                         one CLI script, tests/cli/run.t
+#   make check-unit T=test-plan C=test_strix      cmocka cases by name: glob patterns, comma-
+#   make check-unit C='test_paths_*'              separated; without T, in every unit binary
+# C= reaches the binaries as $$GPURUN_TEST_CASE (read by testutil_run in tests/unit/testutil.h).
+# T may also be given as a path: tests/cli/run.t, tests/unit/test-plan.c.
+T ?=
+C ?=
+T_NAME := $(basename $(notdir $(T)))
+ifneq ($(filter $(B)/tests/$(T_NAME),$(UNIT_BIN)),)
+CHECK_UNIT_NEEDS := $(B)/tests/$(T_NAME)
+else ifneq ($(C),)
+CHECK_UNIT_NEEDS := $(UNIT_BIN)
+else ifneq ($(T),)
+CHECK_UNIT_NEEDS := $(B)/gpurun $(TOOL_BIN)
+else
+CHECK_UNIT_NEEDS := tests
+endif
+check-unit: $(CHECK_UNIT_NEEDS)
+	$(if $(C),GPURUN_TEST_CASE='$(C)' )tests/run-tests $(B) $(T_NAME)
 
 check-sanitize: deps
 	$(MAKE) B=build-san CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check-unit
+
+# The include arrows between launcher/'s layer folders (core/ includes no host/, hostcfg/, cli/;
+# host/ and hostcfg/ no cli/; util/ only util/; no unqualified "plan.h") and the module map
+# launcher/README.md naming every file. Needs nothing but sh and awk: the first step of check.
+check-layers:
+	@tests/tools/check-layers
+
+# The fixture regeneration check alone: tests/fixtures/make-hosts into a temporary directory,
+# compared with tests/fixtures/hosts/ (tests/cli/fixtures.t runs it too, when python3, cc and
+# depmod are installed).
+DEB_FIXTURES := python3 build-essential kmod
+check-fixtures:
+	@tests/tools/ensure-debs $(DEB_FIXTURES)
+	tests/tools/check-fixtures
 
 # Real-kernel sandbox (tests/vm): boots the distribution kernel under QEMU/TCG.
 check-vm: deps-vm
 	$(MAKE) all
 	tests/vm/run-all $(B)
 
-check: deps
+check: check-layers deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-sanitize

@@ -3,27 +3,9 @@
 # tests/tools/fake-kernel playing sysfs. Never touches the real /sys.
 . tests/cli/lib.sh
 
-B=${GPURUN_BUILD:-build}
-FAKE="$B/tools/fake-kernel"
 if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
 GPU=0000:c4:00.0 AUD=0000:c4:00.1
-FK=
-wait_file() {
-	i=0
-	while [ $i -lt 200 ]; do
-		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
-start_kernel() {
-	copy_fixture strix-halo
-	"$FAKE" "$T/root" "$@" >"$T/fk.out" 2>"$T/fk.err" &
-	FK=$!
-	wait_file "$T/fk.out" ready
-}
-stop_kernel() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
-trap 'stop_kernel; rm -rf "$T"' EXIT
+start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
 drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
 both() { [ "$(drv $GPU)" = "$1" ] && [ "$(drv $AUD)" = "$2" ]; }
 g() { "$GPURUN" --root "$T/root" "$@"; }
@@ -86,7 +68,7 @@ check "console back" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1
 expect_rc 0 "bind PROFILE again, restore by VM name" g bind "$T/w.profile"
 expect_rc 0 "restore w" g restore w
 check "restored" both amdgpu snd_hda_intel
-stop_kernel
+fake_kernel_stop
 
 # --- a bind that fails halfway is reverted at once
 start_kernel --refuse $GPU
@@ -94,6 +76,6 @@ expect_rc 1 "bind with the GPU refused by vfio-pci" g bind --allow-boot-vga --ti
 contains "reason" "$T/err" "$GPU did not bind to vfio-pci within 300 ms"
 check "audio given back" both amdgpu snd_hda_intel
 check "no journal left" test ! -e "$T/root/run/gpurun/bind-$GPU/journal"
-stop_kernel
+fake_kernel_stop
 
 done_testing

@@ -198,31 +198,16 @@ expect_rc 2 "hookscript without arguments: usage" "$PVE"
 # --- real gpurun behind the hooks -----------------------------------------------------------
 # Full cycles with the real gpurun on a fixture copy that tests/tools/fake-kernel makes react
 # like sysfs: the hooks really move the GPU to vfio-pci and back.
-FAKE=${GPURUN_BUILD:-build}/tools/fake-kernel
 RECQ=$(cd "$GPURUN_TOP" && pwd)/tests/tools/qemu-recorder
 GPU=0000:c4:00.0 AUD=0000:c4:00.1
-FK=
-trap 'if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; fi; rm -rf "$T"' EXIT
-wait_for() { # FILE [PATTERN]: up to 10 s
-	i=0
-	while [ $i -lt 200 ]; do
-		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 start_kernel() {
 	copy_fixture strix-halo
 	mkdir -p "$R/etc/gpurun"
 	printf '[vm]\nname = %s\nmemory = 1G\nfirmware = bios\nnetwork = none\n[gpu]\ndevice = 1002:1586\nvbios = vfct\nallow-boot-vga = yes\n' \
 		win11 >"$R/etc/gpurun/win11.profile"
 	cp "$R/etc/gpurun/win11.profile" "$R/etc/gpurun/100.profile"
-	"$FAKE" "$R" >"$T/fk.out" 2>"$T/fk.err" &
-	FK=$!
-	wait_for "$T/fk.out" ready
+	fake_kernel_start "$R"
 }
-stop_kernel() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
 drv() { l=$(readlink "$R/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
 on_vfio() { [ "$(drv $GPU)" = vfio-pci ] && [ "$(drv $AUD)" = vfio-pci ]; }
 host_back() { [ "$(drv $GPU)" = amdgpu ] && [ "$(drv $AUD)" = snd_hda_intel ] && [ ! -e "$R/run/gpurun/win11/journal" ]; }
@@ -271,7 +256,7 @@ else
 	# systemctl stop: SIGTERM to gpurun only (KillMode=mixed), then ExecStopPost
 	$start_cmd >"$T/svc.out" 2>"$T/svc.err" &
 	P=$!
-	wait_for "$T/q/started"
+	wait_file "$T/q/started"
 	check "unit ExecStart: guest running with the GPU on vfio-pci" on_vfio
 	kill -TERM $P
 	wait $P
@@ -283,7 +268,7 @@ else
 	rm -f "$T/q/started"
 	$start_cmd >"$T/svc.out" 2>"$T/svc.err" &
 	P=$!
-	wait_for "$T/q/started"
+	wait_file "$T/q/started"
 	kill -KILL $P
 	wait $P 2>/dev/null
 	[ -f "$T/q/started" ] && kill "$(cat "$T/q/started")" 2>/dev/null
@@ -292,7 +277,7 @@ else
 	rc_is 0 $? "unit ExecStopPost after SIGKILL: restore"
 	check "unit: host back after SIGKILL + ExecStopPost" host_back
 	unset RECORDER_QEMU_DIR RECORDER_QEMU_MODE
-	stop_kernel
+	fake_kernel_stop
 fi
 
 # --- systemd unit ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The fixture hosts themselves: links resolve inside each tree, real pciutils reads them the
 # way gpurun's tests assume, the VFCT/ROM images are valid, libkmod finds the vfio modules,
-# and tests/tools/capture-host run on a fixture reproduces it.
+# tests/tools/capture-host run on a fixture reproduces it, and tests/fixtures/make-hosts
+# regenerates them as committed (tests/tools/check-fixtures).
 . tests/cli/lib.sh
 HOSTS="strix-halo desktop-dgpu iommu-off shared-group boot-vga-only"
 CAP="$GPURUN_TOP/tests/tools/capture-host"
@@ -111,6 +112,25 @@ check "ROM PCIR at 0x40 for 1002:1586" test "$(od -An -c -j64 -N4 "$rom" | tr -d
 check "ROM last image, code type 0" test "$(byte "$rom" 84) $(byte "$rom" 85)" = "0 128"
 check "ROM AMD signature at 0x30" test "$(dd if="$rom" bs=1 skip=48 count=10 2>/dev/null)" = " 761295520"
 check "ROM ATOMBIOS in the first 0x100 bytes" sh -c "head -c 256 '$rom' | grep -qa ATOMBIOS"
+
+# the trees are what tests/fixtures/make-hosts writes (`make check-fixtures` runs this alone)
+CHK="$GPURUN_TOP/tests/tools/check-fixtures"
+"$CHK" >"$T/regen" 2>&1
+rc=$?
+if [ $rc -eq 77 ]; then
+	skip "$(sed -n 's/^SKIP: //p' "$T/regen")"
+else
+	if [ $rc -eq 0 ]; then ok "make-hosts regenerates every fixture host as committed"; else
+		not_ok "make-hosts regenerates every fixture host as committed"; sed 's/^/# /' "$T/regen"; fi
+	# ... and that comparison fails on a changed file and on a missing module
+	mkdir -p "$T/hosts" && cp -a "$FIX/boot-vga-only" "$T/hosts/"
+	echo changed >>"$T/hosts/boot-vga-only/proc/cmdline"
+	rm -f "$T/hosts/boot-vga-only/lib/modules/"*/kernel/drivers/vfio/vfio.ko
+	CHECK_FIXTURES_HOSTS="$T/hosts" "$CHK" boot-vga-only >"$T/regen2" 2>&1
+	check "check-fixtures fails on a changed fixture" test $? -eq 1
+	contains "... naming the changed file" "$T/regen2" '^diff .*boot-vga-only/proc/cmdline '
+	contains "... and the missing module" "$T/regen2" '^> \./lib/modules/.*/drivers/vfio/vfio\.ko$'
+fi
 
 # libkmod (modinfo/modprobe) finds the vfio modules in each fixture's indexes: dry runs only
 MP=

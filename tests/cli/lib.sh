@@ -25,6 +25,26 @@ golden() {
 }
 # copy_fixture NAME: a writable copy of a fixture host in $T/root (symlinks kept)
 copy_fixture() { rm -rf "$T/root"; cp -a "$FIX/$1" "$T/root"; }
+# wait_file FILE [PATTERN]: until FILE is not empty (and has a line matching PATTERN), up to 10 s
+wait_file() {
+	_i=0
+	while [ $_i -lt 200 ]; do
+		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
+		sleep 0.05; _i=$((_i + 1))
+	done
+	return 1
+}
+# fake_kernel_start ROOT [ARG...]: tests/tools/fake-kernel makes the tree under ROOT react to
+# writes like sysfs, in the background until fake_kernel_stop or the end of the script (its pid
+# in $FK, its output in $T/fk.out and $T/fk.err); returns when it is ready
+FAKE=${GPURUN_BUILD:-build}/tools/fake-kernel
+FK=
+fake_kernel_start() {
+	"$FAKE" "$@" >"$T/fk.out" 2>"$T/fk.err" &
+	FK=$!
+	wait_file "$T/fk.out" ready
+}
+fake_kernel_stop() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'fake_kernel_stop; rm -rf "$T"' EXIT
 done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }

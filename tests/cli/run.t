@@ -3,29 +3,10 @@
 # sysfs and tests/tools/qemu-recorder playing QEMU. Never touches the real /sys.
 . tests/cli/lib.sh
 
-B=${GPURUN_BUILD:-build}
-FAKE="$B/tools/fake-kernel"
 RECORDER="$GPURUN_TOP/tests/tools/qemu-recorder"
 if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
 GPU=0000:c4:00.0 AUD=0000:c4:00.1
-FK=
-start_kernel() {
-	copy_fixture strix-halo
-	"$FAKE" "$T/root" "$@" >"$T/fk.out" 2>"$T/fk.err" &
-	FK=$!
-	wait_file "$T/fk.out" ready
-}
-stop_kernel() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
-trap 'stop_kernel; rm -rf "$T"' EXIT
-# wait_file FILE [PATTERN]: up to 10 s
-wait_file() {
-	i=0
-	while [ $i -lt 200 ]; do
-		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
-		sleep 0.05; i=$((i + 1))
-	done
-	return 1
-}
+start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
 drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
 snap() {
 	(cd "$T/root" && find . -printf '%p %l %s\n' | sort &&
@@ -214,7 +195,7 @@ printf 'gpurun-journal 1 t1 1\nbind\n' >"$T/root/run/gpurun/t1/journal"
 expect_rc 1 "corrupt journal refused" run restore t1
 contains "names file and line" "$T/err" 'run/gpurun/t1/journal:2: not a gpurun journal line'
 rm -rf "$T/root/run/gpurun/t1"
-stop_kernel
+fake_kernel_stop
 
 # --- tpm = yes: swtpm listens before QEMU starts and is stopped afterwards
 if command -v swtpm >/dev/null; then
@@ -226,7 +207,7 @@ if command -v swtpm >/dev/null; then
 	contains "argv: tpm device" "$T/q/argv" '^tpm-crb,tpmdev=gpurun-tpm$'
 	check "swtpm stopped" sh -c "! pgrep -f '[s]wtpm socket.*$T/root' >/dev/null"
 	check "host back after tpm run" host_is_back tpm
-	stop_kernel
+	fake_kernel_stop
 else
 	ok "# SKIP swtpm not installed"
 fi
@@ -251,7 +232,7 @@ if ls /usr/lib/*/libvirt.so.0 >/dev/null 2>&1; then
 		run "$T/lv.profile"
 	contains "libvirt's message" "$T/err" 'Failed to connect to libvirt: .*no/such/file.xml'
 	check "host back after libvirt error" host_is_back lv
-	stop_kernel
+	fake_kernel_stop
 else
 	ok "# SKIP libvirt.so.0 not installed"
 fi
@@ -269,7 +250,7 @@ contains "says why" "$T/bg.err" 'Preparing the host failed: interrupted by a sig
 lacks "GPU never touched" "$T/fk.err" "$GPU unbound"
 check "QEMU never started after SIGTERM" test ! -e "$T/q/started"
 check "host back after SIGTERM while preparing" host_is_back t1
-stop_kernel
+fake_kernel_stop
 
 # --- a bind that fails halfway: audio bound, GPU refused by vfio-pci, audio given back
 start_kernel --refuse $GPU
@@ -278,6 +259,6 @@ expect_rc 1 "bind failing halfway" run run --timeout 0.5 "$T/t1.profile"
 contains "reason given" "$T/err" "$GPU did not bind to vfio-pci within 500 ms \\(driver: none\\)"
 check "QEMU never started" test ! -e "$T/q/started"
 check "host back after failed bind" host_is_back t1
-stop_kernel
+fake_kernel_stop
 
 done_testing

@@ -23,20 +23,9 @@ struct fixture {
 
 static void setup_plan(struct fixture *fx, const char *profile_text)
 {
-	struct plan_paths paths = {
-		.rom_dir = strdup("/R/var/lib/gpurun/roms"),
-		.pve_rom_dir = strdup("/R/usr/share/kvm"),
-		.state_dir = strdup("/R/run/gpurun"),
-		.vars_dir = strdup("/R/var/lib/gpurun/vars"),
-		.usr_share = strdup("/R/usr/share"),
-		.ovmf_files = calloc(1, sizeof(char *)),
-	};
+	struct plan_paths paths = testutil_plan_paths(true);
 	_cleanup_(error_clear) struct error err = {};
 
-	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
-	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
-	strv_extend(&paths.ovmf_files, "OVMF/OVMF_CODE_4M.fd");
-	strv_extend(&paths.ovmf_files, "OVMF/OVMF_VARS_4M.fd");
 	fx->host = testutil_host_strix();
 	fx->host->has_vfct = true;
 	if (profile_parse(profile_text, strlen(profile_text), "t.profile", &fx->profile, &err) <
@@ -482,5 +471,5 @@ int main(void)
 		cmocka_unit_test(test_proxmox_limits),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "util/error.h"
 
 static void test_set_returns_negative_errno(void **state)
@@ -79,5 +80,5 @@ int main(void)
 		cmocka_unit_test(test_file_kept_unless_forced),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -515,49 +515,6 @@ static void test_pending(void **state)
 
 /* ---- load/apply/revert on a temporary root ---- */
 
-static void put(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	char *slash;
-
-	assert_non_null(p);
-	slash = strrchr(p, '/');
-	*slash = 0;
-	assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
-	*slash = '/';
-	if (content)
-		assert_int_equal(hostfs_write_atomic(p, content, strlen(content), 0644), 0);
-	else
-		assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
-}
-
-static char *get(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	char *buf = NULL;
-
-	if (read_full_file(p, 1 << 20, &buf, NULL) < 0)
-		return NULL;
-	return buf;
-}
-
-static char *mkroot(void)
-{
-	char tmpl[] = "/tmp/gpurun-hostcfg.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rmroot(char *root)
-{
-	char *cmd[] = { (char *)"rm", (char *)"-rf", root, NULL };
-
-	assert_int_equal(hostcfg_run(cmd), 0);
-	free(root);
-}
-
 static int load_compute(struct ctx *c, const struct host *h, struct hostcfg **ret)
 {
 	_cleanup_(error_clear) struct error err = {};
@@ -610,7 +567,7 @@ static void test_detect(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		char *root = mkroot();
+		char *root = testutil_mkroot();
 		_cleanup_(ctx_freep) struct ctx *c = NULL;
 		_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 		_cleanup_(error_clear) struct error err = {};
@@ -624,10 +581,10 @@ static void test_detect(void **state)
 
 				assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
 			} else
-				put(root, f,
-				    streq(f, "etc/os-release") ? "ID=debian\n"
-				    : strstr(f, "entries")     ? "options root=/dev/sda1\n"
-							       : "quiet\n");
+				testutil_put(root, f,
+					     streq(f, "etc/os-release") ? "ID=debian\n"
+					     : strstr(f, "entries")	? "options root=/dev/sda1\n"
+									: "quiet\n");
 		}
 		assert_int_equal(ctx_new(root, NULL, &c), 0);
 		assert_int_equal(hostcfg_load(c, NULL, &cfg, &err), 0);
@@ -641,14 +598,14 @@ static void test_detect(void **state)
 			assert_string_equal(cfg->initramfs_argv[0], cases[i].initramfs);
 		else
 			assert_null(cfg->initramfs_argv);
-		rmroot(root);
+		testutil_rmroot(root);
 	}
 }
 
 static void test_fedora_bls(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_new();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_free_ char *grub2 = NULL;
@@ -658,11 +615,12 @@ static void test_fedora_bls(void **state)
 	(void)state;
 	gpu = testutil_host_add(h, "0000:03:00.0", 0x1002, 0x744c, 0x030000, "amdgpu", 12);
 	h->cpu_vendor = strdup("GenuineIntel");
-	put(root, "etc/default/grub",
-	    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n");
-	put(root, "boot/loader/entries/abc-6.8.9-300.fc40.x86_64.conf",
+	testutil_put(root, "etc/default/grub",
+		     "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n");
+	testutil_put(
+	    root, "boot/loader/entries/abc-6.8.9-300.fc40.x86_64.conf",
 	    "title Fedora Linux\nlinux /vmlinuz-6.8.9\noptions root=UUID=1 ro rhgb quiet\n");
-	put(root, "etc/os-release", "ID=fedora\n");
+	testutil_put(root, "etc/os-release", "ID=fedora\n");
 	grub2 = path_join(root, "boot/grub2");
 	assert_int_equal(hostfs_mkdir_p(grub2, 0755), 0);
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
@@ -681,13 +639,13 @@ static void test_fedora_bls(void **state)
 			    "title Fedora Linux\nlinux /vmlinuz-6.8.9\n"
 			    "options root=UUID=1 ro rhgb quiet intel_iommu=on iommu=pt\n");
 	diag_list_clear(&d);
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_apply_revert(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL, *cfg2 = NULL;
 	_cleanup_free_ char *backup = NULL, *backup2 = NULL, *manifest = NULL, *s = NULL;
@@ -696,19 +654,19 @@ static void test_apply_revert(void **state)
 
 	(void)state;
 	h->kernel_release = strdup("6.8.12-4-pve");
-	put(root, "etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
-	put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	testutil_put(root, "etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
 	assert_false(error_is_set(&err));
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
 			       "initcall_blacklist=sysfb_init\n");
 	free(s);
-	s = get(root, "etc/modprobe.d/vfio.conf");
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s,
 			    "options vfio-pci ids=10de:2684,1002:1586,1002:1640 disable_vga=1\n");
 	manifest = path_join(backup, "manifest");
@@ -729,13 +687,13 @@ static void test_apply_revert(void **state)
 	assert_false(error_is_set(&err));
 	assert_string_equal(backup2, backup);
 	assert_int_equal(strv_length(files), 3);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
 	free(s);
-	s = get(root, "etc/modprobe.d/vfio.conf");
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
 	free(s);
-	s = get(root, "etc/modules-load.d/vfio.conf");
+	s = testutil_read_optional(root, "etc/modules-load.d/vfio.conf");
 	assert_null(s); /* did not exist before */
 	free(s);
 	s = path_join(root, "etc/modules-load.d");
@@ -749,16 +707,16 @@ static void test_apply_revert(void **state)
 	error_clear(&err);
 
 	/* a damaged manifest restores nothing and names its file and line */
-	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
-	    "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
-	put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
+	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
+		     "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
+	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
 	assert_int_equal(err.errnum, EBADMSG);
 	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 	assert_int_equal(err.line, 2);
 	error_clear(&err);
 	free(s);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
 	free(s);
 
@@ -777,8 +735,8 @@ static void test_apply_revert(void **state)
 	error_clear(&err);
 
 	/* a saved copy missing: the backup is incomplete, not absent */
-	put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
-	    "absent /etc/x\nsaved 0644 /etc/modprobe.d/vfio.conf\n");
+	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
+		     "absent /etc/x\nsaved 0644 /etc/modprobe.d/vfio.conf\n");
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
 	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 	assert_int_equal(err.line, 2);
@@ -795,15 +753,15 @@ static void test_apply_revert(void **state)
 		assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 		assert_int_equal(err.line, 0);
 	}
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_apply_rollback(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_free_ char *backup = NULL, *s = NULL, *bdir = NULL, *msg = NULL;
@@ -811,10 +769,10 @@ static void test_apply_rollback(void **state)
 	struct stat st;
 
 	(void)state;
-	put(root, "etc/kernel/cmdline", "quiet\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/kernel/cmdline", "quiet\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
 	/* root ignores permissions, so make a write fail for real: modprobe.d is a file */
-	put(root, "etc/modprobe.d", "not a directory\n");
+	testutil_put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
@@ -825,29 +783,29 @@ static void test_apply_rollback(void **state)
 	assert_string_equal(msg, "/etc/modprobe.d/vfio.conf: Not a directory");
 	assert_null(backup);
 	/* the files written before the failure are back as they were, no backup left behind */
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "quiet\n");
 	free(s);
-	s = get(root, "etc/modules-load.d/vfio.conf");
+	s = testutil_read_optional(root, "etc/modules-load.d/vfio.conf");
 	assert_null(s);
 	bdir = path_join(root, "etc/gpurun/backup");
 	assert_int_equal(stat(bdir, &st), 0);
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, NULL), -ENOENT);
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 /* A file that exists but cannot be read: the error names it (as the host sees it). */
 static void test_load_error(void **state)
 {
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *dir = NULL, *msg = NULL;
 
 	(void)state;
-	put(root, "etc/kernel/cmdline", "quiet\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/kernel/cmdline", "quiet\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
 	dir = path_join(root, "etc/modprobe.d/vfio.conf");
 	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
@@ -858,7 +816,7 @@ static void test_load_error(void **state)
 	assert_int_equal(err.line, 0);
 	msg = error_format(&err);
 	assert_string_equal(msg, "/etc/modprobe.d/vfio.conf: Is a directory");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 /* A file the editors refuse: compute fails with a FAIL naming the file, the line and why. */
@@ -909,25 +867,25 @@ static void test_compute_unparsable(void **state)
 static void test_apply_backup_fails(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *backup = NULL, *s = NULL;
 
 	(void)state;
-	put(root, "etc/kernel/cmdline", "quiet\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
-	put(root, "etc/gpurun", "not a directory\n");
+	testutil_put(root, "etc/kernel/cmdline", "quiet\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/gpurun", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_null(err.file);
 	assert_null(backup);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "quiet\n");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 /* A file revert cannot put back is named; the others are restored, the backup stays for
@@ -935,7 +893,7 @@ static void test_apply_backup_fails(void **state)
 static void test_revert_partial(void **state)
 {
 	_cleanup_(host_freep) struct host *h = testutil_host_strix();
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
 	_cleanup_(error_clear) struct error err = {};
@@ -943,9 +901,9 @@ static void test_revert_partial(void **state)
 	char *rm[] = { (char *)"rm", (char *)"-rf", NULL, NULL };
 
 	(void)state;
-	put(root, "etc/kernel/cmdline", "quiet\n");
-	put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
-	put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	testutil_put(root, "etc/kernel/cmdline", "quiet\n");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
 	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
@@ -954,12 +912,12 @@ static void test_revert_partial(void **state)
 	mpd = path_join(root, "etc/modprobe.d");
 	rm[2] = mpd;
 	assert_int_equal(hostcfg_run(rm), 0);
-	put(root, "etc/modprobe.d", "not a directory\n");
+	testutil_put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
 	error_clear(&err);
-	s = get(root, "etc/kernel/cmdline");
+	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "quiet\n");
 	free(s);
 	s = NULL;
@@ -968,9 +926,9 @@ static void test_revert_partial(void **state)
 	assert_int_equal(hostcfg_run(rm), 0);
 	assert_int_equal(hostfs_mkdir_p(mpd, 0755), 0);
 	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), 0);
-	s = get(root, "etc/modprobe.d/vfio.conf");
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_string_tables(void **state)
@@ -994,14 +952,14 @@ static void test_string_tables(void **state)
 
 static void test_read_state(void **state)
 {
-	char *root = mkroot();
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
 
 	(void)state;
-	put(root, "etc/default/grub",
-	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
-	put(root, "etc/modprobe.d/gpu.conf", "options vfio_pci ids=1002:744c,1002:ab30\n");
+	testutil_put(root, "etc/default/grub",
+		     "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on iommu=pt\"\n");
+	testutil_put(root, "etc/modprobe.d/gpu.conf", "options vfio_pci ids=1002:744c,1002:ab30\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(hostcfg_read_state(c, &st), 0);
 	assert_string_equal(st->source, "/etc/default/grub");
@@ -1009,7 +967,7 @@ static void test_read_state(void **state)
 	assert_true(strv_contains(st->cmdline, "iommu=pt"));
 	assert_int_equal(strv_length(st->vfio_ids), 2);
 	assert_string_equal(st->ids_source, "/etc/modprobe.d/gpu.conf");
-	rmroot(root);
+	testutil_rmroot(root);
 }
 
 static void test_run(void **state)

@@ -119,5 +119,5 @@ int main(void)
 		cmocka_unit_test(test_apu_slot),       cmocka_unit_test(test_discrete_slot),
 		cmocka_unit_test(test_group_blockers), cmocka_unit_test(test_match_device),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -9,12 +9,12 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "testutil.h"
 #include "util/error.h"
 #include "util/strv.h"
 
@@ -208,17 +208,9 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && streq(s + n - m, suffix);
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void test_files_and_locks(void **state)
 {
-	char dir[] = "/tmp/gpurun-test-journal.XXXXXX";
+	char *dir = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL, *l = NULL, *other = NULL;
 	_cleanup_strv_free_ char **vms = NULL;
@@ -227,7 +219,6 @@ static void test_files_and_locks(void **state)
 	_cleanup_(error_clear) struct error err = {};
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
 	state_dir = path_join(dir, "state");
 	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
 
@@ -301,7 +292,7 @@ static void test_files_and_locks(void **state)
 	assert_true(startswith(text, jpath));
 	assert_non_null(strstr(text, "journal:2: not a gpurun journal line"));
 	error_clear(&err);
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rmroot(dir);
 }
 
 int main(void)

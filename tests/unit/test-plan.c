@@ -6,7 +6,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "core/plan.h"
@@ -31,26 +30,6 @@ static struct profile *prof(const char *text)
 	return p;
 }
 
-static struct plan_paths test_paths(bool with_ovmf)
-{
-	struct plan_paths p = {
-		.rom_dir = strdup("/R/var/lib/gpurun/roms"),
-		.pve_rom_dir = strdup("/R/usr/share/kvm"),
-		.state_dir = strdup("/R/run/gpurun"),
-		.vars_dir = strdup("/R/var/lib/gpurun/vars"),
-		.usr_share = strdup("/R/usr/share"),
-		.ovmf_files = calloc(1, sizeof(char *)),
-	};
-
-	if (with_ovmf) {
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_CODE_4M.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_VARS_4M.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_CODE_4M.secboot.fd");
-		strv_extend(&p.ovmf_files, "OVMF/OVMF_VARS_4M.ms.fd");
-	}
-	return p;
-}
-
 static void host_modules(struct host *h, bool loaded, bool available)
 {
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
@@ -61,7 +40,7 @@ static void host_modules(struct host *h, bool loaded, bool available)
 
 static struct plan *build(const struct profile *pr, const struct host *h, bool ovmf)
 {
-	struct plan_paths paths = test_paths(ovmf);
+	struct plan_paths paths = testutil_plan_paths(ovmf);
 	struct plan *p = NULL;
 
 	assert_int_equal(plan_build(pr, h, &paths, &p), 0);
@@ -379,7 +358,7 @@ static void test_paths_from_names(void **state)
 	(void)state;
 	struct host *h = dgpu_host();
 	struct profile *pr = prof("[vm]\nname=l\nnvram=/vm/l.fd\n[gpu]\ndevice=0a:00.0\n");
-	struct plan_paths paths = test_paths(false);
+	struct plan_paths paths = testutil_plan_paths(false);
 	struct plan *p = NULL;
 
 	/* Arch names */
@@ -394,44 +373,19 @@ static void test_paths_from_names(void **state)
 	host_free(h);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void touch(const char *root, const char *rel)
-{
-	char *path = path_join(root, "usr/share", rel);
-	char *dir = strdup(path);
-	FILE *f;
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
-	f = fopen(path, "we");
-	assert_non_null(f);
-	fclose(f);
-	free(dir);
-	free(path);
-}
-
 static void test_paths_from_ctx(void **state)
 {
 	(void)state;
-	char tmpl[] = "/tmp/gpurun-test-plan.XXXXXX";
-	char *root = mkdtemp(tmpl), *want;
+	char *root = testutil_mkroot(), *want;
 	struct ctx *c = NULL;
 	struct plan_paths paths = {};
 
-	assert_non_null(root);
 	/* Fedora names, plus a Debian code file without its vars (an incomplete pair) */
-	touch(root, "edk2/ovmf/OVMF_CODE.fd");
-	touch(root, "edk2/ovmf/OVMF_VARS.fd");
-	touch(root, "edk2/ovmf/OVMF_CODE.secboot.fd");
-	touch(root, "edk2/ovmf/OVMF_VARS.secboot.fd");
-	touch(root, "OVMF/OVMF_CODE_4M.fd");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_CODE.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_VARS.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "");
+	testutil_put(root, "usr/share/edk2/ovmf/OVMF_VARS.secboot.fd", "");
+	testutil_put(root, "usr/share/OVMF/OVMF_CODE_4M.fd", "");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(plan_paths_from_ctx(c, &paths), 0);
 	assert_int_equal(strv_length(paths.ovmf_files), 5);
@@ -457,7 +411,7 @@ static void test_paths_from_ctx(void **state)
 	}
 	plan_paths_done(&paths);
 	ctx_free(c);
-	assert_int_equal(nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	testutil_rmroot(root);
 }
 
 /* The names plan dumps, JSON and journals use; every value reads back. */
@@ -501,5 +455,5 @@ int main(void)
 		cmocka_unit_test(test_paths_from_names), cmocka_unit_test(test_paths_from_ctx),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

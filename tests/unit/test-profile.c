@@ -8,6 +8,7 @@
 
 #include "core/profile.h"
 #include "host/profile-load.h"
+#include "testutil.h"
 #include "util/error.h"
 #include "util/strv.h"
 
@@ -389,5 +390,5 @@ int main(void)
 		cmocka_unit_test(test_load_parse_error),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

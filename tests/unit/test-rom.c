@@ -10,7 +10,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "core/rom.h"
@@ -18,80 +17,13 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "testutil.h"
 #include "util/error.h"
 
 #define IPXE_DIR "/usr/lib/ipxe/qemu"
 #define SEABIOS_DIR "/usr/share/seabios"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = v & 0xff;
-	p[1] = v >> 8;
-}
-
-static void put_pcir(uint8_t *p, unsigned vendor, unsigned device, uint32_t class, size_t size,
-		     unsigned code_type, bool last)
-{
-	memcpy(p, "PCIR", 4);
-	put16(p + 4, vendor);
-	put16(p + 6, device);
-	put16(p + 0x0a, 0x18);
-	p[0x0d] = class & 0xff;
-	p[0x0e] = (class >> 8) & 0xff;
-	p[0x0f] = class >> 16;
-	put16(p + 0x10, size / 512);
-	p[0x14] = code_type;
-	p[0x15] = last ? 0x80 : 0;
-}
-
-static void fix_checksum(uint8_t *b, size_t size, size_t at)
-{
-	unsigned sum = 0;
-
-	b[at] = 0;
-	for (size_t i = 0; i < size; i++)
-		sum += b[i];
-	b[at] = (uint8_t)(0x100 - (sum & 0xff));
-}
-
-/* A legacy x86 image like mkrom writes: PCIR at 0x40, checksum in the last byte. */
-static void make_legacy(uint8_t *b, size_t size, unsigned vendor, unsigned device, uint32_t class,
-			bool last, bool atom)
-{
-	for (size_t i = 0; i < size; i++)
-		b[i] = (uint8_t)(i * 13 + 5);
-	memset(b, 0, 0x80);
-	b[0] = 0x55;
-	b[1] = 0xaa;
-	b[2] = size / 512;
-	put16(b + 0x18, 0x40);
-	put_pcir(b + 0x40, vendor, device, class, size, 0, last);
-	if (atom)
-		memcpy(b + 0x60, "ATOMBIOSBK-AMD", 14);
-	fix_checksum(b, size, size - 1);
-}
-
-static void make_efi(uint8_t *b, size_t size, unsigned vendor, unsigned device, unsigned machine,
-		     unsigned compression, bool last)
-{
-	for (size_t i = 0; i < size; i++)
-		b[i] = (uint8_t)(i * 31 + 1);
-	memset(b, 0, 0x80);
-	b[0] = 0x55;
-	b[1] = 0xaa;
-	put16(b + 2, size / 512);
-	put16(b + 4, 0x0ef1);
-	put16(b + 8, 11);
-	put16(b + 0x0a, machine);
-	put16(b + 0x0c, compression);
-	put16(b + 0x16, 0x60);
-	put16(b + 0x18, 0x1c);
-	put_pcir(b + 0x1c, vendor, device, 0x030000, size, 3, last);
-	b[0x60] = 'M';
-	b[0x61] = 'Z';
-}
 
 static const struct diag *find_diag(const struct rom_info *info, const char *id)
 {
@@ -131,7 +63,7 @@ static void test_legacy_valid(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, true);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, true);
 	info = decode(b, sizeof(b));
 	assert_true(info->valid);
 	assert_int_equal(info->n_images, 1);
@@ -155,7 +87,7 @@ static void test_bad_signature(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
 	b[1] = 0xab;
 	info = decode(b, sizeof(b));
 	assert_false(info->valid);
@@ -184,13 +116,13 @@ static void test_pcir_pointer_outside(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL, *low = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
-	put16(b + 0x18, 0x3f0); /* PCIR would end past the file */
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_put16(b + 0x18, 0x3f0); /* PCIR would end past the file */
 	info = decode(b, sizeof(b));
 	assert_false(info->valid);
 	assert_int_equal(info->error_offset, 0x18);
 	assert_message(find_diag(info, "rom-pcir"), "outside the image");
-	put16(b + 0x18, 0x04); /* inside the header */
+	testutil_put16(b + 0x18, 0x04); /* inside the header */
 	low = decode(b, sizeof(b));
 	assert_false(low->valid);
 	assert_int_equal(low->error_offset, 0x18);
@@ -202,7 +134,7 @@ static void test_pcir_signature(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
 	memcpy(b + 0x40, "PCIX", 4);
 	info = decode(b, sizeof(b));
 	assert_false(info->valid);
@@ -216,8 +148,8 @@ static void test_zero_length(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, false, false);
-	put16(b + 0x50, 0);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, false, false);
+	testutil_put16(b + 0x50, 0);
 	info = decode(b, sizeof(b));
 	assert_false(info->valid);
 	assert_int_equal(info->error_offset, 0x50);
@@ -234,9 +166,9 @@ static void test_combine_zero_length(void **state)
 	size_t clen;
 
 	(void)state;
-	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, false);
-	put16(v + 0x50, 0);
-	make_efi(g, sizeof(g), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_put16(v + 0x50, 0);
+	testutil_rom_efi(g, sizeof(g), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	assert_int_equal(rom_combine(v, sizeof(v), g, sizeof(g), &c, &clen, &err), -EBADMSG);
 	assert_int_equal(err.errnum, EBADMSG);
 	assert_string_equal(err.message, "the VBIOS has no complete legacy x86 image");
@@ -249,11 +181,11 @@ static void test_pcir_past_length(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
 	/* PCIR at 0x7e0 is inside the file but past the 512 bytes the image declares */
 	memmove(b + 0x7e0, b + 0x40, 0x18);
-	put16(b + 0x18, 0x7e0);
-	put16(b + 0x7e0 + 0x10, 1);
+	testutil_put16(b + 0x18, 0x7e0);
+	testutil_put16(b + 0x7e0 + 0x10, 1);
 	info = decode(b, sizeof(b));
 	assert_false(info->valid);
 	assert_int_equal(info->n_images, 0);
@@ -266,7 +198,10 @@ static void test_truncated(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	/* what `mkrom legacy 1002 1586 4096` writes. (Without the ATOM string its first 1500 bytes
+	 * happen to sum to 0, and rom_decode() checks a truncated image's sum over the bytes present:
+	 * checksum_ok would be true.) */
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, true);
 	info = decode(b, 1500);
 	assert_int_equal(info->n_images, 1);
 	assert_int_equal(info->images[0].length, 4096);
@@ -282,7 +217,7 @@ static void test_checksum_mismatch(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
+	testutil_rom_legacy(b, sizeof(b), 0x1002, 0x1586, 0x030000, true, false);
 	b[0x300] += 3;
 	info = decode(b, sizeof(b));
 	assert_true(info->valid); /* a warning: firmware may still run it */
@@ -298,7 +233,7 @@ static void test_efi_fields(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL, *ia32 = NULL;
 
 	(void)state;
-	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_efi(b, sizeof(b), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	info = decode(b, sizeof(b));
 	assert_true(info->valid);
 	assert_int_equal(info->images[0].code_type, ROM_CODE_EFI);
@@ -321,7 +256,7 @@ static void test_efi_fields(void **state)
 	assert_int_equal(rom_code_type_from_string("x86"), ROM_CODE_X86);
 	assert_int_equal(rom_code_type_from_string("unknown"), -EINVAL);
 
-	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_IA32, 1, true);
+	testutil_rom_efi(b, sizeof(b), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_IA32, 1, true);
 	ia32 = decode(b, sizeof(b));
 	assert_true(ia32->valid);
 	assert_int_equal(ia32->images[0].efi_compression, 1);
@@ -334,20 +269,20 @@ static void test_efi_bad(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *nosig = NULL, *nope = NULL, *comp = NULL;
 
 	(void)state;
-	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
-	put16(b + 4, 0x0ef2);
+	testutil_rom_efi(b, sizeof(b), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_put16(b + 4, 0x0ef2);
 	nosig = decode(b, sizeof(b));
 	assert_false(nosig->valid);
 	assert_int_equal(nosig->error_offset, 4);
 	assert_false(rom_has_x64_efi(nosig));
 
-	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
-	put16(b + 0x16, 0xfff0); /* PE offset past the image */
+	testutil_rom_efi(b, sizeof(b), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_put16(b + 0x16, 0xfff0); /* PE offset past the image */
 	nope = decode(b, sizeof(b));
 	assert_true(nope->valid);
 	assert_message(find_diag(nope, "rom-efi-pe"), "offset 0x16:");
 
-	make_efi(b, sizeof(b), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 7, true);
+	testutil_rom_efi(b, sizeof(b), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 7, true);
 	comp = decode(b, sizeof(b));
 	assert_message(find_diag(comp, "rom-efi-compression"), "unknown EFI compression type 7");
 }
@@ -358,8 +293,8 @@ static void test_two_images(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, 2048, 0x8086, 0x100e, 0x020000, false, false);
-	make_efi(b + 2048, 4096, 0x8086, 0x100e, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_legacy(b, 2048, 0x8086, 0x100e, 0x020000, false, false);
+	testutil_rom_efi(b + 2048, 4096, 0x8086, 0x100e, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	info = decode(b, sizeof(b));
 	assert_true(info->valid);
 	assert_int_equal(info->n_images, 2);
@@ -377,7 +312,7 @@ static void test_no_last_flag(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *eof = NULL, *pad = NULL, *junk = NULL;
 
 	(void)state;
-	make_legacy(b, 2048, 0x1002, 0x1586, 0x030000, false, false);
+	testutil_rom_legacy(b, 2048, 0x1002, 0x1586, 0x030000, false, false);
 	eof = decode(b, 2048);
 	assert_true(eof->valid);
 	assert_message(find_diag(eof, "rom-no-last"), "does not have the last-image flag");
@@ -401,7 +336,7 @@ static void test_trailing_after_last(void **state)
 	_cleanup_(rom_info_freep) struct rom_info *info = NULL;
 
 	(void)state;
-	make_legacy(b, 2048, 0x1002, 0x1586, 0x030000, true, false);
+	testutil_rom_legacy(b, 2048, 0x1002, 0x1586, 0x030000, true, false);
 	memset(b + 2048, 0, 100);
 	info = decode(b, sizeof(b));
 	assert_true(info->valid);
@@ -416,7 +351,7 @@ static void test_check_for_device(void **state)
 	struct diag_list d = {};
 
 	(void)state;
-	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x038000, true, true);
+	testutil_rom_legacy(v, sizeof(v), 0x1002, 0x1586, 0x038000, true, true);
 	vi = decode(v, sizeof(v));
 	/* matching VBIOS of class 0x0380: no mismatch, but no EFI */
 	assert_int_equal(rom_check_for_device(vi, 0x1002, 0x1586, false, &d), 0);
@@ -434,7 +369,7 @@ static void test_check_for_device(void **state)
 	diag_list_clear(&d);
 
 	/* GOP ROMs with foreign ids are common: never more than information */
-	make_efi(g, sizeof(g), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_efi(g, sizeof(g), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	gi = decode(g, sizeof(g));
 	assert_int_equal(rom_check_for_device(gi, 0x1002, 0x1586, true, &d), 0);
 	assert_int_equal(find_in(&d, "rom-id-mismatch")->status, DIAG_INFO);
@@ -477,10 +412,10 @@ static void test_combine(void **state)
 
 	(void)state;
 	/* ATOM VBIOS: the checksum is rebalanced at 0x21, the last byte stays */
-	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
+	testutil_rom_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
 	/* GOP file: an ia32 image first (skipped), then the x64 one, last flag not set */
-	make_efi(g, 512, 0x1002, 0xffff, ROM_EFI_MACHINE_IA32, 0, false);
-	make_efi(g + 512, 8192, 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, false);
+	testutil_rom_efi(g, 512, 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_IA32, 0, false);
+	testutil_rom_efi(g + 512, 8192, 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, false);
 	assert_int_equal(rom_combine(v, sizeof(v), g, sizeof(g), &c, &clen, NULL), 0);
 	check_combined(c, clen, sizeof(v), 8192);
 	assert_int_equal(c[sizeof(v) - 1], v[sizeof(v) - 1]);
@@ -488,7 +423,7 @@ static void test_combine(void **state)
 	assert_memory_equal(c + sizeof(v) + 0x80, g + 512 + 0x80, 8192 - 0x80);
 
 	/* non-ATOM VBIOS: the last byte of the legacy image carries the fix */
-	make_legacy(v, sizeof(v), 0x1234, 0x1111, 0x030000, true, false);
+	testutil_rom_legacy(v, sizeof(v), 0x1234, 0x1111, 0x030000, true, false);
 	assert_int_equal(rom_combine(v, sizeof(v), g, sizeof(g), &c2, &clen, NULL), 0);
 	check_combined(c2, clen, sizeof(v), 8192);
 	assert_int_equal(c2[0x21], v[0x21]);
@@ -513,8 +448,8 @@ static void test_validate_for_guest(void **state)
 	_cleanup_(error_clear) struct error err = {};
 
 	(void)state;
-	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
-	make_efi(g, sizeof(g), 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
+	testutil_rom_efi(g, sizeof(g), 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	assert_int_equal(rom_validate_for_guest(v, sizeof(v), false, &err), 0);
 	assert_int_equal(rom_validate_for_guest(g, sizeof(g), true, &err), 0);
 	assert_int_equal(rom_validate_for_guest(g, sizeof(g), false, NULL), 0);
@@ -537,24 +472,15 @@ static void test_vbios_name(void **state)
 	assert_string_equal(n, "vbios_1002_1586.bin");
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void test_stage(void **state)
 {
-	char root[] = "/tmp/test-rom.XXXXXX";
+	char *root = testutil_mkroot();
 	_cleanup_free_ char *dir = NULL, *path = NULL, *got = NULL;
 	const char a[] = "first rom", b[] = "other rom";
 	struct stat st;
 	size_t len;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
 	dir = path_join(root, "var/lib/gpurun/roms");
 	assert_int_equal(rom_stage(NULL, a, sizeof(a), dir, "vbios_1002_1586.bin", false, &path),
 			 0);
@@ -577,12 +503,12 @@ static void test_stage(void **state)
 	assert_int_equal(rom_stage(NULL, a, sizeof(a), dir, "../x.bin", false, NULL), -EINVAL);
 	assert_int_equal(rom_stage(NULL, a, sizeof(a), dir, "a,b.bin", false, NULL), -EINVAL);
 	assert_int_equal(rom_stage(NULL, a, sizeof(a), dir, "", false, NULL), -EINVAL);
-	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	testutil_rmroot(root);
 }
 
 static void test_read_sysfs_fixture(void **state)
 {
-	char root[] = "/tmp/test-rom.XXXXXX";
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_free_ char *dir = NULL, *path = NULL;
 	_cleanup_free_ void *buf = NULL;
@@ -590,20 +516,19 @@ static void test_read_sysfs_fixture(void **state)
 	size_t len;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(rom_read_sysfs(c, "0000:c4:00.0", &buf, &len), -ENOENT);
 	dir = path_join(c->sys, "bus/pci/devices/0000:c4:00.0");
 	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
 	path = path_join(dir, "rom");
-	make_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
+	testutil_rom_legacy(v, sizeof(v), 0x1002, 0x1586, 0x030000, true, true);
 	assert_int_equal(hostfs_write_atomic(path, v, sizeof(v), 0644), 0);
 	/* not on sysfs: read only, the file is not clobbered by "1"/"0" writes */
 	assert_int_equal(rom_read_sysfs(c, "0000:c4:00.0", &buf, &len), 0);
 	assert_int_equal(len, sizeof(v));
 	assert_memory_equal(buf, v, sizeof(v));
 	assert_int_equal(hostfs_same_content(path, v, sizeof(v)), 1);
-	assert_int_equal(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	testutil_rmroot(root);
 }
 
 /* Real option ROMs: each file in @dir whose name starts with @prefix. Returns how many. */
@@ -705,8 +630,8 @@ static void test_every_prefix(void **state)
 	static uint8_t b[1024 + 1024];
 
 	(void)state;
-	make_legacy(b, 1024, 0x1002, 0x1586, 0x030000, false, true);
-	make_efi(b + 1024, 1024, 0x1002, 0xffff, ROM_EFI_MACHINE_X64, 0, true);
+	testutil_rom_legacy(b, 1024, 0x1002, 0x1586, 0x030000, false, true);
+	testutil_rom_efi(b + 1024, 1024, 0x1002, 0xffff, 0x030000, ROM_EFI_MACHINE_X64, 0, true);
 	for (size_t n = 0; n <= sizeof(b); n++) {
 		uint8_t *copy = malloc(n ? n : 1);
 		struct rom_info *info = NULL;
@@ -754,5 +679,5 @@ int main(void)
 		cmocka_unit_test(test_every_prefix),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

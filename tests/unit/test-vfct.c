@@ -8,7 +8,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "core/vfct.h"
@@ -16,70 +15,16 @@
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"
+#include "testutil.h"
 #include "util/error.h"
 
-struct tbl {
-	uint8_t b[4096];
-	size_t len;
-};
-
-static void put16(uint8_t *p, unsigned v)
+/* The board the tables come from: an ASUS one with AMI firmware. */
+static void tbl_init(struct testutil_vfct *t)
 {
-	p[0] = v & 0xff;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v & 0xffff);
-	put16(p + 2, v >> 16);
-}
-
-static void tbl_init(struct tbl *t)
-{
-	memset(t, 0, sizeof(*t));
-	memcpy(t->b, "VFCT", 4);
-	t->b[8] = 1;
-	memcpy(t->b + 10, "ALASKA", 6);
-	memcpy(t->b + 16, "A M I   ", 8);
-	memcpy(t->b + 28, "AMI ", 4);
-	put32(t->b + 0x34, VFCT_HEADER_SIZE);
-	t->len = VFCT_HEADER_SIZE;
-}
-
-/* Append a record whose header says @claimed bytes but carries @present bytes of image. */
-static size_t tbl_add(struct tbl *t, unsigned bus, unsigned dev, unsigned fn, unsigned vendor,
-		      unsigned device, uint32_t claimed, size_t present)
-{
-	size_t off = t->len;
-	uint8_t *h = t->b + off;
-
-	assert_true(off + VFCT_RECORD_SIZE + present <= sizeof(t->b));
-	put32(h, bus);
-	put32(h + 4, dev);
-	put32(h + 8, fn);
-	put16(h + 12, vendor);
-	put16(h + 14, device);
-	put16(h + 16, 0x1043);
-	put16(h + 18, 0x8877);
-	put32(h + 20, 0xc1);
-	put32(h + 24, claimed);
-	for (size_t i = 0; i < present; i++)
-		h[VFCT_RECORD_SIZE + i] = (uint8_t)(i * 7 + bus);
-	t->len += VFCT_RECORD_SIZE + present;
-	return off;
-}
-
-/* Set Length to the data size and fix the checksum. */
-static void tbl_finish(struct tbl *t)
-{
-	unsigned sum = 0;
-
-	put32(t->b + 4, t->len);
-	t->b[9] = 0;
-	for (size_t i = 0; i < t->len; i++)
-		sum += t->b[i];
-	t->b[9] = (uint8_t)(0x100 - (sum & 0xff));
+	testutil_vfct_init(t, "ALASKA", "A M I", "AMI");
+	t->subsystem_vendor = 0x1043;
+	t->subsystem_device = 0x8877;
+	t->revision = 0xc1;
 }
 
 static bool has_warning(const struct diag_list *w, const char *id, const char *text)
@@ -90,7 +35,8 @@ static bool has_warning(const struct diag_list *w, const char *id, const char *t
 	return false;
 }
 
-static void expect_error(const struct tbl *t, size_t len, size_t want_offset, const char *text)
+static void expect_error(const struct testutil_vfct *t, size_t len, size_t want_offset,
+			 const char *text)
 {
 	struct vfct_table *v = NULL;
 	struct diag_list w = {};
@@ -113,12 +59,12 @@ static void test_valid_one(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 1024, 1024);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 1024, NULL, 1024);
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(w.n, 0);
 	assert_true(v->checksum_ok);
@@ -146,13 +92,13 @@ static void test_valid_two_and_find(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 512, 512);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 600, 600);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 512, NULL, 512);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 600, NULL, 600);
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(w.n, 0);
 	assert_int_equal(v->n_images, 2);
@@ -166,51 +112,51 @@ static void test_valid_two_and_find(void **state)
 
 static void test_too_short(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_finish(&t);
+	testutil_vfct_finish(&t);
 	expect_error(&t, 0, 0, "shorter than an ACPI table header");
 	expect_error(&t, 35, 0, "shorter than an ACPI table header");
 }
 
 static void test_bad_signature(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
 	memcpy(t.b, "APIC", 4);
 	expect_error(&t, t.len, 0, "signature is not \"VFCT\"");
 }
 
 static void test_length_larger_than_data(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
 	expect_error(&t, t.len - 1, 4, "larger than the data");
-	put32(t.b + 4, 0xffffffff);
+	testutil_put32(t.b + 4, 0xffffffff);
 	expect_error(&t, t.len, 4, "larger than the data");
 }
 
 static void test_length_smaller_than_header(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
-	put32(t.b + 4, 40);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
+	testutil_put32(t.b + 4, 40);
 	expect_error(&t, t.len, 4, "smaller than the VFCT header");
-	put32(t.b + 4, 0);
+	testutil_put32(t.b + 4, 0);
 	expect_error(&t, t.len, 4, "smaller than the VFCT header");
 }
 
@@ -218,14 +164,15 @@ static void test_length_smaller_than_data(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 	size_t data_len;
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
-	data_len = t.len + 100; /* 100 zero bytes after the table */
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
+	testutil_vfct_pad(&t, 100); /* 100 zero bytes after the table */
+	data_len = t.len;
 	assert_int_equal(vfct_parse(t.b, data_len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_true(has_warning(&w, "vfct-trailing", "offset 0xa8: 100 bytes"));
@@ -234,17 +181,17 @@ static void test_length_smaller_than_data(void **state)
 
 static void test_image_offset_outside(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
-	put32(t.b + 0x34, t.len + 1);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
+	testutil_put32(t.b + 0x34, t.len + 1);
 	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
-	put32(t.b + 0x34, 0xfffffff0);
+	testutil_put32(t.b + 0x34, 0xfffffff0);
 	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
-	put32(t.b + 0x34, 8); /* inside the header */
+	testutil_put32(t.b + 0x34, 8); /* inside the header */
 	expect_error(&t, t.len, 0x34, "VBIOSImageOffset");
 }
 
@@ -252,12 +199,12 @@ static void test_image_length_overflow(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 0xffffffff, 64);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 0xffffffff, NULL, 64);
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 0);
 	assert_true(
@@ -270,13 +217,13 @@ static void test_image_past_end(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 64, 64);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 65, 64); /* one byte short */
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 64, NULL, 64);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 65, NULL, 64); /* one byte short */
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_int_equal(v->images[0].bus, 0x03);
@@ -290,13 +237,13 @@ static void test_truncated_last_record(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	t.len += 20; /* 20 bytes of a 28-byte record header */
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_pad(&t, 20); /* 20 bytes of a 28-byte record header */
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_true(has_warning(&w, "vfct-truncated",
@@ -308,13 +255,13 @@ static void test_zero_length_image(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 0, 0);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 0, NULL, 0);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 1);
 	assert_int_equal(v->images[0].bus, 0xc4);
@@ -326,11 +273,11 @@ static void test_no_records(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_finish(&t);
+	testutil_vfct_finish(&t);
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_int_equal(v->n_images, 0);
 	assert_true(has_warning(&w, "vfct-no-image", NULL));
@@ -341,12 +288,12 @@ static void test_bad_checksum(void **state)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	struct diag_list w = {};
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, 64);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 64, NULL, 64);
+	testutil_vfct_finish(&t);
 	t.b[9] ^= 0x01;
 	assert_int_equal(vfct_parse(t.b, t.len, &v, &w, NULL), 0);
 	assert_false(v->checksum_ok);
@@ -362,13 +309,13 @@ static void test_bad_checksum(void **state)
  * ASan (make check-sanitize) an out-of-bounds read would abort. The buffer is exactly sized. */
 static void test_every_prefix_and_byte(void **state)
 {
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
 	tbl_init(&t);
-	tbl_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 40, 40);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 40, 40);
-	tbl_finish(&t);
+	testutil_vfct_add(&t, 0x03, 0, 0, 0x1002, 0x73bf, 40, NULL, 40);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 40, NULL, 40);
+	testutil_vfct_finish(&t);
 	for (size_t n = 0; n <= t.len; n++) {
 		uint8_t *copy = malloc(n ? n : 1);
 		struct vfct_table *v = NULL;
@@ -401,67 +348,27 @@ static void test_every_prefix_and_byte(void **state)
 	}
 }
 
-static void write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	assert_int_equal(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
 static void test_read_from_root(void **state)
 {
-	char root[] = "/tmp/test-vfct.XXXXXX";
+	char *root = testutil_mkroot();
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(vfct_table_freep) struct vfct_table *v = NULL;
 	_cleanup_free_ char *dir = NULL, *path = NULL;
-	struct tbl t;
+	_cleanup_(testutil_vfct_done) struct testutil_vfct t = {};
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(vfct_read(c, &v, NULL, NULL), -ENOENT);
 	dir = path_join(c->sys, "firmware/acpi/tables");
 	assert_int_equal(hostfs_mkdir_p(dir, 0755), 0);
 	path = vfct_path(c);
 	tbl_init(&t);
-	tbl_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 512, 512);
-	tbl_finish(&t);
-	write_file(path, t.b, t.len);
+	testutil_vfct_add(&t, 0xc4, 0, 0, 0x1002, 0x1586, 512, NULL, 512);
+	testutil_vfct_finish(&t);
+	testutil_write_file(path, t.b, t.len);
 	assert_int_equal(vfct_read(c, &v, NULL, NULL), 0);
 	assert_int_equal(v->n_images, 1);
-	v = vfct_table_free(v);
-
-	/* a broken table: the error names the table's path and the byte offset */
-	{
-		_cleanup_(error_clear) struct error err = {};
-		_cleanup_free_ char *msg = NULL, *want = NULL;
-
-		write_file(path, t.b, 40);
-		assert_int_equal(vfct_read(c, &v, NULL, &err), -EBADMSG);
-		assert_null(v);
-		assert_string_equal(err.file, path);
-		assert_true(err.has_offset);
-		assert_int_equal(err.offset, 4);
-		msg = error_format(&err);
-		assert_int_equal(asprintf(&want, "%s: byte 4 (0x4): header Length", path) > 0, 1);
-		assert_true(startswith(msg, want));
-	}
-	rm_rf(root);
+	testutil_rmroot(root);
 }
 
 int main(void)
@@ -485,5 +392,5 @@ int main(void)
 		cmocka_unit_test(test_read_from_root),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return testutil_run(tests);
 }

@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -21,88 +20,47 @@
 #include "host/pcidev.h"
 #include "host/prepare.h"
 #include "host/vfio.h"
+#include "testutil.h"
 #include "util/error.h"
 
 #define BDF "0000:c4:00.0"
 
 struct tree {
-	char dir[64];
+	char *dir;
 	struct ctx *c;
 };
-
-static void put(const char *root, const char *rel, const char *content)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	FILE *f;
-
-	f = fopen(p, "we");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-}
-
-static char *get(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-	char *s = NULL;
-
-	assert_int_equal(read_full_file(p, 4096, &s, NULL), 0);
-	return s;
-}
-
-static void link_to(const char *root, const char *target, const char *rel)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-
-	assert_int_equal(symlink(target, p), 0);
-}
-
-static void mk(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = path_join(root, rel);
-
-	assert_int_equal(hostfs_mkdir_p(p, 0755), 0);
-}
 
 static int setup(void **state)
 {
 	struct tree *t = calloc(1, sizeof(*t));
 
-	strcpy(t->dir, "/tmp/gpurun-test-vfio.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	mk(t->dir, "sys/devices/pci0000:00/" BDF);
-	mk(t->dir, "sys/bus/pci/devices");
-	mk(t->dir, "sys/bus/pci/drivers/amdgpu");
-	mk(t->dir, "sys/bus/pci/drivers/vfio-pci");
-	mk(t->dir, "sys/kernel/iommu_groups/14/devices");
-	mk(t->dir, "dev");
-	link_to(t->dir, "../../../devices/pci0000:00/" BDF, "sys/bus/pci/devices/" BDF);
-	link_to(t->dir, "../../../bus/pci/drivers/amdgpu", "sys/devices/pci0000:00/" BDF "/driver");
-	link_to(t->dir, "../../../kernel/iommu_groups/14",
-		"sys/devices/pci0000:00/" BDF "/iommu_group");
-	put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "(null)\n");
-	put(t->dir, "sys/devices/pci0000:00/" BDF "/class", "0x030000\n");
-	put(t->dir, "sys/bus/pci/drivers/amdgpu/unbind", "");
-	put(t->dir, "sys/bus/pci/drivers/vfio-pci/unbind", "");
-	put(t->dir, "sys/bus/pci/drivers_probe", "");
+	t->dir = testutil_mkroot();
+	testutil_mkdir(t->dir, "sys/devices/pci0000:00/" BDF);
+	testutil_mkdir(t->dir, "sys/bus/pci/devices");
+	testutil_mkdir(t->dir, "sys/bus/pci/drivers/amdgpu");
+	testutil_mkdir(t->dir, "sys/bus/pci/drivers/vfio-pci");
+	testutil_mkdir(t->dir, "sys/kernel/iommu_groups/14/devices");
+	testutil_mkdir(t->dir, "dev");
+	testutil_symlink(t->dir, "../../../devices/pci0000:00/" BDF, "sys/bus/pci/devices/" BDF);
+	testutil_symlink(t->dir, "../../../bus/pci/drivers/amdgpu",
+			 "sys/devices/pci0000:00/" BDF "/driver");
+	testutil_symlink(t->dir, "../../../kernel/iommu_groups/14",
+			 "sys/devices/pci0000:00/" BDF "/iommu_group");
+	testutil_put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "(null)\n");
+	testutil_put(t->dir, "sys/devices/pci0000:00/" BDF "/class", "0x030000\n");
+	testutil_put(t->dir, "sys/bus/pci/drivers/amdgpu/unbind", "");
+	testutil_put(t->dir, "sys/bus/pci/drivers/vfio-pci/unbind", "");
+	testutil_put(t->dir, "sys/bus/pci/drivers_probe", "");
 	assert_int_equal(ctx_new(t->dir, NULL, &t->c), 0);
 	*state = t;
 	return 0;
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
 }
 
 static int teardown(void **state)
 {
 	struct tree *t = *state;
 
-	nftw(t->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rmroot(t->dir);
 	ctx_free(t->c);
 	free(t);
 	return 0;
@@ -125,7 +83,7 @@ static void test_state(void **state)
 	assert_int_equal(vfio_read_state(t->c, BDF, &drv, &ov), 0);
 	assert_string_equal(drv, "amdgpu");
 	assert_null(ov); /* "(null)" is no override */
-	put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "vfio-pci\n");
+	testutil_put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "vfio-pci\n");
 	assert_int_equal(vfio_read_state(t->c, BDF, &drv2, &ov2), 0);
 	assert_string_equal(ov2, "vfio-pci");
 	assert_int_equal(vfio_read_state(t->c, "0000:99:00.0", NULL, NULL), -ENOENT);
@@ -160,11 +118,11 @@ static void test_bind_writes_and_times_out(void **state)
 	dt = ms() - t0;
 	assert_true(dt >= 200 && dt < 2000);
 	assert_string_equal(seen, "amdgpu");
-	ov = get(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
+	ov = testutil_read(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
 	assert_string_equal(ov, "vfio-pci");
-	unb = get(t->dir, "sys/bus/pci/drivers/amdgpu/unbind");
+	unb = testutil_read(t->dir, "sys/bus/pci/drivers/amdgpu/unbind");
 	assert_string_equal(unb, BDF);
-	probe = get(t->dir, "sys/bus/pci/drivers_probe");
+	probe = testutil_read(t->dir, "sys/bus/pci/drivers_probe");
 	assert_string_equal(probe, BDF);
 }
 
@@ -177,9 +135,9 @@ static void test_bind_already_vfio(void **state)
 	assert_int_equal(unlink(link), 0);
 	assert_int_equal(symlink("../../../bus/pci/drivers/vfio-pci", link), 0);
 	assert_int_equal(vfio_bind(t->c, BDF, 200, NULL), 0);
-	unb = get(t->dir, "sys/bus/pci/drivers/vfio-pci/unbind");
+	unb = testutil_read(t->dir, "sys/bus/pci/drivers/vfio-pci/unbind");
 	assert_string_equal(unb, ""); /* not unbound from vfio-pci */
-	probe = get(t->dir, "sys/bus/pci/drivers_probe");
+	probe = testutil_read(t->dir, "sys/bus/pci/drivers_probe");
 	assert_string_equal(probe, "");
 }
 
@@ -189,20 +147,20 @@ static void test_restore(void **state)
 	_cleanup_free_ char *final = NULL, *final2 = NULL, *ov = NULL, *probe = NULL, *unb = NULL;
 
 	/* already on the old driver: only driver_override is cleared (a lone newline) */
-	put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "vfio-pci\n");
+	testutil_put(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override", "vfio-pci\n");
 	assert_int_equal(vfio_restore(t->c, BDF, "amdgpu", "", 200, &final), 0);
 	assert_string_equal(final, "amdgpu");
-	ov = get(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
+	ov = testutil_read(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
 	assert_string_equal(ov, "\n");
-	probe = get(t->dir, "sys/bus/pci/drivers_probe");
+	probe = testutil_read(t->dir, "sys/bus/pci/drivers_probe");
 	assert_string_equal(probe, "");
 	/* another driver holds it and nobody reprobes: unbind + probe written, bounded failure */
 	assert_int_equal(vfio_restore(t->c, BDF, "snd_hda_intel", NULL, 100, &final2), -ETIMEDOUT);
 	assert_string_equal(final2, "amdgpu");
-	unb = get(t->dir, "sys/bus/pci/drivers/amdgpu/unbind");
+	unb = testutil_read(t->dir, "sys/bus/pci/drivers/amdgpu/unbind");
 	assert_string_equal(unb, BDF);
 	free(probe);
-	probe = get(t->dir, "sys/bus/pci/drivers_probe");
+	probe = testutil_read(t->dir, "sys/bus/pci/drivers_probe");
 	assert_string_equal(probe, BDF);
 }
 
@@ -211,8 +169,8 @@ static void test_wait_group(void **state)
 	struct tree *t = *state;
 
 	assert_int_equal(vfio_wait_group(t->c, 14, 50), -ETIMEDOUT);
-	mk(t->dir, "dev/vfio");
-	put(t->dir, "dev/vfio/14", "");
+	testutil_mkdir(t->dir, "dev/vfio");
+	testutil_put(t->dir, "dev/vfio/14", "");
 	assert_int_equal(vfio_wait_group(t->c, 14, 50), 0);
 	assert_int_equal(vfio_wait_driver(t->c, BDF, "amdgpu", 50), 0);
 	assert_int_equal(vfio_wait_driver(t->c, BDF, NULL, 50), -ETIMEDOUT);
@@ -240,7 +198,7 @@ static void test_prepare_errors(void **state)
 	assert_non_null(strstr(err.message, "; override: stop that VM, or run `gpurun restore`"));
 	text = error_format(&err);
 	assert_string_equal(text, err.message);
-	ov = get(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
+	ov = testutil_read(t->dir, "sys/devices/pci0000:00/" BDF "/driver_override");
 	assert_string_equal(ov, "(null)\n"); /* untouched */
 	error_clear(&err);
 
