@@ -12,6 +12,7 @@
 #include "cli/cmd.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strutil.h"
 
 char *arg_root;
 char *arg_state_dir;
@@ -329,61 +330,13 @@ int cmd_parse_options(struct cmd_parser *p)
 	}
 }
 
-/* Optimal string alignment distance: Levenshtein plus the swap of two neighbours ("jsno"). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), rows[3][64];
-	size_t *pp = rows[0], *prev = rows[1], *cur = rows[2];
-
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t *t;
-
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (prev[j] + 1 < d)
-				d = prev[j] + 1;
-			if (cur[j - 1] + 1 < d)
-				d = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    pp[j - 2] + 1 < d)
-				d = pp[j - 2] + 1;
-			cur[j] = d;
-		}
-		t = pp;
-		pp = prev;
-		prev = cur;
-		cur = t;
-	}
-	return prev[lb];
-}
-
 const char *cmd_closest(const char *word, const char *const *cands)
 {
-	const char *best = NULL, *prefixed = NULL;
-	size_t best_d = SIZE_MAX, len = strlen(word), limit = len < 5 ? 1 : 2, n_prefixed = 0;
+	size_t n = 0;
 
-	for (size_t i = 0; cands && cands[i]; i++) {
-		size_t d = edit_distance(word, cands[i]);
-
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-		if (strncmp(cands[i], word, len) == 0) {
-			prefixed = cands[i];
-			n_prefixed++;
-		}
-	}
-	if (best_d <= limit)
-		return best;
-	/* "host" for host-config: the start of exactly one name */
-	return len >= 3 && n_prefixed == 1 ? prefixed : NULL;
+	while (cands && cands[n])
+		n++;
+	return str_closest(word, cands, n);
 }
 
 static int vlog_usage(const char *command, const char *fmt, va_list ap)

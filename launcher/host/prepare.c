@@ -14,6 +14,7 @@
 #include "host/romstage.h"
 #include "host/vfio.h"
 #include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 _printf_(2, 3) static void say(const struct prepare_options *o, const char *fmt, ...)
@@ -24,8 +25,7 @@ _printf_(2, 3) static void say(const struct prepare_options *o, const char *fmt,
 	if (!o->say)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = strdup_vprintf(fmt, ap);
 	va_end(ap);
 	if (s)
 		o->say(o->userdata, s);

@@ -10,6 +10,7 @@
 #include "host/runner.h"
 #include "host/spawn.h"
 #include "util/fileio.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 /* How long a stopped swtpm, or a QEMU nobody waited for, gets before SIGKILL. */
@@ -79,14 +80,13 @@ _printf_(2, 3) static void say(const struct runner *r, const char *fmt, ...)
 {
 	_cleanup_free_ char *line = NULL;
 	va_list ap;
-	int n;
 
 	if (!r->opts.say)
 		return;
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	line = strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (n >= 0)
+	if (line)
 		r->opts.say(r->opts.userdata, line);
 }
 

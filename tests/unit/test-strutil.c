@@ -27,7 +27,8 @@ static void test_edit_distance(void **state)
 
 	(void)state;
 	assert_int_equal(str_edit_distance("memory", "memory"), 0);
-	assert_int_equal(str_edit_distance("memroy", "memory"), 2); /* a swap is two edits */
+	assert_int_equal(str_edit_distance("memroy", "memory"), 1); /* a swap is one edit */
+	assert_int_equal(str_edit_distance("mmeroy", "memory"), 2);
 	assert_int_equal(str_edit_distance("cpu", "cpus"), 1);
 	assert_int_equal(str_edit_distance("", "abc"), 3);
 	assert_int_equal(str_edit_distance("kitten", "sitting"), 3);
@@ -42,7 +43,10 @@ static void test_closest(void **state)
 
 	(void)state;
 	assert_string_equal(str_closest("libvrit", words, ELEMENTSOF(words)), "libvirt");
-	assert_null(str_closest("qmeu", words, ELEMENTSOF(words))); /* a swap in a short word */
+	assert_string_equal(str_closest("qmeu", words, ELEMENTSOF(words)), "qemu"); /* one swap */
+	/* the one entry a word of 3+ characters starts */
+	assert_string_equal(str_closest("prox", words, ELEMENTSOF(words)), "proxmox");
+	assert_null(str_closest("pr", words, ELEMENTSOF(words)));
 	assert_string_equal(str_closest("xm", words, ELEMENTSOF(words)), "xml");
 	assert_string_equal(str_closest("promox", words, ELEMENTSOF(words)), "proxmox");
 	/* short words allow one edit only */
