@@ -13,7 +13,7 @@
 #include "util/json.h"
 #include "util/log.h"
 
-int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
+int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret)
 {
 	struct cmd_planned c = {};
 	struct plan_paths paths = {};
@@ -35,6 +35,8 @@ int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
 		cmd_planned_done(&c);
 		return EXIT_USAGE;
 	}
+	if (allow_boot_vga)
+		c.profile->allow_boot_vga = true;
 	r = cmd_host_inspect(c.ctx, &c.host);
 	if (r < 0) {
 		cmd_planned_done(&c);
@@ -51,6 +53,11 @@ int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
 	}
 	*ret = c;
 	return EXIT_OK;
+}
+
+int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
+{
+	return cmd_plan_load_with(profile_path, false, ret);
 }
 
 void cmd_planned_done(struct cmd_planned *c)

@@ -147,33 +147,6 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	return 0;
 }
 
-/* Plan with --allow-boot-vga applied. */
-int cmd_run_plan(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret)
-{
-	struct cmd_planned c = {};
-	struct plan_paths paths = {};
-	int r;
-
-	r = cmd_plan_load(profile_path, &c);
-	if (r != EXIT_OK)
-		return r;
-	if (allow_boot_vga && !c.profile->allow_boot_vga) {
-		c.profile->allow_boot_vga = true;
-		c.plan = plan_free(c.plan);
-		r = plan_paths_from_ctx(c.ctx, &paths);
-		if (r >= 0)
-			r = plan_build(c.profile, c.host, &paths, &c.plan);
-		plan_paths_done(&paths);
-		if (r < 0) {
-			log_error_errno(r, "Failed to plan '%s': %m", profile_path);
-			cmd_planned_done(&c);
-			return EXIT_FAILURE_OP;
-		}
-	}
-	*ret = c;
-	return EXIT_OK;
-}
-
 /* The runner's error, once, with its cause (the runner never prints). */
 static int log_runner_error(const struct error *e, int r)
 {
@@ -244,7 +217,7 @@ int cmd_run(int argc, char **argv)
 		return parser.status;
 	if (optind + 1 != argc)
 		return cmd_usage_error("run", "expected exactly one PROFILE argument");
-	r = cmd_run_plan(argv[optind], allow_boot_vga, &c);
+	r = cmd_plan_load_with(argv[optind], allow_boot_vga, &c);
 	if (r != EXIT_OK)
 		return r;
 	if (cmd_run_check_plan(c.plan, force || arg_force) < 0)

@@ -194,6 +194,8 @@ struct cmd_planned {
 /* Logs its own errors. Returns EXIT_OK (and fills *ret), EXIT_USAGE (bad profile) or
  * EXIT_FAILURE_OP. */
 int cmd_plan_load(const char *profile_path, struct cmd_planned *ret);
+/* The same with --allow-boot-vga applied to the profile before planning (run, bind). */
+int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret);
 void cmd_planned_done(struct cmd_planned *c);
 /* Log the diagnostics of status >= @min to stderr (with their fixes). */
 struct diag_list;
@@ -206,7 +208,6 @@ int cmd_restore(int argc, char **argv);
 struct plan;
 struct journal;
 /* Shared by run/bind/unbind/restore (cmd-run.c); each logs its own errors. */
-int cmd_run_plan(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret);
 /* Print the diagnostics; -EPERM when a FAIL (not overridden by @force) refuses the run. */
 int cmd_run_check_plan(const struct plan *p, bool force);
 /* prepare_options.say: userdata != NULL means dry run (stdout), else a notice on stderr. */
