@@ -223,6 +223,13 @@ int cmd_emit(int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	cmd_print_diags(&c.plan->diags, DIAG_WARN);
+	if (c.plan->resolved && diag_count(&c.plan->diags, DIAG_FAIL) > 0) {
+		/* run would refuse this plan: no configuration for another machine than that */
+		log_error("Cannot emit %s for '%s': see the FAIL lines above.", e->description,
+			  argv[optind]);
+		cmd_planned_done(&c);
+		return EXIT_FAILURE_OP;
+	}
 	if (!c.plan->resolved) {
 		log_error(
 		    "Cannot emit %s for '%s': [gpu] device does not name one GPU on this host.",

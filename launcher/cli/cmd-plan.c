@@ -3,12 +3,14 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/checks.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "host/inspect.h"
 #include "host/paths.h"
 #include "host/profile-load.h"
 #include "host/romstage.h"
+#include "host/state.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -46,6 +48,15 @@ int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd
 	if (r >= 0)
 		r = plan_build(c.profile, c.host, &paths, &c.plan);
 	plan_paths_done(&paths);
+	if (r >= 0) {
+		/* what run would trip over beyond the snapshot: files, journal, locks, guests */
+		struct check_state st = {};
+
+		r = state_read_preview(c.ctx, c.plan, &st);
+		if (r >= 0)
+			r = checks_preview(c.host, c.plan, &st, &c.plan->diags);
+		check_state_done(&st);
+	}
 	if (r < 0) {
 		log_error_errno(r, "Failed to plan '%s': %m", profile_path);
 		cmd_planned_done(&c);
@@ -138,10 +149,12 @@ static void print_json(const struct plan *p)
 	fputs("],", f);
 	json_key(f, "diagnostics");
 	fputs("[", f);
-	for (size_t i = 0; i < p->diags.n; i++) {
+	for (size_t i = 0, k = 0; i < p->diags.n; i++) {
 		const struct diag *d = &p->diags.items[i];
 
-		fputs(i ? ",{" : "{", f);
+		if (d->status == DIAG_PASS)
+			continue; /* the same findings as the text (plan_dump) */
+		fputs(k++ ? ",{" : "{", f);
 		json_key(f, "status");
 		json_string(f, diag_status_json_to_string(d->status));
 		fputs(",", f);
@@ -153,6 +166,11 @@ static void print_json(const struct plan *p)
 		fputs(",", f);
 		json_key(f, "fix");
 		json_string(f, d->fix);
+		if (d->cause) {
+			fputs(",", f);
+			json_key(f, "cause");
+			json_string(f, d->cause);
+		}
 		fputs("}", f);
 	}
 	fputs("]}\n", f);

@@ -50,9 +50,39 @@ int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char
 	return 0;
 }
 
+int diag_set_cause(struct diag_list *l, const char *cause)
+{
+	char *c;
+
+	if (l->n == 0)
+		return -ENOENT;
+	c = strdup(cause);
+	if (!c)
+		return -ENOMEM;
+	free(l->items[l->n - 1].cause);
+	l->items[l->n - 1].cause = c;
+	return 0;
+}
+
+int diag_list_append(struct diag_list *l, const struct diag_list *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const struct diag *x = &from->items[i];
+		int r;
+
+		r = diag_add(l, x->status, x->id, x->fix, "%s", x->message);
+		if (r >= 0 && x->cause)
+			r = diag_set_cause(l, x->cause);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void diag_list_clear(struct diag_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].cause);
 		free(l->items[i].id);
 		free(l->items[i].message);
 		free(l->items[i].fix);
@@ -84,6 +114,10 @@ void diag_list_json(const struct diag_list *l, FILE *f)
 		json_string(f, x->message);
 		fputs(",\"fix\":", f);
 		json_string(f, x->fix);
+		if (x->cause) {
+			fputs(",\"cause\":", f);
+			json_string(f, x->cause);
+		}
 		fputc('}', f);
 	}
 	fputc(']', f);

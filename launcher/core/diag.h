@@ -20,6 +20,7 @@ struct diag {
 	char *id;      /* stable machine id: "iommu-enabled", "group-viable", ... */
 	char *message; /* one line, human readable */
 	char *fix;     /* concrete remedy for WARN/FAIL, or NULL */
+	char *cause;   /* id of the failed finding this one follows from (core/checks.h), or NULL */
 };
 
 struct diag_list {
@@ -35,7 +36,12 @@ DECLARE_STRING_TABLE_LOOKUP(diag_status_json, enum diag_status);
 /* Append a diagnostic; @fix may be NULL. Returns 0 or -ENOMEM. */
 int diag_add(struct diag_list *l, enum diag_status s, const char *id, const char *fix,
 	     const char *fmt, ...) _printf_(5, 6);
+/* Set the cause (an id) of the last diagnostic added. Returns 0, -ENOENT (empty list), -ENOMEM. */
+int diag_set_cause(struct diag_list *l, const char *cause);
+/* Append a copy of every entry of @from. Returns 0 or -ENOMEM. */
+int diag_list_append(struct diag_list *l, const struct diag_list *from);
 void diag_list_clear(struct diag_list *l);
-/* Write the list as a JSON array of {"id","status","message","fix"} objects. */
+/* Write the list as a JSON array of {"id","status","message","fix"} objects, with "cause" (the
+ * id of the finding it follows from) when there is one. */
 void diag_list_json(const struct diag_list *l, FILE *f);
 size_t diag_count(const struct diag_list *l, enum diag_status s);

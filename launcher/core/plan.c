@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checks.h"
 #include "core/hostinfo.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -240,24 +241,14 @@ static int resolve_gpu(struct plan *p, const struct profile *pr, const struct ho
 	return 0;
 }
 
-static int check_console(struct plan *p, const struct profile *pr, const struct host *h,
-			 const struct pci_func *f)
+/* The boot VGA's diagnostic is checks.c's; here only the consoles to release when allowed. */
+static int plan_console(struct plan *p, const struct profile *pr, const struct host *h,
+			const struct pci_func *f)
 {
 	int r;
 
-	if (f->boot_vga != 1 && !f->console)
+	if (!f->console || !pr->allow_boot_vga)
 		return 0;
-	if (!pr->allow_boot_vga)
-		return diag_add(&p->diags, DIAG_FAIL, "boot-vga",
-				"Set allow-boot-vga = yes in [gpu] (the host loses this display "
-				"while the VM runs), or make another GPU primary in the firmware",
-				"%s is the %s", f->address,
-				f->console ? "GPU holding the host console" : "boot VGA device");
-	r = diag_add(&p->diags, DIAG_WARN, "boot-vga", NULL,
-		     "%s is the %s; allow-boot-vga = yes: the host console is released", f->address,
-		     f->console ? "GPU holding the host console" : "boot VGA device");
-	if (r < 0 || !f->console)
-		return r;
 	/* vtconsoles entries look like "vtcon1: frame buffer device (bound)" */
 	for (char **v = h->vtconsoles; v && *v; v++) {
 		_cleanup_free_ char *name = NULL;
@@ -269,93 +260,6 @@ static int check_console(struct plan *p, const struct profile *pr, const struct 
 		if (!name)
 			return -ENOMEM;
 		r = add_action(p, PLAN_ACTION_UNBIND_CONSOLE, name, NULL);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int check_reset(struct plan *p, const struct pci_func *f)
-{
-	_cleanup_free_ char *methods = NULL;
-	bool flr = strv_contains(f->reset_methods, "flr"),
-	     specific = strv_contains(f->reset_methods, "device_specific");
-
-	if (flr || specific || (f->pcie_flr && f->reset_method_missing))
-		return 0;
-	methods = strv_join(f->reset_methods, " ");
-	if (!methods)
-		return -ENOMEM;
-	if (!f->reset_attr && !f->reset_methods[0])
-		return diag_add(
-		    &p->diags, DIAG_WARN, "reset",
-		    "Install the vendor-reset module for this GPU, or use an in-guest "
-		    "reset service; expect to reboot the host after the VM stops",
-		    "%s has no reset method: the GPU may not work a second time without "
-		    "a host reboot",
-		    f->address);
-	return diag_add(&p->diags, DIAG_WARN, "reset",
-			"Install vendor-reset (reset_method device_specific) where supported",
-			"%s has no FLR (reset methods: %s); AMD GPUs often fail to come back after "
-			"a bus reset (the 'AMD reset bug')",
-			f->address, methods[0] ? methods : "unknown");
-}
-
-static int check_groups(struct plan *p, const struct host *h)
-{
-	_cleanup_strv_free_ char **passed = calloc(1, sizeof(char *));
-	int r;
-
-	if (!passed)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_devices; i++)
-		if (strv_extend(&passed, p->devices[i].address) < 0)
-			return -ENOMEM;
-	for (size_t i = 0; i < p->n_devices; i++) {
-		const struct plan_device *d = &p->devices[i];
-		_cleanup_free_ size_t *idx = NULL;
-		_cleanup_strv_free_ char **names = NULL;
-		_cleanup_free_ char *joined = NULL;
-		bool dup = false;
-		int n;
-
-		if (d->iommu_group < 0) {
-			if (h->n_groups > 0) {
-				r = diag_add(&p->diags, DIAG_FAIL, "iommu-group", NULL,
-					     "%s is in no IOMMU group", d->address);
-				if (r < 0)
-					return r;
-			}
-			continue;
-		}
-		for (size_t j = 0; j < i; j++)
-			dup = dup || p->devices[j].iommu_group == d->iommu_group;
-		if (dup)
-			continue;
-		n = iommu_group_blockers(h, d->iommu_group, passed, &idx);
-		if (n == -ENOENT)
-			continue;
-		if (n < 0)
-			return n;
-		if (n == 0)
-			continue;
-		names = calloc(1, sizeof(char *));
-		if (!names)
-			return -ENOMEM;
-		for (int k = 0; k < n; k++) {
-			char *s;
-
-			if (describe_func(&h->funcs[idx[k]], &s) < 0 || strv_consume(&names, s) < 0)
-				return -ENOMEM;
-		}
-		joined = strv_join(names, ", ");
-		if (!joined)
-			return -ENOMEM;
-		r = diag_add(&p->diags, DIAG_FAIL, "group-viable",
-			     "Pass these devices too ([device NAME] sections), move the card to "
-			     "another slot, or update the firmware for better ACS isolation",
-			     "IOMMU group %d of %s also holds devices not passed to the guest: %s",
-			     d->iommu_group, d->address, joined);
 		if (r < 0)
 			return r;
 	}
@@ -412,13 +316,6 @@ static int plan_gpu(struct plan *p, const struct profile *pr, const struct host 
 		funcs = strv_copy(pr->gpu_functions);
 		if (!funcs)
 			return -ENOMEM;
-	}
-	if (!pci_func_is_display(gpu)) {
-		r = diag_add(&p->diags, DIAG_WARN, "gpu-class", NULL,
-			     "%s [%04x:%04x] is not a display controller (class %06x)",
-			     gpu->address, gpu->vendor, gpu->device, gpu->class);
-		if (r < 0)
-			return r;
 	}
 	/* host functions are sorted by address, so walk them to keep address order */
 	for (size_t i = 0; i < h->n_funcs; i++) {
@@ -485,10 +382,7 @@ static int plan_gpu(struct plan *p, const struct profile *pr, const struct host 
 	r = plan_roms(p, pr, h, paths, vga, audio);
 	if (r < 0)
 		return r;
-	r = check_console(p, pr, h, gpu);
-	if (r < 0)
-		return r;
-	return check_reset(p, gpu);
+	return plan_console(p, pr, h, gpu);
 }
 
 static int plan_roms(struct plan *p, const struct profile *pr, const struct host *h,
@@ -609,30 +503,11 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	if (!p->vm_name)
 		return -ENOMEM;
 
-	if (h->n_groups == 0) {
-		r = diag_add(&p->diags, DIAG_FAIL, "iommu-enabled",
-			     "Enable the IOMMU in the firmware and on the kernel command line "
-			     "(gpurun host-config)",
-			     "The IOMMU is off: no IOMMU groups");
-		if (r < 0)
-			return r;
-	}
-	if (!h->dev_kvm && !pr->accel_tcg) {
-		r = diag_add(&p->diags, DIAG_WARN, "kvm", "Load kvm_amd or kvm_intel",
-			     "/dev/kvm is missing: the guest would run without KVM");
-		if (r < 0)
-			return r;
-	}
+	/* a module that is missing is checks.c's FAIL "vfio-modules" */
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
-		if (h->mod_loaded[i] || !host_module_required(i))
+		if (h->mod_loaded[i] || !host_module_required(i) || !h->mod_available[i])
 			continue;
-		if (h->mod_available[i])
-			r = add_action(p, PLAN_ACTION_LOAD_MODULE, host_module_names[i], NULL);
-		else
-			r = diag_add(&p->diags, DIAG_FAIL, "vfio-modules",
-				     "Install a kernel with VFIO (CONFIG_VFIO_PCI)",
-				     "Kernel module %s is neither loaded nor available",
-				     host_module_names[i]);
+		r = add_action(p, PLAN_ACTION_LOAD_MODULE, host_module_names[i], NULL);
 		if (r < 0)
 			return r;
 	}
@@ -670,7 +545,8 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	}
 	place_devices(p);
 
-	r = check_groups(p, h);
+	/* the host's facts for this plan: one engine for check, plan, run and emit */
+	r = checks_plan(h, p, &p->diags);
 	if (r < 0)
 		return r;
 	r = pick_firmware(p, pr, paths);
@@ -774,6 +650,8 @@ int plan_dump(const struct plan *p, FILE *f)
 	for (size_t i = 0; i < p->diags.n; i++) {
 		const struct diag *d = &p->diags.items[i];
 
+		if (d->status == DIAG_PASS)
+			continue; /* the findings; `gpurun check PROFILE` shows the passes too */
 		fprintf(f, "%s %s: %s\n", diag_status_to_string(d->status), d->id, d->message);
 		if (d->fix)
 			fprintf(f, "  fix: %s\n", d->fix);

@@ -162,6 +162,7 @@ static int read_header_guarded(struct pci_dev *d, struct pci_func *f)
 {
 	u8 hdr[64];
 	jmp_buf jb;
+	bool got;
 
 	if (ctx_pci_guard(&jb)) {
 		ctx_pci_jmp = NULL;
@@ -169,7 +170,14 @@ static int read_header_guarded(struct pci_dev *d, struct pci_func *f)
 	}
 	/* One read of the config header gives ids, class and subsystem: far fewer syscalls
 	 * than libpci's per-attribute sysfs files (see bench/run). */
-	if (pci_read_block(d, 0, hdr, sizeof(hdr))) {
+	/* A device that stopped responding reads all ones ("Unknown header type 7f" in the
+	 * kernel log) while sysfs keeps the ids the kernel read at boot: take those, flag it. */
+	got = pci_read_block(d, 0, hdr, sizeof(hdr));
+	if (got && le16(hdr + PCI_VENDOR_ID) == 0xffff) {
+		f->config_dead = true;
+		got = false;
+	}
+	if (got) {
 		f->vendor = le16(hdr + PCI_VENDOR_ID);
 		f->device = le16(hdr + PCI_DEVICE_ID);
 		f->revision = hdr[PCI_REVISION_ID];

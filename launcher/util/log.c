@@ -24,7 +24,8 @@ bool log_use_color(int fd)
 {
 	const char *nc = getenv("NO_COLOR");
 
-	if (nc && *nc)
+	/* no-color.org: set to anything, even empty, turns colour off */
+	if (nc)
 		return false;
 	return isatty(fd) > 0;
 }

@@ -13,15 +13,19 @@ contains "group viable" "$T/strix" '^PASS  IOMMU group 14 is viable'
 contains "passed with it: GPU + audio only" "$T/strix" 'passed with it: 0000:c4:00\.0 0000:c4:00\.1$'
 contains "boot VGA warned with the fix" "$T/strix" '^WARN  0000:c4:00\.0 is the boot VGA device and holds the console'
 contains "reset bug warned" "$T/strix" '^WARN  0000:c4:00\.0: AMD GPU without FLR \(reset: bus\)'
-contains "fix for reset" "$T/strix" 'fix: Install the vendor-reset module'
+contains "APU reset advice" "$T/strix" 'fix: vendor-reset does not support APUs'
+lacks "no vendor-reset install advice for an APU" "$T/strix" 'fix: Install the vendor-reset module'
 contains "VFCT VBIOS source" "$T/strix" '^PASS  VBIOS source for 0000:c4:00\.0: ACPI VFCT'
 
 expect_rc 1 "check iommu-off fails" "$GPURUN" --root "$FIX/iommu-off" check
-contains "iommu FAIL" "$T/out" '^FAIL  IOMMU: no IOMMU groups'
+contains "iommu FAIL" "$T/out" '^FAIL  The IOMMU is off: no IOMMU groups'
 contains "AMD fix names the parameter" "$T/out" 'fix: .*amd_iommu=on'
 contains "kvm missing" "$T/out" '^FAIL  /dev/kvm is missing'
-contains "no IR" "$T/out" '^FAIL  Interrupt remapping off'
-contains "GPU without group" "$T/out" '^FAIL  0000:03:00\.0 \[1002:744c\] has no IOMMU group'
+# one root cause, one FAIL: what follows from it names it, and gets no fix of its own
+contains "no IR follows from the IOMMU" "$T/out" '^INFO  Interrupt remapping off \(follows from: the IOMMU is off\)$'
+contains "GPU without group follows" "$T/out" '^INFO  0000:03:00\.0 \[1002:744c\] has no IOMMU group \(follows from: the IOMMU is off\)$'
+lacks "no interrupt-remapping fix for that cause" "$T/out" 'allow_unsafe_interrupts'
+check "two root causes, two FAILs (IOMMU, KVM)" test "$(grep -c '^FAIL' "$T/out")" -eq 2
 
 expect_rc 1 "check shared-group fails" "$GPURUN" --root "$FIX/shared-group" check --device 1002:73df
 contains "names the NIC" "$T/out" '^FAIL  IOMMU group [0-9]+ is not viable: it also holds 0000:0c:00\.0 \[8086:15f3\] \(igc\)'

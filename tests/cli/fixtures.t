@@ -13,7 +13,8 @@ sum8() { od -An -v -tu1 "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { 
 # byte FILE OFFSET: one byte as a decimal number
 byte() { od -An -v -tu1 -j "$2" -N 1 "$1" | tr -d ' '; }
 # cmpdiff A B: the trees are equal apart from lib/ (kernel modules), usr/ (pci.ids, OVMF) and rom
-cmpdiff() { diff -r --no-dereference -x lib -x usr -x rom "$1" "$2" >"$T/diff" 2>&1; }
+# var/ and srv/ hold the example profiles' disks and ISO (make-hosts PROFILE_INPUTS), not host state
+cmpdiff() { diff -r --no-dereference -x lib -x usr -x rom -x var -x srv "$1" "$2" >"$T/diff" 2>&1; }
 
 for h in $HOSTS; do
 	R="$FIX/$h"

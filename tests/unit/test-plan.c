@@ -128,7 +128,7 @@ static void test_strix(void **state)
 	assert_non_null(find_diag(p, DIAG_INFO, "apu-slot"));
 	assert_non_null(strstr(find_diag(p, DIAG_INFO, "apu-slot")->message, "0000:c4:00.2"));
 	assert_non_null(find_diag(p, DIAG_WARN, "boot-vga"));
-	assert_non_null(find_diag(p, DIAG_WARN, "reset"));
+	assert_non_null(find_diag(p, DIAG_WARN, "gpu-reset"));
 	assert_int_equal(diag_count(&p->diags, DIAG_FAIL), 0);
 
 	text = dump(p);
@@ -185,6 +185,7 @@ static struct host *dgpu_host(void)
 	testutil_host_add(h, "0000:03:00.3", 0x1002, 0x7444, 0x0c8000, "i2c-designware-pci", 2);
 	testutil_host_add(h, "0000:05:00.0", 0x1b21, 0x2142, 0x0c0330, "xhci_hcd", 7);
 	testutil_host_add(h, "0000:0a:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 9);
+	h->cpu_virt = true;
 	h->dev_kvm = true;
 	host_modules(h, true, true);
 	for (size_t i = 0; i < h->n_funcs; i++)
@@ -212,7 +213,7 @@ static void test_discrete_whole_slot(void **state)
 	assert_false(p->devices[4].multifunction);
 	assert_null(p->ovmf_code);
 	assert_int_equal(diag_count(&p->diags, DIAG_FAIL), 0);
-	assert_null(find_diag(p, DIAG_WARN, "reset"));
+	assert_null(find_diag(p, DIAG_WARN, "gpu-reset"));
 	/* bind order: audio, others, GPU, extras */
 	assert_string_equal(p->actions[0].target, "0000:03:00.1");
 	assert_string_equal(p->actions[1].target, "0000:03:00.2");
@@ -259,7 +260,7 @@ static void test_shared_group(void **state)
 	p = build(pr, h, true);
 	assert_non_null(find_diag(p, DIAG_FAIL, "group-viable"));
 	assert_non_null(strstr(find_diag(p, DIAG_FAIL, "group-viable")->message,
-			       "0000:0b:00.0 [8086:15f3] igc"));
+			       "0000:0b:00.0 [8086:15f3] (igc)"));
 	plan_free(p);
 	profile_free(pr);
 	host_free(h);
@@ -321,18 +322,21 @@ static void test_host_problems(void **state)
 				  "vbios=vfct\ngop=/x/gop.rom\n");
 	struct plan *p;
 
-	/* IOMMU off: no groups; no modules; no VFCT; no OVMF; no audio for the GOP */
+	/* IOMMU off: no groups; no modules; no VFCT; no OVMF; no audio for the GOP; SVM on but
+	 * no /dev/kvm */
+	h->cpu_virt = true;
 	testutil_host_add(h, "0000:03:00.0", 0x1002, 0x1586, 0x030000, "amdgpu", -1);
 	p = build(pr, h, false);
 	assert_true(p->resolved);
 	assert_non_null(find_diag(p, DIAG_FAIL, "iommu-enabled"));
 	assert_non_null(find_diag(p, DIAG_FAIL, "vfio-modules"));
-	assert_non_null(find_diag(p, DIAG_WARN, "kvm"));
+	/* accel = kvm without /dev/kvm: QEMU cannot start, a FAIL (not a WARN) */
+	assert_non_null(find_diag(p, DIAG_FAIL, "kvm"));
 	assert_non_null(find_diag(p, DIAG_FAIL, "vbios"));
 	assert_non_null(find_diag(p, DIAG_FAIL, "gop"));
 	assert_non_null(find_diag(p, DIAG_FAIL, "firmware"));
 	assert_null(find_diag(p, DIAG_FAIL, "iommu-group")); /* implied by iommu-enabled */
-	assert_non_null(find_diag(p, DIAG_WARN, "reset"));
+	assert_non_null(find_diag(p, DIAG_WARN, "gpu-reset"));
 	assert_null(p->ovmf_code);
 	plan_free(p);
 	profile_free(pr);

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "core/plan.h"
+#include "core/profile.h"
+#include "core/rom.h"
+#include "host/ctx.h"
+#include "host/hostfs.h"
+#include "host/state.h"
+#include "util/fileio.h"
+#include "util/strutil.h"
+#include "util/strv.h"
+
+static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind kind,
+		    const char *path)
+{
+	_cleanup_free_ char *full = strdup_printf("%s%s", c->root, path);
+	struct check_file *t, *f;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!full)
+		return -ENOMEM;
+	/* with --root, the file as the fixture host has it, else as the path says (what the
+	 * runner opens) */
+	if (c->root[0] && !hostfs_exists(full)) {
+		free(full);
+		full = strdup(path);
+		if (!full)
+			return -ENOMEM;
+	}
+	t = realloc(s->files, (s->n_files + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	s->files = t;
+	f = &t[s->n_files];
+	*f = (struct check_file){ .kind = kind, .path = strdup(path) };
+	if (!f->path)
+		return -ENOMEM;
+	s->n_files++;
+	if (kind == CHECK_FILE_VBIOS || kind == CHECK_FILE_GOP) {
+		r = read_full_file(full, ROM_MAX_SIZE, &buf, &len);
+		if (r == -ENOMEM)
+			return r;
+		f->error = r < 0 ? r : 0;
+		f->data = (uint8_t *)buf;
+		f->size = len;
+		return 0;
+	}
+	/* disks, ISOs, nvram: QEMU opens them; readable is what can be known here */
+	r = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (r < 0)
+		f->error = -errno;
+	else
+		close(r);
+	return 0;
+}
+
+static int read_journal(struct ctx *c, const char *vm, struct check_state *s)
+{
+	_cleanup_free_ char *path = strdup_printf("%s/%s/journal", c->state, vm), *line = NULL;
+	char name[256];
+	int pid = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (!hostfs_exists(path))
+		return 0;
+	s->journal = true;
+	/* first line: "gpurun-journal 1 VM PID" (host/journal.h) */
+	if (hostfs_read_line(path, &line) >= 0 &&
+	    sscanf(line, "gpurun-journal 1 %255s %d", name, &pid) == 2 && pid > 0) {
+		s->journal_pid = pid;
+		s->journal_live = kill(pid, 0) == 0 || errno == EPERM;
+	}
+	return 0;
+}
+
+static int read_lock(struct ctx *c, const char *vm, const char *bdf, struct check_state *s)
+{
+	_cleanup_free_ char *path = strdup_printf("%s/locks/%s.lock", c->state, bdf);
+	_cleanup_free_ char *line = NULL, *jpath = NULL;
+	struct check_lock *t, *l;
+	char name[256];
+	int pid = 0, fd;
+	bool held = false;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	/* a shared lock that cannot be had: a run holds it (released at once) */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		held = errno == EWOULDBLOCK;
+	else
+		(void)flock(fd, LOCK_UN);
+	close(fd);
+	if (hostfs_read_line(path, &line) < 0 || sscanf(line, "%255s %d", name, &pid) != 2)
+		name[0] = 0;
+	if (name[0] && streq(name, vm))
+		return 0; /* our own VM: its journal says what is left */
+	if (!held && name[0]) {
+		jpath = strdup_printf("%s/%s/journal", c->state, name);
+		if (!jpath)
+			return -ENOMEM;
+		held = hostfs_exists(jpath);
+	}
+	if (!held)
+		return 0;
+	t = realloc(s->locks, (s->n_locks + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	s->locks = t;
+	l = &t[s->n_locks];
+	*l = (struct check_lock){ .held = true, .address = strdup(bdf) };
+	l->holder = name[0] ? strdup_printf("%s (pid %d)", name, pid) : strdup("(unknown)");
+	if (!l->address || !l->holder) {
+		free(l->address);
+		free(l->holder);
+		return -ENOMEM;
+	}
+	s->n_locks++;
+	return 0;
+}
+
+/* Which of @p's devices has its /dev/vfio/GROUP open in some process (ROOT/proc/PID/fd). */
+static int read_vfio_open(struct ctx *c, const struct plan *p, struct check_state *s)
+{
+	DIR *d = opendir(c->proc);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d)
+		return 0;
+	while (r >= 0 && (e = readdir(d))) {
+		_cleanup_free_ char *fds = NULL;
+		DIR *fd_dir;
+		struct dirent *fe;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		fds = strdup_printf("%s/%s/fd", c->proc, e->d_name);
+		if (!fds) {
+			r = -ENOMEM;
+			break;
+		}
+		fd_dir = opendir(fds);
+		if (!fd_dir)
+			continue;
+		while (r >= 0 && (fe = readdir(fd_dir))) {
+			char target[PATH_MAX];
+			ssize_t n =
+			    readlinkat(dirfd(fd_dir), fe->d_name, target, sizeof(target) - 1);
+			int group;
+
+			if (n <= 0)
+				continue;
+			target[n] = 0;
+			if (sscanf(target, "/dev/vfio/%d", &group) != 1)
+				continue;
+			for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
+				if (p->devices[i].iommu_group == group &&
+				    !strv_contains(s->vfio_open, p->devices[i].address))
+					r = strv_extend(&s->vfio_open, p->devices[i].address);
+		}
+		closedir(fd_dir);
+	}
+	closedir(d);
+	return r < 0 ? r : 0;
+}
+
+int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *ret)
+{
+	const struct profile *pr = p->profile;
+	struct check_state s = {};
+	int r = 0;
+
+	if (pr->vbios == PROFILE_VBIOS_FILE && pr->vbios_path)
+		r = add_file(c, &s, CHECK_FILE_VBIOS, pr->vbios_path);
+	if (r >= 0 && pr->gop)
+		r = add_file(c, &s, CHECK_FILE_GOP, pr->gop);
+	if (r >= 0 && pr->nvram && p->ovmf_code)
+		r = add_file(c, &s, CHECK_FILE_NVRAM, pr->nvram);
+	for (char **f = pr->disks; r >= 0 && f && *f; f++)
+		r = add_file(c, &s, CHECK_FILE_DISK, *f);
+	for (char **f = pr->cdroms; r >= 0 && f && *f; f++)
+		r = add_file(c, &s, CHECK_FILE_CDROM, *f);
+	if (r >= 0)
+		r = read_journal(c, p->vm_name, &s);
+	for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
+		r = read_lock(c, p->vm_name, p->devices[i].address, &s);
+	if (r >= 0)
+		r = read_vfio_open(c, p, &s);
+	if (r < 0) {
+		check_state_done(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
