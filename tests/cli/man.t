@@ -156,6 +156,10 @@ if command -v script >/dev/null 2>&1; then
 	tty_run "env NO_COLOR=1 '$GPURUN' --root '$R' check"
 	contains "on a terminal with NO_COLOR=1: output" "$T/tty" 'PASS|WARN|FAIL'
 	lacks "on a terminal with NO_COLOR=1: no colour" "$T/tty" "$esc"
+	# no-color.org: set to anything, even empty
+	tty_run "env NO_COLOR= '$GPURUN' --root '$R' check"
+	contains "on a terminal with NO_COLOR empty: output" "$T/tty" 'PASS|WARN|FAIL'
+	lacks "on a terminal with NO_COLOR empty: no colour" "$T/tty" "$esc"
 	tty_run "env -u NO_COLOR '$GPURUN' --root '$R' check --no-color"
 	lacks "on a terminal with --no-color: no colour" "$T/tty" "$esc"
 	tty_run "env NO_COLOR=1 '$GPURUN' --root /nonexistent/dir ls"
@@ -165,4 +169,11 @@ if command -v script >/dev/null 2>&1; then
 else
 	ok "# SKIP script(1) not installed: terminal colour not checked"
 fi
+# --- CHECK IDS: the ids of core/checks.c's table and gpurun(8)'s section are the same ---------
+sed -n '/^static const char \*const check_id_table/,/^};/s/.*\] = "\([a-z-]*\)",/\1/p' \
+	"$GPURUN_TOP/launcher/core/checks.c" | sort >"$T/ids-code"
+sed -n '/^\.SH CHECK IDS/,/^\.SH /{/^\.TP/{n;s/^\.B //;s/\\-/-/g;p}}' "$M8" | sort >"$T/ids-man"
+check "check ids found in checks.c" test "$(wc -l <"$T/ids-code")" -ge 20
+if diff "$T/ids-code" "$T/ids-man" >"$T/diff"; then ok "gpurun(8) CHECK IDS lists every check id, and only those"
+else not_ok "gpurun(8) CHECK IDS differs from core/checks.c"; sed 's/^/# /' "$T/diff"; fi
 done_testing

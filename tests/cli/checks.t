@@ -1,0 +1,65 @@
+#!/bin/sh
+# One checks engine: `check PROFILE`, `plan` and `run --dry-run` report the same findings (WARN
+# and FAIL: id, status, message) for every fixture host x example profile, and -q keeps only
+# those in check's text and JSON alike.
+. tests/cli/lib.sh
+export NO_COLOR=1
+hosts="strix-halo desktop-dgpu iommu-off shared-group boot-vga-only"
+profiles="win11-strix-halo linux-dgpu win11-usb sandbox"
+
+if ! command -v jq >/dev/null; then
+	ok "# SKIP jq not installed: findings not compared"
+	done_testing
+	exit 0
+fi
+for h in $hosts; do
+	for p in $profiles; do
+		prof="profiles/$p.profile"
+		"$GPURUN" --root "$FIX/$h" plan "$prof" >"$T/plan" 2>/dev/null
+		grep -E '^(WARN|FAIL) ' "$T/plan" | sort >"$T/f-plan"
+		"$GPURUN" --root "$FIX/$h" --state-dir "$T/state" run --dry-run "$prof" >/dev/null 2>"$T/run"
+		grep -E '^(WARN|FAIL) ' "$T/run" | sort >"$T/f-run"
+		"$GPURUN" --root "$FIX/$h" check --json "$prof" >"$T/check" 2>/dev/null
+		jq -r '.checks[] | select(.status=="warn" or .status=="fail") |
+			"\(.status|ascii_upcase) \(.id): \(.message)"' "$T/check" |
+			grep -v '^WARN hostcfg' | sort >"$T/f-check"
+		if diff "$T/f-plan" "$T/f-run" >"$T/d1" && diff "$T/f-plan" "$T/f-check" >"$T/d2"; then
+			ok "$h/$p: plan, run --dry-run and check PROFILE agree ($(wc -l <"$T/f-plan") findings)"
+		else
+			not_ok "$h/$p: findings differ"
+			sed 's/^/# /' "$T/d1" "$T/d2"
+		fi
+	done
+done
+
+# -q: WARN and FAIL only, the same in text and JSON
+expect_rc 0 "check -q" "$GPURUN" --root "$FIX/strix-halo" -q check
+lacks "-q: no PASS" "$T/out" '^PASS'
+lacks "-q: no INFO" "$T/out" '^INFO'
+contains "-q: the WARNs" "$T/out" '^WARN  0000:c4:00\.0 is the boot VGA device'
+grep -cE '^(WARN|FAIL)' "$T/out" >"$T/nt"
+expect_rc 0 "check -q --json" "$GPURUN" --root "$FIX/strix-halo" -q check --json
+check "-q --json: the same findings as the text" test "$(jq '.checks | length' "$T/out")" -eq "$(cat "$T/nt")"
+
+# item 5: --device on the HDMI audio function reports it as what it is
+expect_rc 0 "check --device on the HDMI audio" "$GPURUN" --root "$FIX/strix-halo" check --device 0000:c4:00.1
+contains "not a display controller" "$T/out" '^WARN  0000:c4:00\.1 \[1002:1640\] is not a display controller'
+lacks "no VBIOS for audio" "$T/out" 'VBIOS source for 0000:c4:00\.1'
+lacks "no reset advice for audio" "$T/out" '0000:c4:00\.1.*FLR'
+
+# item 3: vendor-reset only for its own ids (boot-vga-only's RX 6600 73ff is Navi 23: not there)
+expect_rc 0 "check boot-vga-only" "$GPURUN" --root "$FIX/boot-vga-only" check
+lacks "no vendor-reset advice for Navi 23" "$T/out" 'Install the vendor-reset module'
+
+# a journal left behind and a missing ROM file are FAIL in plan (nothing changed on the host)
+mkdir -p "$T/st/linux-dgpu"
+printf 'gpurun-journal 1 linux-dgpu 999999999\n' >"$T/st/linux-dgpu/journal"
+expect_rc 1 "plan with a journal left" "$GPURUN" --root "$FIX/desktop-dgpu" --state-dir "$T/st" plan profiles/linux-dgpu.profile
+contains "journal FAIL" "$T/out" "^FAIL journal: A previous run of VM 'linux-dgpu' left its journal behind; run .gpurun restore linux-dgpu. first$"
+sed 's|^vbios = none.*|vbios = /usr/share/vgabios/gpu.rom|' profiles/linux-dgpu.profile >"$T/rom.profile"
+expect_rc 1 "plan with a missing romfile" "$GPURUN" --root "$FIX/desktop-dgpu" plan "$T/rom.profile"
+contains "romfile FAIL" "$T/out" '^FAIL rom-file: vbios = /usr/share/vgabios/gpu\.rom: the file does not exist$'
+expect_rc 1 "emit proxmox refuses it" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/rom.profile"
+lacks "never 'already there'" "$T/out" 'already'
+check "emit prints nothing" test ! -s "$T/out"
+done_testing
