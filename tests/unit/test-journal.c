@@ -222,10 +222,13 @@ static void test_files_and_locks(void **state)
 	state_dir = path_join(dir, "state");
 	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
 
-	assert_int_equal(journal_create(c, "a/b", &j), -EINVAL);
-	assert_int_equal(journal_create(c, "locks", &j), -EINVAL);
-	assert_int_equal(journal_create(c, "vm1", &j), 0);
-	assert_int_equal(journal_create(c, "vm1", &k), -EEXIST);
+	assert_int_equal(journal_create(c, "a/b", &j, NULL), -EINVAL);
+	assert_int_equal(journal_create(c, "locks", &j, NULL), -EINVAL);
+	assert_int_equal(journal_create(c, "vm1", &j, NULL), 0);
+	/* the first one's lock is held (by j, through another open file): a live run */
+	assert_int_equal(journal_create(c, "vm1", &k, &err), -EBUSY);
+	assert_non_null(strstr(err.message, "VM 'vm1' is already run by gpurun (pid "));
+	error_clear(&err);
 	assert_int_equal(journal_append(j, JOURNAL_MODULE, "vfio_pci", NULL, NULL), 0);
 	assert_int_equal(journal_append(j, JOURNAL_BIND, "0000:c4:00.1", "snd_hda_intel", ""), 0);
 	assert_int_equal(j->n_entries, 2);
@@ -245,7 +248,7 @@ static void test_files_and_locks(void **state)
 
 	/* locks: held by j; a second VM is refused with the holder's name and pid */
 	assert_int_equal(journal_lock_device(c, j, "0000:c4:00.1", NULL), 0);
-	assert_int_equal(journal_create(c, "vm2", &other), 0);
+	assert_int_equal(journal_create(c, "vm2", &other, NULL), 0);
 	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
 	assert_int_equal(err.errnum, EBUSY);
 	assert_string_equal(err.device, "0000:c4:00.1");
@@ -260,6 +263,12 @@ static void test_files_and_locks(void **state)
 	for (size_t i = 0; i < j->n_locks; i++)
 		close(j->lock_fds[i]);
 	j->n_locks = 0;
+	close(j->lock_fd);
+	j->lock_fd = -1;
+	/* nobody holds vm1 now, but its journal names changes: a new run must restore first */
+	assert_int_equal(journal_create(c, "vm1", &l, &err), -EEXIST);
+	assert_null(l);
+	error_clear(&err);
 	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
 	assert_string_equal(err.message, "0000:c4:00.1 is in use by gpurun VM vm1 (journal left)");
 	assert_string_equal(err.device, "0000:c4:00.1");
