@@ -184,10 +184,21 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms,
 			ret = -EIO;
 	}
 	for (char *const *b = bdfs; *b; b++) {
+		_cleanup_(error_clear) struct error err = {};
 		_cleanup_free_ char *final = NULL;
 
 		if (strv_contains(done, *b))
 			continue;
+		/* a run that is preparing it holds its lock before its journal names it */
+		r = journal_device_in_use(c, *b, &err);
+		if (r < 0) {
+			_cleanup_free_ char *why = error_format(&err);
+
+			log_error("Not releasing %s: %s", *b, strna(why));
+			ret = r;
+			error_clear(&err);
+			continue;
+		}
 		if (c->dry_run) {
 			printf("release %s: clear driver_override, unbind from " VFIO_DRIVER
 			       ", drivers_probe\n",

@@ -559,6 +559,13 @@ int journal_create(struct ctx *c, const char *vm, struct journal **ret, struct e
 	r = liveness_lock(vfd, vmpath, vm, false, &j->lock_fd, NULL, err);
 	if (r < 0)
 		return r;
+	/* the record first: whoever finds the lock held from now on can name us */
+	r = liveness_claim(j->lock_fd);
+	if (r < 0) {
+		r = error_set(err, r, "Failed to write the lock: %s", strerror(-r));
+		error_set_file(err, vmpath, true);
+		return r;
+	}
 	r = statedir_open_file(vfd, vmpath, "journal", O_WRONLY | O_APPEND | O_CREAT | O_EXCL,
 			       &j->fd, err);
 	if (r == -EEXIST) {
@@ -597,8 +604,6 @@ int journal_create(struct ctx *c, const char *vm, struct journal **ret, struct e
 		r = negative_errno();
 	if (r >= 0 && fsync(vfd) < 0)
 		r = negative_errno();
-	if (r >= 0)
-		r = liveness_claim(j->lock_fd);
 	if (r < 0) {
 		(void)unlinkat(vfd, "journal", 0);
 		r = error_set(err, r, "Failed to write the journal: %s", strerror(-r));
@@ -909,6 +914,21 @@ int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+int journal_device_in_use(struct ctx *c, const char *bdf, struct error *err)
+{
+	_cleanup_(journal_freep) struct journal *probe = journal_new();
+	int r;
+
+	/* a VM name no journal can have: every holder counts */
+	if (!probe || !(probe->vm = strdup("")))
+		return error_set(err, ENOMEM, NULL);
+	r = lock_one(c, probe, bdf, err);
+	if (r < 0)
+		return r;
+	journal_unlock_all(probe);
 	return 0;
 }
 
