@@ -148,9 +148,12 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 	return 0;
 }
 
-/* unbind BDF...: every journal holding one of them is replayed whole; a function no journal
- * knows is released to whichever host driver claims it. */
-static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms)
+/* unbind BDF...: every journal holding one of them is replayed whole, and so is the journal a
+ * `bind` of them makes (bind-BDF), which holds only module entries when that bind was killed
+ * before its first function; a function no journal knows is released to whichever host driver
+ * claims it. Success only when the host is back: no journal of them left, each function on a
+ * driver other than vfio-pci. */
+static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms, bool force)
 {
 	_cleanup_strv_free_ char **vms = NULL, **done = NULL;
 	int r, ret = 0;
@@ -160,29 +163,42 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms)
 		return log_error_errno(r, "Failed to list journals in %s: %m", c->state);
 	for (char **v = vms; v && *v; v++) {
 		_cleanup_(journal_freep) struct journal *j = NULL;
+		_cleanup_(error_clear) struct error err = {};
 		bool match = false;
 
-		if (journal_load(c, *v, &j, NULL) < 0)
-			continue;
-		for (size_t i = 0; i < j->n_entries; i++) {
+		for (char *const *b = bdfs; *b && !match; b++)
+			match = startswith(*v, "bind-") && streq(*v + strlen("bind-"), *b);
+		r = journal_load(c, *v, &j, &err);
+		if (r < 0 && !match)
+			continue; /* someone else's journal that does not load: restore names it */
+		for (size_t i = 0; j && i < j->n_entries; i++) {
 			const struct journal_entry *e = &j->entries[i];
 
-			if (e->kind != JOURNAL_BIND)
+			if (e->kind != JOURNAL_BIND || !strv_contains(bdfs, e->target))
 				continue;
-			if (strv_contains(bdfs, e->target)) {
-				match = true;
-				if (strv_extend(&done, e->target) < 0)
-					return log_error_errno(-ENOMEM, "Out of memory");
-			}
+			match = true;
+			if (strv_extend(&done, e->target) < 0)
+				return log_error_errno(-ENOMEM, "Out of memory");
 		}
-		if (match && cmd_restore_vm(c, *v, timeout_ms) < 0)
+		if (match && cmd_restore_vm(c, *v, timeout_ms, force) < 0)
 			ret = -EIO;
 	}
 	for (char *const *b = bdfs; *b; b++) {
+		_cleanup_(error_clear) struct error err = {};
 		_cleanup_free_ char *final = NULL;
 
 		if (strv_contains(done, *b))
 			continue;
+		/* a run that is preparing it holds its lock before its journal names it */
+		r = journal_device_in_use(c, *b, &err);
+		if (r < 0) {
+			_cleanup_free_ char *why = error_format(&err);
+
+			log_error("Not releasing %s: %s", *b, strna(why));
+			ret = r;
+			error_clear(&err);
+			continue;
+		}
 		if (c->dry_run) {
 			printf("release %s: clear driver_override, unbind from " VFIO_DRIVER
 			       ", drivers_probe\n",
@@ -193,8 +209,11 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms)
 		if (r < 0 && r != -ETIMEDOUT) {
 			log_error_errno(r, "Failed to release %s: %m", *b);
 			ret = r;
-		} else if (!final) {
-			log_warning("%s: no driver took it (no journal says which it had)", *b);
+		} else if (!final || streq(final, VFIO_DRIVER)) {
+			log_error("%s: %s (no journal says which driver it had; bind it to its "
+				  "driver by hand)",
+				  *b, final ? "still on " VFIO_DRIVER : "no driver took it");
+			ret = -EIO;
 		} else
 			log_notice("%s: %s", *b, final);
 	}
@@ -212,7 +231,8 @@ const struct cmd_option cmd_bind_options[] = {
 	{ "allow-boot-vga", 0, no_argument, ARG_ALLOW_BOOT_VGA, NULL,
 	  "(bind) bind the GPU the host booted on (as allow-boot-vga = yes in the profile)" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL,
-	  "(bind) go on although the IOMMU group holds other devices that are not passed" },
+	  "(bind) go on although the IOMMU group holds other devices that are not passed; "
+	  "(unbind) give the devices back although the VM still runs" },
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
 	  "how long to wait for each function to change driver (0 to 3600, default 10)" },
 	CMD_OPTION_GLOBAL("dry-run", "print each host change instead of making it"),
@@ -256,7 +276,8 @@ int cmd_bind(int argc, char **argv)
 		if (r != EXIT_OK)
 			return r;
 		if (unbind)
-			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms);
+			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms,
+					   force || arg_force);
 		else if (cmd_run_check_plan(p.plan, force || arg_force) < 0)
 			r = -EPERM;
 		else
@@ -277,7 +298,9 @@ int cmd_bind(int argc, char **argv)
 		}
 	}
 	if (unbind)
-		return do_unbind_bdfs(c, bdfs, po.timeout_ms) < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+		return do_unbind_bdfs(c, bdfs, po.timeout_ms, force || arg_force) < 0
+			   ? EXIT_FAILURE_OP
+			   : EXIT_OK;
 	if (check_bdfs(c, bdfs, allow_boot_vga, force || arg_force) < 0)
 		return EXIT_FAILURE_OP;
 	vm = bdf_vm_name(bdfs);

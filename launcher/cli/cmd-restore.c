@@ -4,35 +4,62 @@
 
 #include "cli/cmd.h"
 #include "host/journal.h"
+#include "host/statedir.h"
 #include "host/vfio.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/strv.h"
 
-int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
+int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force)
 {
 	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *why = NULL;
 	int r;
 
-	r = journal_load(c, vm, &j, &err);
+	r = journal_open(c, vm, force, &j, &err);
 	if (r == -ENOENT) {
 		log_notice("Nothing to restore for VM '%s' (no journal in %s).", vm, c->state);
 		return 0;
 	}
-	if (r < 0) {
-		why = error_format(&err);
-		return log_error_errno(r, "%s", strna(why));
-	}
-	/* a gpurun still running this VM holds the locks: leave it alone */
-	r = journal_lock_entries(c, j, &err);
 	if (r < 0)
 		why = error_format(&err);
 	if (r == -EBUSY)
+		return log_error_errno(r,
+				       "Not restoring: %s; its devices are in use. Stop it first "
+				       "(override: `gpurun restore --force %s`).",
+				       strna(why), vm);
+	if (r < 0)
+		return log_error_errno(r, "%s", strna(why));
+	if (j->holder)
+		log_warning("Restoring VM '%s' although it is %s (--force).", vm, j->holder);
+	if (j->n_entries == 0) {
+		/* nobody holds it and it names no change: gpurun was stopped before its first */
+		if (c->dry_run) {
+			printf("remove %s (no entries: nothing to undo)\n", j->path);
+			return 0;
+		}
+		r = journal_remove(c, vm);
+		if (r < 0)
+			return log_error_errno(r, "Failed to remove %s: %m", j->path);
+		log_notice(
+		    "VM '%s': the journal %s named no change (%s); gpurun was stopped before "
+		    "its first one. Nothing to undo: removed it.",
+		    vm, j->path, j->headerless ? "not even its first line" : "no entries");
+		return 0;
+	}
+	/* the device locks: a gpurun running another VM on one of them is left alone */
+	r = journal_lock_entries(c, j, &err);
+	if (r < 0) {
+		free(why);
+		why = error_format(&err);
+	}
+	if (r == -EBUSY && !force)
 		return log_error_errno(
 		    r, "Not restoring VM '%s': %s; stop or restore that VM first.", vm, strna(why));
-	if (r < 0)
+	if (r == -EBUSY)
+		log_warning("Restoring VM '%s' although %s (--force).", vm, strna(why));
+	else if (r < 0)
 		return log_error_errno(r, "Failed to lock the devices of VM '%s': %s", vm,
 				       strna(why));
 	if (c->dry_run) {
@@ -50,9 +77,12 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms)
 	return cmd_run_revert(c, j, timeout_ms);
 }
 
-enum { ARG_TIMEOUT = _ARG_COMMON_MAX };
+enum { ARG_TIMEOUT = _ARG_COMMON_MAX, ARG_FORCE };
 
 const struct cmd_option cmd_restore_options[] = {
+	{ "force", 0, no_argument, ARG_FORCE, NULL,
+	  "restore although the VM still runs (a gpurun preparing it, its QEMU, its libvirt "
+	  "domain): the devices are taken from under it" },
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
 	  "how long to wait for each function to get its driver back (0 to 3600, default 10)" },
 	CMD_OPTION_GLOBAL("dry-run", "print what would be undone, last change first"),
@@ -65,11 +95,15 @@ int cmd_restore(int argc, char **argv)
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_strv_free_ char **vms = NULL;
 	unsigned timeout_ms = VFIO_DEFAULT_TIMEOUT_MS;
+	bool force = false;
 	int opt, r, ret = EXIT_OK;
 
-	while ((opt = cmd_parse_options(&parser)) > 0)
+	while ((opt = cmd_parse_options(&parser)) > 0) {
 		if (opt == ARG_TIMEOUT && cmd_run_parse_timeout(parser.arg, &timeout_ms) < 0)
 			return EXIT_USAGE;
+		if (opt == ARG_FORCE)
+			force = true;
+	}
 	if (opt < 0)
 		return parser.status;
 	if (argc - optind > 1)
@@ -77,13 +111,28 @@ int cmd_restore(int argc, char **argv)
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (optind < argc) {
-		if (!*argv[optind] || strchr(argv[optind], '/')) {
+		if (!journal_vm_name_ok(argv[optind])) {
 			log_error("restore: '%s' is not a VM name.", argv[optind]);
 			return EXIT_USAGE;
 		}
 		r = strv_extend(&vms, argv[optind]);
 	} else
 		r = journal_list(c, &vms);
+	if (r < 0 && r != -ENOMEM) {
+		/* a hostile state dir: say which directory and why */
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *why = NULL;
+		int fd = -1;
+
+		if (statedir_open(c, false, &fd, &err) >= 0)
+			close(fd);
+		why = error_is_set(&err) ? error_format(&err) : NULL;
+		if (why)
+			log_error("Failed to list journals: %s", why);
+		else
+			log_error_errno(r, "Failed to list journals in %s: %m", c->state);
+		return EXIT_FAILURE_OP;
+	}
 	if (r < 0) {
 		log_error_errno(r, "Failed to list journals in %s: %m", c->state);
 		return EXIT_FAILURE_OP;
@@ -91,7 +140,7 @@ int cmd_restore(int argc, char **argv)
 	if (strv_length(vms) == 0)
 		log_notice("Nothing to restore: no journal in %s.", c->state);
 	for (char **v = vms; v && *v; v++)
-		if (cmd_restore_vm(c, *v, timeout_ms) < 0)
+		if (cmd_restore_vm(c, *v, timeout_ms, force || arg_force) < 0)
 			ret = EXIT_FAILURE_OP;
 	return ret;
 }

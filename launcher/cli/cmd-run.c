@@ -88,24 +88,29 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms)
 
 int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret)
 {
-	_cleanup_(journal_freep) struct journal *old = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *why = NULL;
 	int r;
 
-	r = journal_create(c, vm, ret);
-	if (r != -EEXIST) {
-		if (r < 0)
-			return log_error_errno(
-			    r, "Failed to create the journal for VM '%s' in %s: %m", vm, c->state);
+	r = journal_create(c, vm, ret, &err);
+	if (r >= 0) {
+		if ((*ret)->taken_over)
+			log_notice("Took over the journal of VM '%s' in %s: it named no change (a "
+				   "gpurun stopped before its first one).",
+				   vm, c->state);
 		return 0;
 	}
-	if (journal_load(c, vm, &old, NULL) >= 0 && old->pid > 0 && kill(old->pid, 0) == 0)
-		log_error("VM '%s' is already run by gpurun (pid %d).", vm, (int)old->pid);
-	else
+	why = error_format(&err);
+	if (r == -EBUSY)
+		log_error("%s.", strna(why));
+	else if (r == -EEXIST)
 		log_error(
 		    "A previous run of VM '%s' left its journal in %s/%s; run `gpurun restore "
 		    "%s` first.",
 		    vm, c->state, vm, vm);
-	return -EEXIST;
+	else
+		log_error("Failed to create the journal for VM '%s': %s", vm, strna(why));
+	return r;
 }
 
 int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
@@ -279,7 +284,24 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
+	/* the guest holds the VM lock too: restore sees it alive after gpurun is gone */
+	runner_set_keep_fd(guest, j->lock_fd);
+	if (c.profile->backend == PROFILE_BACKEND_LIBVIRT) {
+		r = journal_record_libvirt(j, ctx_libvirt_uri(c.ctx, c.profile->libvirt_uri),
+					   c.plan->vm_name);
+		if (r < 0) {
+			log_error_errno(r, "Failed to record the libvirt domain of VM '%s': %m",
+					c.plan->vm_name);
+			log_notice("Reverting");
+			(void)cmd_run_revert(c.ctx, j, po.timeout_ms);
+			goto out;
+		}
+	}
 	r = backend->start(guest, &res, &guest_err);
+	if (res.pid > 0 && journal_record_qemu(j, res.pid) < 0)
+		log_warning("Failed to record QEMU's pid in %s/%s/lock, ignoring: restore will "
+			    "still see the lock QEMU holds",
+			    c.ctx->state, c.plan->vm_name);
 	if (res.exec_ms)
 		log_info("Time from start to %s: %lld ms", backend->start_event,
 			 res.exec_ms - t_start);

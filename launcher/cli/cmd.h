@@ -216,5 +216,6 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms);
 int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret);
 /* Revert @j, print each function's final driver; on success unlock and remove the journal. */
 int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms);
-/* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. */
-int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms);
+/* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. Refuses while
+ * the VM is alive (liveness.h) unless @force. */
+int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force);

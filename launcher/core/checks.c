@@ -687,22 +687,38 @@ int checks_preview(const struct host *h, const struct plan *p, const struct chec
 		if (r < 0)
 			return r;
 	}
-	if (state->journal) {
-		if (state->journal_live)
-			r = add(d, CHECK_JOURNAL, DIAG_FAIL,
-				"Stop that run first, or pick another VM name",
-				"VM '%s' is already run by gpurun (pid %d)", p->vm_name,
-				(int)state->journal_pid);
-		else
-			r = add(d, CHECK_JOURNAL, DIAG_FAIL,
-				"`gpurun restore` puts back what that run changed",
-				"A previous run of VM '%s' left its journal behind; run `gpurun "
-				"restore "
-				"%s` first",
-				p->vm_name, p->vm_name);
-		if (r < 0)
-			return r;
+	switch (state->journal) {
+	case CHECK_JOURNAL_NONE:
+		r = 0;
+		break;
+	case CHECK_JOURNAL_TAKEOVER:
+		r = add(d, CHECK_JOURNAL, DIAG_INFO, NULL,
+			"VM '%s' has a journal naming no change (a run killed before its first "
+			"one): the run takes it over",
+			p->vm_name);
+		break;
+	case CHECK_JOURNAL_LIVE:
+		r = add(d, CHECK_JOURNAL, DIAG_FAIL,
+			"Stop that run first (`gpurun restore --force` only if you are sure), or "
+			"pick another VM name",
+			"%s", strna(state->journal_text));
+		break;
+	case CHECK_JOURNAL_LEFT:
+		r = add(d, CHECK_JOURNAL, DIAG_FAIL,
+			"`gpurun restore` puts back what that run changed",
+			"A previous run of VM '%s' left its journal behind (%zu change%s); run "
+			"`gpurun restore %s` first",
+			p->vm_name, state->journal_entries, state->journal_entries == 1 ? "" : "s",
+			p->vm_name);
+		break;
+	case CHECK_JOURNAL_BAD:
+		r = add(d, CHECK_JOURNAL, DIAG_FAIL,
+			"gpurun(8) STATE DIRECTORY says what gpurun trusts; fix or remove it", "%s",
+			strna(state->journal_text));
+		break;
 	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < state->n_locks; i++) {
 		const struct check_lock *l = &state->locks[i];
 
@@ -738,6 +754,7 @@ void check_state_done(struct check_state *s)
 		free(s->locks[i].holder);
 	}
 	free(s->locks);
+	free(s->journal_text);
 	strv_free(s->vfio_open);
 	*s = (struct check_state){};
 }

@@ -104,9 +104,16 @@ struct check_lock {
 struct check_state {
 	struct check_file *files;
 	size_t n_files;
-	bool journal;	   /* <state>/<vm>/journal exists */
-	pid_t journal_pid; /* its owner, 0 unknown */
-	bool journal_live; /* that process is alive */
+	/* what a run would find in the state dir (host/journal.h journal_probe) */
+	enum check_journal {
+		CHECK_JOURNAL_NONE,	/* no journal */
+		CHECK_JOURNAL_TAKEOVER, /* one naming no change, nobody alive: a run takes it over */
+		CHECK_JOURNAL_LIVE,	/* journal_text: "VM 'X' is ..." (who keeps it alive) */
+		CHECK_JOURNAL_LEFT,	/* journal_entries changes left by a run that is gone */
+		CHECK_JOURNAL_BAD, /* journal_text: why a run would refuse the state dir/journal */
+	} journal;
+	char *journal_text;
+	size_t journal_entries;
 	struct check_lock *locks;
 	size_t n_locks;
 	char **vfio_open; /* addresses whose /dev/vfio/GROUP a process has open */

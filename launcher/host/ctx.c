@@ -251,3 +251,8 @@ const char *ctx_libvirt_uri(const struct ctx *c, const char *profile_uri)
 		return profile_uri;
 	return "qemu:///system";
 }
+
+const char *ctx_live_proc(void)
+{
+	return ROOT_PROC;
+}

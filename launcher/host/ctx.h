@@ -45,6 +45,10 @@ int ctx_new(const char *root, const char *state_dir, struct ctx **ret);
 struct ctx *ctx_free(struct ctx *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ctx *, ctx_free)
 
+/* The /proc of the processes on this machine ("/proc", whatever --root says): where the
+ * liveness of gpurun's own processes (its QEMU) is looked up. */
+const char *ctx_live_proc(void);
+
 /* libpci handle forced to the sysfs method under ROOT/sys/bus/pci with a non-exiting error
  * handler. NULL on failure (errno set). */
 struct pci_access *ctx_pci(struct ctx *c);

@@ -11,11 +11,15 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "host/liveness.h"
+#include "host/statedir.h"
 #include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 #define JOURNAL_MAGIC "gpurun-journal"
 #define JOURNAL_VERSION "1"
+#define JOURNAL_MAX_SIZE (4 * 1024 * 1024)
 #define JOURNAL_HEADER_SYNTAX JOURNAL_MAGIC " " JOURNAL_VERSION " VM PID"
 
 static const char *const journal_kind_table[_JOURNAL_KIND_MAX] = {
@@ -53,6 +57,10 @@ struct journal *journal_free(struct journal *j)
 	free(j->lock_fds);
 	if (j->fd >= 0)
 		close(j->fd);
+	/* after the journal: a remover unlinks both while holding the lock */
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	free(j->holder);
 	free(j->path);
 	free(j->vm);
 	free(j);
@@ -63,8 +71,10 @@ static struct journal *journal_new(void)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 
-	if (j)
+	if (j) {
 		j->fd = -1;
+		j->lock_fd = -1;
+	}
 	return j;
 }
 
@@ -352,15 +362,6 @@ char *journal_path(const struct ctx *c, const char *vm)
 	return path_join(c->state, vm, "journal");
 }
 
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		return negative_errno();
-	return 0;
-}
-
 static int write_all(int fd, const char *s)
 {
 	size_t len = strlen(s);
@@ -373,72 +374,346 @@ static int write_all(int fd, const char *s)
 	return 0;
 }
 
-int journal_create(struct ctx *c, const char *vm, struct journal **ret)
+bool journal_vm_name_ok(const char *vm)
+{
+	if (!statedir_plain_name(vm) || streq(vm, "locks"))
+		return false;
+	for (const char *p = vm; *p; p++)
+		if (needs_escape((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* The verified state dir and the directory of @vm in it. -ENOENT when either is missing and
+ * !@create (no error set then). */
+static int open_vm_dir(struct ctx *c, const char *vm, bool create, int *ret_state_fd,
+		       int *ret_vm_fd, struct error *err)
+{
+	_cleanup_close_ int sfd = -1, vfd = -1;
+	int r;
+
+	if (!journal_vm_name_ok(vm))
+		return error_set(err, EINVAL, "'%s' is not a VM name", vm ? vm : "");
+	r = statedir_open(c, create, &sfd, err);
+	if (r < 0)
+		return r;
+	r = statedir_open_dir(sfd, c->state, vm, create, &vfd, err);
+	if (r < 0)
+		return r;
+	if (ret_state_fd)
+		*ret_state_fd = TAKE_FD(sfd);
+	*ret_vm_fd = TAKE_FD(vfd);
+	return 0;
+}
+
+/* What gpurun's own actions write, and nothing else: a journal is replayed as root, so a value
+ * that would make revert touch something gpurun never changed is refused with its line. */
+static int journal_check(struct ctx *c, const struct journal *j, const char *vm, struct error *err)
+{
+	if (!streq(j->vm, vm))
+		return error_set_line(err, EBADMSG, j->path, 1,
+				      "the journal names VM '%s' but lies in the directory of VM "
+				      "'%s'",
+				      j->vm, vm);
+	for (size_t i = 0; i < j->n_entries; i++) {
+		const struct journal_entry *e = &j->entries[i];
+		const char *why = NULL;
+
+		switch (e->kind) {
+		case JOURNAL_MODULE: {
+			bool known = false;
+
+			for (int m = 0; m < _HOST_MOD_MAX; m++)
+				known = known || streq(e->target, host_module_names[m]);
+			if (!known)
+				why = "not a module gpurun loads";
+			break;
+		}
+		case JOURNAL_ROM: {
+			_cleanup_free_ char *dir = strdup(e->target);
+			char *slash = dir ? strrchr(dir, '/') : NULL;
+
+			if (!dir)
+				return error_set(err, ENOMEM, NULL);
+			if (!slash || !statedir_plain_name(slash + 1))
+				why = "not a ROM file gpurun stages";
+			else {
+				*slash = 0;
+				if (!streq(dir, c->rom_dir) && !streq(dir, c->pve_rom_dir))
+					why = "a ROM path outside gpurun's staging directories";
+			}
+			break;
+		}
+		case JOURNAL_VTCON:
+			if (!startswith(e->target, "vtcon") || !e->target[5] ||
+			    strspn(e->target + 5, "0123456789") != strlen(e->target + 5) ||
+			    strspn(e->value, "0123456789") != strlen(e->value))
+				why = "not a console gpurun unbinds";
+			break;
+		case JOURNAL_BIND:
+			if ((*e->value && !statedir_plain_name(e->value)) ||
+			    (*e->extra && !statedir_plain_name(e->extra)))
+				why = "not a driver name";
+			break;
+		default:
+			break;
+		}
+		if (why)
+			return error_set_line(err, EBADMSG, j->path, e->line,
+					      "not a gpurun journal line (%s: '%s')", why,
+					      e->target);
+	}
+	return 0;
+}
+
+/* Read and parse "journal" in the verified @vfd. An empty file or one whose first line was cut
+ * short is a journal without entries (headerless: a crash between create and header). */
+static int read_journal(struct ctx *c, int vfd, const char *vm, struct journal **ret,
+			struct error *err)
+{
+	_cleanup_free_ char *vmpath = path_join(c->state, vm), *path = journal_path(c, vm),
+			    *buf = NULL;
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0, size = 0;
+	int r;
+
+	if (!vmpath || !path)
+		return error_set(err, ENOMEM, NULL);
+	r = statedir_open_file(vfd, vmpath, "journal", O_RDONLY, &fd, err);
+	if (r == -ENOENT) {
+		r = error_set(err, ENOENT, "cannot read the journal: %s", strerror(ENOENT));
+		error_set_file(err, path, true);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n;
+
+		if (len == size) {
+			char *nb;
+
+			if (size >= JOURNAL_MAX_SIZE) {
+				r = error_set(err, EFBIG, "the journal is larger than %d bytes",
+					      JOURNAL_MAX_SIZE);
+				error_set_file(err, path, true);
+				return r;
+			}
+			size = size ? size * 2 : 4096;
+			nb = realloc(buf, size + 1);
+			if (!nb)
+				return error_set(err, ENOMEM, NULL);
+			buf = nb;
+		}
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = error_set(err, errno, "cannot read the journal: %s", strerror(errno));
+			error_set_file(err, path, true);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == 0 || !memchr(buf, '\n', len)) {
+		j = journal_new();
+		if (!j || !(j->vm = strdup(vm)))
+			return error_set(err, ENOMEM, NULL);
+		j->headerless = true;
+	} else {
+		r = journal_parse(buf, len, &j, err);
+		if (r < 0) {
+			error_set_file(err, path, true);
+			return r;
+		}
+	}
+	j->path = TAKE_PTR(path);
+	r = journal_check(c, j, vm, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int journal_create(struct ctx *c, const char *vm, struct journal **ret, struct error *err)
 {
 	_cleanup_(journal_freep) struct journal *j = journal_new();
-	_cleanup_free_ char *dir = NULL, *header = NULL;
+	_cleanup_free_ char *vmpath = NULL, *header = NULL;
+	_cleanup_close_ int vfd = -1;
 	int r;
 
 	if (!j)
-		return -ENOMEM;
-	if (!vm || !*vm || strchr(vm, '/') || streq(vm, ".") || streq(vm, "..") ||
-	    streq(vm, "locks"))
-		return -EINVAL;
-	for (const char *p = vm; *p; p++)
-		if (needs_escape((unsigned char)*p))
-			return -EINVAL;
-	dir = path_join(c->state, vm);
-	j->path = journal_path(c, vm);
-	j->vm = strdup(vm);
-	if (!dir || !j->path || !j->vm)
-		return -ENOMEM;
-	r = hostfs_mkdir_p(dir, 0700);
+		return error_set(err, ENOMEM, NULL);
+	r = open_vm_dir(c, vm, true, NULL, &vfd, err);
 	if (r < 0)
 		return r;
-	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (j->fd < 0)
-		return negative_errno();
+	vmpath = path_join(c->state, vm);
+	j->path = journal_path(c, vm);
+	j->vm = strdup(vm);
+	if (!vmpath || !j->path || !j->vm)
+		return error_set(err, ENOMEM, NULL);
+	/* who holds the VM decides, not whether a journal exists */
+	r = liveness_lock(vfd, vmpath, vm, false, &j->lock_fd, NULL, err);
+	if (r < 0)
+		return r;
+	/* the record first: whoever finds the lock held from now on can name us */
+	r = liveness_claim(j->lock_fd);
+	if (r < 0) {
+		r = error_set(err, r, "Failed to write the lock: %s", strerror(-r));
+		error_set_file(err, vmpath, true);
+		return r;
+	}
+	r = statedir_open_file(vfd, vmpath, "journal", O_WRONLY | O_APPEND | O_CREAT | O_EXCL,
+			       &j->fd, err);
+	if (r == -EEXIST) {
+		_cleanup_(journal_freep) struct journal *old = NULL;
+
+		r = read_journal(c, vfd, vm, &old, err);
+		if (r < 0)
+			return r;
+		if (old->n_entries > 0)
+			return error_set(err, EEXIST,
+					 "a previous run of VM '%s' left its journal %s with %zu "
+					 "entries",
+					 vm, j->path, old->n_entries);
+		/* nobody holds it and it names no change: a crash before the first one */
+		if (unlinkat(vfd, "journal", 0) < 0 && errno != ENOENT)
+			return error_set(err, errno, "Failed to remove %s: %s", j->path,
+					 strerror(errno));
+		j->taken_over = true;
+		r = statedir_open_file(vfd, vmpath, "journal",
+				       O_WRONLY | O_APPEND | O_CREAT | O_EXCL, &j->fd, err);
+	}
+	if (r < 0) {
+		if (!error_is_set(err) || err->errnum == EEXIST) {
+			error_set(err, r, "Failed to create the journal: %s", strerror(-r));
+			error_set_file(err, j->path, true);
+		}
+		return r;
+	}
 	j->pid = getpid();
-	if (asprintf(&header, JOURNAL_MAGIC " " JOURNAL_VERSION " %s %d\n", vm, (int)j->pid) < 0)
-		header = NULL;
+	header = strdup_printf(JOURNAL_MAGIC " " JOURNAL_VERSION " %s %d\n", vm, (int)j->pid);
 	if (!header)
 		r = -ENOMEM;
 	else
 		r = write_all(j->fd, header);
 	if (r >= 0 && fsync(j->fd) < 0)
 		r = negative_errno();
-	if (r >= 0)
-		r = fsync_dir(dir);
+	if (r >= 0 && fsync(vfd) < 0)
+		r = negative_errno();
 	if (r < 0) {
-		unlink(j->path);
+		(void)unlinkat(vfd, "journal", 0);
+		r = error_set(err, r, "Failed to write the journal: %s", strerror(-r));
+		error_set_file(err, j->path, true);
 		return r;
 	}
 	*ret = TAKE_PTR(j);
 	return 0;
 }
 
-int journal_load(struct ctx *c, const char *vm, struct journal **ret, struct error *err)
+int journal_open(struct ctx *c, const char *vm, bool force, struct journal **ret, struct error *err)
 {
-	_cleanup_free_ char *path = journal_path(c, vm), *buf = NULL;
-	struct journal *j;
-	size_t len;
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_free_ char *vmpath = NULL, *holder = NULL;
+	_cleanup_close_ int vfd = -1, lfd = -1;
+	struct stat st;
 	int r;
 
-	if (!path)
+	r = open_vm_dir(c, vm, false, NULL, &vfd, err);
+	if (r < 0)
+		return r;
+	if (fstatat(vfd, "journal", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+		return -ENOENT;
+	vmpath = path_join(c->state, vm);
+	if (!vmpath)
 		return error_set(err, ENOMEM, NULL);
-	r = read_full_file(path, 4 * 1024 * 1024, &buf, &len);
-	if (r < 0) {
-		r = error_set(err, r, "cannot read the journal: %s", strerror(-r));
+	r = liveness_lock(vfd, vmpath, vm, force, &lfd, &holder, err);
+	if (r < 0)
+		return r;
+	r = read_journal(c, vfd, vm, &j, err);
+	if (r < 0)
+		return r;
+	j->lock_fd = TAKE_FD(lfd);
+	j->holder = TAKE_PTR(holder);
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int journal_load(struct ctx *c, const char *vm, struct journal **ret, struct error *err)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_close_ int vfd = -1;
+	int r;
+
+	r = open_vm_dir(c, vm, false, NULL, &vfd, err);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *path = journal_path(c, vm);
+
+		r = error_set(err, ENOENT, "cannot read the journal: %s", strerror(ENOENT));
 		error_set_file(err, path, true);
 		return r;
 	}
-	r = journal_parse(buf, len, &j, err);
-	if (r < 0) {
-		error_set_file(err, path, true);
+	if (r < 0)
+		return r;
+	r = read_journal(c, vfd, vm, &j, err);
+	if (r < 0)
+		return r;
+	if (j->headerless) {
+		r = error_set_line(err, EBADMSG, j->path, 1,
+				   "not a gpurun journal (the file is empty or its first line is "
+				   "incomplete)");
 		return r;
 	}
-	j->path = TAKE_PTR(path);
-	*ret = j;
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+int journal_probe(struct ctx *c, const char *vm, enum journal_probe *ret, char **ret_text,
+		  size_t *ret_entries, struct error *err)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_free_ char *vmpath = NULL, *holder = NULL;
+	_cleanup_close_ int vfd = -1, lfd = -1;
+	struct stat st;
+	int r;
+
+	*ret = JOURNAL_PROBE_NONE;
+	r = open_vm_dir(c, vm, false, NULL, &vfd, err);
+	if (r == -ENOENT && !error_is_set(err))
+		return 0;
+	if (r < 0)
+		return r;
+	if (fstatat(vfd, "journal", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : error_set(err, errno, "cannot stat the journal");
+	vmpath = path_join(c->state, vm);
+	if (!vmpath)
+		return error_set(err, ENOMEM, NULL);
+	/* no lock file: nobody took the VM, so nobody can be alive in it */
+	if (fstatat(vfd, "lock", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = liveness_lock(vfd, vmpath, vm, false, &lfd, &holder, err);
+		if (r == -EBUSY) {
+			*ret = JOURNAL_PROBE_LIVE;
+			*ret_text = err && err->message ? strdup(err->message)
+							: strdup_printf("VM '%s' is alive", vm);
+			error_clear(err);
+			return *ret_text ? 0 : -ENOMEM;
+		}
+		if (r < 0)
+			return r;
+	}
+	r = read_journal(c, vfd, vm, &j, err);
+	if (r < 0)
+		return r;
+	if (j->headerless || j->n_entries == 0) {
+		*ret = JOURNAL_PROBE_TAKEOVER;
+		return 0;
+	}
+	*ret = JOURNAL_PROBE_LEFT;
+	if (ret_entries)
+		*ret_entries = j->n_entries;
 	return 0;
 }
 
@@ -467,15 +742,32 @@ int journal_append(struct journal *j, enum journal_kind k, const char *target, c
 	return 0;
 }
 
+int journal_record_qemu(struct journal *j, pid_t pid)
+{
+	return liveness_add_qemu(j->lock_fd, pid);
+}
+
+int journal_record_libvirt(struct journal *j, const char *uri, const char *domain)
+{
+	return liveness_add_libvirt(j->lock_fd, uri, domain);
+}
+
 int journal_remove(struct ctx *c, const char *vm)
 {
-	_cleanup_free_ char *path = journal_path(c, vm), *dir = path_join(c->state, vm);
+	_cleanup_close_ int sfd = -1, vfd = -1;
+	int r;
 
-	if (!path || !dir)
-		return -ENOMEM;
-	if (unlink(path) < 0 && errno != ENOENT)
+	r = open_vm_dir(c, vm, false, &sfd, &vfd, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (unlinkat(vfd, "journal", 0) < 0 && errno != ENOENT)
 		return negative_errno();
-	(void)rmdir(dir); /* other files (a QEMU log) keep it */
+	/* the lock after the journal, while still holding it: see liveness.c */
+	(void)unlinkat(vfd, "lock", 0);
+	(void)fsync(vfd);
+	(void)unlinkat(sfd, vm, AT_REMOVEDIR); /* other files (a QEMU log) keep it */
 	return 0;
 }
 
@@ -487,31 +779,48 @@ static int cmp_str(const void *a, const void *b)
 int journal_list(struct ctx *c, char ***ret)
 {
 	_cleanup_strv_free_ char **l = NULL;
+	_cleanup_close_ int sfd = -1;
 	DIR *d;
 	struct dirent *de;
-	int r = 0;
+	int r = 0, dfd;
 
 	l = calloc(1, sizeof(char *));
 	if (!l)
 		return -ENOMEM;
-	d = opendir(c->state);
-	if (!d) {
-		if (errno != ENOENT)
-			return negative_errno();
+	r = statedir_open(c, false, &sfd, NULL);
+	if (r == -ENOENT) {
 		*ret = TAKE_PTR(l);
 		return 0;
 	}
+	if (r < 0)
+		return r;
+	dfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return negative_errno();
+	d = fdopendir(dfd);
+	if (!d) {
+		r = negative_errno();
+		close(dfd);
+		return r;
+	}
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *p = NULL;
+		struct stat st;
 
 		if (de->d_name[0] == '.' || streq(de->d_name, "locks"))
 			continue;
-		p = journal_path(c, de->d_name);
-		if (!p) {
-			r = -ENOMEM;
-			break;
-		}
-		if (!hostfs_exists(p))
+		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* a symlink in place of a VM dir is listed: opening it names the problem */
+		if (S_ISDIR(st.st_mode)) {
+			p = path_join(de->d_name, "journal");
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			if (fstatat(sfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+		} else if (!S_ISLNK(st.st_mode))
 			continue;
 		r = strv_extend(&l, de->d_name);
 		if (r < 0)
@@ -523,6 +832,17 @@ int journal_list(struct ctx *c, char ***ret)
 	qsort(l, strv_length(l), sizeof(char *), cmp_str);
 	*ret = TAKE_PTR(l);
 	return 0;
+}
+
+/* The journal of @vm exists (a plain check, for the device locks' "journal left"). */
+static bool journal_exists(struct ctx *c, const char *vm)
+{
+	_cleanup_close_ int vfd = -1;
+	struct stat st;
+
+	if (!journal_vm_name_ok(vm) || open_vm_dir(c, vm, false, NULL, &vfd, NULL) < 0)
+		return false;
+	return fstatat(vfd, "journal", &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* "VM PID" from a lock file's contents */
@@ -541,31 +861,39 @@ static int parse_holder(const char *s, char **ret_vm, long *ret_pid)
 }
 
 /* Take one lock; -EBUSY with *ret_holder = "VM (pid N)", "VM (journal left)" or NULL (not
- * known) when refused. */
-static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder)
+ * known) when refused. A hostile locks dir or lock file: @err names it. */
+static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder,
+		    struct error *err)
 {
-	_cleanup_free_ char *dir = path_join(c->state, "locks"), *path = NULL, *content = NULL,
-			    *holder_vm = NULL, *line = NULL, *jp = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *dir = path_join(c->state, "locks"), *name = NULL, *holder_vm = NULL,
+			    *line = NULL;
+	_cleanup_close_ int sfd = -1, lfd = -1, fd = -1;
+	char content[4096];
 	long holder_pid = 0;
+	ssize_t len;
 	int *n, r;
 
 	*ret_holder = NULL;
 	if (!dir)
 		return -ENOMEM;
-	if (!*bdf || strchr(bdf, '/') || streq(bdf, ".") || streq(bdf, ".."))
+	if (!statedir_plain_name(bdf))
 		return -EINVAL;
-	r = hostfs_mkdir_p(dir, 0700);
+	r = statedir_open(c, true, &sfd, err);
+	if (r >= 0)
+		r = statedir_open_dir(sfd, c->state, "locks", true, &lfd, err);
 	if (r < 0)
 		return r;
-	if (asprintf(&path, "%s/%s.lock", dir, bdf) < 0)
+	name = strdup_printf("%s.lock", bdf);
+	if (!name)
 		return -ENOMEM;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return negative_errno();
-	(void)read_full_file(path, 4096, &content, NULL);
-	if (content)
+	r = statedir_open_file(lfd, dir, name, O_RDWR | O_CREAT, &fd, err);
+	if (r < 0)
+		return r;
+	len = pread(fd, content, sizeof(content) - 1, 0);
+	if (len > 0) {
+		content[len] = 0;
 		(void)parse_holder(content, &holder_vm, &holder_pid);
+	}
 
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
@@ -574,15 +902,10 @@ static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **re
 			*ret_holder = NULL;
 		return -EBUSY;
 	}
-	if (holder_vm && !streq(holder_vm, j->vm)) {
-		jp = journal_path(c, holder_vm);
-		if (!jp)
-			return -ENOMEM;
-		if (hostfs_exists(jp)) {
-			if (asprintf(ret_holder, "%s (journal left)", holder_vm) < 0)
-				*ret_holder = NULL;
-			return -EBUSY;
-		}
+	if (holder_vm && !streq(holder_vm, j->vm) && journal_exists(c, holder_vm)) {
+		if (asprintf(ret_holder, "%s (journal left)", holder_vm) < 0)
+			*ret_holder = NULL;
+		return -EBUSY;
 	}
 	if (asprintf(&line, "%s %d\n", j->vm, (int)getpid()) < 0)
 		return -ENOMEM;
@@ -602,9 +925,14 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, struct er
 	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	r = lock_try(c, j, bdf, &holder);
+	r = lock_try(c, j, bdf, &holder, err);
 	if (r >= 0)
 		return r;
+	if (r != -EBUSY && error_is_set(err) && err->file) {
+		/* a hostile locks dir or lock file: the error names it */
+		error_set_device(err, bdf);
+		return r;
+	}
 	if (r == -EBUSY && holder)
 		r = error_set(err, EBUSY, "%s is in use by gpurun VM %s", bdf, holder);
 	else if (r == -EBUSY)
@@ -632,6 +960,21 @@ int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+int journal_device_in_use(struct ctx *c, const char *bdf, struct error *err)
+{
+	_cleanup_(journal_freep) struct journal *probe = journal_new();
+	int r;
+
+	/* a VM name no journal can have: every holder counts */
+	if (!probe || !(probe->vm = strdup("")))
+		return error_set(err, ENOMEM, NULL);
+	r = lock_one(c, probe, bdf, err);
+	if (r < 0)
+		return r;
+	journal_unlock_all(probe);
 	return 0;
 }
 

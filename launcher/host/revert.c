@@ -5,6 +5,7 @@
 #include "host/journal.h"
 #include "host/kmodule.h"
 #include "host/vfio.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 void revert_report_done(struct revert_report *r)
@@ -35,9 +36,19 @@ static int revert_bind(struct ctx *c, const struct journal_entry *e, unsigned ti
 {
 	struct revert_function *n, f = {};
 	const char *want = e->value && *e->value ? e->value : NULL;
+	_cleanup_free_ char *note = NULL;
 	int r;
 
 	r = vfio_restore(c, e->target, want, e->extra, timeout_ms, &f.final);
+	if (r == -ENOENT && vfio_read_state(c, e->target, NULL, NULL) == -ENOENT) {
+		/* removed (hot-unplugged, or its bridge was): nothing is left to give back */
+		note = strdup_printf("%s is no longer present on this host: nothing to give back, "
+				     "counted as done",
+				     e->target);
+		if (!note)
+			return -ENOMEM;
+		return strv_consume(&rep->notes, TAKE_PTR(note));
+	}
 	f.bdf = strdup(e->target);
 	f.want = want ? strdup(want) : NULL;
 	f.ok = streq_ptr(f.final, want);

@@ -28,6 +28,7 @@ struct runner {
 	char *tpm_socket; /* swtpm control socket QEMU connects to */
 	pid_t pid;	  /* QEMU, until reaped */
 	pid_t swtpm_pid;  /* swtpm, until stopped */
+	int keep_fd;	  /* inherited by QEMU (the VM lock), -1 none */
 
 	/* libvirt */
 	char *uri;
@@ -193,7 +194,10 @@ static int qemu_start(struct runner *r, struct runner_result *res, struct error 
 {
 	/* A foreground QEMU may own the terminal (-nographic, -serial mon:stdio in the profile's
 	 * extra args): it keeps stdin unless its output goes to the log. */
-	struct spawn_options so = { .log_path = r->log_path, .keep_stdin = !r->log_path };
+	struct spawn_options so = { .log_path = r->log_path,
+				    .keep_stdin = !r->log_path,
+				    .keep_fds = &r->keep_fd,
+				    .n_keep_fds = r->keep_fd >= 0 };
 	int k;
 
 	if (!r->argv)
@@ -214,6 +218,7 @@ static int qemu_start(struct runner *r, struct runner_result *res, struct error 
 		return k;
 	}
 	res->started = true;
+	res->pid = r->pid;
 	return 0;
 }
 
@@ -412,6 +417,7 @@ int runner_new(const struct runner_backend *b, const struct runner_options *o, s
 	if (!r)
 		return -ENOMEM;
 	r->backend = b;
+	r->keep_fd = -1;
 	if (o)
 		r->opts = *o;
 	*ret = r;
@@ -433,6 +439,11 @@ int runner_set_command(struct runner *r, char *const *argv, const char *log_path
 	free(r->log_path);
 	r->log_path = TAKE_PTR(l);
 	return 0;
+}
+
+void runner_set_keep_fd(struct runner *r, int fd)
+{
+	r->keep_fd = fd;
 }
 
 int runner_set_domain(struct runner *r, const char *uri, const char *xml, const char *name)

@@ -35,6 +35,7 @@ struct plan;
 
 struct runner_result {
 	bool started;	   /* the guest process/domain was started */
+	pid_t pid;	   /* qemu: QEMU's pid once started, 0 otherwise */
 	bool signaled;	   /* qemu: the process died of a signal */
 	int status;	   /* exit code, or the signal number when signaled */
 	int forwarded;	   /* last signal gpurun received and passed on, 0 none */
@@ -87,6 +88,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct runner *, runner_free)
 /* For tests and callers that have their own command line: what the qemu row starts, used
  * instead of prepare(). @argv and @log_path are copied; @log_path NULL inherits the terminal. */
 int runner_set_command(struct runner *r, char *const *argv, const char *log_path);
+/* A descriptor the qemu row's QEMU inherits (the VM lock, liveness.h: restore sees the guest
+ * alive as long as it runs); -1 none. Not owned by the runner. */
+void runner_set_keep_fd(struct runner *r, int fd);
 /* ... and what the libvirt row starts: domain @xml on @uri, @name for the messages (all
  * copied, none NULL: -EINVAL). */
 int runner_set_domain(struct runner *r, const char *uri, const char *xml, const char *name);

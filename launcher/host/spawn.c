@@ -38,19 +38,34 @@ static long long now_ms(void)
 }
 
 /* close_range(2) exists since Linux 5.9; called through syscall() so that older C libraries
- * build too. */
-static int close_range_above(int keep)
+ * build too. @keep: sorted, distinct, each >= 3. */
+static int close_range_except(const int *keep, size_t n)
 {
 #ifdef SYS_close_range
-	if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) < 0)
-		return negative_errno();
-	if (syscall(SYS_close_range, keep >= 3 ? (unsigned)keep + 1 : 3U, ~0U, 0U) < 0)
+	unsigned from = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > from &&
+		    syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U) < 0)
+			return negative_errno();
+		from = (unsigned)keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, from, ~0U, 0U) < 0)
 		return negative_errno();
 	return 0;
 #else
 	(void)keep;
+	(void)n;
 	return -ENOSYS;
 #endif
+}
+
+static bool kept(const int *keep, size_t n, int fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
 }
 
 static int parse_fd(const char *s)
@@ -69,7 +84,7 @@ static int parse_fd(const char *s)
 
 /* Without close_range: the kernel's own list in /proc/self/fd, read with getdents64 into a
  * stack buffer (opendir() would malloc, which is not safe after fork in a threaded process). */
-static int close_listed(int keep)
+static int close_listed(const int *keep, size_t n_keep)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	int dfd, closed;
@@ -91,7 +106,7 @@ static int close_listed(int keep)
 				int fd = parse_fd(d->d_name);
 
 				off += d->d_reclen;
-				if (fd < 3 || fd == keep || fd == dfd)
+				if (fd < 3 || kept(keep, n_keep, fd) || fd == dfd)
 					continue;
 				if (close(fd) == 0 || errno != EBADF)
 					closed++;
@@ -109,7 +124,7 @@ static int close_listed(int keep)
 }
 
 /* Without /proc: every number below the descriptor limit. */
-static void close_up_to_limit(int keep)
+static void close_up_to_limit(const int *keep, size_t n_keep)
 {
 	struct rlimit rl;
 	rlim_t max = 65536;
@@ -119,18 +134,23 @@ static void close_up_to_limit(int keep)
 	if (max > INT32_MAX)
 		max = INT32_MAX;
 	for (int fd = 3; (rlim_t)fd < max; fd++)
-		if (fd != keep)
+		if (!kept(keep, n_keep, fd))
 			close(fd);
+}
+
+int spawn_close_fds_except(const int *keep, size_t n_keep, bool use_close_range)
+{
+	if (use_close_range && close_range_except(keep, n_keep) == 0)
+		return 0;
+	if (close_listed(keep, n_keep) == 0)
+		return 0;
+	close_up_to_limit(keep, n_keep);
+	return 0;
 }
 
 int spawn_close_fds(int keep, bool use_close_range)
 {
-	if (use_close_range && close_range_above(keep) == 0)
-		return 0;
-	if (close_listed(keep) == 0)
-		return 0;
-	close_up_to_limit(keep);
-	return 0;
+	return spawn_close_fds_except(&keep, keep >= 3 ? 1 : 0, use_close_range);
 }
 
 /* Make @from the descriptor @to, without close-on-exec. dup2() onto itself would keep the flag. */
@@ -153,7 +173,8 @@ _noreturn_ static void child_fail(int report_fd, enum child_step step)
 
 /* Between fork and exec: async-signal-safe calls only. Every descriptor passed in is >= 3 and
  * close-on-exec. */
-_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int report_fd)
+_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int report_fd,
+			     const int *keep, size_t n_keep)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t empty;
@@ -177,8 +198,12 @@ _noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int rep
 	if (log_fd >= 0 &&
 	    (move_fd(log_fd, STDOUT_FILENO) < 0 || move_fd(log_fd, STDERR_FILENO) < 0))
 		child_fail(report_fd, CHILD_STEP_STDIO);
-	/* the report pipe is close-on-exec: kept open until exec succeeds */
-	(void)spawn_close_fds(report_fd, true);
+	/* the report pipe is close-on-exec: kept open until exec succeeds; @keep (report_fd among
+	 * them) is sorted */
+	(void)spawn_close_fds_except(keep, n_keep, true);
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep[i] != report_fd && fcntl(keep[i], F_SETFD, 0) < 0)
+			child_fail(report_fd, CHILD_STEP_STDIO);
 	execvp(argv[0], argv);
 	child_fail(report_fd, CHILD_STEP_EXEC);
 }
@@ -208,7 +233,8 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 	static const struct spawn_options defaults = {};
 	_cleanup_close_ int null_fd = -1, log_fd = -1, rd = -1, wr = -1;
 	struct child_report rep = {};
-	int pipefd[2], r;
+	int pipefd[2], r, keep[SPAWN_KEEP_MAX + 1];
+	size_t n_keep = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -216,6 +242,14 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 		return error_set(err, EINVAL, "Nothing to execute");
 	if (!o)
 		o = &defaults;
+	if (o->n_keep_fds > SPAWN_KEEP_MAX)
+		return error_set(err, EINVAL, "Failed to start %s: too many descriptors to pass",
+				 argv[0]);
+	for (size_t i = 0; i < o->n_keep_fds; i++)
+		if (o->keep_fds[i] < 3 || fcntl(o->keep_fds[i], F_GETFD) < 0)
+			return error_set(err, EBADF,
+					 "Failed to start %s: descriptor %d cannot be passed on",
+					 argv[0], o->keep_fds[i]);
 
 	if (!o->keep_stdin) {
 		null_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY));
@@ -224,8 +258,10 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 					 strerror(errno));
 	}
 	if (o->log_path) {
+		/* O_NOFOLLOW: the log lives in the state dir, where a symlink is never ours */
 		log_fd = fd_above_stdio(
-		    open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600));
+		    open(o->log_path,
+			 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600));
 		if (log_fd < 0)
 			return error_set(err, errno, "Failed to open %s: %s", o->log_path,
 					 strerror(errno));
@@ -237,11 +273,21 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 	if (rd < 0 || wr < 0)
 		return error_set(err, errno, "Failed to start %s: %s", argv[0], strerror(errno));
 
+	/* sorted here, the child may not allocate or call qsort() */
+	keep[n_keep++] = wr;
+	for (size_t i = 0; i < o->n_keep_fds; i++) {
+		size_t k = n_keep++;
+
+		for (; k > 0 && keep[k - 1] > o->keep_fds[i]; k--)
+			keep[k] = keep[k - 1];
+		keep[k] = o->keep_fds[i];
+	}
+
 	pid = fork();
 	if (pid < 0)
 		return error_set(err, errno, "Failed to start %s: %s", argv[0], strerror(errno));
 	if (pid == 0)
-		child(argv, null_fd, log_fd, wr);
+		child(argv, null_fd, log_fd, wr, keep, n_keep);
 
 	close(TAKE_FD(wr));
 	do

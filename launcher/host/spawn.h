@@ -5,12 +5,14 @@
  * The child gets exactly what it is meant to have: argv (execvp, no shell), stdin from
  * /dev/null unless asked to keep the terminal, stdout/stderr inherited or appended to a log
  * file, every signal at its default disposition with an empty mask, and no descriptor above 2
- * (close_range(), with a fallback over /proc/self/fd, then over RLIMIT_NOFILE). Whether the
+ * but those it is explicitly given (keep_fds) (close_range(), with a fallback over
+ * /proc/self/fd, then over RLIMIT_NOFILE). Whether the
  * exec itself worked comes back through a close-on-exec pipe, so a missing binary is an error
  * of spawn_start(), not an exit status. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -20,14 +22,22 @@ struct spawn_options {
 	const char *log_path;
 	/* stdin inherited (a guest console on the terminal); false: /dev/null */
 	bool keep_stdin;
+	/* descriptors the child inherits under the same numbers (each >= 3; close-on-exec in the
+	 * caller is fine, it is cleared in the child only): the VM lock QEMU holds (liveness.h).
+	 * At most SPAWN_KEEP_MAX; a bad one is -EBADF before anything is started. */
+	const int *keep_fds;
+	size_t n_keep_fds;
 };
+
+#define SPAWN_KEEP_MAX 8
 
 /* Start @argv (argv[0] looked up in PATH). @o may be NULL (all defaults).
  * Returns 0 and *ret_pid when the program is running, else a negative errno and, in @err,
  * which step failed, with the cause:
  *   "Failed to execute ARGV0: CAUSE"  exec failed: the child's errno (-ENOENT: not in PATH,
  *                                     -EACCES: not executable); the child has been reaped
- *   "Failed to open LOG: CAUSE"       the log file could not be opened (no child was made)
+ *   "Failed to open LOG: CAUSE"       the log file could not be opened (no child was made; a
+ *                                     symlink is not followed: -ELOOP)
  *   "Failed to start ARGV0: CAUSE"    pipe/fork failed, or the child could not set up its
  *                                     standard streams
  * -EINVAL for an empty @argv. */
@@ -57,3 +67,5 @@ int spawn_run(char *const *argv, const struct spawn_options *o, struct spawn_sta
  * @keep (-1: none). @use_close_range false skips close_range() to test the fallbacks. Only
  * async-signal-safe calls; returns 0 or a negative errno. */
 int spawn_close_fds(int keep, bool use_close_range);
+/* The same, keeping every descriptor of @keep (sorted ascending, each >= 3). */
+int spawn_close_fds_except(const int *keep, size_t n_keep, bool use_close_range);

@@ -13,7 +13,9 @@
 #include "core/rom.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/journal.h"
 #include "host/state.h"
+#include "util/error.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
 #include "util/strv.h"
@@ -64,23 +66,25 @@ static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind k
 	return 0;
 }
 
+/* The same decision a run takes (journal_probe), so the preview cannot disagree with it. */
 static int read_journal(struct ctx *c, const char *vm, struct check_state *s)
 {
-	_cleanup_free_ char *path = strdup_printf("%s/%s/journal", c->state, vm), *line = NULL;
-	char name[256];
-	int pid = 0;
+	_cleanup_(error_clear) struct error err = {};
+	enum journal_probe state;
+	int r;
 
-	if (!path)
-		return -ENOMEM;
-	if (!hostfs_exists(path))
-		return 0;
-	s->journal = true;
-	/* first line: "gpurun-journal 1 VM PID" (host/journal.h) */
-	if (hostfs_read_line(path, &line) >= 0 &&
-	    sscanf(line, "gpurun-journal 1 %255s %d", name, &pid) == 2 && pid > 0) {
-		s->journal_pid = pid;
-		s->journal_live = kill(pid, 0) == 0 || errno == EPERM;
+	r = journal_probe(c, vm, &state, &s->journal_text, &s->journal_entries, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		s->journal = CHECK_JOURNAL_BAD;
+		s->journal_text = error_format(&err);
+		return s->journal_text ? 0 : -ENOMEM;
 	}
+	s->journal = state == JOURNAL_PROBE_TAKEOVER ? CHECK_JOURNAL_TAKEOVER
+		     : state == JOURNAL_PROBE_LIVE   ? CHECK_JOURNAL_LIVE
+		     : state == JOURNAL_PROBE_LEFT   ? CHECK_JOURNAL_LEFT
+						     : CHECK_JOURNAL_NONE;
 	return 0;
 }
 

@@ -53,9 +53,18 @@ lacks "no vendor-reset advice for Navi 23" "$T/out" 'Install the vendor-reset mo
 
 # a journal left behind and a missing ROM file are FAIL in plan (nothing changed on the host)
 mkdir -p "$T/st/linux-dgpu"
+# the preview takes the decision a run takes (journal_probe): a header only is a crash before
+# any change, which a run takes over; entries left by a run that is gone are a FAIL
 printf 'gpurun-journal 1 linux-dgpu 999999999\n' >"$T/st/linux-dgpu/journal"
+expect_rc 0 "plan with an empty journal left" "$GPURUN" --root "$FIX/desktop-dgpu" --state-dir "$T/st" plan profiles/linux-dgpu.profile
+contains "journal INFO: taken over" "$T/out" "^INFO journal: VM 'linux-dgpu' has a journal naming no change .*the run takes it over$"
+printf 'gpurun-journal 1 linux-dgpu 999999999\nmodule vfio\n' >"$T/st/linux-dgpu/journal"
 expect_rc 1 "plan with a journal left" "$GPURUN" --root "$FIX/desktop-dgpu" --state-dir "$T/st" plan profiles/linux-dgpu.profile
-contains "journal FAIL" "$T/out" "^FAIL journal: A previous run of VM 'linux-dgpu' left its journal behind; run .gpurun restore linux-dgpu. first$"
+contains "journal FAIL" "$T/out" "^FAIL journal: A previous run of VM 'linux-dgpu' left its journal behind \(1 change\); run .gpurun restore linux-dgpu. first$"
+chmod 0777 "$T/st/linux-dgpu"
+expect_rc 1 "plan with a state dir others can write" "$GPURUN" --root "$FIX/desktop-dgpu" --state-dir "$T/st" plan profiles/linux-dgpu.profile
+contains "state dir FAIL names it" "$T/out" "^FAIL journal: .*$T/st/linux-dgpu.*writable by group or others"
+chmod 0755 "$T/st/linux-dgpu"
 sed 's|^vbios = none.*|vbios = /usr/share/vgabios/gpu.rom|' profiles/linux-dgpu.profile >"$T/rom.profile"
 expect_rc 1 "plan with a missing romfile" "$GPURUN" --root "$FIX/desktop-dgpu" plan "$T/rom.profile"
 contains "romfile FAIL" "$T/out" '^FAIL rom-file: vbios = /usr/share/vgabios/gpu\.rom: the file does not exist$'

@@ -271,7 +271,8 @@ else
 	wait_file "$T/q/started"
 	kill -KILL $P
 	wait $P 2>/dev/null
-	[ -f "$T/q/started" ] && kill "$(cat "$T/q/started")" 2>/dev/null
+	# systemd's final SIGKILL reaches the whole cgroup, QEMU too, before ExecStopPost
+	[ -f "$T/q/started" ] && kill "$(cat "$T/q/started")" 2>/dev/null && wait_gone "$(cat "$T/q/started")"
 	check "SIGKILL leaves the GPU on vfio-pci" on_vfio
 	$stop_cmd >"$T/out" 2>"$T/err"
 	rc_is 0 $? "unit ExecStopPost after SIGKILL: restore"

@@ -40,7 +40,7 @@ opts_of() {
 	vbios) echo "-o --output --device --force --json" ;;
 	rom) echo "-o --output --force --json" ;;
 	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run" ;;
-	restore) echo "--timeout --dry-run" ;;
+	restore) echo "--force --timeout --dry-run" ;;
 	host-config) echo "--device --apply --revert --blacklist --json --dry-run" ;;
 	args | help) echo "" ;;
 	esac

@@ -34,6 +34,18 @@ wait_file() {
 	done
 	return 1
 }
+# wait_gone PID: until process PID has exited (or is a zombie nobody reaps), up to 10 s: a guest
+# that was sent a signal still holds its VM lock until then
+wait_gone() {
+	_i=0
+	while [ $_i -lt 200 ]; do
+		if [ ! -e "/proc/$1" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; then
+			return 0
+		fi
+		sleep 0.05; _i=$((_i + 1))
+	done
+	return 1
+}
 # fake_kernel_start ROOT [ARG...]: tests/tools/fake-kernel makes the tree under ROOT react to
 # writes like sysfs, in the background until fake_kernel_stop or the end of the script (its pid
 # in $FK, its output in $T/fk.out and $T/fk.err); returns when it is ready

@@ -92,7 +92,10 @@ contains "argv: GPU" "$T/q/argv" "host=$GPU"
 contains "argv: ROM" "$T/q/argv" "romfile=.*vbios_1002_1586.bin"
 # Everything gpurun opens for a run (state dir, journal, locks, sysfs) lives under $T/root; the
 # recorder's own script is open too, from wherever the checkout is.
-lacks "no journal or lock fd leaked into QEMU" "$T/q/fds" " -> $T/root/"
+# ... but for the VM lock, which QEMU inherits on purpose: restore sees the guest alive by it
+grep -v " -> $T/root/run/gpurun/t1/lock\$" "$T/q/fds" >"$T/q/fds.other"
+lacks "no journal or lock fd leaked into QEMU" "$T/q/fds.other" " -> $T/root/"
+contains "QEMU holds the VM lock" "$T/q/fds" " -> $T/root/run/gpurun/t1/lock$"
 check "host back after run" host_is_back t1
 contains "says what it restored" "$T/err" "$GPU: amdgpu \\(restored\\)"
 contains "-v: time to exec" "$T/err" 'Time from start to QEMU exec: [0-9]+ ms'
@@ -154,9 +157,21 @@ P=$!
 wait_file "$T/q/started"
 kill -KILL $P
 wait $P 2>/dev/null
-kill "$(cat "$T/q/started")" 2>/dev/null
+Q=$(cat "$T/q/started")
 check "after SIGKILL the GPU is still on vfio-pci" test "$(drv $GPU)" = vfio-pci
 check "journal left" test -s "$T/root/run/gpurun/t1/journal"
+# issue 12, item 3: QEMU still runs the guest; restore must not take the devices from under it
+snap >"$T/before"
+expect_rc 1 "restore refuses while the QEMU of a killed gpurun runs" run restore
+contains "says who" "$T/err" "VM 't1' is still running in QEMU pid $Q \\(its gpurun, pid $P, is gone\\)"
+contains "offers --force" "$T/err" 'override: `gpurun restore --force t1`'
+expect_rc 1 "a new run refuses while that QEMU runs" run run "$T/t1.profile"
+contains "names QEMU" "$T/err" "VM 't1' is still running in QEMU pid $Q"
+expect_rc 1 "unbind refuses while that QEMU runs" run unbind $GPU
+snap >"$T/after"
+check "refusals changed nothing" cmp -s "$T/before" "$T/after"
+kill "$Q" 2>/dev/null
+check "QEMU gone" wait_gone "$Q"
 expect_rc 1 "a new run refuses until restored" run run "$T/t1.profile"
 contains "says restore" "$T/err" 'run `gpurun restore t1`'
 expect_rc 0 "restore" run restore

@@ -14,6 +14,8 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "host/liveness.h"
+#include "host/statedir.h"
 #include "testutil.h"
 #include "util/error.h"
 #include "util/strv.h"
@@ -222,10 +224,13 @@ static void test_files_and_locks(void **state)
 	state_dir = path_join(dir, "state");
 	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
 
-	assert_int_equal(journal_create(c, "a/b", &j), -EINVAL);
-	assert_int_equal(journal_create(c, "locks", &j), -EINVAL);
-	assert_int_equal(journal_create(c, "vm1", &j), 0);
-	assert_int_equal(journal_create(c, "vm1", &k), -EEXIST);
+	assert_int_equal(journal_create(c, "a/b", &j, NULL), -EINVAL);
+	assert_int_equal(journal_create(c, "locks", &j, NULL), -EINVAL);
+	assert_int_equal(journal_create(c, "vm1", &j, NULL), 0);
+	/* the first one's lock is held (by j, through another open file): a live run */
+	assert_int_equal(journal_create(c, "vm1", &k, &err), -EBUSY);
+	assert_non_null(strstr(err.message, "VM 'vm1' is already run by gpurun (pid "));
+	error_clear(&err);
 	assert_int_equal(journal_append(j, JOURNAL_MODULE, "vfio_pci", NULL, NULL), 0);
 	assert_int_equal(journal_append(j, JOURNAL_BIND, "0000:c4:00.1", "snd_hda_intel", ""), 0);
 	assert_int_equal(j->n_entries, 2);
@@ -245,7 +250,7 @@ static void test_files_and_locks(void **state)
 
 	/* locks: held by j; a second VM is refused with the holder's name and pid */
 	assert_int_equal(journal_lock_device(c, j, "0000:c4:00.1", NULL), 0);
-	assert_int_equal(journal_create(c, "vm2", &other), 0);
+	assert_int_equal(journal_create(c, "vm2", &other, NULL), 0);
 	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
 	assert_int_equal(err.errnum, EBUSY);
 	assert_string_equal(err.device, "0000:c4:00.1");
@@ -260,6 +265,12 @@ static void test_files_and_locks(void **state)
 	for (size_t i = 0; i < j->n_locks; i++)
 		close(j->lock_fds[i]);
 	j->n_locks = 0;
+	close(j->lock_fd);
+	j->lock_fd = -1;
+	/* nobody holds vm1 now, but its journal names changes: a new run must restore first */
+	assert_int_equal(journal_create(c, "vm1", &l, &err), -EEXIST);
+	assert_null(l);
+	error_clear(&err);
 	assert_int_equal(journal_lock_device(c, other, "0000:c4:00.1", &err), -EBUSY);
 	assert_string_equal(err.message, "0000:c4:00.1 is in use by gpurun VM vm1 (journal left)");
 	assert_string_equal(err.device, "0000:c4:00.1");
@@ -295,13 +306,149 @@ static void test_files_and_locks(void **state)
 	testutil_rmroot(dir);
 }
 
+static void test_liveness_records(void **state)
+{
+	_cleanup_(liveness_record_done) struct liveness_record r = {};
+	_cleanup_free_ char *who = NULL;
+	unsigned long long start;
+	static const char rec[] = "gpurun 12 34\nqemu 56 78\nlibvirt win11 qemu:///system\n"
+				  "junk line\nqemu 9 cut";
+	(void)state;
+
+	assert_int_equal(liveness_parse(rec, strlen(rec), &r), 0);
+	assert_int_equal(r.gpurun_pid, 12);
+	assert_true(r.gpurun_start == 34);
+	assert_int_equal(r.qemu_pid, 56); /* the line cut short does not count */
+	assert_string_equal(r.libvirt_domain, "win11");
+	assert_string_equal(r.libvirt_uri, "qemu:///system");
+	liveness_record_done(&r);
+
+	/* ourselves: alive with our start time, not with another one (a reused pid) */
+	assert_int_equal(liveness_pid_start(getpid(), &start), 0);
+	assert_true(liveness_pid_alive(getpid(), start));
+	assert_false(liveness_pid_alive(getpid(), start + 1));
+	assert_int_equal(liveness_pid_start(0, &start), -ESRCH);
+
+	/* nobody alive, lock free: nobody */
+	r = (struct liveness_record){ .gpurun_pid = 999999999, .qemu_pid = 999999998 };
+	assert_int_equal(liveness_describe(&r, false, "L", &who), 0);
+	assert_null(who);
+	/* the lock held, its gpurun alive */
+	assert_int_equal(liveness_pid_start(getpid(), &start), 0);
+	r.gpurun_pid = getpid();
+	r.gpurun_start = start;
+	assert_int_equal(liveness_describe(&r, true, "L", &who), 1);
+	assert_non_null(strstr(who, "already run by gpurun (pid "));
+	assert_non_null(strstr(who, "preparing the host"));
+	who = mfree(who);
+	/* its QEMU alive after gpurun is gone, lock held or not */
+	r.gpurun_pid = 999999999;
+	r.qemu_pid = getpid();
+	r.qemu_start = start;
+	assert_int_equal(liveness_describe(&r, false, "L", &who), 1);
+	assert_non_null(strstr(who, "still running in QEMU pid "));
+	assert_non_null(strstr(who, "(its gpurun, pid 999999999, is gone)"));
+	who = mfree(who);
+	/* held by something unknown */
+	r.qemu_pid = 0;
+	assert_int_equal(liveness_describe(&r, true, "/s/vm/lock", &who), 1);
+	assert_string_equal(who, "held by a process started by gpurun (pid 999999999): /s/vm/lock "
+				 "is locked");
+}
+
+static void test_journal_states(void **state)
+{
+	char *dir = testutil_mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL;
+	_cleanup_free_ char *state_dir = NULL, *vmdir = NULL, *jp = NULL, *text = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	static const char *const no_change[] = { "", "gpurun-journal 1 vm 3",
+						 "gpurun-journal 1 vm 3\n",
+						 "gpurun-journal 1 vm 3\nmodule vf" };
+	(void)state;
+
+	state_dir = path_join(dir, "state");
+	vmdir = path_join(state_dir, "vm");
+	jp = path_join(vmdir, "journal");
+	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
+	assert_int_equal(journal_open(c, "vm", false, &j, &err), -ENOENT);
+	assert_false(error_is_set(&err));
+
+	for (size_t i = 0; i < ELEMENTSOF(no_change); i++) {
+		assert_int_equal(hostfs_mkdir_p(vmdir, 0700), 0);
+		assert_int_equal(hostfs_write_atomic(jp, no_change[i], strlen(no_change[i]), 0600),
+				 0);
+		/* restore: loads with no entries */
+		assert_int_equal(journal_open(c, "vm", false, &j, &err), 0);
+		assert_int_equal(j->n_entries, 0);
+		assert_int_equal(j->headerless, i < 2);
+		j = journal_free(j);
+		/* run: takes it over */
+		assert_int_equal(journal_create(c, "vm", &k, &err), 0);
+		assert_true(k->taken_over);
+		assert_int_equal(journal_append(k, JOURNAL_MODULE, "vfio_pci", NULL, NULL), 0);
+		/* ... and holds it: restore refuses, --force overrides and says who */
+		assert_int_equal(journal_open(c, "vm", false, &j, &err), -EBUSY);
+		assert_non_null(strstr(err.message, "VM 'vm' is already run by gpurun (pid "));
+		error_clear(&err);
+		assert_int_equal(journal_open(c, "vm", true, &j, &err), 0);
+		assert_non_null(j->holder);
+		assert_int_equal(j->lock_fd, -1);
+		assert_int_equal(j->n_entries, 1);
+		j = journal_free(j);
+		assert_int_equal(journal_remove(c, "vm"), 0);
+		k = journal_free(k);
+	}
+
+	/* what gpurun never writes is refused, with the file and line */
+	assert_int_equal(hostfs_mkdir_p(vmdir, 0700), 0);
+#define HOSTILE "gpurun-journal 1 vm 3\nmodule vfio_pci\nrom /etc/shadow new\n"
+	assert_int_equal(hostfs_write_atomic(jp, HOSTILE, strlen(HOSTILE), 0600), 0);
+	assert_int_equal(journal_open(c, "vm", false, &j, &err), -EBADMSG);
+	assert_string_equal(err.file, jp);
+	assert_int_equal(err.line, 3);
+	assert_non_null(strstr(err.message, "outside gpurun's staging directories"));
+	error_clear(&err);
+	/* ... also for a run: no take-over, no change */
+	assert_int_equal(journal_create(c, "vm", &k, &err), -EBADMSG);
+	error_clear(&err);
+#define OTHER_VM "gpurun-journal 1 other 3\nmodule vfio_pci\n"
+	assert_int_equal(hostfs_write_atomic(jp, OTHER_VM, strlen(OTHER_VM), 0600), 0);
+	assert_int_equal(journal_load(c, "vm", &j, &err), -EBADMSG);
+	assert_non_null(strstr(err.message, "names VM 'other'"));
+	error_clear(&err);
+	/* a journal others may write */
+	assert_int_equal(chmod(jp, 0666), 0);
+	assert_int_equal(journal_load(c, "vm", &j, &err), -EPERM);
+	text = error_format(&err);
+	assert_true(startswith(text, jp));
+	assert_non_null(strstr(text, "writable by group or others (mode 0666)"));
+	error_clear(&err);
+	assert_int_equal(unlink(jp), 0);
+	/* a symlink in place of the journal */
+	assert_int_equal(symlink("/etc/passwd", jp), 0);
+	assert_int_equal(journal_load(c, "vm", &j, &err), -ELOOP);
+	assert_string_equal(err.file, jp);
+	error_clear(&err);
+	assert_int_equal(unlink(jp), 0);
+	/* a state dir others may write */
+	assert_int_equal(chmod(state_dir, 01777), 0);
+	assert_int_equal(journal_create(c, "vm", &k, &err), -EPERM);
+	assert_string_equal(err.file, state_dir);
+	error_clear(&err);
+	assert_int_equal(chmod(state_dir, 0700), 0);
+	testutil_rmroot(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),		cmocka_unit_test(test_parse_cut_short),
 		cmocka_unit_test(test_parse_bad),	cmocka_unit_test(test_parse_messages),
 		cmocka_unit_test(test_kind_table),	cmocka_unit_test(test_format_roundtrip),
-		cmocka_unit_test(test_files_and_locks),
+		cmocka_unit_test(test_files_and_locks), cmocka_unit_test(test_liveness_records),
+		cmocka_unit_test(test_journal_states),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -186,8 +186,8 @@ static void test_prepare_errors(void **state)
 	char *bdfs[] = { (char *)BDF, NULL };
 	struct prepare_options o = { .timeout_ms = 50 };
 
-	assert_int_equal(journal_create(t->c, "a", &a), 0);
-	assert_int_equal(journal_create(t->c, "b", &b), 0);
+	assert_int_equal(journal_create(t->c, "a", &a, NULL), 0);
+	assert_int_equal(journal_create(t->c, "b", &b, NULL), 0);
 	assert_int_equal(journal_lock_device(t->c, a, BDF, NULL), 0);
 
 	/* VM a holds the lock: refused before any change, with the holder and the way out */

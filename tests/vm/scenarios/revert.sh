@@ -1,6 +1,6 @@
 # The host comes back whatever ends the run: SIGTERM to gpurun, the nested QEMU killed, and
-# `gpurun restore` after gpurun itself was killed with SIGKILL; a second gpurun on the same GPU
-# refuses while the first runs.
+# `gpurun restore` after gpurun itself was killed with SIGKILL (refused while its QEMU lives); a
+# second gpurun on the same GPU refuses while the first runs.
 . "$GPURUN_TOP/tests/vm/scenarios/lib.sh"
 
 check "aty128fb and snd_hda_intel bind the GPU and audio" bind_host_drivers
@@ -57,6 +57,7 @@ if started "second run"; then
 		wait $second
 		rc=$?
 		check "second run: refused (non-zero exit)" test $rc -ne 0
+		check "second run: names the first" grep -q "already run by gpurun (pid $first)" "$W/second.out"
 		diag <"$W/second.out"
 	else
 		kill -9 $second
@@ -79,7 +80,14 @@ if started "SIGKILL"; then
 	wait "$RUN_PID" 2>/dev/null
 	check "SIGKILL: a journal is left in /run/gpurun" has_journal
 	is "SIGKILL: the GPU stays on vfio-pci" "$(driver_of $GPU)" vfio-pci
-	# The orphaned QEMU still holds the group; stop it as a user would.
+	# issue 12 item 3: the orphaned QEMU still runs the guest; restore must leave it alone
+	"$GPURUN" restore >"$W/restore.out" 2>&1
+	is "SIGKILL: restore refuses while QEMU lives (exit 1)" "$?" 1
+	check "SIGKILL: restore names QEMU" grep -q "still running in QEMU pid $qpid" "$W/restore.out"
+	diag <"$W/restore.out"
+	is "SIGKILL: the refused restore left the GPU on vfio-pci" "$(driver_of $GPU)" vfio-pci
+	check "SIGKILL: the guest still answers QMP" qmp "$QMP" '{"execute":"query-status"}'
+	# Stop the orphaned QEMU as a user would.
 	[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
 	wait_for 30 proc_gone "$qpid"
 	check "SIGKILL: gpurun restore" "$GPURUN" restore
