@@ -1,0 +1,58 @@
+#!/bin/sh
+# Right answers for the hardware in front of us (issue 17): each case is a fixture host changed
+# the way the hardware differs (a copy made here, the committed trees stay as they are), a
+# profile, the diagnostics expected and the exit code.
+. tests/cli/lib.sh
+export NO_COLOR=1
+
+# dev_dir BDF: the device directory of BDF in the copy at $T/root
+dev_dir() { readlink -f "$T/root/sys/bus/pci/devices/$1"; }
+# move_to_group BDF GROUP: BDF leaves its IOMMU group for GROUP (both the group's devices/ link
+# and the device's iommu_group link, as the kernel shows them)
+move_to_group() {
+	_d=$(dev_dir "$1")
+	_old=$(basename "$(readlink "$_d/iommu_group")")
+	mv "$T/root/sys/kernel/iommu_groups/$_old/devices/$1" "$T/root/sys/kernel/iommu_groups/$2/devices/"
+	ln -sfn "../../../../kernel/iommu_groups/$2" "$_d/iommu_group"
+}
+# byte HEX: that byte on stdout
+byte() { printf "\\$(printf %03o "$((0x$1))")"; }
+# set_ids BDF VENDOR DEVICE: new ids in sysfs and in config space (little-endian at 0)
+set_ids() {
+	_d=$(dev_dir "$1")
+	printf '0x%s\n' "$2" >"$_d/vendor"
+	printf '0x%s\n' "$3" >"$_d/device"
+	{ byte "${2#??}"; byte "${2%??}"; byte "${3#??}"; byte "${3%??}"; } |
+		dd of="$_d/config" bs=1 seek=0 count=4 conv=notrunc 2>/dev/null
+}
+# kill_config BDF: config space reads all ones, sysfs keeps the ids read at boot
+kill_config() {
+	_d=$(dev_dir "$1")
+	_n=$(wc -c <"$_d/config")
+	head -c "$_n" /dev/zero | tr '\0' '\377' >"$_d/config"
+}
+
+# --- item 1: the APU's HDMI audio sits in the USB controller's group, the GPU alone in its own
+copy_fixture strix-halo
+move_to_group 0000:c4:00.1 16
+usb='0000:c4:00\.4 \[1022:1587\] \(xhci_hcd\)'
+leave='fix: Leave the HDMI audio 0000:c4:00\.1 to the host: list only the display function in \[gpu\] functions \(functions = 0000:c4:00\.0\)'
+expect_rc 1 "audio with USB: check fails" "$GPURUN" --root "$T/root" check
+contains "check: the GPU's own group is viable" "$T/out" '^PASS  IOMMU group 14 is viable'
+contains "check: names the USB controller" "$T/out" "^FAIL  IOMMU group 16 is not viable: it also holds $usb \(the group of 0000:c4:00\.1, which goes with 0000:c4:00\.0\)$"
+contains "check: leave the HDMI audio to the host" "$T/out" "^      $leave"
+expect_rc 1 "audio with USB: check --device fails" "$GPURUN" --root "$T/root" check --device 0000:c4:00.0
+contains "check --device: names the USB controller" "$T/out" "^FAIL  IOMMU group 16 is not viable: it also holds $usb"
+contains "check --device: leave the HDMI audio to the host" "$T/out" "^      $leave"
+expect_rc 1 "audio with USB: check PROFILE fails" "$GPURUN" --root "$T/root" check profiles/win11-strix-halo.profile
+contains "check PROFILE: names the USB controller" "$T/out" "^FAIL  IOMMU group 16 is not viable: it also holds $usb"
+contains "check PROFILE: leave the HDMI audio to the host" "$T/out" "^      $leave"
+expect_rc 1 "audio with USB: plan fails" "$GPURUN" --root "$T/root" plan profiles/win11-strix-halo.profile
+contains "plan: group-viable FAIL" "$T/out" "^FAIL group-viable: IOMMU group 16 is not viable: it also holds $usb"
+# the fix works: the display function alone passes
+sed "s/^functions = all .*/functions = 0000:c4:00.0/" profiles/win11-strix-halo.profile >"$T/gpu-only.profile"
+"$GPURUN" --root "$T/root" check "$T/gpu-only.profile" >"$T/out" 2>&1
+contains "display function alone: passed alone" "$T/out" 'is in IOMMU group 14; passed with it: 0000:c4:00\.0$'
+lacks "display function alone: no group FAIL" "$T/out" '^FAIL .*IOMMU group'
+
+done_testing
