@@ -28,8 +28,8 @@ set_ids() {
 # kill_config BDF: config space reads all ones, sysfs keeps the ids read at boot
 kill_config() {
 	_d=$(dev_dir "$1")
-	_n=$(wc -c <"$_d/config")
-	head -c "$_n" /dev/zero | tr '\0' '\377' >"$_d/config"
+	_sz=$(wc -c <"$_d/config")
+	head -c "$_sz" /dev/zero | tr '\0' '\377' >"$_d/config"
 }
 
 # --- item 1: the APU's HDMI audio sits in the USB controller's group, the GPU alone in its own
@@ -54,5 +54,30 @@ sed "s/^functions = all .*/functions = 0000:c4:00.0/" profiles/win11-strix-halo.
 "$GPURUN" --root "$T/root" check "$T/gpu-only.profile" >"$T/out" 2>&1
 contains "display function alone: passed alone" "$T/out" 'is in IOMMU group 14; passed with it: 0000:c4:00\.0$'
 lacks "display function alone: no group FAIL" "$T/out" '^FAIL .*IOMMU group'
+
+# --- item 2: a dead card: config space reads all ones, sysfs still shows its ids
+copy_fixture desktop-dgpu
+kill_config 0000:03:00.0
+dead='0000:03:00\.0 \[1002:73bf\] is not responding \(config space reads 0xff\); the device needs a reset or a host reboot$'
+expect_rc 1 "dead card: check fails" "$GPURUN" --root "$T/root" check
+contains "check: not responding" "$T/out" "^FAIL  $dead"
+expect_rc 1 "dead card: check --device fails" "$GPURUN" --root "$T/root" check --device 1002:73bf
+contains "check --device: not responding" "$T/out" "^FAIL  $dead"
+lacks "check --device: not called an APU" "$T/out" 'APU'
+expect_rc 1 "dead card: plan fails" "$GPURUN" --root "$T/root" plan profiles/linux-dgpu.profile
+contains "plan: gpu-responding FAIL" "$T/out" "^FAIL gpu-responding: $dead"
+lacks "plan: not called an APU" "$T/out" 'APU'
+contains "plan: the ids sysfs shows" "$T/out" '^device 0000:03:00\.0 \[1002:73bf\] class 030000 role gpu'
+expect_rc 1 "dead card: run --dry-run refuses" "$GPURUN" --root "$T/root" --state-dir "$T/st" run --dry-run profiles/linux-dgpu.profile
+contains "run: refusal names it" "$T/err" "Refusing: $dead"
+expect_rc 0 "dead card: ls" "$GPURUN" --root "$T/root" ls
+contains "ls marks it" "$T/out" '^  GPU   0000:03:00\.0 \[1002:73bf\] .*\(driver amdgpu, reset: bus\) \[not responding: config space reads 0xff\]$'
+lacks "ls marks only it" "$T/out" '0000:03:00\.1 .*not responding'
+if command -v jq >/dev/null; then
+	expect_rc 0 "dead card: ls --json" "$GPURUN" --root "$T/root" ls --json
+	check "ls --json: responding false" test "$(jq '[.groups[].devices[] | select(.responding==false) | .address] == ["0000:03:00.0"]' "$T/out")" = true
+else
+	ok "# SKIP jq missing: ls --json not checked"
+fi
 
 done_testing
