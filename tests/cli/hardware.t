@@ -80,4 +80,50 @@ else
 	ok "# SKIP jq missing: ls --json not checked"
 fi
 
+# --- item 3: reset advice by device (the table is unit-tested in tests/unit/test-checks.c)
+amd_words='AMD reset bug|vendor-reset|AMD GPU'
+# reset_case NAME FIXTURE BDF: check --device BDF, its gpu-reset line in $T/reset
+reset_case() {
+	"$GPURUN" --root "$2" check --device "$3" >"$T/out" 2>&1
+	grep -A1 -E "^(PASS|WARN)  $3.*(FLR|reset)" "$T/out" >"$T/reset"
+	if [ -s "$T/reset" ]; then ok "$1: reset advice given"; else not_ok "$1: no reset advice"; sed 's/^/# /' "$T/out"; fi
+}
+# NVIDIA: the desktop's card as an RTX 4090 (+ its audio), reset by bus only
+copy_fixture desktop-dgpu
+set_ids 0000:03:00.0 10de 2684
+set_ids 0000:03:00.1 10de 22ba
+reset_case "NVIDIA" "$T/root" 0000:03:00.0
+contains "NVIDIA: no FLR, plain advice" "$T/reset" '^WARN  0000:03:00\.0 has no FLR \(reset: bus\)$'
+lacks "NVIDIA: no AMD reset advice" "$T/reset" "$amd_words"
+# Intel: the desktop's iGPU (FLR), and an Arc A770 in the card's place (bus reset only)
+reset_case "Intel iGPU" "$FIX/desktop-dgpu" 0000:00:02.0
+contains "Intel iGPU: FLR" "$T/reset" '^PASS  0000:00:02\.0 resets with FLR'
+lacks "Intel iGPU: no AMD reset advice" "$T/reset" "$amd_words"
+copy_fixture desktop-dgpu
+set_ids 0000:03:00.0 8086 56a0
+set_ids 0000:03:00.1 8086 4f90
+reset_case "Intel Arc" "$T/root" 0000:03:00.0
+contains "Intel Arc: no FLR, plain advice" "$T/reset" '^WARN  0000:03:00\.0 has no FLR \(reset: bus\)$'
+lacks "Intel Arc: no AMD reset advice" "$T/reset" "$amd_words"
+# in vendor-reset's table: the card as a Polaris 10 RX 580 (1002:67df + 1002:aaf0)
+copy_fixture desktop-dgpu
+set_ids 0000:03:00.0 1002 67df
+set_ids 0000:03:00.1 1002 aaf0
+reset_case "Polaris 10" "$T/root" 0000:03:00.0
+contains "Polaris 10: the reset bug of its family" "$T/reset" 'the AMD reset bug of the Polaris 10 family'
+contains "Polaris 10: vendor-reset advice" "$T/reset" 'fix: Install the vendor-reset module \(it supports this GPU\) and set reset_method to device_specific'
+# Navi 2x (desktop-dgpu's RX 6800 XT, Navi 21) and Navi 3x (iommu-off's RX 7900 XTX, Navi 31)
+reset_case "Navi 21" "$FIX/desktop-dgpu" 0000:03:00.0
+contains "Navi 21: the bus reset" "$T/reset" '^WARN  0000:03:00\.0: AMD GPU without FLR \(reset: bus\): it depends on the bus reset$'
+contains "Navi 21: its real options" "$T/reset" 'fix: vendor-reset does not support this GPU \(Navi 2x/3x and later'
+lacks "Navi 21: no vendor-reset install" "$T/reset" 'Install the vendor-reset'
+reset_case "Navi 31" "$FIX/iommu-off" 0000:03:00.0
+contains "Navi 31: the bus reset" "$T/reset" 'it depends on the bus reset$'
+lacks "Navi 31: no vendor-reset install" "$T/reset" 'Install the vendor-reset'
+# an APU (strix-halo)
+reset_case "APU" "$FIX/strix-halo" 0000:c4:00.0
+contains "APU: only reset with the whole chip" "$T/reset" "an APU's GPU is only reset with the whole chip"
+contains "APU: its real options" "$T/reset" 'fix: vendor-reset does not support APUs: shut the guest down cleanly'
+lacks "APU: no vendor-reset install" "$T/reset" 'Install the vendor-reset'
+
 done_testing
