@@ -25,7 +25,9 @@ start_kernel
 expect_rc 1 "bind of the boot VGA refused" g bind $GPU $AUD
 contains "override named" "$T/err" "Refusing: $GPU is the GPU holding the host console \\(override: --allow-boot-vga\\)"
 expect_rc 1 "bind of half a group refused" g bind --allow-boot-vga $GPU
-contains "group member named" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force"
+contains "group member named" "$T/err" "IOMMU group 14 of $GPU also holds $AUD \\(snd_hda_intel\\); pass it too$"
+expect_rc 1 "--force does not bind half a group" g bind --allow-boot-vga --force $GPU
+contains "says why --force cannot" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force cannot override it: the kernel refuses to open an IOMMU group while another member keeps its host driver"
 check "refusals changed nothing" both amdgpu snd_hda_intel
 expect_rc 2 "unknown address" g bind 0000:99:00.0
 expect_rc 2 "not an address or profile" g unbind 0000:zz:00.0
