@@ -259,7 +259,7 @@ int cmd_bind(int argc, char **argv)
 			return r;
 		if (unbind)
 			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms);
-		else if (cmd_run_check_plan(p.plan, force || arg_force) < 0)
+		else if (cmd_run_check_plan(p.plan, force || arg_force, true) < 0)
 			r = -EPERM;
 		else
 			r = do_bind(p.ctx, p.plan, NULL, p.plan->vm_name, &po);

@@ -31,6 +31,18 @@ static const char *const forceable[] = { "iommu-group" };
 	"profile), move the card to another slot, or isolate it in the firmware (an ACS override " \
 	"patch is your own business)"
 
+/* FAILs about the guest, not the devices: bind (no guest starts; a libvirt hook's domain has
+ * its own disks) does not refuse on them. */
+static const char *const guest_only[] = { "disk", "cdrom", "nvram" };
+
+static bool is_guest_only(const char *id)
+{
+	for (size_t i = 0; i < ELEMENTSOF(guest_only); i++)
+		if (streq(id, guest_only[i]))
+			return true;
+	return false;
+}
+
 static bool is_forceable(const char *id)
 {
 	for (size_t i = 0; i < ELEMENTSOF(forceable); i++)
@@ -39,7 +51,7 @@ static bool is_forceable(const char *id)
 	return false;
 }
 
-int cmd_run_check_plan(const struct plan *p, bool force)
+int cmd_run_check_plan(const struct plan *p, bool force, bool devices_only)
 {
 	bool refuse = false;
 
@@ -49,6 +61,10 @@ int cmd_run_check_plan(const struct plan *p, bool force)
 
 		if (d->status != DIAG_FAIL)
 			continue;
+		if (devices_only && is_guest_only(d->id)) {
+			log_notice("Not refusing: %s (bind starts no guest)", d->message);
+			continue;
+		}
 		if (force && is_forceable(d->id)) {
 			log_warning("Overriding '%s' (--force): %s", d->id, d->message);
 			continue;
@@ -231,7 +247,7 @@ int cmd_run(int argc, char **argv)
 	r = cmd_plan_load_with(argv[optind], allow_boot_vga, &c);
 	if (r != EXIT_OK)
 		return r;
-	if (cmd_run_check_plan(c.plan, force || arg_force) < 0)
+	if (cmd_run_check_plan(c.plan, force || arg_force, false) < 0)
 		goto out;
 
 	/* Everything that can fail without touching the host comes first. */
