@@ -85,11 +85,12 @@ static int check_bdfs(struct ctx *c, char *const *bdfs, bool allow_boot_vga, boo
 			    streq_ptr(m->driver, VFIO_DRIVER))
 				continue;
 			/* no --force: binding part of a group cannot work */
-			log_error("Refusing: IOMMU group %d of %s also holds %s (%s); pass it too%s",
-				  g->id, *b, m->address, m->driver ? m->driver : "no driver",
-				  force ? " (--force cannot override it: the kernel refuses to open "
-					  "an IOMMU group while another member keeps its host driver)"
-					: "");
+			log_error(
+			    "Refusing: IOMMU group %d of %s also holds %s (%s); pass it too%s",
+			    g->id, *b, m->address, m->driver ? m->driver : "no driver",
+			    force ? " (--force cannot override it: the kernel refuses to open "
+				    "an IOMMU group while another member keeps its host driver)"
+				  : "");
 			refuse = -EPERM;
 		}
 	}

@@ -25,9 +25,9 @@
 static const char *const forceable[] = { "iommu-group" };
 
 /* Why --force does not override group-viable, and what does. */
-#define GROUP_NOT_FORCEABLE                                                                       \
-	"--force cannot override it: the kernel refuses to open an IOMMU group while another "    \
-	"member keeps its host driver. Pass the whole group (list its other members in the "      \
+#define GROUP_NOT_FORCEABLE                                                                        \
+	"--force cannot override it: the kernel refuses to open an IOMMU group while another "     \
+	"member keeps its host driver. Pass the whole group (list its other members in the "       \
 	"profile), move the card to another slot, or isolate it in the firmware (an ACS override " \
 	"patch is your own business)"
 

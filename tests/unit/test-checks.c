@@ -64,10 +64,14 @@ static void test_vendor_reset_table(void **state)
 		const char *family;
 	} cases[] = {
 		{ 0x1002, 0x67df, "Polaris 10" }, /* RX 470/480/570/580 */
-		{ 0x1002, 0x67ef, "Polaris 11" }, { 0x1002, 0x699f, "Polaris 12" },
-		{ 0x1002, 0x687f, "Vega 10" },	  { 0x1002, 0x66af, "Vega 20" },
-		{ 0x1002, 0x731f, "Navi 10" },	  { 0x1002, 0x7340, "Navi 14" },
-		{ 0x1002, 0x7360, "Navi 12" },	  { 0x1002, 0x738c, "Arcturus" },
+		{ 0x1002, 0x67ef, "Polaris 11" },
+		{ 0x1002, 0x699f, "Polaris 12" },
+		{ 0x1002, 0x687f, "Vega 10" },
+		{ 0x1002, 0x66af, "Vega 20" },
+		{ 0x1002, 0x731f, "Navi 10" },
+		{ 0x1002, 0x7340, "Navi 14" },
+		{ 0x1002, 0x7360, "Navi 12" },
+		{ 0x1002, 0x738c, "Arcturus" },
 		/* not in vendor-reset's table: Navi 2x/3x, APUs, other vendors */
 		{ 0x1002, 0x73bf, NULL }, /* Navi 21 */
 		{ 0x1002, 0x73df, NULL }, /* Navi 22 */
