@@ -79,16 +79,18 @@ static int check_bdfs(struct ctx *c, char *const *bdfs, bool allow_boot_vga, boo
 		for (size_t i = 0; i < g->n_members; i++) {
 			const struct pci_func *m = &h->funcs[g->members[i]];
 
-			if (m->is_bridge || strv_contains(bdfs, m->address))
+			/* a member already on vfio-pci does not stop the kernel from opening the
+			 * group (the lock and in-use checks speak for it) */
+			if (m->is_bridge || strv_contains(bdfs, m->address) ||
+			    streq_ptr(m->driver, VFIO_DRIVER))
 				continue;
-			if (force) {
-				log_warning("IOMMU group %d also holds %s; going on (--force)",
-					    g->id, m->address);
-				continue;
-			}
-			log_error("Refusing: IOMMU group %d of %s also holds %s (%s); pass it too, "
-				  "or override: --force",
-				  g->id, *b, m->address, m->driver ? m->driver : "no driver");
+			/* no --force: binding part of a group cannot work */
+			log_error(
+			    "Refusing: IOMMU group %d of %s also holds %s (%s); pass it too%s",
+			    g->id, *b, m->address, m->driver ? m->driver : "no driver",
+			    force ? " (--force cannot override it: the kernel refuses to open "
+				    "an IOMMU group while another member keeps its host driver)"
+				  : "");
 			refuse = -EPERM;
 		}
 	}
@@ -231,8 +233,9 @@ const struct cmd_option cmd_bind_options[] = {
 	{ "allow-boot-vga", 0, no_argument, ARG_ALLOW_BOOT_VGA, NULL,
 	  "(bind) bind the GPU the host booted on (as allow-boot-vga = yes in the profile)" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL,
-	  "(bind) go on although the IOMMU group holds other devices that are not passed; "
-	  "(unbind) give the devices back although the VM still runs" },
+	  "(bind) as for run: go on although a passed function has no IOMMU group, never past "
+	  "an IOMMU group that holds devices not passed; (unbind) give the devices back "
+	  "although the VM still runs" },
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
 	  "how long to wait for each function to change driver (0 to 3600, default 10)" },
 	CMD_OPTION_GLOBAL("dry-run", "print each host change instead of making it"),
@@ -278,7 +281,7 @@ int cmd_bind(int argc, char **argv)
 		if (unbind)
 			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms,
 					   force || arg_force);
-		else if (cmd_run_check_plan(p.plan, force || arg_force) < 0)
+		else if (cmd_run_check_plan(p.plan, force || arg_force, true) < 0)
 			r = -EPERM;
 		else
 			r = do_bind(p.ctx, p.plan, NULL, p.plan->vm_name, &po);

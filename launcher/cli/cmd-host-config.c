@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/checks.h"
 #include "core/diag.h"
 #include "core/profile.h"
 #include "host/inspect.h"
@@ -313,6 +314,14 @@ int cmd_host_config(int argc, char **argv)
 		.functions = profile && !profile->gpu_functions_all ? profile->gpu_functions : NULL,
 		.blacklist = blacklist,
 	};
+	/* the host facts host-config acts on, as check words them (one id, one severity) */
+	r = checks_iommu(h, &d);
+	if (r >= 0)
+		r = checks_vfio_modules(h, &d);
+	if (r < 0) {
+		diag_list_clear(&d);
+		return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
+	}
 	changed = hostcfg_compute(cfg, h, &req, &d);
 	if (arg_json && changed >= 0) {
 		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;

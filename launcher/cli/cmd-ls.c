@@ -36,11 +36,12 @@ static void print_func_line(const struct host *h, const struct pci_func *f, bool
 
 	if (role)
 		snprintf(marker, sizeof(marker), "%s", streq(role, "gpu") ? "GPU" : "AUDIO");
-	printf("  %s%-5s%s %s [%04x:%04x] %s: %s (driver %s, reset: %s)%s%s\n",
+	printf("  %s%-5s%s %s [%04x:%04x] %s: %s (driver %s, reset: %s)%s%s%s\n",
 	       color && role ? "\033[1m" : "", marker, color && role ? "\033[0m" : "", f->address,
 	       f->vendor, f->device, f->class_name ? f->class_name : "Class", strna(name),
 	       f->driver ? f->driver : "none", reset && *reset ? reset : "none",
-	       f->boot_vga == 1 ? " [boot VGA]" : "", f->console ? " [console]" : "");
+	       f->boot_vga == 1 ? " [boot VGA]" : "", f->console ? " [console]" : "",
+	       f->config_dead ? " [not responding: config space reads 0xff]" : "");
 }
 
 static void print_func_json(const struct host *h, const struct pci_func *f)
@@ -59,9 +60,9 @@ static void print_func_json(const struct host *h, const struct pci_func *f)
 	printf(",");
 	json_key(stdout, "driver_override");
 	json_string(stdout, f->driver_override);
-	printf(",\"boot_vga\":%s,\"console\":%s,\"bridge\":%s,\"role\":",
+	printf(",\"boot_vga\":%s,\"console\":%s,\"bridge\":%s,\"responding\":%s,\"role\":",
 	       f->boot_vga == 1 ? "true" : "false", f->console ? "true" : "false",
-	       f->is_bridge ? "true" : "false");
+	       f->is_bridge ? "true" : "false", f->config_dead ? "false" : "true");
 	json_string(stdout, role);
 	printf(",\"reset\":[");
 	for (char **m = f->reset_methods; m && *m; m++) {

@@ -20,8 +20,28 @@
 #include "util/error.h"
 #include "util/log.h"
 
-/* FAIL diagnostics --force may override: the user knows what else sits in the group. */
-static const char *const forceable[] = { "group-viable", "iommu-group" };
+/* FAIL diagnostics --force may override. Not group-viable: binding only part of an IOMMU group
+ * cannot work, the kernel refuses to open a group while another member keeps its host driver. */
+static const char *const forceable[] = { "iommu-group" };
+
+/* Why --force does not override group-viable, and what does. */
+#define GROUP_NOT_FORCEABLE                                                                        \
+	"--force cannot override it: the kernel refuses to open an IOMMU group while another "     \
+	"member keeps its host driver. Pass the whole group (list its other members in the "       \
+	"profile), move the card to another slot, or isolate it in the firmware (an ACS override " \
+	"patch is your own business)"
+
+/* FAILs about the guest, not the devices: bind (no guest starts; a libvirt hook's domain has
+ * its own disks) does not refuse on them. */
+static const char *const guest_only[] = { "disk", "cdrom", "nvram" };
+
+static bool is_guest_only(const char *id)
+{
+	for (size_t i = 0; i < ELEMENTSOF(guest_only); i++)
+		if (streq(id, guest_only[i]))
+			return true;
+	return false;
+}
 
 static bool is_forceable(const char *id)
 {
@@ -31,7 +51,7 @@ static bool is_forceable(const char *id)
 	return false;
 }
 
-int cmd_run_check_plan(const struct plan *p, bool force)
+int cmd_run_check_plan(const struct plan *p, bool force, bool devices_only)
 {
 	bool refuse = false;
 
@@ -41,11 +61,18 @@ int cmd_run_check_plan(const struct plan *p, bool force)
 
 		if (d->status != DIAG_FAIL)
 			continue;
+		if (devices_only && is_guest_only(d->id)) {
+			log_notice("Not refusing: %s (bind starts no guest)", d->message);
+			continue;
+		}
 		if (force && is_forceable(d->id)) {
 			log_warning("Overriding '%s' (--force): %s", d->id, d->message);
 			continue;
 		}
-		if (streq(d->id, "boot-vga"))
+		if (streq(d->id, "group-viable"))
+			log_error("Refusing: %s%s%s", d->message, force ? "; " : "",
+				  force ? GROUP_NOT_FORCEABLE : "");
+		else if (streq(d->id, "boot-vga"))
 			log_error(
 			    "Refusing: %s (override: --allow-boot-vga or allow-boot-vga = yes)",
 			    d->message);
@@ -173,8 +200,8 @@ const struct cmd_option cmd_run_options[] = {
 	  "pass through the GPU the host booted on (as allow-boot-vga = yes in the profile); the "
 	  "host console goes dark while the guest runs and comes back after" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL,
-	  "go on although the GPU's IOMMU group holds other devices that are not passed: you know "
-	  "what else sits in the group" },
+	  "go on although a passed function has no IOMMU group (never past an IOMMU group that "
+	  "holds devices not passed: that cannot work)" },
 	{ "log", 0, no_argument, ARG_LOG, NULL,
 	  "write QEMU's output to STATE-DIR/VM/qemu.log instead of the terminal" },
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
@@ -225,7 +252,7 @@ int cmd_run(int argc, char **argv)
 	r = cmd_plan_load_with(argv[optind], allow_boot_vga, &c);
 	if (r != EXIT_OK)
 		return r;
-	if (cmd_run_check_plan(c.plan, force || arg_force) < 0)
+	if (cmd_run_check_plan(c.plan, force || arg_force, false) < 0)
 		goto out;
 
 	/* Everything that can fail without touching the host comes first. */

@@ -208,8 +208,9 @@ int cmd_restore(int argc, char **argv);
 struct plan;
 struct journal;
 /* Shared by run/bind/unbind/restore (cmd-run.c); each logs its own errors. */
-/* Print the diagnostics; -EPERM when a FAIL (not overridden by @force) refuses the run. */
-int cmd_run_check_plan(const struct plan *p, bool force);
+/* Print the diagnostics; -EPERM when a FAIL (not overridden by @force) refuses the run.
+ * @devices_only (bind): FAILs about the guest alone (disk, cdrom, nvram) do not refuse. */
+int cmd_run_check_plan(const struct plan *p, bool force, bool devices_only);
 /* prepare_options.say: userdata != NULL means dry run (stdout), else a notice on stderr. */
 void cmd_run_say(void *userdata, const char *line);
 int cmd_run_parse_timeout(const char *s, unsigned *ret_ms);

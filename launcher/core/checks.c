@@ -177,6 +177,52 @@ static bool iommu_off(const struct host *h)
 	return h->n_groups == 0;
 }
 
+int checks_iommu(const struct host *h, struct diag_list *d)
+{
+	int r;
+
+	if (!iommu_off(h))
+		r = add(d, CHECK_IOMMU_ENABLED, DIAG_PASS, NULL, "IOMMU enabled: %zu IOMMU groups",
+			h->n_groups);
+	else
+		r = add(
+		    d, CHECK_IOMMU_ENABLED, DIAG_FAIL,
+		    is_amd_cpu(h)
+			? "Enable IOMMU / AMD-Vi in the firmware setup and add amd_iommu=on "
+			  "iommu=pt to the kernel command line (gpurun host-config)"
+			: "Enable VT-d in the firmware setup and add intel_iommu=on iommu=pt to "
+			  "the kernel command line (gpurun host-config)",
+		    "The IOMMU is off: no IOMMU groups in /sys/kernel/iommu_groups%s",
+		    h->iommu_sysfs ? " (an IOMMU driver is registered but no groups)" : "");
+	return r < 0 ? r : 0;
+}
+
+int checks_vfio_modules(const struct host *h, struct diag_list *d)
+{
+	int r;
+
+	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+		if (!host_module_required(i))
+			continue;
+		if (h->mod_loaded[i])
+			r = add(d, CHECK_VFIO_MODULES, DIAG_PASS, NULL, "Module %s loaded",
+				host_module_names[i]);
+		else if (h->mod_available[i])
+			r = add(d, CHECK_VFIO_MODULES, DIAG_PASS, NULL,
+				"Module %s available (gpurun loads it when a guest starts)",
+				host_module_names[i]);
+		else
+			r = add(
+			    d, CHECK_VFIO_MODULES, DIAG_FAIL,
+			    "Install the kernel's modules package, or build with CONFIG_VFIO_PCI",
+			    "Module %s not found for kernel %s", host_module_names[i],
+			    strna(h->kernel_release));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int checks_host(const struct host *h, bool kvm_required, struct diag_list *d)
 {
 	const char *flag = is_amd_cpu(h) ? "svm" : "vmx";
@@ -211,19 +257,7 @@ int checks_host(const struct host *h, bool kvm_required, struct diag_list *d)
 	if (r < 0)
 		return r;
 
-	if (!iommu_off(h))
-		r = add(d, CHECK_IOMMU_ENABLED, DIAG_PASS, NULL, "IOMMU enabled: %zu IOMMU groups",
-			h->n_groups);
-	else
-		r = add(
-		    d, CHECK_IOMMU_ENABLED, DIAG_FAIL,
-		    is_amd_cpu(h)
-			? "Enable IOMMU / AMD-Vi in the firmware setup and add amd_iommu=on "
-			  "iommu=pt to the kernel command line (gpurun host-config)"
-			: "Enable VT-d in the firmware setup and add intel_iommu=on iommu=pt to "
-			  "the kernel command line (gpurun host-config)",
-		    "The IOMMU is off: no IOMMU groups in /sys/kernel/iommu_groups%s",
-		    h->iommu_sysfs ? " (an IOMMU driver is registered but no groups)" : "");
+	r = checks_iommu(h, d);
 	if (r < 0)
 		return r;
 
@@ -264,25 +298,9 @@ int checks_host(const struct host *h, bool kvm_required, struct diag_list *d)
 	if (r < 0)
 		return r;
 
-	for (int i = 0; i < _HOST_MOD_MAX; i++) {
-		if (!host_module_required(i))
-			continue;
-		if (h->mod_loaded[i])
-			r = add(d, CHECK_VFIO_MODULES, DIAG_PASS, NULL, "Module %s loaded",
-				host_module_names[i]);
-		else if (h->mod_available[i])
-			r = add(d, CHECK_VFIO_MODULES, DIAG_PASS, NULL,
-				"Module %s available (gpurun loads it when a guest starts)",
-				host_module_names[i]);
-		else
-			r = add(
-			    d, CHECK_VFIO_MODULES, DIAG_FAIL,
-			    "Install the kernel's modules package, or build with CONFIG_VFIO_PCI",
-			    "Module %s not found for kernel %s", host_module_names[i],
-			    strna(h->kernel_release));
-		if (r < 0)
-			return r;
-	}
+	r = checks_vfio_modules(h, d);
+	if (r < 0)
+		return r;
 
 	if (h->has_vfct)
 		r = add(d, CHECK_VFCT, DIAG_INFO, NULL, "ACPI VFCT table present (%zu bytes)",

@@ -72,6 +72,11 @@ const char *checks_vendor_reset_family(uint16_t vendor, uint16_t device);
  * @kvm_required: false when the profile says accel = tcg (a missing /dev/kvm is then INFO).
  * Returns 0 or -ENOMEM. */
 int checks_host(const struct host *h, bool kvm_required, struct diag_list *d);
+/* Parts of checks_host() on their own, worded and graded the same (host-config reports them):
+ * whether the IOMMU is on (iommu-enabled), whether the vfio modules exist (vfio-modules).
+ * Return 0 or -ENOMEM. */
+int checks_iommu(const struct host *h, struct diag_list *d);
+int checks_vfio_modules(const struct host *h, struct diag_list *d);
 
 /* The facts of one GPU (or of whatever function was asked about with check --device): is it
  * responding, what it is, its IOMMU group and the groups of every function in @passed (NULL:

@@ -25,7 +25,9 @@ start_kernel
 expect_rc 1 "bind of the boot VGA refused" g bind $GPU $AUD
 contains "override named" "$T/err" "Refusing: $GPU is the GPU holding the host console \\(override: --allow-boot-vga\\)"
 expect_rc 1 "bind of half a group refused" g bind --allow-boot-vga $GPU
-contains "group member named" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force"
+contains "group member named" "$T/err" "IOMMU group 14 of $GPU also holds $AUD \\(snd_hda_intel\\); pass it too$"
+expect_rc 1 "--force does not bind half a group" g bind --allow-boot-vga --force $GPU
+contains "says why --force cannot" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force cannot override it: the kernel refuses to open an IOMMU group while another member keeps its host driver"
 check "refusals changed nothing" both amdgpu snd_hda_intel
 expect_rc 2 "unknown address" g bind 0000:99:00.0
 expect_rc 2 "not an address or profile" g unbind 0000:zz:00.0
@@ -58,6 +60,19 @@ contains "says which" "$T/err" "$AUD: snd_hda_intel"
 expect_rc 0 "bind --dry-run PROFILE" g --dry-run bind "$T/w.profile"
 contains "dry run lists the bind" "$T/out" "^bind $GPU: amdgpu -> vfio-pci"
 check "dry run changed nothing" both amdgpu snd_hda_intel
+# bind prepares devices, no guest: a missing disk image does not stop it, a missing ROM does
+sed 's|^network = none$|network = none\ndisk = /var/lib/gpurun/nowhere.qcow2|' "$T/w.profile" >"$T/wd.profile"
+expect_rc 1 "plan of a missing disk fails" g plan "$T/wd.profile"
+contains "disk FAIL" "$T/out" '^FAIL disk: disk = /var/lib/gpurun/nowhere\.qcow2: the file does not exist$'
+expect_rc 0 "bind --dry-run PROFILE with a missing disk" g --dry-run bind "$T/wd.profile"
+contains "lists the bind" "$T/out" "^bind $GPU: amdgpu -> vfio-pci"
+lacks "not refused" "$T/err" 'Refusing'
+contains "says why not" "$T/err" 'Not refusing: disk = /var/lib/gpurun/nowhere\.qcow2: the file does not exist \(bind starts no guest\)'
+sed 's|^vbios = none$|vbios = /usr/share/vgabios/gpu.rom|' "$T/w.profile" >"$T/wr.profile"
+expect_rc 1 "bind --dry-run PROFILE with a missing ROM refused" g --dry-run bind "$T/wr.profile"
+contains "names the ROM" "$T/err" 'Refusing: vbios = /usr/share/vgabios/gpu\.rom: the file does not exist'
+lacks "nothing bound" "$T/out" "^bind $GPU"
+check "dry runs changed nothing" both amdgpu snd_hda_intel
 expect_rc 0 "bind PROFILE" g bind "$T/w.profile"
 check "profile bound" both vfio-pci vfio-pci
 check "console released" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 0
