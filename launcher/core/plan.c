@@ -39,6 +39,7 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
 	[PLAN_ACTION_LOAD_MODULE] = "load-module",
 	[PLAN_ACTION_STAGE_ROM] = "stage-rom",
 	[PLAN_ACTION_UNBIND_CONSOLE] = "unbind-console",
+	[PLAN_ACTION_UNBIND_FRAMEBUFFER] = "unbind-framebuffer",
 	[PLAN_ACTION_BIND_VFIO] = "bind-vfio",
 };
 DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX)
