@@ -80,7 +80,8 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 	if (!startswith(source, "vfct:")) {
 		r = read_full_file(source, ROM_MAX_SIZE, &buf, &len);
 		if (r < 0)
-			return error_set(err, r, "Failed to read %s: %s", source, strerror(-r));
+			return error_set(err, r, "Failed to read %s: %s", source,
+					 read_full_file_strerror(r));
 		*ret = buf;
 		*ret_len = len;
 		return 0;
@@ -243,7 +244,7 @@ static int read_inputs(struct ctx *c, const struct plan *p, const struct prepare
 	r = read_full_file(p->ovmf_vars_template, 64 * 1024 * 1024, &in->vars, &in->vars_len);
 	if (r < 0)
 		return error_set(err, r, "Failed to read %s: %s", p->ovmf_vars_template,
-				 strerror(-r));
+				 read_full_file_strerror(r));
 	return 0;
 }
 
