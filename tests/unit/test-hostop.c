@@ -228,7 +228,9 @@ static void test_rom_revert(void **state)
 	_cleanup_free_ char *made = testutil_path(t->dir, "made.rom"),
 			    *kept = testutil_path(t->dir, "kept.rom");
 	struct journal_entry n = { .kind = JOURNAL_ROM, .target = made, .value = (char *)"new" },
-			     e = { .kind = JOURNAL_ROM, .target = kept, .value = (char *)"existing" };
+			     e = { .kind = JOURNAL_ROM,
+				   .target = kept,
+				   .value = (char *)"existing" };
 	struct revert_report rep = {};
 
 	testutil_put(t->dir, "made.rom", "x");
