@@ -34,6 +34,8 @@ struct pci_func {
 	bool is_bridge;		   /* header type 1/2 or class 0x06xx */
 	bool console;		   /* a framebuffer bound to this function carries the vt console */
 	int fb;			   /* fbN bound to this device, -1 none */
+	char *fb_platform; /* the firmware framebuffer's platform device scanning out of this
+			    * function ("efi-framebuffer.0", "simple-framebuffer.0"), or NULL */
 };
 
 struct iommu_group {

@@ -257,10 +257,10 @@ static int check_console(struct plan *p, const struct profile *pr, const struct 
 	r = diag_add(&p->diags, DIAG_WARN, "boot-vga", NULL,
 		     "%s is the %s; allow-boot-vga = yes: the host console is released", f->address,
 		     f->console ? "GPU holding the host console" : "boot VGA device");
-	if (r < 0 || !f->console)
+	if (r < 0)
 		return r;
 	/* vtconsoles entries look like "vtcon1: frame buffer device (bound)" */
-	for (char **v = h->vtconsoles; v && *v; v++) {
+	for (char **v = h->vtconsoles; f->console && v && *v; v++) {
 		_cleanup_free_ char *name = NULL;
 		const char *colon = strchr(*v, ':');
 
@@ -273,6 +273,11 @@ static int check_console(struct plan *p, const struct profile *pr, const struct 
 		if (r < 0)
 			return r;
 	}
+	/* efifb / simplefb keep the GPU's BAR reserved (QEMU: "BAR 0: can't reserve") whether or
+	 * not a console runs on them: the platform device is unbound too, after the consoles
+	 * (revert rebinds it first) */
+	if (f->fb_platform)
+		return add_action(p, PLAN_ACTION_UNBIND_FRAMEBUFFER, f->fb_platform, NULL);
 	return 0;
 }
 

@@ -194,4 +194,42 @@ check "nothing changed by the refusals" diff -u "$T/before" "$T/after"
 lacks "modules were never touched" "$T/err" "not loading"
 fake_kernel_stop
 
+# --- item 10: the boot VGA GPU whose console runs on the firmware framebuffer (efifb)
+# the strix-halo copy changed so that fb0 is efi-framebuffer.0's, bound to efi-framebuffer
+efifb_host() {
+	copy_fixture strix-halo
+	r=$T/root/sys
+	rm -rf "$r/devices/pci0000:00/0000:00:08.1/$GPU/graphics" "$r/class/graphics/fb0"
+	mkdir -p "$r/devices/platform/efi-framebuffer.0/graphics/fb0" "$r/bus/platform/devices"
+	echo "EFI VGA" >"$r/devices/platform/efi-framebuffer.0/graphics/fb0/name"
+	ln -s ../.. "$r/devices/platform/efi-framebuffer.0/graphics/fb0/device"
+	ln -s ../../devices/platform/efi-framebuffer.0/graphics/fb0 "$r/class/graphics/fb0"
+	ln -s ../../../devices/platform/efi-framebuffer.0 "$r/bus/platform/devices/efi-framebuffer.0"
+	ln -s ../../../bus/platform/drivers/efi-framebuffer "$r/devices/platform/efi-framebuffer.0/driver"
+}
+efifb_bound() { test "$(readlink "$T/root/sys/devices/platform/efi-framebuffer.0/driver")" = ../../../bus/platform/drivers/efi-framebuffer; }
+efifb_host
+fake_kernel_start "$T/root"
+expect_rc 0 "efifb: bind --dry-run PROFILE" g --dry-run bind "$T/w.profile"
+contains "efifb: dry run unbinds the framebuffer" "$T/out" "^unbind efi-framebuffer.0 from efi-framebuffer$"
+check "efifb: dry run: framebuffer after the console" sh -c \
+	"grep -n -e '^unbind console vtcon1' -e '^unbind efi-framebuffer' '$T/out' | head -1 | grep -q console"
+check "efifb: dry run changed nothing" efifb_bound
+expect_rc 0 "efifb: bind PROFILE" g bind "$T/w.profile"
+check "efifb: framebuffer unbound" test ! -e "$T/root/sys/devices/platform/efi-framebuffer.0/driver"
+contains "efifb: journalled" "$T/root/run/gpurun/w/journal" "^platform efi-framebuffer.0 efi-framebuffer$"
+check "efifb: GPU on vfio-pci" test "$(drv $GPU)" = vfio-pci
+expect_rc 0 "efifb: unbind PROFILE" g unbind "$T/w.profile"
+check "efifb: framebuffer bound again" efifb_bound
+check "efifb: host back" host_is_back w
+fake_kernel_stop
+# a bind failing after the framebuffer was let go of gives it back
+efifb_host
+fake_kernel_start "$T/root" --refuse $GPU
+expect_rc 1 "efifb: bind failing at the GPU" g bind --timeout 0.3 "$T/w.profile"
+contains "efifb: framebuffer was unbound" "$T/fk.err" "efi-framebuffer.0 unbound from efi-framebuffer"
+check "efifb: and bound again" efifb_bound
+check "efifb: host back after the failure" host_is_back w
+fake_kernel_stop
+
 done_testing
