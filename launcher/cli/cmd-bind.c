@@ -123,26 +123,16 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 		}
 		return 0;
 	}
-	r = runner_block_signals(NULL);
+	r = cmd_run_guard_signals();
 	if (r < 0)
-		return log_error_errno(r, "Failed to block signals: %m");
+		return r;
 	po->check_signals = true;
 	r = cmd_run_create_journal(c, vm, &j);
 	if (r < 0)
 		return r;
 	r = p ? prepare_plan(c, p, j, po, &err) : prepare_addresses(c, bdfs, j, po, &err);
-	if (r < 0)
-		why = error_format(&err);
-	if (r == -EBUSY && j->n_entries == 0) {
-		/* a lock refused: nothing was changed (a kernel -EBUSY after a change is reverted) */
-		log_error("Refusing: %s", strna(why));
-		(void)journal_remove(c, vm);
-		return r;
-	}
 	if (r < 0) {
-		log_error("Binding failed: %s", strna(why));
-		log_notice("Reverting");
-		(void)cmd_run_revert(c, j, po->timeout_ms);
+		(void)cmd_run_undo_prepare(c, j, "Binding failed", &err, po->timeout_ms);
 		return r;
 	}
 	log_notice("Bound for '%s'; `gpurun unbind` or `gpurun restore %s` gives the devices back.",

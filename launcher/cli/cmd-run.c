@@ -179,6 +179,41 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	return 0;
 }
 
+int cmd_run_guard_signals(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	int r;
+
+	if (sigaction(SIGPIPE, &ign, NULL) < 0)
+		return log_error_errno(negative_errno(), "Failed to ignore SIGPIPE: %m");
+	r = runner_block_signals(NULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to block signals: %m");
+	return 0;
+}
+
+int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
+			 const struct error *err, unsigned timeout_ms)
+{
+	_cleanup_free_ char *why = error_format(err);
+	int r;
+
+	if (j->n_entries == 0) {
+		/* journal first, then act: an empty journal means nothing was changed (a lock
+		 * refused, an input could not be read, a signal came before the first step) */
+		log_error("Refusing: %s", strna(why));
+		journal_unlock_all(j);
+		r = journal_remove(c, j->vm);
+		if (r < 0)
+			log_warning_errno(
+			    r, "Failed to remove the journal of VM '%s', ignoring: %m", j->vm);
+		return 0;
+	}
+	log_error("%s: %s", what, strna(why));
+	log_notice("Reverting");
+	return cmd_run_revert(c, j, timeout_ms);
+}
+
 /* The runner's error, once, with its cause (the runner never prints). */
 static int log_runner_error(const struct error *e, int r)
 {
@@ -286,28 +321,16 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	r = runner_block_signals(NULL);
-	if (r < 0) {
-		log_error_errno(r, "Failed to block signals: %m");
+	if (cmd_run_guard_signals() < 0)
 		goto out;
-	}
 	po.check_signals = true;
 	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, &j) < 0)
 		goto out;
 
 	r = prepare_plan(c.ctx, c.plan, j, &po, &err);
-	if (r < 0)
-		why = error_format(&err);
-	if (r == -EBUSY && j->n_entries == 0) {
-		/* a lock refused: nothing was changed (a kernel -EBUSY after a change is reverted) */
-		log_error("Refusing: %s", strna(why));
-		(void)journal_remove(c.ctx, j->vm);
-		goto out;
-	}
 	if (r < 0) {
-		log_error("Preparing the host failed: %s", strna(why));
-		log_notice("Reverting");
-		(void)cmd_run_revert(c.ctx, j, po.timeout_ms);
+		(void)cmd_run_undo_prepare(c.ctx, j, "Preparing the host failed", &err,
+					   po.timeout_ms);
 		goto out;
 	}
 

@@ -217,6 +217,15 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms);
 int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret);
 /* Revert @j, print each function's final driver; on success unlock and remove the journal. */
 int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms);
+/* Before the first host change of run/bind: SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGCHLD)
+ * blocked, so each leads to the revert (seen between steps, passed to the guest while it runs);
+ * SIGPIPE ignored, so a closed stderr cannot end gpurun before its revert. */
+int cmd_run_guard_signals(void);
+/* After prepare_plan()/prepare_addresses() failed with @err: with nothing in @j nothing was
+ * changed ("Refusing: ...", the journal goes); otherwise everything in @j is reverted, whatever
+ * errno the failure carried. Returns the revert's result (0 when it was complete). */
+int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
+			 const struct error *err, unsigned timeout_ms);
 /* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. Refuses while
  * the VM is alive (liveness.h) unless @force. */
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force);

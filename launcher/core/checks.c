@@ -19,6 +19,7 @@
 #include "core/profile.h"
 #include "core/rom.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/strutil.h"
 #include "util/strv.h"
 
@@ -674,7 +675,8 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 			   "%s = %s: the file does not exist", w, f->path);
 	if (f->error < 0)
 		return add(d, id, DIAG_FAIL, "Check the file's permissions",
-			   "%s = %s: cannot read the file: %s", w, f->path, strerror(-f->error));
+			   "%s = %s: cannot read the file: %s", w, f->path,
+			   read_full_file_strerror(f->error));
 	if (!rom)
 		return add(d, id, DIAG_PASS, NULL, "%s = %s: readable", w, f->path);
 	if (rom_validate_for_guest(f->data, f->size, f->kind == CHECK_FILE_GOP, &err) < 0) {

@@ -28,6 +28,7 @@ void host_func_clear(struct pci_func *f)
 	free(f->driver);
 	free(f->driver_override);
 	strv_free(f->reset_methods);
+	free(f->fb_platform);
 	*f = (struct pci_func){ .iommu_group = -1, .boot_vga = -1, .fb = -1 };
 }
 struct host *host_free(struct host *h)

@@ -32,9 +32,11 @@ struct pci_func {
 	bool reset_method_missing; /* kernel < 5.15: no reset_method attribute */
 	uint8_t header_type;	   /* 0 endpoint, 1 PCI bridge, 2 CardBus bridge */
 	bool is_bridge;		   /* header type 1/2 or class 0x06xx */
-	bool config_dead; /* config space reads all 0xff (the ids above are then sysfs's) */
-	bool console;	  /* a framebuffer bound to this function carries the vt console */
-	int fb;		  /* fbN bound to this device, -1 none */
+	bool config_dead;  /* config space reads all 0xff (the ids above are then sysfs's) */
+	bool console;	   /* a framebuffer bound to this function carries the vt console */
+	int fb;		   /* fbN bound to this device, -1 none */
+	char *fb_platform; /* the firmware framebuffer's platform device scanning out of this
+			    * function ("efi-framebuffer.0", "simple-framebuffer.0"), or NULL */
 };
 
 struct iommu_group {

@@ -40,6 +40,7 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
 	[PLAN_ACTION_LOAD_MODULE] = "load-module",
 	[PLAN_ACTION_STAGE_ROM] = "stage-rom",
 	[PLAN_ACTION_UNBIND_CONSOLE] = "unbind-console",
+	[PLAN_ACTION_UNBIND_FRAMEBUFFER] = "unbind-framebuffer",
 	[PLAN_ACTION_BIND_VFIO] = "bind-vfio",
 };
 DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX)
@@ -247,10 +248,10 @@ static int plan_console(struct plan *p, const struct profile *pr, const struct h
 {
 	int r;
 
-	if (!f->console || !pr->allow_boot_vga)
+	if ((f->boot_vga != 1 && !f->console) || !pr->allow_boot_vga)
 		return 0;
 	/* vtconsoles entries look like "vtcon1: frame buffer device (bound)" */
-	for (char **v = h->vtconsoles; v && *v; v++) {
+	for (char **v = h->vtconsoles; f->console && v && *v; v++) {
 		_cleanup_free_ char *name = NULL;
 		const char *colon = strchr(*v, ':');
 
@@ -263,6 +264,11 @@ static int plan_console(struct plan *p, const struct profile *pr, const struct h
 		if (r < 0)
 			return r;
 	}
+	/* efifb / simplefb keep the GPU's BAR reserved (QEMU: "BAR 0: can't reserve") whether or
+	 * not a console runs on them: the platform device is unbound too, after the consoles
+	 * (revert rebinds it first) */
+	if (f->fb_platform)
+		return add_action(p, PLAN_ACTION_UNBIND_FRAMEBUFFER, f->fb_platform, NULL);
 	return 0;
 }
 

@@ -54,13 +54,15 @@ struct plan_device {
 };
 
 enum plan_action_kind {
-	PLAN_ACTION_LOAD_MODULE,    /* target: module name */
-	PLAN_ACTION_STAGE_ROM,	    /* target: destination path (under rom_dir); source:
+	PLAN_ACTION_LOAD_MODULE,	/* target: module name */
+	PLAN_ACTION_STAGE_ROM,		/* target: destination path (under rom_dir); source:
 				     * "vfct:ADDR" (the VFCT image for function ADDR),
 				     * "sysfs:ADDR" (that function's sysfs rom attribute), or the
 				     * absolute path of the user's file */
-	PLAN_ACTION_UNBIND_CONSOLE, /* target: "vtcon1" / "efi-framebuffer.0" */
-	PLAN_ACTION_BIND_VFIO,	    /* target: device address */
+	PLAN_ACTION_UNBIND_CONSOLE,	/* target: "vtcon1" */
+	PLAN_ACTION_UNBIND_FRAMEBUFFER, /* target: the platform device of a firmware framebuffer
+					 * the GPU scans out ("efi-framebuffer.0") */
+	PLAN_ACTION_BIND_VFIO,		/* target: device address */
 	_PLAN_ACTION_KIND_MAX,
 };
 
@@ -124,7 +126,7 @@ int plan_dump(const struct plan *p, FILE *f);
 
 /* "gpu", "gpu-audio", "gpu-other", "extra"; "none", "vfct", "sysfs", "file" (also the prefix
  * of a stage-rom action's source, "vfct:ADDR"); "load-module", "stage-rom", "unbind-console",
- * "bind-vfio". */
+ * "unbind-framebuffer", "bind-vfio". */
 DECLARE_STRING_TABLE_LOOKUP(plan_role, enum plan_role);
 DECLARE_STRING_TABLE_LOOKUP(plan_rom_source, enum plan_rom_source);
 DECLARE_STRING_TABLE_LOOKUP(plan_action_kind, enum plan_action_kind);

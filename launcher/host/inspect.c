@@ -102,10 +102,14 @@ static void read_console(struct ctx *c, struct host *h)
 			continue;
 		/* efifb / simple-framebuffer scan out of the boot VGA device's memory */
 		if (strstr(target, "efi-framebuffer") || strstr(target, "simple-framebuffer")) {
+			const char *dev = strrchr(target, '/');
+
 			for (size_t i = 0; i < h->n_funcs; i++)
 				if (h->funcs[i].boot_vga == 1) {
 					h->funcs[i].fb = (int)n;
 					h->funcs[i].console = fbcon;
+					free(h->funcs[i].fb_platform);
+					h->funcs[i].fb_platform = dev ? strdup(dev + 1) : NULL;
 				}
 			continue;
 		}

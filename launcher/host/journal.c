@@ -10,6 +10,7 @@
 #include "core/hostinfo.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/hostop.h"
 #include "host/journal.h"
 #include "host/liveness.h"
 #include "host/statedir.h"
@@ -22,20 +23,21 @@
 #define JOURNAL_MAX_SIZE (4 * 1024 * 1024)
 #define JOURNAL_HEADER_SYNTAX JOURNAL_MAGIC " " JOURNAL_VERSION " VM PID"
 
-static const char *const journal_kind_table[_JOURNAL_KIND_MAX] = {
-	[JOURNAL_MODULE] = "module",	 [JOURNAL_ROM] = "rom",	  [JOURNAL_VTCON] = "vtcon",
-	[JOURNAL_PLATFORM] = "platform", [JOURNAL_BIND] = "bind",
-};
-DEFINE_STRING_TABLE_LOOKUP(journal_kind, enum journal_kind, _JOURNAL_KIND_MAX);
+/* The entry kinds are the rows of the host operation table (hostop.c): names, syntax and
+ * fields come from there. */
+const char *journal_kind_to_string(enum journal_kind k)
+{
+	const struct host_op *op = host_op_get(k);
 
-/* The shape of each entry line, named in the error for a line that does not fit it. */
-static const char *const entry_syntax[_JOURNAL_KIND_MAX] = {
-	[JOURNAL_MODULE] = "module NAME",
-	[JOURNAL_ROM] = "rom PATH new|existing",
-	[JOURNAL_VTCON] = "vtcon NAME OLD",
-	[JOURNAL_PLATFORM] = "platform DEVICE DRIVER",
-	[JOURNAL_BIND] = "bind BDF driver=DRIVER override=OVERRIDE",
-};
+	return op ? op->name : NULL;
+}
+
+int journal_kind_from_string(const char *s)
+{
+	const struct host_op *op = host_op_from_name(s);
+
+	return op ? (int)op->kind : -EINVAL;
+}
 
 static void entry_done(struct journal_entry *e)
 {
@@ -97,31 +99,28 @@ static int escape_into(FILE *f, const char *s)
 char *journal_format_entry(enum journal_kind k, const char *target, const char *value,
 			   const char *extra)
 {
+	const struct host_op *op = host_op_get(k);
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f;
 
-	if (k >= _JOURNAL_KIND_MAX || !target || !*target)
+	if (!op || !target || !*target)
 		return NULL;
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return NULL;
-	fputs(journal_kind_to_string(k), f);
+	fputs(op->name, f);
 	fputc(' ', f);
 	escape_into(f, target);
-	switch (k) {
-	case JOURNAL_MODULE:
-		break;
-	case JOURNAL_BIND:
-		fputs(" driver=", f);
-		escape_into(f, value);
-		fputs(" override=", f);
-		escape_into(f, extra);
-		break;
-	default:
+	if (op->n_values >= 1) {
 		fputc(' ', f);
+		fputs(strempty(op->value_prefix), f);
 		escape_into(f, value);
-		break;
+	}
+	if (op->n_values >= 2) {
+		fputc(' ', f);
+		fputs(strempty(op->extra_prefix), f);
+		escape_into(f, extra);
 	}
 	fputc('\n', f);
 	if (fclose(f) != 0) {
@@ -215,13 +214,6 @@ static int add_entry(struct journal *j, enum journal_kind k, const char *target,
 	return 0;
 }
 
-/* A field that becomes one component of a sysfs path on revert (vtcon, platform device and
- * driver): a crafted journal must not reach outside the directory it names. */
-static bool plain_name(const char *s)
-{
-	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
-}
-
 static int parse_header(struct journal *j, char **f, int n, unsigned lineno, struct error *err)
 {
 	char *end;
@@ -249,51 +241,36 @@ static int parse_header(struct journal *j, char **f, int n, unsigned lineno, str
 
 static int parse_entry(struct journal *j, char **f, int n, unsigned lineno, struct error *err)
 {
-	int k = journal_kind_from_string(f[0]);
+	const struct host_op *op = host_op_from_name(f[0]);
+	const char *vals[2] = {};
+	const char *why;
 	bool ok;
 
-	if (k < 0)
+	if (!op)
 		return error_set_line(err, EBADMSG, NULL, lineno,
 				      "not a gpurun journal line (unknown entry '%s')", f[0]);
-	ok = n >= 2 && *f[1];
-	switch (k) {
-	case JOURNAL_MODULE:
-		ok = ok && n == 2;
-		break;
-	case JOURNAL_ROM:
-		ok = ok && n == 3 && (streq(f[2], "new") || streq(f[2], "existing"));
-		break;
-	case JOURNAL_VTCON:
-		ok = ok && n == 3 && *f[2] && plain_name(f[1]);
-		break;
-	case JOURNAL_PLATFORM:
-		ok = ok && n == 3 && plain_name(f[1]) && plain_name(f[2]);
-		break;
-	case JOURNAL_BIND:
-		ok = ok && n == 4 && startswith(f[2], "driver=") && startswith(f[3], "override=");
-		break;
-	default:
+	ok = n == 2 + (int)op->n_values && *f[1];
+	for (unsigned i = 0; ok && i < op->n_values; i++) {
+		const char *prefix = i == 0 ? op->value_prefix : op->extra_prefix;
+
+		if (prefix && !startswith(f[2 + i], prefix))
+			ok = false;
+		else
+			vals[i] = f[2 + i] + strlen(strempty(prefix));
+	}
+	if (ok && op->values) {
 		ok = false;
-		break;
+		for (const char *const *v = op->values; *v; v++)
+			ok = ok || streq(vals[0], *v);
 	}
 	if (!ok)
 		return error_set_line(err, EBADMSG, NULL, lineno,
-				      "not a gpurun journal line (expected \"%s\")",
-				      entry_syntax[k]);
-	if (k == JOURNAL_BIND) {
-		char canon[PCI_ADDR_MAX];
-
-		/* the address names sysfs paths and lock files: only the canonical form */
-		if (pci_addr_parse(f[1], canon) < 0 || !streq(canon, f[1]))
-			return error_set_line(
-			    err, EBADMSG, NULL, lineno,
-			    "not a gpurun journal line ('%s' is not a PCI address "
-			    "like 0000:c4:00.0)",
-			    f[1]);
-		return add_entry(j, JOURNAL_BIND, f[1], f[2] + strlen("driver="),
-				 f[3] + strlen("override="), lineno);
-	}
-	return add_entry(j, (enum journal_kind)k, f[1], n > 2 ? f[2] : NULL, NULL, lineno);
+				      "not a gpurun journal line (expected \"%s\")", op->syntax);
+	why = op->check ? op->check(f[1], strempty(vals[0]), strempty(vals[1])) : NULL;
+	if (why)
+		return error_set_line(err, EBADMSG, NULL, lineno,
+				      "not a gpurun journal line ('%s' %s)", f[1], why);
+	return add_entry(j, op->kind, f[1], vals[0], vals[1], lineno);
 }
 
 static int parse_line(struct journal *j, const char *line, size_t len, unsigned lineno,

@@ -8,12 +8,16 @@
  *
  *     gpurun-journal 1 VM PID                      first line: format version, owner
  *     module NAME                                  gpurun loads kernel module NAME
- *     rom PATH new|existing                        a ROM file staged at PATH (new: did not exist)
+ *     rom PATH new|existing                        a ROM file staged at PATH (new: did not exist;
+ *                                                  "existing" only in older journals)
  *     vtcon NAME OLD                               class/vtconsole/NAME/bind was OLD, now 0
  *     platform DEVICE DRIVER                       platform DEVICE unbound from DRIVER
  *     bind BDF driver=DRIVER override=OVERRIDE     PCI function BDF had DRIVER (empty: none) and
  *                                                  driver_override OVERRIDE (empty: none); it
  *                                                  is being moved to vfio-pci
+ *
+ * Each kind is one row of the host operation table (hostop.h): names, fields and the values a
+ * journal may hold come from there.
  *
  * Field values escape '\\', bytes <= 0x20 and 0x7f as \xHH. A last line without its newline is
  * a write cut short by a crash: the action after it was never started, so it is ignored.

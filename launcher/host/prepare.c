@@ -8,8 +8,8 @@
 #include "core/vfct.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
+#include "host/hostop.h"
 #include "host/journal.h"
-#include "host/kmodule.h"
 #include "host/prepare.h"
 #include "host/romstage.h"
 #include "host/vfio.h"
@@ -39,54 +39,15 @@ static int on_device(struct error *err, const char *bdf, int r)
 	return r;
 }
 
-static int journal_failed(struct error *err, int r)
-{
-	return error_set(err, r, "Failed to write the journal: %s", strerror(-r));
-}
-
 static int check_signal(const struct prepare_options *o, struct error *err)
 {
 	sigset_t s;
 
 	if (!o->check_signals || sigpending(&s) < 0)
 		return 0;
-	if (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP))
+	if (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP) ||
+	    sigismember(&s, SIGQUIT))
 		return error_set(err, -EINTR, "interrupted by a signal");
-	return 0;
-}
-
-static int do_module(struct ctx *c, struct journal *j, const char *name,
-		     const struct prepare_options *o, struct error *err)
-{
-	int r;
-
-	if (kmodule_is_loaded(c, name)) {
-		say(o, "module %s: already loaded", name);
-		return 0;
-	}
-	if (o->dry_run) {
-		say(o, "load module %s%s", name, c->real_root ? "" : " (skipped: --root is not /)");
-		return 0;
-	}
-	if (!c->real_root) {
-		/* journalled all the same, so revert's path is the one a real run takes */
-		r = journal_append(j, JOURNAL_MODULE, name, NULL, NULL);
-		if (r < 0)
-			return journal_failed(err, r);
-		say(o, "not loading %s: --root is not /", name);
-		return 0;
-	}
-	r = journal_append(j, JOURNAL_MODULE, name, NULL, NULL);
-	if (r < 0)
-		return journal_failed(err, r);
-	r = kmodule_load(c, name);
-	if (r == -ENOENT) {
-		say(o, "module %s: not on this kernel, ignoring", name);
-		return 0;
-	}
-	if (r < 0)
-		return error_set(err, r, "Failed to load module %s: %s", name, strerror(-r));
-	say(o, "loaded module %s", name);
 	return 0;
 }
 
@@ -119,7 +80,8 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 	if (!startswith(source, "vfct:")) {
 		r = read_full_file(source, ROM_MAX_SIZE, &buf, &len);
 		if (r < 0)
-			return error_set(err, r, "Failed to read %s: %s", source, strerror(-r));
+			return error_set(err, r, "Failed to read %s: %s", source,
+					 read_full_file_strerror(r));
 		*ret = buf;
 		*ret_len = len;
 		return 0;
@@ -139,141 +101,6 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 	memcpy(buf, vfct_image_data(t, (size_t)(img - t->images)), img->image_length);
 	*ret = buf;
 	*ret_len = img->image_length;
-	return 0;
-}
-
-static int do_stage_rom(struct ctx *c, const struct plan *p, struct journal *j,
-			const struct plan_action *a, const struct prepare_options *o,
-			struct error *err)
-{
-	_cleanup_free_ void *buf = NULL;
-	_cleanup_free_ char *dir = strdup(a->target), *name = strdup(a->target);
-	size_t len = 0;
-	int r, same;
-
-	if (!dir || !name)
-		return error_set(err, ENOMEM, NULL);
-	if (o->dry_run) {
-		say(o, "stage ROM %s from %s", a->target, strempty(a->source));
-		return 0;
-	}
-	r = rom_source_read(c, p, strempty(a->source), &buf, &len, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < p->n_devices; i++) {
-		_cleanup_(error_clear) struct error why = {};
-
-		if (!streq_ptr(p->devices[i].romfile, a->target))
-			continue;
-		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
-			return error_set(err, -EINVAL, "ROM %s for %s: %s", strempty(a->source),
-					 p->devices[i].address, strna(why.message));
-	}
-	same = hostfs_same_content(a->target, buf, len);
-	if (same == 1) {
-		say(o, "ROM %s: already staged", a->target);
-		return 0;
-	}
-	r = journal_append(j, JOURNAL_ROM, a->target, same == -ENOENT ? "new" : "existing", NULL);
-	if (r < 0)
-		return journal_failed(err, r);
-	r = rom_stage(c, buf, len, dirname(dir), basename(name), true, NULL);
-	if (r < 0)
-		return error_set(err, r, "Failed to stage ROM %s: %s", a->target, strerror(-r));
-	say(o, "staged ROM %s (%zu bytes from %s)", a->target, len, a->source);
-	return 0;
-}
-
-static int do_console(struct ctx *c, struct journal *j, const char *target,
-		      const struct prepare_options *o, struct error *err)
-{
-	_cleanup_free_ char *p = NULL, *old = NULL, *drv = NULL;
-	int r;
-
-	if (startswith(target, "vtcon")) {
-		p = path_join(c->sys, "class/vtconsole", target, "bind");
-		if (!p)
-			return error_set(err, ENOMEM, NULL);
-		r = hostfs_read_line(p, &old);
-		if (r < 0)
-			return error_set(err, r, "Failed to read %s: %s", p, strerror(-r));
-		if (streq(old, "0")) {
-			say(o, "console %s: already unbound", target);
-			return 0;
-		}
-		if (o->dry_run) {
-			say(o, "unbind console %s (write 0 to %s)", target, p);
-			return 0;
-		}
-		r = journal_append(j, JOURNAL_VTCON, target, old, NULL);
-		if (r < 0)
-			return journal_failed(err, r);
-		r = hostfs_write_attr(p, "0");
-		if (r < 0)
-			return error_set(err, r, "Failed to unbind console %s: %s", target,
-					 strerror(-r));
-		say(o, "unbound console %s", target);
-		return 0;
-	}
-	p = path_join(c->sys, "bus/platform/devices", target, "driver");
-	if (!p)
-		return error_set(err, ENOMEM, NULL);
-	r = hostfs_readlink_base(p, &drv);
-	if (r == -ENOENT) {
-		say(o, "framebuffer %s: not bound", target);
-		return 0;
-	}
-	if (r < 0)
-		return error_set(err, r, "Failed to read %s: %s", p, strerror(-r));
-	free(p);
-	p = path_join(c->sys, "bus/platform/drivers", drv, "unbind");
-	if (!p)
-		return error_set(err, ENOMEM, NULL);
-	if (o->dry_run) {
-		say(o, "unbind %s from %s", target, drv);
-		return 0;
-	}
-	r = journal_append(j, JOURNAL_PLATFORM, target, drv, NULL);
-	if (r < 0)
-		return journal_failed(err, r);
-	r = hostfs_write_attr(p, target);
-	if (r < 0)
-		return error_set(err, r, "Failed to unbind %s from %s: %s", target, drv,
-				 strerror(-r));
-	say(o, "unbound %s from %s", target, drv);
-	return 0;
-}
-
-static int do_bind(struct ctx *c, struct journal *j, const char *bdf,
-		   const struct prepare_options *o, struct error *err)
-{
-	_cleanup_free_ char *driver = NULL, *override = NULL, *seen = NULL;
-	int r;
-
-	r = vfio_read_state(c, bdf, &driver, &override);
-	if (r < 0)
-		return on_device(err, bdf,
-				 error_set(err, r, "PCI function %s: %s", bdf, strerror(-r)));
-	if (o->dry_run) {
-		say(o, "bind %s: %s -> " VFIO_DRIVER " (driver_override, unbind, drivers_probe)",
-		    bdf, driver ? driver : "no driver");
-		return 0;
-	}
-	r = journal_append(j, JOURNAL_BIND, bdf, strempty(driver), strempty(override));
-	if (r < 0)
-		return journal_failed(err, r);
-	r = vfio_bind(c, bdf, o->timeout_ms, &seen);
-	if (r == -ETIMEDOUT)
-		return on_device(err, bdf,
-				 error_set(err, r,
-					   "%s did not bind to " VFIO_DRIVER
-					   " within %u ms (driver: %s)",
-					   bdf, o->timeout_ms, seen ? seen : "none"));
-	if (r < 0)
-		return on_device(err, bdf,
-				 error_set(err, r, "Failed to bind %s to " VFIO_DRIVER ": %s", bdf,
-					   strerror(-r)));
-	say(o, "bound %s: %s -> " VFIO_DRIVER, bdf, driver ? driver : "no driver");
 	return 0;
 }
 
@@ -336,30 +163,109 @@ static int lock_all(struct ctx *c, char *const *bdfs, struct journal *j,
 	return 0;
 }
 
-static int copy_vars(struct ctx *c, const struct plan *p, const struct prepare_options *o,
-		     struct error *err)
+/* Everything a run reads, read before the first host change (a source that cannot be read,
+ * blocks, or is not what it claims fails the run while nothing is changed yet). */
+struct inputs {
+	struct host_op_input *roms; /* per action of the plan (only stage-rom ones used) */
+	size_t n;
+	char *vars; /* the UEFI variable template, when the per-VM copy is missing */
+	size_t vars_len;
+	bool make_vars;
+};
+
+static void inputs_done(struct inputs *in)
 {
-	_cleanup_free_ char *buf = NULL, *dir = NULL;
-	size_t len;
+	for (size_t i = 0; i < in->n; i++)
+		free(in->roms[i].buf);
+	free(in->roms);
+	free(in->vars);
+	*in = (struct inputs){};
+}
+
+/* The ROM of stage-rom action @a: read from its source, checked against each function that
+ * uses it, and compared with what is already at the destination. gpurun never replaces a file
+ * it did not create: an identical one is used as it is, a different one refuses the run. */
+static int read_rom(struct ctx *c, const struct plan *p, const struct plan_action *a,
+		    const struct prepare_options *o, struct host_op_input *ret, struct error *err)
+{
+	_cleanup_free_ void *buf = NULL;
+	size_t len = 0;
+	int r, same;
+
+	/* reading a sysfs ROM writes its rom attribute (enable, read, disable): not on a dry run */
+	if (o->dry_run && startswith(strempty(a->source), "sysfs:"))
+		return 0;
+	r = rom_source_read(c, p, strempty(a->source), &buf, &len, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_devices; i++) {
+		_cleanup_(error_clear) struct error why = {};
+
+		if (!streq_ptr(p->devices[i].romfile, a->target))
+			continue;
+		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
+			return error_set(err, -EINVAL, "ROM %s for %s: %s", strempty(a->source),
+					 p->devices[i].address, strna(why.message));
+	}
+	same = hostfs_same_content(a->target, buf, len);
+	if (same == 0)
+		return error_set(err, EEXIST,
+				 "%s already exists with other content, and gpurun does not "
+				 "replace a file it did not create; move it away, or name it in "
+				 "the profile (vbios = %s) to use it as it is",
+				 a->target, a->target);
+	if (same < 0 && same != -ENOENT)
+		return error_set(err, same, "Failed to read %s: %s", a->target, strerror(-same));
+	ret->present = same == 1;
+	ret->buf = TAKE_PTR(buf);
+	ret->len = len;
+	return 0;
+}
+
+static int read_inputs(struct ctx *c, const struct plan *p, const struct prepare_options *o,
+		       struct inputs *in, struct error *err)
+{
 	int r;
 
-	(void)c;
+	in->roms = calloc(p->n_actions ? p->n_actions : 1, sizeof(*in->roms));
+	if (!in->roms)
+		return error_set(err, ENOMEM, NULL);
+	in->n = p->n_actions;
+	for (size_t i = 0; i < p->n_actions; i++) {
+		if (p->actions[i].kind != PLAN_ACTION_STAGE_ROM)
+			continue;
+		r = read_rom(c, p, &p->actions[i], o, &in->roms[i], err);
+		if (r < 0)
+			return r;
+	}
 	if (!p->ovmf_vars || !p->ovmf_vars_template || hostfs_exists(p->ovmf_vars))
+		return 0;
+	in->make_vars = true;
+	r = read_full_file(p->ovmf_vars_template, 64 * 1024 * 1024, &in->vars, &in->vars_len);
+	if (r < 0)
+		return error_set(err, r, "Failed to read %s: %s", p->ovmf_vars_template,
+				 read_full_file_strerror(r));
+	return 0;
+}
+
+static int copy_vars(const struct plan *p, const struct inputs *in, const struct prepare_options *o,
+		     struct error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if (!in->make_vars || hostfs_exists(p->ovmf_vars))
 		return 0;
 	if (o->dry_run) {
 		say(o, "create %s from %s", p->ovmf_vars, p->ovmf_vars_template);
 		return 0;
 	}
-	r = read_full_file(p->ovmf_vars_template, 64 * 1024 * 1024, &buf, &len);
-	if (r < 0)
-		return error_set(err, r, "Failed to read %s: %s", p->ovmf_vars_template,
-				 strerror(-r));
 	dir = strdup(p->ovmf_vars);
 	if (!dir)
 		return error_set(err, ENOMEM, NULL);
 	r = hostfs_mkdir_p(dirname(dir), 0755);
 	if (r >= 0)
-		r = hostfs_write_atomic(p->ovmf_vars, buf, len, 0600);
+		r = hostfs_write_atomic(p->ovmf_vars, in->vars, in->vars_len, 0600);
 	if (r < 0)
 		return error_set(err, r, "Failed to create %s: %s", p->ovmf_vars, strerror(-r));
 	say(o, "created UEFI variable store %s", p->ovmf_vars);
@@ -370,6 +276,8 @@ int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 		 const struct prepare_options *o, struct error *err)
 {
 	_cleanup_strv_free_ char **bdfs = NULL;
+	struct host_op_env x = { .c = c, .plan = p, .j = j, .o = o };
+	struct inputs in = {};
 	int r;
 
 	if (!j && !o->dry_run)
@@ -380,48 +288,29 @@ int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 		if (r < 0)
 			return error_set(err, r, NULL);
 	}
-	r = lock_all(c, bdfs, j, o, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < p->n_actions; i++) {
-		const struct plan_action *a = &p->actions[i];
-
+	r = read_inputs(c, p, o, &in, err);
+	if (r >= 0)
+		r = lock_all(c, bdfs, j, o, err);
+	for (size_t i = 0; r >= 0 && i < p->n_actions; i++) {
 		r = check_signal(o, err);
-		if (r < 0)
-			return r;
-		switch (a->kind) {
-		case PLAN_ACTION_LOAD_MODULE:
-			r = do_module(c, j, a->target, o, err);
-			break;
-		case PLAN_ACTION_STAGE_ROM:
-			r = do_stage_rom(c, p, j, a, o, err);
-			break;
-		case PLAN_ACTION_UNBIND_CONSOLE:
-			r = do_console(c, j, a->target, o, err);
-			break;
-		case PLAN_ACTION_BIND_VFIO:
-			r = do_bind(c, j, a->target, o, err);
-			break;
-		default:
-			r = error_set(err, -EINVAL, "Unknown plan action %d", (int)a->kind);
-			break;
-		}
-		if (r < 0)
-			return r;
+		if (r >= 0)
+			r = host_op_run(&x, &p->actions[i], &in.roms[i], err);
 	}
-	r = check_signal(o, err);
-	if (r < 0)
-		return r;
-	r = wait_groups(c, bdfs, o, err);
-	if (r < 0)
-		return r;
-	return copy_vars(c, p, o, err);
+	if (r >= 0)
+		r = check_signal(o, err);
+	if (r >= 0)
+		r = wait_groups(c, bdfs, o, err);
+	if (r >= 0)
+		r = copy_vars(p, &in, o, err);
+	inputs_done(&in);
+	return r;
 }
 
 int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
 		      const struct prepare_options *o, struct error *err)
 {
 	_cleanup_strv_free_ char **order = NULL;
+	struct host_op_env x = { .c = c, .j = j, .o = o };
 	int r;
 
 	if (!j && !o->dry_run)
@@ -445,17 +334,22 @@ int prepare_addresses(struct ctx *c, char *const *bdfs, struct journal *j,
 	if (r < 0)
 		return r;
 	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+		struct plan_action a = { .kind = PLAN_ACTION_LOAD_MODULE,
+					 .target = (char *)host_module_names[i] };
+
 		if (!host_module_required(i))
 			continue;
-		r = do_module(c, j, host_module_names[i], o, err);
+		r = host_op_run(&x, &a, NULL, err);
 		if (r < 0)
 			return r;
 	}
 	for (char **b = order; b && *b; b++) {
+		struct plan_action a = { .kind = PLAN_ACTION_BIND_VFIO, .target = *b };
+
 		r = check_signal(o, err);
 		if (r < 0)
 			return r;
-		r = do_bind(c, j, *b, o, err);
+		r = host_op_run(&x, &a, NULL, err);
 		if (r < 0)
 			return r;
 	}

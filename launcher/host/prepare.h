@@ -18,7 +18,7 @@ struct plan;
 struct prepare_options {
 	bool dry_run;
 	unsigned timeout_ms; /* per driver/group wait */
-	/* stop with -EINTR between steps when SIGINT/SIGTERM/SIGHUP is pending (the caller
+	/* stop with -EINTR between steps when SIGINT/TERM/HUP/QUIT is pending (the caller
 	 * blocks them, see runner.h) */
 	bool check_signals;
 	/* one line per step, e.g. "bind 0000:c4:00.1: snd_hda_intel -> vfio-pci" (may be NULL) */
@@ -26,14 +26,16 @@ struct prepare_options {
 	void *userdata;
 };
 
-/* Carry out @p's actions (modules, ROM staging, consoles, vfio binds), then wait for
+/* Carry out @p's actions through the host operation table (hostop.h), then wait for
  * ROOT/dev/vfio/N of every group, then create the per-VM UEFI variable file from its template
- * if missing. @j may be NULL only with dry_run. Returns 0 or a negative errno, with @err (may
- * be NULL) saying what failed and why; err->device is the PCI function when the failure is
- * about one. -EBUSY with nothing in the journal: a device is locked by another gpurun (the
- * message names the holder and the way out; nothing was changed). Otherwise -ETIMEDOUT (a
- * function did not reach vfio-pci), -EINTR (signal), or the kernel's error of the failing
- * write, which may be -EBUSY as well: whether anything changed is what @j holds. */
+ * if missing. Before the first change every input is read and checked (ROM sources, each ROM
+ * against its function, the ROM destinations: a different file already there is refused, as
+ * gpurun never replaces a file it did not create; the UEFI variable template) and every PCI
+ * function's lock is taken. @j may be NULL only with dry_run. Returns 0 or a negative errno,
+ * with @err (may be NULL) saying what failed and why; err->device is the PCI function when the
+ * failure is about one. Whatever the errno, whether anything changed is what @j holds: no
+ * entries, nothing changed (a refusal, e.g. -EBUSY for a lock held by another gpurun, whose
+ * message names the holder and the way out); otherwise the caller reverts @j. */
 int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 		 const struct prepare_options *o, struct error *err);
 

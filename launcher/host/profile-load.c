@@ -15,6 +15,7 @@ int profile_load(const char *path, struct profile **ret, struct error *err)
 	r = read_full_file(path, PROFILE_MAX_SIZE, &buf, &len);
 	if (r < 0)
 		return error_set_line(err, r, path, 0, "%s",
-				      r == -EFBIG ? "file too large (over 1 MiB)" : strerror(-r));
+				      r == -EFBIG ? "file too large (over 1 MiB)"
+						  : read_full_file_strerror(r));
 	return profile_parse(buf, len, path, ret, err);
 }

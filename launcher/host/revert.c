@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "host/revert.h"
+#include <signal.h>
+#include <stdarg.h>
+
 #include "host/ctx.h"
-#include "host/hostfs.h"
+#include "host/hostop.h"
 #include "host/journal.h"
-#include "host/kmodule.h"
-#include "host/vfio.h"
+#include "host/revert.h"
 #include "util/strutil.h"
 #include "util/strv.h"
 
@@ -21,118 +22,65 @@ void revert_report_done(struct revert_report *r)
 	*r = (struct revert_report){};
 }
 
-static int warn(struct revert_report *r, int error, const char *fmt, const char *a, const char *b)
+int revert_report_warn(struct revert_report *r, int error, const char *fmt, ...)
 {
+	_cleanup_free_ char *m = NULL;
 	char *s;
+	va_list ap;
 
 	r->n_failed++;
-	if (asprintf(&s, fmt, a, b, strerror(-error)) < 0)
+	va_start(ap, fmt);
+	m = strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (!m || asprintf(&s, "%s: %s", m, strerror(error < 0 ? -error : error)) < 0)
 		return -ENOMEM;
 	return strv_consume(&r->warnings, s);
 }
 
-static int revert_bind(struct ctx *c, const struct journal_entry *e, unsigned timeout_ms,
-		       struct revert_report *rep)
+int revert_report_note(struct revert_report *r, const char *fmt, ...)
 {
-	struct revert_function *n, f = {};
-	const char *want = e->value && *e->value ? e->value : NULL;
-	_cleanup_free_ char *note = NULL;
-	int r;
+	char *s;
+	va_list ap;
 
-	r = vfio_restore(c, e->target, want, e->extra, timeout_ms, &f.final);
-	if (r == -ENOENT && vfio_read_state(c, e->target, NULL, NULL) == -ENOENT) {
-		/* removed (hot-unplugged, or its bridge was): nothing is left to give back */
-		note = strdup_printf("%s is no longer present on this host: nothing to give back, "
-				     "counted as done",
-				     e->target);
-		if (!note)
-			return -ENOMEM;
-		return strv_consume(&rep->notes, TAKE_PTR(note));
-	}
-	f.bdf = strdup(e->target);
-	f.want = want ? strdup(want) : NULL;
-	f.ok = streq_ptr(f.final, want);
-	n = realloc(rep->functions, sizeof(*n) * (rep->n_functions + 1));
-	if (!f.bdf || (want && !f.want) || !n) {
+	va_start(ap, fmt);
+	s = strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (!s)
+		return -ENOMEM;
+	return strv_consume(&r->notes, s);
+}
+
+int revert_report_function(struct revert_report *r, const char *bdf, const char *want,
+			   const char *final)
+{
+	struct revert_function *n, f = {
+		.bdf = strdup(bdf),
+		.want = want ? strdup(want) : NULL,
+		.final = final ? strdup(final) : NULL,
+		.ok = streq_ptr(final, want),
+	};
+
+	n = realloc(r->functions, sizeof(*n) * (r->n_functions + 1));
+	if (n)
+		r->functions = n;
+	if (!f.bdf || (want && !f.want) || (final && !f.final) || !n) {
 		free(f.bdf);
 		free(f.want);
 		free(f.final);
-		if (n)
-			rep->functions = n;
 		return -ENOMEM;
 	}
-	rep->functions = n;
-	rep->functions[rep->n_functions++] = f;
-	if (r < 0 || !f.ok)
-		return warn(rep, r < 0 ? r : -EIO, "Failed to give %s back to %s: %s", e->target,
-			    want ? want : "no driver");
+	r->functions[r->n_functions++] = f;
 	return 0;
 }
 
-static int revert_entry(struct ctx *c, const struct journal_entry *e, unsigned timeout_ms,
-			struct revert_report *rep)
+static int replay(struct ctx *c, const struct journal *j, unsigned timeout_ms,
+		  struct revert_report *rep)
 {
-	_cleanup_free_ char *p = NULL, *note = NULL;
-	int r;
-
-	switch (e->kind) {
-	case JOURNAL_BIND:
-		return revert_bind(c, e, timeout_ms, rep);
-	case JOURNAL_VTCON:
-		p = path_join(c->sys, "class/vtconsole", e->target, "bind");
-		if (!p)
-			return -ENOMEM;
-		r = hostfs_write_attr(p, e->value);
-		if (r < 0)
-			return warn(rep, r, "Failed to rebind console %s to '%s': %s", e->target,
-				    e->value);
-		return 0;
-	case JOURNAL_PLATFORM:
-		p = path_join(c->sys, "bus/platform/drivers", e->value, "bind");
-		if (!p)
-			return -ENOMEM;
-		r = hostfs_write_attr(p, e->target);
-		/* -EBUSY: already bound again */
-		if (r < 0 && r != -EBUSY)
-			return warn(rep, r, "Failed to bind %s to %s again: %s", e->target,
-				    e->value);
-		return 0;
-	case JOURNAL_ROM:
-		if (!streq(e->value, "new"))
-			return 0;
-		if (unlink(e->target) < 0 && errno != ENOENT)
-			return warn(rep, negative_errno(), "Failed to remove staged ROM %s%s: %s",
-				    e->target, "");
-		return 0;
-	case JOURNAL_MODULE:
-		r = kmodule_unload(c, e->target);
-		if (r == -EPERM || r == -EBUSY || r == -EAGAIN) {
-			/* in use (another guest started meanwhile, or modules its load pulled in
-			 * through softdeps still hold it: -EAGAIN): the devices are back, which is
-			 * what matters; a loaded module is harmless */
-			if (asprintf(&note,
-				     r == -EPERM ? "not unloading %s: --root is not /"
-						 : "module %s is in use, left loaded",
-				     e->target) < 0)
-				return -ENOMEM;
-			return strv_consume(&rep->notes, TAKE_PTR(note));
-		}
-		if (r < 0)
-			return warn(rep, r, "Failed to unload module %s%s: %s", e->target, "");
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
-		   struct revert_report *ret)
-{
-	struct revert_report rep = {};
 	int r;
 
 	for (size_t i = j->n_entries; i > 0; i--) {
 		const struct journal_entry *e = &j->entries[i - 1];
+		const struct host_op *op = host_op_get(e->kind);
 		bool seen = false;
 
 		/* the same function journalled twice (a retried bind): the first entry holds the
@@ -141,13 +89,35 @@ int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
 			for (size_t k = 0; k < i - 1; k++)
 				seen = seen || (j->entries[k].kind == JOURNAL_BIND &&
 						streq(j->entries[k].target, e->target));
-		if (seen)
+		if (seen || !op)
 			continue;
-		r = revert_entry(c, e, timeout_ms, &rep);
-		if (r < 0) {
-			revert_report_done(&rep);
+		r = op->revert(c, e, timeout_ms, rep);
+		if (r < 0)
 			return r;
-		}
+	}
+	return 0;
+}
+
+int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
+		   struct revert_report *ret)
+{
+	struct revert_report rep = {};
+	sigset_t block, old;
+	bool masked;
+	int r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	masked = sigprocmask(SIG_BLOCK, &block, &old) == 0;
+	r = replay(c, j, timeout_ms, &rep);
+	if (masked)
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		revert_report_done(&rep);
+		return r;
 	}
 	*ret = rep;
 	return 0;

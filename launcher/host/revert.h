@@ -28,8 +28,18 @@ struct revert_report {
 	unsigned n_failed;
 };
 
-/* Revert every entry of @j, last first. Returns 0 (see ret->n_failed for failed steps) or
- * -ENOMEM. @timeout_ms bounds each driver wait. */
+/* Revert every entry of @j, last first, each through its host operation (hostop.h). Returns 0
+ * (see ret->n_failed for failed steps) or -ENOMEM. @timeout_ms bounds each driver wait.
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked for the whole replay (and the caller's mask
+ * restored after), so a signal cannot cut a revert in half: it stays pending. */
 int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
 		   struct revert_report *ret);
 void revert_report_done(struct revert_report *r);
+
+/* For the host operations' revert (hostop.c): a failed step, "MESSAGE: strerror(@error)"
+ * (n_failed counted); a step skipped on purpose; a function's outcome (ok when @final equals
+ * @want). Each returns 0 or -ENOMEM. */
+int revert_report_warn(struct revert_report *r, int error, const char *fmt, ...) _printf_(3, 4);
+int revert_report_note(struct revert_report *r, const char *fmt, ...) _printf_(2, 3);
+int revert_report_function(struct revert_report *r, const char *bdf, const char *want,
+			   const char *final);

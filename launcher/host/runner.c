@@ -51,6 +51,7 @@ static void forward_set(sigset_t *s)
 	sigaddset(s, SIGINT);
 	sigaddset(s, SIGTERM);
 	sigaddset(s, SIGHUP);
+	sigaddset(s, SIGQUIT);
 	sigaddset(s, SIGCHLD);
 }
 
@@ -226,6 +227,9 @@ static int qemu_stop(struct runner *r, int sig, struct error *err)
 {
 	if (r->pid <= 0)
 		return 0;
+	/* SIGQUIT would make QEMU dump core; SIGTERM is its clean shutdown */
+	if (sig == SIGQUIT)
+		sig = SIGTERM;
 	if (kill(r->pid, sig) < 0 && errno != ESRCH)
 		return error_set(err, errno, "Failed to pass %s to QEMU: %s", strsignal(sig),
 				 strerror(errno));

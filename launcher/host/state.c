@@ -95,7 +95,7 @@ static int read_lock(struct ctx *c, const char *vm, const char *bdf, struct chec
 	struct check_lock *t, *l;
 	char name[256];
 	int pid = 0, fd;
-	bool held = false;
+	bool held = false, flock_held;
 
 	if (!path)
 		return -ENOMEM;
@@ -107,6 +107,7 @@ static int read_lock(struct ctx *c, const char *vm, const char *bdf, struct chec
 		held = errno == EWOULDBLOCK;
 	else
 		(void)flock(fd, LOCK_UN);
+	flock_held = held;
 	close(fd);
 	if (hostfs_read_line(path, &line) < 0 || sscanf(line, "%255s %d", name, &pid) != 2)
 		name[0] = 0;
@@ -126,7 +127,10 @@ static int read_lock(struct ctx *c, const char *vm, const char *bdf, struct chec
 	s->locks = t;
 	l = &t[s->n_locks];
 	*l = (struct check_lock){ .held = true, .address = strdup(bdf) };
-	l->holder = name[0] ? strdup_printf("%s (pid %d)", name, pid) : strdup("(unknown)");
+	/* worded as the run's own refusal (journal.c lock_try) */
+	l->holder = !name[0]	 ? strdup("(unknown)")
+		    : flock_held ? strdup_printf("%s (pid %d)", name, pid)
+				 : strdup_printf("%s (journal left)", name);
 	if (!l->address || !l->holder) {
 		free(l->address);
 		free(l->holder);

@@ -49,10 +49,19 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, alloc = 4096;
+	struct stat st;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: the open of a FIFO without a writer would wait for one; for a regular file
+	 * the flag changes nothing */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 	buf = malloc(alloc + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -85,4 +94,11 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+const char *read_full_file_strerror(int r)
+{
+	if (r == -EINVAL)
+		return "not a regular file (a FIFO, device or socket)";
+	return strerror(r < 0 ? -r : r);
 }

@@ -8,7 +8,10 @@
  *                               to its native driver (the one bound in the initial tree);
  *   bus/pci/drivers/X/unbind BDF  the driver link of BDF (bound to X) is removed;
  *   bus/pci/drivers/X/bind BDF    an unbound BDF binds to X;
- *   devices/BDF/driver_override   a blank write reads back "(null)", as in sysfs.
+ *   devices/BDF/driver_override   a blank write reads back "(null)", as in sysfs;
+ *   bus/platform/drivers/X/unbind DEV  the driver link of platform device DEV (bound to X) is
+ *                               removed (efi-framebuffer.0 let go of by efi-framebuffer);
+ *   bus/platform/drivers/X/bind DEV    an unbound platform device DEV binds to X.
  * Attribute files are truncated after handling. When every member of IOMMU group N is bound to
  * vfio-pci, ROOT/dev/vfio/N exists; otherwise it is removed. --refuse BDF makes vfio-pci fail
  * to probe BDF (it stays unbound), like a device the driver rejects; --delay MS makes every probe
@@ -41,7 +44,7 @@ static size_t n_refused;
 static int ino;
 static unsigned delay_ms;
 
-enum wkind { W_PCI, W_DRIVER, W_DEVICE };
+enum wkind { W_PCI, W_DRIVER, W_DEVICE, W_PLATFORM };
 struct watch {
 	int wd;
 	enum wkind kind;
@@ -243,6 +246,50 @@ static void probe(const char *bdf)
 	do_bind(d, want);
 }
 
+/* A platform driver's bind/unbind: the device's driver link comes and goes. */
+static void platform_request(const struct watch *w, const char *name)
+{
+	_cleanup_free_ char *path = path_join(sys_dir, "bus/platform/drivers", w->name, name),
+			    *value = NULL, *dlink = NULL, *dir = NULL, *realsys = NULL,
+			    *link = NULL, *cur = NULL, *target = NULL;
+	size_t depth = 1;
+
+	if (!path)
+		die("path");
+	value = read_value(path);
+	(void)truncate(path, 0);
+	if (!*value || strchr(value, '/'))
+		return;
+	dlink = path_join(sys_dir, "bus/platform/devices", value);
+	dir = dlink ? realpath(dlink, NULL) : NULL;
+	realsys = realpath(sys_dir, NULL);
+	if (!dir || !realsys || !startswith(dir, realsys))
+		return;
+	link = attr(dir, "driver");
+	(void)hostfs_readlink_base(link, &cur);
+	if (streq(name, "unbind")) {
+		if (streq_ptr(cur, w->name)) {
+			(void)unlink(link);
+			fprintf(stderr, "fake-kernel: %s unbound from %s\n", value, w->name);
+		}
+		return;
+	}
+	if (cur)
+		return;
+	for (const char *p = dir + strlen(realsys) + 1; *p; p++)
+		depth += *p == '/';
+	target = calloc(1, depth * 3 + strlen("bus/platform/drivers/") + strlen(w->name) + 1);
+	if (!target)
+		die("alloc");
+	for (size_t i = 0; i < depth; i++)
+		strcat(target, "../");
+	strcat(target, "bus/platform/drivers/");
+	strcat(target, w->name);
+	if (symlink(target, link) < 0)
+		die(link);
+	fprintf(stderr, "fake-kernel: %s bound to %s\n", value, w->name);
+}
+
 static void handle(const struct watch *w, const char *name)
 {
 	_cleanup_free_ char *path = NULL, *value = NULL;
@@ -277,6 +324,10 @@ static void handle(const struct watch *w, const char *name)
 			if (!drv)
 				do_bind(d, w->name);
 		}
+		return;
+	case W_PLATFORM:
+		if (streq(name, "unbind") || streq(name, "bind"))
+			platform_request(w, name);
 		return;
 	case W_DEVICE:
 		if (!streq(name, "driver_override"))
@@ -344,6 +395,22 @@ static void scan(void)
 			add_watch(p, W_DRIVER, de->d_name);
 	}
 	closedir(dir);
+	free(drivers);
+	drivers = path_join(sys_dir, "bus/platform/drivers");
+	if (!drivers)
+		die("path");
+	dir = opendir(drivers);
+	while (dir && (de = readdir(dir))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = path_join(drivers, de->d_name);
+		if (hostfs_is_dir(p))
+			add_watch(p, W_PLATFORM, de->d_name);
+	}
+	if (dir)
+		closedir(dir);
 	free(pdir);
 	pdir = path_join(sys_dir, "bus/pci");
 	add_watch(pdir, W_PCI, "pci");

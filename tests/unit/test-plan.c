@@ -174,6 +174,43 @@ static void test_boot_vga_refused(void **state)
 	host_free(h);
 }
 
+/* The boot VGA GPU whose console runs on the firmware framebuffer (efifb): the platform device
+ * is unbound too, after the console, before the binds (issue 12, item 10). */
+static void test_boot_vga_firmware_framebuffer(void **state)
+{
+	(void)state;
+	struct host *h = testutil_host_strix();
+	struct profile *pr = prof("[vm]\nname=a\n[gpu]\ndevice=c4:00.0\nallow-boot-vga=yes\n");
+	struct plan *p;
+	char *text;
+
+	host_modules(h, true, true);
+	h->funcs[1].console = true;
+	h->funcs[1].fb_platform = strdup("efi-framebuffer.0");
+	h->vtconsoles = calloc(2, sizeof(char *));
+	h->vtconsoles[0] = strdup("vtcon1: frame buffer device (bound)");
+	p = build(pr, h, true);
+	assert_int_equal(p->actions[0].kind, PLAN_ACTION_UNBIND_CONSOLE);
+	assert_string_equal(p->actions[0].target, "vtcon1");
+	assert_int_equal(p->actions[1].kind, PLAN_ACTION_UNBIND_FRAMEBUFFER);
+	assert_string_equal(p->actions[1].target, "efi-framebuffer.0");
+	assert_int_equal(p->actions[2].kind, PLAN_ACTION_BIND_VFIO);
+	text = dump(p);
+	assert_non_null(strstr(text, "action 2: unbind-framebuffer efi-framebuffer.0\n"));
+	free(text);
+	plan_free(p);
+	profile_free(pr);
+
+	/* refused without allow-boot-vga: no action at all */
+	pr = prof("[vm]\nname=a\n[gpu]\ndevice=c4:00.0\n");
+	p = build(pr, h, true);
+	for (size_t i = 0; i < p->n_actions; i++)
+		assert_int_not_equal(p->actions[i].kind, PLAN_ACTION_UNBIND_FRAMEBUFFER);
+	plan_free(p);
+	profile_free(pr);
+	host_free(h);
+}
+
 static struct host *dgpu_host(void)
 {
 	struct host *h = testutil_host_new();
@@ -452,11 +489,17 @@ static void test_string_tables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_string_tables),	 cmocka_unit_test(test_strix),
-		cmocka_unit_test(test_boot_vga_refused), cmocka_unit_test(test_discrete_whole_slot),
-		cmocka_unit_test(test_function_list),	 cmocka_unit_test(test_shared_group),
-		cmocka_unit_test(test_resolution),	 cmocka_unit_test(test_host_problems),
-		cmocka_unit_test(test_paths_from_names), cmocka_unit_test(test_paths_from_ctx),
+		cmocka_unit_test(test_string_tables),
+		cmocka_unit_test(test_strix),
+		cmocka_unit_test(test_boot_vga_refused),
+		cmocka_unit_test(test_boot_vga_firmware_framebuffer),
+		cmocka_unit_test(test_discrete_whole_slot),
+		cmocka_unit_test(test_function_list),
+		cmocka_unit_test(test_shared_group),
+		cmocka_unit_test(test_resolution),
+		cmocka_unit_test(test_host_problems),
+		cmocka_unit_test(test_paths_from_names),
+		cmocka_unit_test(test_paths_from_ctx),
 	};
 
 	return testutil_run(tests);
