@@ -344,14 +344,7 @@ bool firmware_fits(const struct firmware_descriptor *d, const struct firmware_wa
 		return false;
 	if (!firmware_supports(d, want->arch, want->machine))
 		return false;
-	if (sb != want->secure_boot)
-		return false;
-	/* secure boot that boots nothing until someone enrolls keys is not what "uefi-secboot"
-	 * promises; confidential-computing builds (SEV-SNP, TDX) are stateless and never get
-	 * here, but an amd-sev feature on an ordinary build is harmless */
-	if (want->secure_boot && !firmware_has_feature(d, FIRMWARE_FEATURE_ENROLLED_KEYS))
-		return false;
-	return true;
+	return sb == want->secure_boot;
 }
 
 int firmware_select(struct firmware_descriptor *const *descs, size_t n,
@@ -359,9 +352,17 @@ int firmware_select(struct firmware_descriptor *const *descs, size_t n,
 		    bool (*usable)(const struct firmware_descriptor *d, void *userdata),
 		    void *userdata)
 {
-	for (size_t i = 0; i < n; i++)
-		if (firmware_fits(descs[i], want) && (!usable || usable(descs[i], userdata)))
-			return (int)i;
+	/* secure boot: a build with keys enrolled first (it boots signed OSes at once), then one
+	 * in setup mode (Arch ships only that), as libvirt prefers enrolled keys too */
+	for (int pass = want->secure_boot ? 0 : 1; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			if (!firmware_fits(descs[i], want) ||
+			    (pass == 0 &&
+			     !firmware_has_feature(descs[i], FIRMWARE_FEATURE_ENROLLED_KEYS)))
+				continue;
+			if (!usable || usable(descs[i], userdata))
+				return (int)i;
+		}
 	return -ENOENT;
 }
 

@@ -117,14 +117,15 @@ void firmware_set_done(struct firmware_set *s);
 struct firmware_want {
 	const char *arch;    /* "x86_64" */
 	const char *machine; /* "q35" */
-	bool secure_boot;    /* true: secure-boot with enrolled keys; false: no secure-boot */
+	bool secure_boot;    /* true: secure-boot (enrolled keys preferred); false: none */
 };
 
 /* A UEFI descriptor usable as split pflash for @want: flash device, split mode with an nvram
- * template, a matching target, and secure-boot (+ enrolled-keys) exactly as wanted. */
+ * template, a matching target, and secure-boot exactly as wanted. */
 bool firmware_fits(const struct firmware_descriptor *d, const struct firmware_want *want);
 /* The first descriptor of @descs (in order) that fits @want and for which @usable (may be NULL:
- * all are) returns true, e.g. "its files exist". Returns its index, or -ENOENT. */
+ * all are) returns true, e.g. "its files exist"; for secure boot, the first such with
+ * enrolled-keys, else the first without. Returns its index, or -ENOENT. */
 int firmware_select(struct firmware_descriptor *const *descs, size_t n,
 		    const struct firmware_want *want,
 		    bool (*usable)(const struct firmware_descriptor *d, void *userdata),

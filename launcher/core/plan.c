@@ -435,6 +435,17 @@ static int pick_firmware_descriptor(struct plan *p, const struct profile *pr,
 	p->ovmf_code_format = d->executable_format;
 	p->ovmf_vars_format = d->nvram_template_format;
 	p->requires_smm = firmware_has_feature(d, FIRMWARE_FEATURE_REQUIRES_SMM);
+	if (p->secure_boot && !firmware_has_feature(d, FIRMWARE_FEATURE_ENROLLED_KEYS)) {
+		r = diag_add(&p->diags, DIAG_WARN, "firmware-keys",
+			     "Enroll keys in the guest's variable store (e.g. virt-fw-vars "
+			     "--enroll-redhat or --enroll-cert), or install a build with keys "
+			     "enrolled",
+			     "%s: secure boot without enrolled keys (setup mode): the guest boots "
+			     "unsigned code until keys are enrolled",
+			     d->name);
+		if (r < 0)
+			return r;
+	}
 	return set_vars_path(p, pr, paths);
 }
 
