@@ -141,7 +141,7 @@ check: check-layers deps
 
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev libjson-c-dev \
              libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
-             qemu-system-x86 ovmf
+             qemu-system-x86 qemu-utils ovmf
 DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
              socat virtinst
 deps:
