@@ -11,7 +11,7 @@ CC        ?= cc
 # libvirt is dlopen()ed (launcher/dlopen-libvirt.h): only its headers are needed at build time.
 # Code calling libvirt: call dlopen_libvirt() once, then sym_virXxx(...) instead of virXxx(...);
 # -lvirt is deliberately NOT linked (it tripled start-up time, see bench/run).
-PKGS      := libxml-2.0 libpci libkmod
+PKGS      := libxml-2.0 libpci libkmod json-c
 PKG_CFLAGS := $(shell pkg-config --cflags libvirt $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -81,7 +81,7 @@ $(B)/tools/%: tests/tools/%.c $(TESTUTIL_OBJ) $(B)/libgpurun.a
 # stops here with the command that installs them.
 build-deps-present:
 	@pkg-config --exists libvirt $(PKGS) || { \
-	  echo "gpurun: the build packages are missing (pkg-config finds no libvirt/libxml-2.0/libpci/libkmod)." >&2; \
+	  echo "gpurun: the build packages are missing (pkg-config finds no libvirt/libxml-2.0/libpci/libkmod/json-c)." >&2; \
 	  echo "gpurun: install them with:  sudo make deps   (apt-get install $(DEB_BUILD))" >&2; \
 	  exit 1; }
 
@@ -139,9 +139,9 @@ check: check-layers deps
 	$(MAKE) check-fuzz
 	$(MAKE) check-vm
 
-DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev \
+DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev libjson-c-dev \
              libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
-             qemu-system-x86 ovmf
+             qemu-system-x86 qemu-utils ovmf
 DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
              socat virtinst
 deps:

@@ -152,18 +152,24 @@ static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	xmlUnsetProp(os, X("firmware"));
 	if (pr->firmware == PROFILE_FIRMWARE_BIOS || b->error)
 		return;
-	if (!p->ovmf_code) {
+	/* libvirt before 9.2 (Debian 12 has 9.0) has no format attribute on <loader>/<nvram>
+	 * and would read a qcow2 build as raw: for one, let libvirt pick the firmware from the
+	 * same descriptors instead, which selects the qcow2 build itself */
+	if (!p->ovmf_code || p->ovmf_code_format != FIRMWARE_FORMAT_RAW ||
+	    p->ovmf_vars_format != FIRMWARE_FORMAT_RAW) {
 		/* no OVMF found here: let libvirt pick one where the XML is used */
 		set_prop(b, os, "firmware", "efi");
+		fw = xmlNewNode(NULL, X("firmware"));
+		if (!fw || !xmlAddNextSibling(type, fw)) {
+			xmlFreeNode(fw);
+			b->error = -ENOMEM;
+			return;
+		}
+		/* without secure-boot='no' libvirt takes the first descriptor, which is a
+		 * secure-boot one on Fedora and Debian */
+		set_prop(b, new_child(b, fw, "feature"), "enabled", p->secure_boot ? "yes" : "no");
+		set_prop(b, fw->last, "name", "secure-boot");
 		if (p->secure_boot) {
-			fw = xmlNewNode(NULL, X("firmware"));
-			if (!fw || !xmlAddNextSibling(type, fw)) {
-				xmlFreeNode(fw);
-				b->error = -ENOMEM;
-				return;
-			}
-			set_prop(b, new_child(b, fw, "feature"), "enabled", "yes");
-			set_prop(b, fw->last, "name", "secure-boot");
 			set_prop(b, new_child(b, fw, "feature"), "enabled", "yes");
 			set_prop(b, fw->last, "name", "enrolled-keys");
 		}
@@ -177,7 +183,8 @@ static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
 		return;
 	}
 	set_prop(b, loader, "readonly", "yes");
-	set_prop(b, loader, "secure", p->secure_boot ? "yes" : "no");
+	/* libvirt's secure='yes' is SMM-protected flash: the descriptor's requires-smm */
+	set_prop(b, loader, "secure", p->requires_smm ? "yes" : "no");
 	set_prop(b, loader, "type", "pflash");
 	set_text(b, loader, p->ovmf_code);
 	set_prop(b, nvram, "template", p->ovmf_vars_template);
@@ -323,8 +330,15 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	set_text_take(b, vcpu, strdup_printf("%u", pr->cpus));
 	if (b->error)
 		return;
-	/* a template's topology must multiply out to the vCPU count */
+	/* libvirt refuses host-passthrough in a type='qemu' (TCG) domain; "maximum" is QEMU's
+	 * -cpu max, what the QEMU output gives under TCG */
 	n = child(dom, "cpu");
+	if (pr->accel_tcg) {
+		if (!n)
+			n = new_child(b, dom, "cpu");
+		set_prop(b, n, "mode", "maximum");
+	}
+	/* a template's topology must multiply out to the vCPU count */
 	if (n && (n = child(n, "topology"))) {
 		set_prop(b, n, "sockets", "1");
 		if (xmlHasProp(n, X("dies")))

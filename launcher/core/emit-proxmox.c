@@ -109,6 +109,9 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 	}
 
 	if (pr->firmware != PROFILE_FIRMWARE_BIOS)
+		fprintf(f, "# UEFI: qemu-server uses its own OVMF build (pve-edk2-firmware), not "
+			   "the one gpurun picked for the QEMU and libvirt outputs\n");
+	if (pr->firmware != PROFILE_FIRMWARE_BIOS)
 		fprintf(f, "# EFI vars disk: qm set <vmid> --efidisk0 <storage>:1,efitype=4m%s\n",
 			pr->firmware == PROFILE_FIRMWARE_UEFI_SECBOOT ? ",pre-enrolled-keys=1"
 								      : "");

@@ -96,7 +96,7 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	add2(&b, "-name", "guest=%s,debug-threads=on", esc(&b, &keep, p->vm_name));
 	add(&b, "-no-user-config");
 	add(&b, "-nodefaults");
-	add2(&b, "-machine", "q35%s%s", p->secure_boot ? ",smm=on" : "",
+	add2(&b, "-machine", "q35%s%s", p->ovmf_code && p->requires_smm ? ",smm=on" : "",
 	     pr->hugepages ? ",memory-backend=gpurun-mem" : "");
 	add2(&b, "-accel", "%s", pr->accel_tcg ? "tcg" : "kvm");
 	if (pr->accel_tcg)
@@ -119,12 +119,15 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	add2(&b, "-smp", "%u", pr->cpus);
 	add2(&b, "-display", "none");
 	if (p->ovmf_code) {
-		if (p->secure_boot)
+		/* an SMM build refuses to start unless its flash is only writable from SMM */
+		if (p->requires_smm)
 			add2(&b, "-global", "driver=cfi.pflash01,property=secure,value=on");
-		add2(&b, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s",
-		     esc(&b, &keep, p->ovmf_code));
-		add2(&b, "-drive", "if=pflash,format=raw,unit=1,file=%s",
-		     esc(&b, &keep, p->ovmf_vars));
+		/* the format is the file's own (raw, or qcow2 on Fedora 39+): a qcow2 image read
+		 * as raw gives a guest that never starts its firmware */
+		add2(&b, "-drive", "if=pflash,format=%s,unit=0,readonly=on,file=%s",
+		     firmware_format_to_string(p->ovmf_code_format), esc(&b, &keep, p->ovmf_code));
+		add2(&b, "-drive", "if=pflash,format=%s,unit=1,file=%s",
+		     firmware_format_to_string(p->ovmf_vars_format), esc(&b, &keep, p->ovmf_vars));
 	}
 	for (char **d = pr->disks; d && *d; d++)
 		add2(&b, "-drive", "file=%s,format=%s,if=virtio", esc(&b, &keep, *d),

@@ -74,6 +74,9 @@ void plan_paths_done(struct plan_paths *p)
 	free(p->vars_dir);
 	free(p->usr_share);
 	strv_free(p->ovmf_files);
+	firmware_set_done(&p->firmware);
+	strv_free(p->firmware_files);
+	free(p->firmware_dirs);
 	*p = (struct plan_paths){};
 }
 
@@ -101,6 +104,7 @@ struct plan *plan_free(struct plan *p)
 	free(p->ovmf_code);
 	free(p->ovmf_vars_template);
 	free(p->ovmf_vars);
+	free(p->firmware_descriptor);
 	free(p->tpm_dir);
 	free(p->tpm_socket);
 	free(p);
@@ -272,29 +276,124 @@ static int plan_console(struct plan *p, const struct profile *pr, const struct h
 	return 0;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && streq(s + a - b, suffix);
+}
+
+/* The per-VM variable store: the profile's nvram, else <vars_dir>/<vm>_VARS.<fd|qcow2>. */
+static int set_vars_path(struct plan *p, const struct profile *pr, const struct plan_paths *paths)
+{
+	_cleanup_free_ char *file = NULL;
+
+	if (pr->nvram)
+		p->ovmf_vars = strdup(pr->nvram);
+	else if ((file =
+		      strdup_printf("%s_VARS.%s", pr->name,
+				    p->ovmf_vars_format == FIRMWARE_FORMAT_QCOW2 ? "qcow2" : "fd")))
+		p->ovmf_vars = path_join(paths->vars_dir, file);
+	return p->ovmf_vars ? 0 : -ENOMEM;
+}
+
+static bool descriptor_files_exist(const struct firmware_descriptor *d, void *userdata)
+{
+	char **files = userdata;
+
+	return strv_contains(files, d->executable) && strv_contains(files, d->nvram_template);
+}
+
+/* QEMU's firmware descriptors decide, as for libvirt; gpurun's table of file names only on a
+ * host that has none (older distributions), and then the plan says so. */
+static int pick_firmware_descriptor(struct plan *p, const struct profile *pr,
+				    const struct plan_paths *paths)
+{
+	const struct firmware_want want = {
+		.arch = "x86_64",
+		.machine = "q35",
+		.secure_boot = p->secure_boot,
+	};
+	const struct firmware_descriptor *d;
+	int i, r;
+
+	for (char **s = paths->firmware.skipped; s && *s; s++) {
+		r = diag_add(&p->diags, DIAG_WARN, "firmware-descriptor",
+			     "Fix or remove the file (an empty file of the same name in "
+			     "/etc/qemu/firmware hides a distribution's descriptor)",
+			     "Ignoring firmware descriptor %s", *s);
+		if (r < 0)
+			return r;
+	}
+	i = firmware_select(paths->firmware.descs, paths->firmware.n_descs, &want,
+			    descriptor_files_exist, paths->firmware_files);
+	if (i < 0)
+		return diag_add(
+		    &p->diags, DIAG_FAIL, "firmware",
+		    "Install OVMF (Debian/Ubuntu: apt install ovmf; Fedora: dnf install "
+		    "edk2-ovmf; Arch: pacman -S edk2-ovmf), or use firmware = bios",
+		    "No firmware descriptor in %s offers %sUEFI for x86_64 q35 with "
+		    "its files present",
+		    strempty(paths->firmware_dirs),
+		    p->secure_boot ? "secure-boot (keys enrolled) " : "");
+	d = paths->firmware.descs[i];
+	p->ovmf_code = strdup(d->executable);
+	p->ovmf_vars_template = strdup(d->nvram_template);
+	p->firmware_descriptor = strdup(d->name);
+	if (!p->ovmf_code || !p->ovmf_vars_template || !p->firmware_descriptor)
+		return -ENOMEM;
+	p->ovmf_code_format = d->executable_format;
+	p->ovmf_vars_format = d->nvram_template_format;
+	p->requires_smm = firmware_has_feature(d, FIRMWARE_FEATURE_REQUIRES_SMM);
+	if (p->secure_boot && !firmware_has_feature(d, FIRMWARE_FEATURE_ENROLLED_KEYS)) {
+		r = diag_add(&p->diags, DIAG_WARN, "firmware-keys",
+			     "Enroll keys in the guest's variable store (e.g. virt-fw-vars "
+			     "--enroll-redhat or --enroll-cert), or install a build with keys "
+			     "enrolled",
+			     "%s: secure boot without enrolled keys (setup mode): the guest boots "
+			     "unsigned code until keys are enrolled",
+			     d->name);
+		if (r < 0)
+			return r;
+	}
+	return set_vars_path(p, pr, paths);
+}
+
 static int pick_firmware(struct plan *p, const struct profile *pr, const struct plan_paths *paths)
 {
 	bool secboot = pr->firmware == PROFILE_FIRMWARE_UEFI_SECBOOT;
+	int r;
 
 	if (pr->firmware == PROFILE_FIRMWARE_BIOS)
 		return 0;
 	p->secure_boot = secboot;
+	if (paths->firmware.n_descs > 0 || (paths->firmware.skipped && *paths->firmware.skipped))
+		return pick_firmware_descriptor(p, pr, paths);
+	r = diag_add(&p->diags, DIAG_INFO, "firmware-descriptors",
+		     "Install the distribution's OVMF package with its QEMU firmware descriptors",
+		     "No QEMU firmware descriptors in %s: OVMF chosen from gpurun's table of "
+		     "distribution file names",
+		     paths->firmware_dirs ? paths->firmware_dirs : "qemu/firmware");
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < plan_n_ovmf_pairs; i++) {
-		_cleanup_free_ char *file = NULL;
-
 		if (plan_ovmf_pairs[i].secboot != secboot ||
 		    !strv_contains(paths->ovmf_files, plan_ovmf_pairs[i].code) ||
 		    !strv_contains(paths->ovmf_files, plan_ovmf_pairs[i].vars))
 			continue;
 		p->ovmf_code = path_join(paths->usr_share, plan_ovmf_pairs[i].code);
 		p->ovmf_vars_template = path_join(paths->usr_share, plan_ovmf_pairs[i].vars);
-		if (pr->nvram)
-			p->ovmf_vars = strdup(pr->nvram);
-		else if (asprintf(&file, "%s_VARS.fd", pr->name) >= 0)
-			p->ovmf_vars = path_join(paths->vars_dir, file);
-		if (!p->ovmf_code || !p->ovmf_vars_template || !p->ovmf_vars)
+		if (!p->ovmf_code || !p->ovmf_vars_template)
 			return -ENOMEM;
-		return 0;
+		/* the table's only qcow2 builds are named so; its secure-boot builds all need
+		 * SMM (Debian's, Fedora's and Arch's secboot images are built with SMM_REQUIRE) */
+		p->ovmf_code_format = has_suffix(p->ovmf_code, ".qcow2") ? FIRMWARE_FORMAT_QCOW2
+									 : FIRMWARE_FORMAT_RAW;
+		p->ovmf_vars_format = has_suffix(p->ovmf_vars_template, ".qcow2")
+					  ? FIRMWARE_FORMAT_QCOW2
+					  : FIRMWARE_FORMAT_RAW;
+		p->requires_smm = secboot;
+		return set_vars_path(p, pr, paths);
 	}
 	return diag_add(&p->diags, DIAG_FAIL, "firmware",
 			"Install OVMF (Debian/Ubuntu: apt install ovmf; Fedora: dnf install "
@@ -613,6 +712,12 @@ int plan_dump(const struct plan *p, FILE *f)
 		fprintf(f, "ovmf-code: %s\n", p->ovmf_code);
 		fprintf(f, "ovmf-vars-template: %s\n", p->ovmf_vars_template);
 		fprintf(f, "ovmf-vars: %s\n", p->ovmf_vars);
+		fprintf(f, "ovmf-format: code %s, vars %s%s\n",
+			firmware_format_to_string(p->ovmf_code_format),
+			firmware_format_to_string(p->ovmf_vars_format),
+			p->requires_smm ? ", requires smm" : "");
+		fprintf(f, "ovmf-descriptor: %s\n",
+			p->firmware_descriptor ? p->firmware_descriptor : "none (gpurun's table)");
 	}
 	fprintf(f, "tpm: %s\n", yesno(pr->tpm));
 	if (p->tpm_dir)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "core/diag.h"
+#include "core/firmware.h"
 #include "core/hostinfo.h"
 #include "util/macro.h"
 
@@ -82,8 +83,13 @@ struct plan {
 	struct diag_list diags; /* FAIL entries make `run` refuse (unless overridden) */
 	char *ovmf_code;	/* NULL for BIOS */
 	char *ovmf_vars_template;
-	char *ovmf_vars; /* per-VM copy (profile nvram, else <vars_dir>/<vm>_VARS.fd); the runner
-			  * copies ovmf_vars_template there when it does not exist yet */
+	char *ovmf_vars; /* per-VM copy (profile nvram, else <vars_dir>/<vm>_VARS.fd, or
+			  * _VARS.qcow2 for a qcow2 template); the runner copies
+			  * ovmf_vars_template there when it does not exist yet */
+	enum firmware_format ovmf_code_format; /* of ovmf_code, from its descriptor */
+	enum firmware_format ovmf_vars_format; /* of the template, and so of the copy */
+	bool requires_smm;	   /* the firmware needs SMM: -machine smm=on + secure pflash */
+	char *firmware_descriptor; /* file name of the chosen descriptor; NULL: gpurun's table */
 
 	bool resolved; /* the GPU was found (exactly one match); false: FAIL diag "gpu-device"
 			* says why, devices[] is empty and emitters refuse the plan */
@@ -97,7 +103,8 @@ struct plan {
 
 /* The directories and firmware files the pure planner needs, as plain strings (full paths,
  * already under the ctx roots). */
-/* OVMF code/vars pairs by distribution, relative to usr_share; the first complete pair wins. */
+/* OVMF code/vars pairs by distribution, relative to usr_share; the first complete pair wins.
+ * Only used on a host without QEMU firmware descriptors (core/firmware.h). */
 struct plan_ovmf_pair {
 	const char *code, *vars;
 	bool secboot;
@@ -113,6 +120,12 @@ struct plan_paths {
 	char *usr_share;   /* ROOT/usr/share */
 	char **ovmf_files; /* strv: OVMF files that exist, relative to usr_share
 			    * ("OVMF/OVMF_CODE_4M.fd", "edk2/x64/OVMF_CODE.4m.fd", ...) */
+	/* QEMU firmware descriptors of ROOT/etc/qemu/firmware over ROOT/usr/share/qemu/firmware,
+	 * in priority order, their executable/nvram_template already prefixed with the root.
+	 * Empty (n_descs 0): the table above decides, with an INFO diagnostic saying so. */
+	struct firmware_set firmware;
+	char **firmware_files; /* strv: the files those descriptors name that exist (full paths) */
+	char *firmware_dirs; /* "ROOT/etc/qemu/firmware, ROOT/usr/share/qemu/firmware" (messages) */
 };
 
 void plan_paths_done(struct plan_paths *p);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Where the planner's inputs live on the host: state and ROM directories from the ctx roots,
  * the OVMF files a distribution installed, the libvirt templates. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/firmware.h"
 #include "core/plan.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
@@ -14,6 +16,122 @@
 #include "util/fileio.h"
 #include "util/strutil.h"
 #include "util/strv.h"
+
+/* A descriptor larger than this is not one (Debian's are under 1 KiB). */
+#define FIRMWARE_DESCRIPTOR_MAX (64 * 1024)
+
+struct fw_files {
+	struct firmware_file *files;
+	char **bufs; /* owned, parallel to files */
+	size_t n;
+};
+
+static void fw_files_done(struct fw_files *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free((char *)f->files[i].name);
+		free(f->bufs[i]);
+	}
+	free(f->files);
+	free(f->bufs);
+	*f = (struct fw_files){};
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d); /* glibc's opendir() opens with O_CLOEXEC */
+}
+
+/* Every *.json in @dir (missing: none). A file that cannot be read is taken as absent. */
+static int fw_files_read_dir(struct fw_files *f, const char *dir, unsigned prio)
+{
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *buf = NULL, *name = NULL;
+		struct firmware_file *nf;
+		char **nb;
+		size_t len, n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || n <= 5 || !streq(de->d_name + n - 5, ".json"))
+			continue;
+		path = path_join(dir, de->d_name);
+		if (!path)
+			return -ENOMEM;
+		if (read_full_file(path, FIRMWARE_DESCRIPTOR_MAX, &buf, &len) < 0)
+			continue;
+		name = strdup(de->d_name);
+		nf = realloc(f->files, (f->n + 1) * sizeof(*nf));
+		if (nf)
+			f->files = nf;
+		nb = realloc(f->bufs, (f->n + 1) * sizeof(*nb));
+		if (nb)
+			f->bufs = nb;
+		if (!name || !nf || !nb)
+			return -ENOMEM;
+		f->files[f->n] = (struct firmware_file){
+			.name = TAKE_PTR(name), .buf = buf, .len = len, .dir_priority = prio
+		};
+		f->bufs[f->n++] = TAKE_PTR(buf);
+	}
+	return 0;
+}
+
+/* Prefix each descriptor's files with the root and note which exist. */
+static int fw_resolve(struct ctx *c, struct plan_paths *p)
+{
+	p->firmware_files = calloc(1, sizeof(char *));
+	if (!p->firmware_files)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->firmware.n_descs; i++) {
+		struct firmware_descriptor *d = p->firmware.descs[i];
+		char **files[] = { &d->executable, &d->nvram_template };
+
+		for (size_t j = 0; j < ELEMENTSOF(files); j++) {
+			char *full;
+
+			/* relative names mean nothing to QEMU here: never usable */
+			if (!*files[j] || (*files[j])[0] != '/')
+				continue;
+			full = strdup_printf("%s%s", c->root, *files[j]);
+			if (!full)
+				return -ENOMEM;
+			free(*files[j]);
+			*files[j] = full;
+			if (hostfs_exists(full) && !strv_contains(p->firmware_files, full) &&
+			    strv_extend(&p->firmware_files, full) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int fw_load(struct ctx *c, struct plan_paths *p)
+{
+	_cleanup_free_ char *etc_dir = path_join(c->etc, "qemu/firmware"),
+			    *share_dir = path_join(c->usr_share, "qemu/firmware");
+	struct fw_files f = {};
+	int r;
+
+	if (!etc_dir || !share_dir)
+		return -ENOMEM;
+	p->firmware_dirs = strdup_printf("%s, %s", etc_dir, share_dir);
+	if (!p->firmware_dirs)
+		return -ENOMEM;
+	r = fw_files_read_dir(&f, etc_dir, 0);
+	if (r >= 0)
+		r = fw_files_read_dir(&f, share_dir, 1);
+	if (r >= 0)
+		r = firmware_set_load(f.files, f.n, &p->firmware);
+	fw_files_done(&f);
+	if (r < 0)
+		return r;
+	return fw_resolve(c, p);
+}
 
 int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret)
 {
@@ -57,6 +175,9 @@ int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret)
 			}
 		}
 	}
+	r = fw_load(c, &p);
+	if (r < 0)
+		goto fail;
 	*ret = p;
 	return 0;
 fail:

@@ -7,8 +7,11 @@
 struct ctx;
 struct error;
 
-/* Fill @ret from the ctx roots, probing usr_share for the Debian/Ubuntu, Fedora and Arch
- * OVMF file names (plan.c's table). Not pure (stat()s files). */
+/* Fill @ret from the ctx roots: the QEMU firmware descriptors of ROOT/etc/qemu/firmware and
+ * ROOT/usr/share/qemu/firmware (*.json, parsed by core/firmware.c, their file names prefixed
+ * with the root and checked for existence), and, for a host without descriptors, usr_share
+ * probed for the Debian/Ubuntu, Fedora and Arch OVMF file names (plan.c's table). Not pure
+ * (reads directories, stat()s files). */
 int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret);
 /* Where the xml-templates are: $GPURUN_DATADIR/xml-templates (secure_getenv), else
  * <dir of /proc/self/exe>/../xml-templates when running from the source tree, else

@@ -199,6 +199,8 @@ if [ -d "$FIX/strix-halo" ]; then
 			"$R/run/gpurun"
 		cp /usr/share/OVMF/OVMF_CODE_4M.secboot.fd /usr/share/OVMF/OVMF_VARS_4M.ms.fd \
 			/usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_VARS_4M.fd "$R/usr/share/OVMF/"
+		# the fixture's Debian descriptors pick the .ms.fd name (a symlink on Debian)
+		cp /usr/share/OVMF/OVMF_CODE_4M.secboot.fd "$R/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
 		cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$R/var/lib/gpurun/vars/accept_VARS.fd"
 		head -c 65536 /dev/zero >"$R/var/lib/gpurun/roms/vbios_1002_1586.bin"
 		head -c 65536 /dev/zero >"$R/var/lib/gpurun/roms/gop,x.rom"

@@ -290,6 +290,8 @@ static void test_proxmox(void **state)
 	    "hostpci0: 0000:c4:00.0,pcie=1,romfile=vbios_1002_1586.bin\n"
 	    "hostpci1: 0000:c4:00.1,pcie=1,romfile=AMDGopDriver.rom\n"
 	    "args: -S -monitor stdio\n"
+	    "# UEFI: qemu-server uses its own OVMF build (pve-edk2-firmware), not the one gpurun "
+	    "picked for the QEMU and libvirt outputs\n"
 	    "# EFI vars disk: qm set <vmid> --efidisk0 <storage>:1,efitype=4m,pre-enrolled-keys=1\n"
 	    "# TPM: qm set <vmid> --tpmstate0 <storage>:1,version=v2.0\n"
 	    "# disk /vm/a,b.qcow2: qm disk import <vmid> /vm/a,b.qcow2 <storage>\n"
