@@ -252,8 +252,11 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 
 	if (pr->network != PROFILE_NETWORK_NONE) {
 		xmlNodePtr itf = new_child(b, devs, "interface");
+		char mac[EMIT_MAC_MAX];
 
 		set_prop(b, itf, "type", pr->network == PROFILE_NETWORK_USER ? "user" : "bridge");
+		emit_mac_address(p->vm_name, mac);
+		set_prop(b, new_child(b, itf, "mac"), "address", mac);
 		if (pr->network == PROFILE_NETWORK_BRIDGE)
 			set_prop(b, new_child(b, itf, "source"), "bridge", pr->network_bridge);
 		set_prop(b, new_child(b, itf, "model"), "type", "virtio");

@@ -53,6 +53,7 @@ static int print_hostpci(const struct plan *p, FILE *f)
 int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FILE *f)
 {
 	const struct profile *pr = p->profile;
+	char mac[EMIT_MAC_MAX];
 	bool notes = false;
 	int r;
 
@@ -86,8 +87,10 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 	fprintf(f, "balloon: 0\n");
 	if (pr->hugepages)
 		fprintf(f, "numa: 1\nhugepages: any\n");
+	/* a fixed MAC: qemu-server draws a random one at each start from a hand-merged config */
+	emit_mac_address(p->vm_name, mac);
 	if (pr->network == PROFILE_NETWORK_BRIDGE)
-		fprintf(f, "net0: virtio,bridge=%s\n", pr->network_bridge);
+		fprintf(f, "net0: virtio=%s,bridge=%s\n", mac, pr->network_bridge);
 	for (size_t i = 0; i < p->n_devices; i++)
 		if (p->devices[i].primary_vga) {
 			fprintf(f, "vga: none\n");
@@ -122,7 +125,10 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 			"<storage>:iso/NAME,media=cdrom\n",
 			*d);
 	if (pr->network == PROFILE_NETWORK_USER)
-		fprintf(f, "# network = user has no Proxmox equivalent: add net0 on a bridge\n");
+		fprintf(f,
+			"# network = user has no Proxmox equivalent: add net0 on a bridge "
+			"(net0: virtio=%s,bridge=vmbr0)\n",
+			mac);
 
 	for (size_t i = 0; i < p->n_devices; i++) {
 		const struct plan_device *d = &p->devices[i];

@@ -78,6 +78,7 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	struct argv_builder b = {};
 	_cleanup_strv_free_ char **keep = calloc(1, sizeof(char *));
 	unsigned ports = 0;
+	char mac[EMIT_MAC_MAX];
 
 	if (!p->resolved)
 		return -ENODEV;
@@ -138,11 +139,12 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 		add2(&b, "-tpmdev", "emulator,id=gpurun-tpm,chardev=gpurun-tpm-chr");
 		add2(&b, "-device", "tpm-crb,tpmdev=gpurun-tpm");
 	}
+	emit_mac_address(p->vm_name, mac);
 	if (pr->network == PROFILE_NETWORK_USER)
-		add2(&b, "-nic", "user,model=virtio-net-pci");
+		add2(&b, "-nic", "user,model=virtio-net-pci,mac=%s", mac);
 	else if (pr->network == PROFILE_NETWORK_BRIDGE)
-		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci",
-		     esc(&b, &keep, pr->network_bridge));
+		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci,mac=%s",
+		     esc(&b, &keep, pr->network_bridge), mac);
 
 	/* one root port per host slot, then the functions of that slot on it */
 	for (size_t i = 0; i < p->n_devices; i++)

@@ -55,6 +55,17 @@ char *emitter_names(void);
 bool emit_has_control(const char *s);
 /* Quote @s for a POSIX shell if needed (malloc'd; NULL on ENOMEM). */
 char *emit_shell_quote(const char *s);
+/* Quote @s for Perl's Text::ParseWords::shellwords(), which qemu-server uses to split a
+ * Proxmox `args:` line: a word without blanks, quotes or backslashes as is, else in double
+ * quotes with '\' and '"' escaped by a backslash (single quotes cannot hold a trailing
+ * backslash for that reader). malloc'd; NULL on ENOMEM. */
+char *emit_shellwords_quote(const char *s);
+
+/* "52:54:00:12:34:56" + NUL */
+#define EMIT_MAC_MAX 18
+/* The guest NIC's MAC address, the same in every output: derived from @vm_name (FNV-1a), locally
+ * administered and unicast (first octet xxxxxx10), lower-case, colon-separated. */
+void emit_mac_address(const char *vm_name, char ret[static EMIT_MAC_MAX]);
 
 /* emit-qemu.c. The table entry prints emit_qemu_argv() with emit_qemu_print(). */
 int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f);
