@@ -314,6 +314,10 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 		set_prop_take(b, a, "function", strdup_printf("0x%x", d->guest_function));
 		if (d->multifunction)
 			set_prop(b, a, "multifunction", "on");
+		/* the user alias (libvirt wants the "ua-" prefix) names the device in
+		 * <qemu:override> and becomes its QEMU id */
+		set_prop_take(b, new_child(b, h, "alias"), "name",
+			      strdup_printf("ua-gpurun-hostdev%zu", i));
 	}
 }
 
@@ -353,39 +357,76 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 
 #define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
-/* [qemu] args: <qemu:commandline><qemu:arg value='...'/></qemu:commandline> */
-static void fill_qemu_args(struct xb *b, const struct plan *p, xmlNodePtr dom)
+/* Remove the template's <qemu:NAME> children of the domain. */
+static void remove_qemu_children(xmlNodePtr dom, const char *name)
 {
-	const struct profile *pr = p->profile;
-	xmlNodePtr cl, n, next;
-	xmlNsPtr ns;
+	xmlNodePtr n, next;
 
-	if (b->error)
-		return;
 	for (n = dom->children; n; n = next) {
 		next = n->next;
-		if (is_elem(n, "commandline") && n->ns && xmlStrEqual(n->ns->href, X(QEMU_NS))) {
+		if (is_elem(n, name) && n->ns && xmlStrEqual(n->ns->href, X(QEMU_NS))) {
 			xmlUnlinkNode(n);
 			xmlFreeNode(n);
 		}
 	}
-	if (!pr->qemu_args || !pr->qemu_args[0])
+}
+
+static xmlNodePtr new_qemu_child(struct xb *b, xmlNodePtr parent, xmlNsPtr ns, const char *name)
+{
+	xmlNodePtr n;
+
+	if (b->error || !parent)
+		return NULL;
+	n = xmlNewChild(parent, ns, X(name), NULL);
+	if (!n)
+		b->error = -ENOMEM;
+	return n;
+}
+
+/* [qemu] args: <qemu:commandline><qemu:arg value='...'/></qemu:commandline>. x-vga: libvirt has
+ * no element for it, so the documented override of a device's QEMU properties (libvirt >= 8.2)
+ * sets it on the hostdev with that alias:
+ * <qemu:override><qemu:device alias='ua-gpurun-hostdevN'><qemu:frontend>
+ * <qemu:property name='x-vga' type='bool' value='true'/>. */
+static void fill_qemu_ns(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	const struct profile *pr = p->profile;
+	bool args = pr->qemu_args && pr->qemu_args[0], xvga = false;
+	xmlNodePtr cl, ov, n;
+	xmlNsPtr ns;
+
+	if (b->error)
+		return;
+	remove_qemu_children(dom, "commandline");
+	remove_qemu_children(dom, "override");
+	for (size_t i = 0; i < p->n_devices; i++)
+		xvga = xvga || p->devices[i].primary_vga;
+	if (!args && !xvga)
 		return;
 	ns = xmlSearchNsByHref(dom->doc, dom, X(QEMU_NS));
 	if (!ns)
 		ns = xmlNewNs(dom, X(QEMU_NS), X("qemu"));
-	cl = ns ? xmlNewChild(dom, ns, X("commandline"), NULL) : NULL;
-	if (!cl) {
+	if (!ns) {
 		b->error = -ENOMEM;
 		return;
 	}
-	for (char **a = pr->qemu_args; *a; a++) {
-		n = xmlNewChild(cl, ns, X("arg"), NULL);
-		if (!n) {
-			b->error = -ENOMEM;
-			return;
-		}
-		set_prop(b, n, "value", *a);
+	if (args) {
+		cl = new_qemu_child(b, dom, ns, "commandline");
+		for (char **a = pr->qemu_args; *a; a++)
+			set_prop(b, new_qemu_child(b, cl, ns, "arg"), "value", *a);
+	}
+	if (!xvga)
+		return;
+	ov = new_qemu_child(b, dom, ns, "override");
+	for (size_t i = 0; i < p->n_devices; i++) {
+		if (!p->devices[i].primary_vga)
+			continue;
+		n = new_qemu_child(b, ov, ns, "device");
+		set_prop_take(b, n, "alias", strdup_printf("ua-gpurun-hostdev%zu", i));
+		n = new_qemu_child(b, new_qemu_child(b, n, ns, "frontend"), ns, "property");
+		set_prop(b, n, "name", "x-vga");
+		set_prop(b, n, "type", "bool");
+		set_prop(b, n, "value", "true");
 	}
 }
 
@@ -447,7 +488,7 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 		set_prop(&b, n, "state", "on");
 	}
 	fill_devices(&b, p, dom, managed);
-	fill_qemu_args(&b, p, dom);
+	fill_qemu_ns(&b, p, dom);
 	if (b.error)
 		return b.error;
 

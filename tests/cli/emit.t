@@ -187,6 +187,46 @@ if [ -d "$FIX/strix-halo" ]; then
 	expect_rc 2 "carriage return mid-value refused" "$GPURUN" --root "$S" emit qemu "$T/cr.profile"
 	contains "cr: file:line" "$T/err" "cr.profile:2: control character 0x0d at column 9"
 
+	# --- x-vga = yes reaches QEMU through libvirt's own translation ----------------------
+	# <qemu:override> on the hostdev's alias; `virsh domxml-to-native qemu-argv` needs the
+	# QEMU driver: a session daemon of its own in a temporary directory (as nobody when root)
+	printf '[vm]\nname = xv\nfirmware = bios\naccel = tcg\nnetwork = none\n[gpu]\ndevice = 0000:03:00.0\nx-vga = yes\n' >"$T/xv.profile"
+	expect_rc 0 "x-vga profile emits libvirt" "$GPURUN" --root "$FIX/desktop-dgpu" emit libvirt "$T/xv.profile"
+	contains "x-vga: the hostdev has an alias" "$T/out" '<alias name="ua-gpurun-hostdev0"/>'
+	contains "x-vga: qemu:override names it" "$T/out" '<qemu:device alias="ua-gpurun-hostdev0">'
+	contains "x-vga: as a bool property" "$T/out" '<qemu:property name="x-vga" type="bool" value="true"/>'
+	if [ -n "$have_validate" ]; then
+		check "x-vga xml validates" quiet virt-xml-validate "$T/out" domain
+	fi
+	if [ -n "$have_virsh" ] && command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null; then
+		LV=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-libvirt.XXXXXX")
+		mkdir -p "$LV/run"
+		chmod 700 "$LV/run"
+		# accel = tcg wants <cpu mode="maximum"> (host-passthrough is KVM only)
+		sed 's|<cpu mode="host-passthrough"[^>]*/>|<cpu mode="maximum"/>|' "$T/out" >"$LV/xv.xml"
+		if [ "$(id -u)" -eq 0 ]; then
+			chown -R 65534:65534 "$LV"
+			as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		else
+			as_user=
+		fi
+		# shellcheck disable=SC2086
+		$as_user env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
+			XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
+			virsh -c qemu:///session domxml-to-native qemu-argv "$LV/xv.xml" >"$T/native" 2>&1
+		rc=$?
+		[ -f "$LV/run/libvirt/libvirtd.pid" ] && kill "$(cat "$LV/run/libvirt/libvirtd.pid")" 2>/dev/null
+		if [ "$rc" -eq 0 ]; then
+			contains "libvirt's translation carries x-vga" "$T/native" '"host":"0000:03:00\.0","id":"ua-gpurun-hostdev0",[^}]*"x-vga":true'
+			lacks "only on the VGA function" "$T/native" '"host":"0000:03:00\.1"[^}]*x-vga'
+		else
+			echo "# SKIP libvirt translation: the session daemon failed: $(tail -n 1 "$T/native")"
+		fi
+		rm -rf "$LV"
+	else
+		echo "# SKIP libvirt translation: virsh, libvirtd or qemu-system-x86_64 missing"
+	fi
+
 	# --- the real QEMU accepts the argv up to device realization -------------------------
 	if command -v qemu-system-x86_64 >/dev/null && [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
 		copy_fixture strix-halo
