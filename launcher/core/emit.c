@@ -31,6 +31,7 @@ const struct emitter emitters[_EMIT_KIND_MAX] = {
 		.alias = "proxmox",
 		.description = "Proxmox VE config lines",
 		.names_rom_files = true,
+		.takes_args = true,
 		.emit = emit_proxmox,
 	},
 };

@@ -29,6 +29,8 @@ struct emit_options {
 	size_t template_len;
 	bool managed; /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
 		       * else 'no' (gpurun prepares the host) */
+	bool proxmox_args; /* proxmox: the passthrough as -device words of the args: line
+			    * instead of hostpciN entries (--args) */
 };
 
 struct emitter {
@@ -39,6 +41,7 @@ struct emitter {
 	bool takes_managed;	 /* emit_options.managed means something (--managed) */
 	bool names_rom_files;	 /* the output names ROM files by plan_device.rom_name, which the
 				  * caller may copy where it looks for them (--stage) */
+	bool takes_args;	 /* emit_options.proxmox_args means something (--args) */
 	/* write the output for @p to @f; 0 or a negative errno (see each entry function) */
 	int (*emit)(const struct plan *p, const struct emit_options *o, FILE *f);
 };
@@ -84,6 +87,9 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 				 char **ret_xml);
 
 /* emit-proxmox.c: the lines for /etc/pve/qemu-server/<vmid>.conf, then comment lines naming the
- * ROM files to copy into /usr/share/kvm. Returns 0, -ENODEV, -EINVAL (a romfile name with ','
- * or ';'), -E2BIG (more than 16 hostpci entries), -EIO. */
+ * ROM files to copy into /usr/share/kvm. A slot is one hostpciN ("dddd:bb:dd" whole, "A;B" for
+ * chosen functions) unless a later function has its own ROM (a comment says so); with
+ * o->proxmox_args the functions are -device words of the args: line instead, never both.
+ * Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -E2BIG (more than 16 hostpci
+ * entries), -ENOMEM, -EIO. */
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);

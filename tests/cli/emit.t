@@ -187,6 +187,70 @@ if [ -d "$FIX/strix-halo" ]; then
 	expect_rc 2 "carriage return mid-value refused" "$GPURUN" --root "$S" emit qemu "$T/cr.profile"
 	contains "cr: file:line" "$T/err" "cr.profile:2: control character 0x0d at column 9"
 
+	# --- Proxmox: one hostpci entry per slot, the args: form, shellwords ---------------------
+	SW="$GPURUN_TOP/tests/tools/shellwords"
+	# an APU's chosen functions as a ';' list: one multi-function device, the VBIOS on .0
+	printf '%s\n' '[vm]' 'name = apu' '[gpu]' 'device = 1002:1586' 'vbios = vfct' \
+		'allow-boot-vga = yes' 'x-vga = yes' '[qemu]' 'args = -S "C:\\" "a b" '"'"'x"y'"'"' -name "t\\ x"' \
+		>"$T/apu.profile"
+	expect_rc 0 "apu: proxmox" "$GPURUN" --root "$S" emit proxmox "$T/apu.profile"
+	cp "$T/out" "$T/apu.pve"
+	contains "apu: ';' list in one entry" "$T/apu.pve" '^hostpci0: 0000:c4:00\.0;0000:c4:00\.1,pcie=1,romfile=vbios_1002_1586\.bin,x-vga=1$'
+	lacks "apu: no second entry" "$T/apu.pve" '^hostpci1:'
+	contains "apu: says qemu-server drops x-vga=on under OVMF" "$T/apu.pve" '^# x-vga=1 with bios: ovmf: '
+	# Perl's shellwords (qemu-server's split_args) gets the profile's words back
+	sed -n 's/^args: //p' "$T/apu.pve" >"$T/apu.args"
+	printf '%s\n' -S 'C:\' 'a b' 'x"y' -name 't\ x' >"$T/apu.want"
+	"$SW" <"$T/apu.args" >"$T/apu.words"
+	check "args: survive shellwords (trailing backslash, blanks, quotes)" cmp -s "$T/apu.want" "$T/apu.words"
+	if command -v perl >/dev/null && perl -MText::ParseWords -e 1 2>/dev/null; then
+		perl -MText::ParseWords -e 'print "$_\n" for shellwords(<STDIN>)' <"$T/apu.args" >"$T/apu.perl"
+		check "args: the real Text::ParseWords agrees" cmp -s "$T/apu.want" "$T/apu.perl"
+	else
+		echo "# SKIP cross-check with Perl's Text::ParseWords: perl missing"
+	fi
+	# the reader is real: the single-quoted form gpurun used to print gives nothing
+	printf '%s\n' "-S 'C:\\'" >"$T/bad.args"
+	expect_rc 1 "shellwords gives up on 'C:\\'" "$SW" <"$T/bad.args"
+	# per-function ROMs (GOP on the HDMI audio): one entry per function, and a comment why
+	P1=$G/strix-halo/win11-strix-halo.proxmox
+	contains "strix: says why the slot is split" "$P1" "^# 0000:c4:00\.1 needs its own romfile \(AMDGopDriver\.rom, the GOP driver\), and hostpci gives romfile= to the first function of an entry only"
+	# a discrete card's whole slot with its VBIOS
+	printf '%s\n' '[vm]' 'name = d' '[gpu]' 'device = 0000:03:00.0' 'functions = all' 'vbios = sysfs' >"$T/dg.profile"
+	expect_rc 0 "dgpu: proxmox" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/dg.profile"
+	contains "dgpu: whole slot with romfile" "$T/out" '^hostpci0: 0000:03:00,pcie=1,romfile=vbios_1002_73bf\.bin$'
+	lacks "dgpu: one entry" "$T/out" '^hostpci1:'
+	# --args: the passthrough as args:, never also as hostpci
+	expect_rc 0 "proxmox --args" "$GPURUN" --root "$S" emit proxmox --args "$prof"
+	cp "$T/out" "$T/args.pve"
+	lacks "--args: no hostpci" "$T/args.pve" '^hostpci'
+	contains "--args: own root port, chassis above qemu-server's" "$T/args.pve" '^args: -device pcie-root-port,id=gpurun-rp0,bus=pcie\.0,chassis=200,slot=0 '
+	contains "--args: absolute romfile, one multi-function device" "$T/args.pve" ' -device vfio-pci,host=0000:c4:00\.0,id=gpurun-hostdev0,bus=gpurun-rp0,addr=00\.0,multifunction=on,romfile=/usr/share/kvm/vbios_1002_1586\.bin -device vfio-pci,host=0000:c4:00\.1,id=gpurun-hostdev1,bus=gpurun-rp0,addr=00\.1,romfile=/usr/share/kvm/AMDGopDriver\.rom'
+	contains "--args: says qemu-server does not prepare them" "$T/args.pve" '^# args: passes 0000:c4:00\.0 0000:c4:00\.1 itself: qemu-server does not prepare devices named only in args:'
+	check "--args: one args: line" test "$(grep -c '^args:' "$T/args.pve")" -eq 1
+	sed -n 's/^args: //p' "$T/args.pve" | "$SW" >"$T/args.words"
+	check "--args: each function in exactly one word" test "$(grep -c 'host=0000:c4:00\.' "$T/args.words")" -eq 2
+	expect_rc 0 "--args with x-vga" "$GPURUN" --root "$S" emit proxmox --args "$T/apu.profile"
+	contains "--args: x-vga=on on the device" "$T/out" 'host=0000:c4:00\.0,[^ ]*,x-vga=on '
+	sed -n 's/^args: //p' "$T/out" | "$SW" | tail -n 6 >"$T/apu.words2"
+	check "--args: the profile's args follow, intact" cmp -s "$T/apu.want" "$T/apu.words2"
+	expect_rc 2 "--args only for proxmox" "$GPURUN" --root "$S" emit qemu --args "$prof"
+	contains "--args: says so" "$T/err" '--args only applies to Proxmox output'
+	# every line of every Proxmox output parses under qemu-server's grammar (PCI.pm, net, args)
+	PCIRE='([0-9a-f]{4,}:)?[0-9a-f]{2}:[0-9a-f]{2}(\.[0-9a-f])?'
+	for f in "$G"/*/*.proxmox "$T/apu.pve" "$T/args.pve"; do
+		[ -f "$f" ] || continue
+		bad=$(grep -v '^#' "$f" | grep -vE '^(name|machine|bios|ostype|cpu|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+			grep -vE "^hostpci([0-9]|1[0-5]): $PCIRE(;$PCIRE)*(,pcie=[01]|,romfile=[^,;]+|,x-vga=[01])*\$" |
+			grep -vE '^net0: virtio=[0-9a-f][02468ace](:[0-9a-f]{2}){5},bridge=[^,]+$' |
+			grep -vE '^args: ')
+		if [ -z "$bad" ]; then ok "grammar: $(basename "$(dirname "$f")")/$(basename "$f")"; else
+			not_ok "grammar: $f"; printf '%s\n' "$bad" | sed 's/^/# /'; fi
+		if grep -q '^args: ' "$f"; then
+			check "grammar: args: of $(basename "$f") splits" quiet sh -c "sed -n 's/^args: //p' '$f' | '$SW'"
+		fi
+	done
+
 	# --- x-vga = yes reaches QEMU through libvirt's own translation ----------------------
 	# <qemu:override> on the hostdev's alias; `virsh domxml-to-native qemu-argv` needs the
 	# QEMU driver: a session daemon of its own in a temporary directory (as nobody when root)
