@@ -70,13 +70,17 @@ char *emit_shellwords_quote(const char *s);
  * administered and unicast (first octet xxxxxx10), lower-case, colon-separated. */
 void emit_mac_address(const char *vm_name, char ret[static EMIT_MAC_MAX]);
 
-/* emit-qemu.c. The table entry prints emit_qemu_argv() with emit_qemu_print(). */
+/* emit-qemu.c. The table entry prints emit_qemu_header() then emit_qemu_argv() with
+ * emit_qemu_print(). */
 int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f);
 /* The complete QEMU command line, argv[0] = @qemu_binary. Values inside -device/-drive/...
  * option strings have their commas doubled. Returns 0 and a strv, -ENODEV, -EINVAL, -ENOMEM. */
 int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_argv);
 /* Print @argv shell-quoted, one option (with its value) per line, lines joined with " \\". */
 int emit_qemu_print(char *const *argv, FILE *f);
+/* Shell comment lines: what must happen before the argv can run (gpurun bind: vfio-pci and the
+ * ROM files it stages; the UEFI variables copy; swtpm). 0, -EINVAL, -EIO. */
+int emit_qemu_header(const struct plan *p, FILE *f);
 
 /* emit-libvirt.c. The table entry fills o->template_xml (-EINVAL when it is NULL). */
 int emit_libvirt(const struct plan *p, const struct emit_options *o, FILE *f);

@@ -323,7 +323,11 @@ if [ -d "$FIX/strix-halo" ]; then
 		[ -s "$T/accept.argv" ] || echo 'false' >"$T/accept.argv"
 		# rebuild the argv from its printed, shell-quoted form; vfio-pci -> pci-testdev
 		# (same bus/addr/multifunction/romfile, no host device needed); KVM -> TCG
-		eval "set -- $(cat "$T/accept.argv")"
+		contains "qemu header: bind first" "$T/accept.argv" '^#   gpurun bind PROFILE: binds 0000:c4:00\.0 0000:c4:00\.1 to vfio-pci and stages the ROM files the argv names:$'
+		contains "qemu header: the ROM staging path" "$T/accept.argv" "^#     $R/var/lib/gpurun/roms/vbios_1002_1586\.bin <- vfct:0000:c4:00\.0\$"
+		contains "qemu header: swtpm" "$T/accept.argv" "^#   TPM: mkdir -p .* && swtpm socket --tpm2 --tpmstate dir=.* --ctrl type=unixio,path=$R/run/gpurun/accept\.swtpm\.sock --daemon\$"
+		# the header is shell comments: the command is the rest
+		eval "set -- $(grep -v '^#' "$T/accept.argv")"
 		qemu=$1
 		shift
 		for a in "$@"; do

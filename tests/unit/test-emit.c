@@ -428,6 +428,7 @@ static void test_emitter_table(void **state)
 	setup_plan(&fx, strix);
 	assert_int_equal(emit_qemu_argv(fx.plan, o.qemu_binary, &argv), 0);
 	f = open_memstream(&buf, &len);
+	assert_int_equal(emit_qemu_header(fx.plan, f), 0);
 	assert_int_equal(emit_qemu_print(argv, f), 0);
 	fclose(f);
 	assert_int_equal(emit_to_string(emitter_find("args"), fx.plan, &o, &got), 0);
