@@ -130,9 +130,9 @@ static int print_args(const struct plan *p, bool devices, FILE *f)
 		return -E2BIG;
 	fprintf(f, "args:");
 	for (unsigned port = 0; port < ports && r >= 0; port++) {
-		_cleanup_free_ char *rp = strdup_printf(
-		    "pcie-root-port,id=gpurun-rp%u,bus=pcie.0,chassis=%u,slot=0", port,
-		    ARGS_CHASSIS_BASE + port);
+		_cleanup_free_ char *rp =
+		    strdup_printf("pcie-root-port,id=gpurun-rp%u,bus=pcie.0,chassis=%u,slot=0",
+				  port, ARGS_CHASSIS_BASE + port);
 
 		if (!rp)
 			return -ENOMEM;
@@ -223,8 +223,10 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 		if (r < 0)
 			return r;
 		if (xvga && pr->firmware != PROFILE_FIRMWARE_BIOS)
-			fprintf(f, "# x-vga=1 with bios: ovmf: qemu-server hides KVM and sets vga: none "
-				   "but leaves x-vga=on out of the vfio-pci device (--args keeps it)\n");
+			fprintf(
+			    f,
+			    "# x-vga=1 with bios: ovmf: qemu-server hides KVM and sets vga: none "
+			    "but leaves x-vga=on out of the vfio-pci device (--args keeps it)\n");
 	}
 	/* one args: line (qemu-server splits it with Perl's shellwords) */
 	r = print_args(p, o->proxmox_args, f);
@@ -256,10 +258,11 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 		if (!d->rom_name)
 			continue;
 		if (!notes)
-			fprintf(f, o->proxmox_args ? "# ROM files the args: romfile= paths name, in "
-						     "/usr/share/kvm/ (--stage copies them):\n"
-						   : "# ROM files the hostpci romfile= entries name, in "
-						     "/usr/share/kvm/ (--stage copies them):\n");
+			fprintf(f, o->proxmox_args
+				       ? "# ROM files the args: romfile= paths name, in "
+					 "/usr/share/kvm/ (--stage copies them):\n"
+				       : "# ROM files the hostpci romfile= entries name, in "
+					 "/usr/share/kvm/ (--stage copies them):\n");
 		notes = true;
 		switch (d->rom_source) {
 		case PLAN_ROM_VFCT:

@@ -208,10 +208,12 @@ int emit_qemu_header(const struct plan *p, FILE *f)
 	    emit_has_control(p->tpm_socket))
 		return -EINVAL;
 	for (size_t i = 0; i < p->n_actions; i++)
-		if (emit_has_control(p->actions[i].target) || emit_has_control(p->actions[i].source))
+		if (emit_has_control(p->actions[i].target) ||
+		    emit_has_control(p->actions[i].source))
 			return -EINVAL;
 	fprintf(f, "# gpurun: QEMU command line for VM '%s'\n", p->vm_name);
-	fprintf(f, "# Before it runs (gpurun run PROFILE does all of this, and undoes it after):\n");
+	fprintf(f,
+		"# Before it runs (gpurun run PROFILE does all of this, and undoes it after):\n");
 	fprintf(f, "#   gpurun bind PROFILE: binds");
 	for (size_t i = 0; i < p->n_devices; i++)
 		fprintf(f, " %s", p->devices[i].address);
@@ -237,14 +239,17 @@ int emit_qemu_header(const struct plan *p, FILE *f)
 	}
 	if (pr->tpm && p->tpm_socket) {
 		_cleanup_free_ char *d = emit_shell_quote(p->tpm_dir ? p->tpm_dir : "TPM_DIR"),
-				    *dd = strdup_printf("dir=%s", p->tpm_dir ? p->tpm_dir : "TPM_DIR"),
+				    *dd = strdup_printf("dir=%s",
+							p->tpm_dir ? p->tpm_dir : "TPM_DIR"),
 				    *qd = dd ? emit_shell_quote(dd) : NULL,
 				    *ss = strdup_printf("type=unixio,path=%s", p->tpm_socket),
 				    *qs = ss ? emit_shell_quote(ss) : NULL;
 
 		if (!d || !qd || !qs)
 			return -ENOMEM;
-		fprintf(f, "#   TPM: mkdir -p %s && swtpm socket --tpm2 --tpmstate %s --ctrl %s --daemon\n",
+		fprintf(f,
+			"#   TPM: mkdir -p %s && swtpm socket --tpm2 --tpmstate %s --ctrl %s "
+			"--daemon\n",
 			d, qd, qs);
 	}
 	fprintf(f, "# Afterwards gpurun unbind PROFILE gives the devices back.\n");

@@ -27,7 +27,7 @@ struct emit_options {
 	const char *qemu_binary;  /* qemu: argv[0] */
 	const char *template_xml; /* libvirt: the template document (emitter.needs_template) */
 	size_t template_len;
-	bool managed; /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
+	bool managed;	   /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
 		       * else 'no' (gpurun prepares the host) */
 	bool proxmox_args; /* proxmox: the passthrough as -device words of the args: line
 			    * instead of hostpciN entries (--args) */

@@ -198,7 +198,6 @@ static char *libvirt(const struct plan *p, bool managed)
 	return xml;
 }
 
-
 /* Emit @p as proxmox with @o into a string. */
 static char *proxmox(const struct plan *p, const struct emit_options *o)
 {
@@ -229,8 +228,8 @@ static void test_mac(void **state)
 	emit_mac_address("win12", other);
 	assert_string_not_equal(mac, other);
 	/* locally administered, unicast, for any name */
-	for (const char *const *n = (const char *const[]){ "", "a", "win11", "x y", "Ω", NULL };
-	     *n; n++) {
+	for (const char *const *n = (const char *const[]){ "", "a", "win11", "x y", "Ω", NULL }; *n;
+	     n++) {
 		emit_mac_address(*n, other);
 		assert_int_equal(sscanf(other, "%2x:", &first), 1);
 		assert_int_equal(first & 0x03, 0x02);
