@@ -184,6 +184,24 @@ static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	set_text(b, nvram, p->ovmf_vars);
 }
 
+/* libvirt's target names: vda..vdz, vdaa.. (bijective base 26, as virDiskNameToIndex reads
+ * them), so no disk is dropped after the 26th. */
+static char *disk_target(const char *prefix, unsigned idx)
+{
+	char tmp[8];
+	size_t n = 0;
+
+	for (unsigned long v = (unsigned long)idx + 1; v && n < sizeof(tmp); v = (v - 1) / 26)
+		tmp[n++] = (char)('a' + (v - 1) % 26);
+	for (size_t i = 0; i < n / 2; i++) {
+		char c = tmp[i];
+
+		tmp[i] = tmp[n - 1 - i];
+		tmp[n - 1 - i] = c;
+	}
+	return strdup_printf("%s%.*s", prefix, (int)n, tmp);
+}
+
 static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom, unsigned idx)
 {
 	bool block = startswith(path, "/dev/");
@@ -198,11 +216,11 @@ static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom
 	set_prop(b, n, block ? "dev" : "file", path);
 	n = new_child(b, d, "target");
 	if (cdrom) {
-		set_prop_take(b, n, "dev", strdup_printf("sd%c", 'a' + (char)idx));
+		set_prop_take(b, n, "dev", disk_target("sd", idx));
 		set_prop(b, n, "bus", "sata");
 		new_child(b, d, "readonly");
 	} else {
-		set_prop_take(b, n, "dev", strdup_printf("vd%c", 'a' + (char)idx));
+		set_prop_take(b, n, "dev", disk_target("vd", idx));
 		set_prop(b, n, "bus", "virtio");
 	}
 }
@@ -244,10 +262,10 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 	remove_children(devs, "tpm");
 	remove_children(devs, "interface");
 
-	for (char **d = pr->disks; d && *d && idx < 26; d++)
+	for (char **d = pr->disks; d && *d; d++)
 		add_disk(b, devs, *d, false, idx++);
 	idx = 0;
-	for (char **d = pr->cdroms; d && *d && idx < 26; d++)
+	for (char **d = pr->cdroms; d && *d; d++)
 		add_disk(b, devs, *d, true, idx++);
 
 	if (pr->network != PROFILE_NETWORK_NONE) {

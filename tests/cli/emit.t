@@ -251,6 +251,26 @@ if [ -d "$FIX/strix-halo" ]; then
 		fi
 	done
 
+	# --- limits: every output carries every device, or the profile is refused ------------
+	{ printf '[vm]\nname = many\nfirmware = bios\n'
+	  i=1; while [ $i -le 27 ]; do echo "disk = /vm/d$i.img"; i=$((i + 1)); done
+	  printf '[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n'; } >"$T/disks.profile"
+	expect_rc 0 "27 disks: libvirt" "$GPURUN" --root "$S" emit libvirt "$T/disks.profile"
+	check "27 disks: the XML has all 27" test "$(grep -c '<disk type="file" device="disk">' "$T/out")" -eq 27
+	contains "27 disks: the 27th is vdaa" "$T/out" '<source file="/vm/d27\.img"/>'
+	contains "27 disks: vdaa target" "$T/out" '<target dev="vdaa" bus="virtio"/>'
+	expect_rc 0 "27 disks: qemu" "$GPURUN" --root "$S" emit qemu "$T/disks.profile"
+	check "27 disks: the argv has all 27" test "$(grep -c 'file=/vm/d[0-9]*\.img' "$T/out")" -eq 27
+	{ printf '[vm]\nname = cds\nfirmware = bios\n'
+	  i=1; while [ $i -le 7 ]; do echo "cdrom = /iso/c$i.iso"; i=$((i + 1)); done
+	  printf '[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n'; } >"$T/cds.profile"
+	expect_rc 2 "7 cdroms refused" "$GPURUN" --root "$S" emit qemu "$T/cds.profile"
+	contains "7 cdroms: file:line and the limit" "$T/err" "cds\.profile:10: 'cdrom': at most 6 cdroms \(q35 has 6 AHCI ports\)"
+	sed -i '/c7\.iso/d' "$T/cds.profile"
+	expect_rc 0 "6 cdroms: qemu" "$GPURUN" --root "$S" emit qemu "$T/cds.profile"
+	expect_rc 0 "6 cdroms: libvirt" "$GPURUN" --root "$S" emit libvirt "$T/cds.profile"
+	check "6 cdroms: the XML has all 6" test "$(grep -c 'device="cdrom"' "$T/out")" -eq 6
+
 	# --- x-vga = yes reaches QEMU through libvirt's own translation ----------------------
 	# <qemu:override> on the hostdev's alias; `virsh domxml-to-native qemu-argv` needs the
 	# QEMU driver: a session daemon of its own in a temporary directory (as nobody when root)
