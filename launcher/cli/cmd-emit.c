@@ -109,6 +109,9 @@ void cmd_emit_help_outputs(FILE *f)
 			fprintf(f, "  %-23s --managed: libvirt manages the devices\n", "");
 		if (e->names_rom_files)
 			fprintf(f, "  %-23s --stage copies the ROM files it names\n", "");
+		if (e->takes_args)
+			fprintf(f, "  %-23s --args: the passthrough as args: instead of hostpci\n",
+				"");
 	}
 }
 
@@ -127,7 +130,7 @@ static int stage_roms(struct ctx *c, const struct plan *p)
 	return 0;
 }
 
-enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
+enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS };
 
 /* emit has them all; the aliases only those of their output */
 #define HELP_MANAGED                                                                               \
@@ -136,12 +139,17 @@ enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE };
 #define HELP_STAGE                                                                                 \
 	"(proxmox) also copy the ROM files the lines name into /usr/share/kvm (under --root): "    \
 	"the VBIOS from the VFCT table or the sysfs ROM, and the profile's ROM files"
+#define HELP_ARGS                                                                                  \
+	"(proxmox) the passthrough as -device words of the args: line (own root ports, absolute "  \
+	"romfile paths, x-vga) instead of hostpciN; qemu-server does not prepare those devices: "  \
+	"a hookscript's gpurun bind must"
 #define HELP_FORCE "(with --stage) replace a different file of the same name in /usr/share/kvm"
 #define HELP_DRY_RUN "(with --stage) name the ROM files instead of copying them"
 
 const struct cmd_option cmd_emit_options[] = {
 	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
 	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
 	{},
@@ -155,6 +163,7 @@ const struct cmd_option cmd_xml_options[] = {
 };
 const struct cmd_option cmd_pve_options[] = {
 	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
+	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
 	{},
@@ -188,6 +197,9 @@ int cmd_emit(int argc, char **argv)
 		case ARG_FORCE:
 			arg_force = true;
 			break;
+		case ARG_ARGS:
+			o.proxmox_args = true;
+			break;
 		}
 	if (opt < 0)
 		return parser.status;
@@ -218,6 +230,8 @@ int cmd_emit(int argc, char **argv)
 		return cmd_usage_error(cmd, "--managed only applies to libvirt XML");
 	if (stage && !e->names_rom_files)
 		return cmd_usage_error(cmd, "--stage only applies to Proxmox output");
+	if (o.proxmox_args && !e->takes_args)
+		return cmd_usage_error(cmd, "--args only applies to Proxmox output");
 
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)

@@ -191,6 +191,24 @@ static void fill_os(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	set_text(b, nvram, p->ovmf_vars);
 }
 
+/* libvirt's target names: vda..vdz, vdaa.. (bijective base 26, as virDiskNameToIndex reads
+ * them), so no disk is dropped after the 26th. */
+static char *disk_target(const char *prefix, unsigned idx)
+{
+	char tmp[8];
+	size_t n = 0;
+
+	for (unsigned long v = (unsigned long)idx + 1; v && n < sizeof(tmp); v = (v - 1) / 26)
+		tmp[n++] = (char)('a' + (v - 1) % 26);
+	for (size_t i = 0; i < n / 2; i++) {
+		char c = tmp[i];
+
+		tmp[i] = tmp[n - 1 - i];
+		tmp[n - 1 - i] = c;
+	}
+	return strdup_printf("%s%.*s", prefix, (int)n, tmp);
+}
+
 static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom, unsigned idx)
 {
 	bool block = startswith(path, "/dev/");
@@ -205,11 +223,11 @@ static void add_disk(struct xb *b, xmlNodePtr devs, const char *path, bool cdrom
 	set_prop(b, n, block ? "dev" : "file", path);
 	n = new_child(b, d, "target");
 	if (cdrom) {
-		set_prop_take(b, n, "dev", strdup_printf("sd%c", 'a' + (char)idx));
+		set_prop_take(b, n, "dev", disk_target("sd", idx));
 		set_prop(b, n, "bus", "sata");
 		new_child(b, d, "readonly");
 	} else {
-		set_prop_take(b, n, "dev", strdup_printf("vd%c", 'a' + (char)idx));
+		set_prop_take(b, n, "dev", disk_target("vd", idx));
 		set_prop(b, n, "bus", "virtio");
 	}
 }
@@ -251,16 +269,19 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 	remove_children(devs, "tpm");
 	remove_children(devs, "interface");
 
-	for (char **d = pr->disks; d && *d && idx < 26; d++)
+	for (char **d = pr->disks; d && *d; d++)
 		add_disk(b, devs, *d, false, idx++);
 	idx = 0;
-	for (char **d = pr->cdroms; d && *d && idx < 26; d++)
+	for (char **d = pr->cdroms; d && *d; d++)
 		add_disk(b, devs, *d, true, idx++);
 
 	if (pr->network != PROFILE_NETWORK_NONE) {
 		xmlNodePtr itf = new_child(b, devs, "interface");
+		char mac[EMIT_MAC_MAX];
 
 		set_prop(b, itf, "type", pr->network == PROFILE_NETWORK_USER ? "user" : "bridge");
+		emit_mac_address(p->vm_name, mac);
+		set_prop(b, new_child(b, itf, "mac"), "address", mac);
 		if (pr->network == PROFILE_NETWORK_BRIDGE)
 			set_prop(b, new_child(b, itf, "source"), "bridge", pr->network_bridge);
 		set_prop(b, new_child(b, itf, "model"), "type", "virtio");
@@ -318,6 +339,10 @@ static void fill_devices(struct xb *b, const struct plan *p, xmlNodePtr dom, boo
 		set_prop_take(b, a, "function", strdup_printf("0x%x", d->guest_function));
 		if (d->multifunction)
 			set_prop(b, a, "multifunction", "on");
+		/* the user alias (libvirt wants the "ua-" prefix) names the device in
+		 * <qemu:override> and becomes its QEMU id */
+		set_prop_take(b, new_child(b, h, "alias"), "name",
+			      strdup_printf("ua-gpurun-hostdev%zu", i));
 	}
 }
 
@@ -364,39 +389,76 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 
 #define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
-/* [qemu] args: <qemu:commandline><qemu:arg value='...'/></qemu:commandline> */
-static void fill_qemu_args(struct xb *b, const struct plan *p, xmlNodePtr dom)
+/* Remove the template's <qemu:NAME> children of the domain. */
+static void remove_qemu_children(xmlNodePtr dom, const char *name)
 {
-	const struct profile *pr = p->profile;
-	xmlNodePtr cl, n, next;
-	xmlNsPtr ns;
+	xmlNodePtr n, next;
 
-	if (b->error)
-		return;
 	for (n = dom->children; n; n = next) {
 		next = n->next;
-		if (is_elem(n, "commandline") && n->ns && xmlStrEqual(n->ns->href, X(QEMU_NS))) {
+		if (is_elem(n, name) && n->ns && xmlStrEqual(n->ns->href, X(QEMU_NS))) {
 			xmlUnlinkNode(n);
 			xmlFreeNode(n);
 		}
 	}
-	if (!pr->qemu_args || !pr->qemu_args[0])
+}
+
+static xmlNodePtr new_qemu_child(struct xb *b, xmlNodePtr parent, xmlNsPtr ns, const char *name)
+{
+	xmlNodePtr n;
+
+	if (b->error || !parent)
+		return NULL;
+	n = xmlNewChild(parent, ns, X(name), NULL);
+	if (!n)
+		b->error = -ENOMEM;
+	return n;
+}
+
+/* [qemu] args: <qemu:commandline><qemu:arg value='...'/></qemu:commandline>. x-vga: libvirt has
+ * no element for it, so the documented override of a device's QEMU properties (libvirt >= 8.2)
+ * sets it on the hostdev with that alias:
+ * <qemu:override><qemu:device alias='ua-gpurun-hostdevN'><qemu:frontend>
+ * <qemu:property name='x-vga' type='bool' value='true'/>. */
+static void fill_qemu_ns(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	const struct profile *pr = p->profile;
+	bool args = pr->qemu_args && pr->qemu_args[0], xvga = false;
+	xmlNodePtr cl, ov, n;
+	xmlNsPtr ns;
+
+	if (b->error)
+		return;
+	remove_qemu_children(dom, "commandline");
+	remove_qemu_children(dom, "override");
+	for (size_t i = 0; i < p->n_devices; i++)
+		xvga = xvga || p->devices[i].primary_vga;
+	if (!args && !xvga)
 		return;
 	ns = xmlSearchNsByHref(dom->doc, dom, X(QEMU_NS));
 	if (!ns)
 		ns = xmlNewNs(dom, X(QEMU_NS), X("qemu"));
-	cl = ns ? xmlNewChild(dom, ns, X("commandline"), NULL) : NULL;
-	if (!cl) {
+	if (!ns) {
 		b->error = -ENOMEM;
 		return;
 	}
-	for (char **a = pr->qemu_args; *a; a++) {
-		n = xmlNewChild(cl, ns, X("arg"), NULL);
-		if (!n) {
-			b->error = -ENOMEM;
-			return;
-		}
-		set_prop(b, n, "value", *a);
+	if (args) {
+		cl = new_qemu_child(b, dom, ns, "commandline");
+		for (char **a = pr->qemu_args; *a; a++)
+			set_prop(b, new_qemu_child(b, cl, ns, "arg"), "value", *a);
+	}
+	if (!xvga)
+		return;
+	ov = new_qemu_child(b, dom, ns, "override");
+	for (size_t i = 0; i < p->n_devices; i++) {
+		if (!p->devices[i].primary_vga)
+			continue;
+		n = new_qemu_child(b, ov, ns, "device");
+		set_prop_take(b, n, "alias", strdup_printf("ua-gpurun-hostdev%zu", i));
+		n = new_qemu_child(b, new_qemu_child(b, n, ns, "frontend"), ns, "property");
+		set_prop(b, n, "name", "x-vga");
+		set_prop(b, n, "type", "bool");
+		set_prop(b, n, "value", "true");
 	}
 }
 
@@ -458,7 +520,7 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 		set_prop(&b, n, "state", "on");
 	}
 	fill_devices(&b, p, dom, managed);
-	fill_qemu_args(&b, p, dom);
+	fill_qemu_ns(&b, p, dom);
 	if (b.error)
 		return b.error;
 

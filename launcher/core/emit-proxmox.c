@@ -10,50 +10,174 @@
 
 #include "core/emit.h"
 #include "core/profile.h"
+#include "util/strutil.h"
 
+/* Devices on guest port @port, in guest-function order (plan order), into @idx; their number. */
+static size_t port_devices(const struct plan *p, unsigned port, size_t *idx)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (p->devices[i].guest_port == port)
+			idx[k++] = i;
+	return k;
+}
+
+static unsigned n_ports(const struct plan *p)
+{
+	unsigned ports = 0;
+
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (p->devices[i].guest_port + 1 > ports)
+			ports = p->devices[i].guest_port + 1;
+	return ports;
+}
+
+static void print_rom_options(const struct plan_device *d, bool xvga, FILE *f)
+{
+	if (d->rom_name)
+		fprintf(f, ",romfile=%s", d->rom_name);
+	if (xvga)
+		fprintf(f, ",x-vga=1");
+	fputc('\n', f);
+}
+
+/* One hostpciN per guest port, so that a slot stays one multi-function device as in the QEMU
+ * and libvirt outputs: "dddd:bb:dd" for a discrete card's whole slot, "A;B" for chosen
+ * functions (qemu-server makes the functions of one entry .0, .1, ... of one device). Its
+ * romfile= goes to the first function only (PCI.pm print_hostpci_devices), so a slot where a
+ * later function has its own ROM (the GOP driver on the HDMI audio) is one entry per function:
+ * the ROMs are what makes the guest's screen work, the shared root port is not. */
 static int print_hostpci(const struct plan *p, FILE *f)
 {
-	unsigned n = 0;
+	_cleanup_free_ size_t *idx = calloc(p->n_devices + 1, sizeof(size_t));
+	unsigned n = 0, ports = n_ports(p);
 
-	for (size_t i = 0; i < p->n_devices; i++) {
-		const struct plan_device *d = &p->devices[i];
-		bool whole = false;
+	if (!idx)
+		return -ENOMEM;
+	for (unsigned port = 0; port < ports; port++) {
+		size_t k = port_devices(p, port, idx);
+		const struct plan_device *d0 = &p->devices[idx[0]], *late = NULL;
+		bool xvga = false;
 
-		/* a discrete card's whole slot in one entry ("0000:03:00" passes all functions),
-		 * unless a function needs its own romfile */
-		if (p->gpu_whole_slot && d->role != PLAN_ROLE_EXTRA) {
-			bool roms = false, first = true;
+		if (k == 0)
+			continue;
+		for (size_t j = 0; j < k; j++) {
+			xvga = xvga || p->devices[idx[j]].primary_vga;
+			if (j > 0 && !late && p->devices[idx[j]].rom_name)
+				late = &p->devices[idx[j]];
+		}
+		if (late) {
+			fprintf(f,
+				"# %s needs its own romfile (%s%s), and hostpci gives romfile= to "
+				"the first function of an entry only: one hostpciN per function of "
+				"%.*s (each on its own root port, unlike the QEMU and libvirt "
+				"outputs; emit proxmox --args keeps one multi-function device)\n",
+				late->address, late->rom_name,
+				late->rom_is_gop ? ", the GOP driver" : "", 10, d0->address);
+			for (size_t j = 0; j < k; j++) {
+				const struct plan_device *d = &p->devices[idx[j]];
 
-			for (size_t j = 0; j < p->n_devices; j++) {
-				if (p->devices[j].role == PLAN_ROLE_EXTRA)
-					continue;
-				roms = roms || p->devices[j].romfile;
-				if (j < i)
-					first = false;
+				if (n > 15)
+					return -E2BIG;
+				fprintf(f, "hostpci%u: %s,pcie=1", n++, d->address);
+				print_rom_options(d, d->primary_vga, f);
 			}
-			if (!roms) {
-				if (!first)
-					continue;
-				whole = true;
-			}
+			continue;
 		}
 		if (n > 15)
 			return -E2BIG;
-		fprintf(f, "hostpci%u: %.*s,pcie=1", n++, whole ? 10 : (int)strlen(d->address),
-			d->address);
-		if (d->rom_name && !whole)
-			fprintf(f, ",romfile=%s", d->rom_name);
-		if (d->primary_vga)
-			fprintf(f, ",x-vga=1");
-		fputc('\n', f);
+		fprintf(f, "hostpci%u: ", n++);
+		if (p->gpu_whole_slot && d0->role != PLAN_ROLE_EXTRA)
+			/* "0000:03:00" passes every function of the slot */
+			fprintf(f, "%.10s", d0->address);
+		else
+			for (size_t j = 0; j < k; j++)
+				fprintf(f, "%s%s", j ? ";" : "", p->devices[idx[j]].address);
+		fprintf(f, ",pcie=1");
+		print_rom_options(d0, xvga, f);
 	}
 	return 0;
 }
 
-int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FILE *f)
+/* Append @w to the args: line, quoted for Text::ParseWords::shellwords. */
+static int print_word(FILE *f, const char *w)
+{
+	_cleanup_free_ char *q = emit_shellwords_quote(w);
+
+	if (!q)
+		return -ENOMEM;
+	fprintf(f, " %s", q);
+	return 0;
+}
+
+/* Root ports of the args: form: chassis numbers above anything qemu-server uses (its
+ * ich9-pcie-port-N have chassis N, 1..16; its pci-bridges chassis_nr 1..); no addr=, so QEMU
+ * picks a free slot of pcie.0 (args: come last on qemu-server's command line). */
+#define ARGS_CHASSIS_BASE 200
+
+/* --args: every passed-through function as -device words of the one args: line, then the
+ * profile's [qemu] args. */
+static int print_args(const struct plan *p, bool devices, FILE *f)
 {
 	const struct profile *pr = p->profile;
-	bool notes = false;
+	unsigned ports = devices ? n_ports(p) : 0;
+	int r = 0;
+
+	if (!(pr->qemu_args && pr->qemu_args[0]) && ports == 0)
+		return 0;
+	if (ports > 255 - ARGS_CHASSIS_BASE)
+		return -E2BIG;
+	fprintf(f, "args:");
+	for (unsigned port = 0; port < ports && r >= 0; port++) {
+		_cleanup_free_ char *rp =
+		    strdup_printf("pcie-root-port,id=gpurun-rp%u,bus=pcie.0,chassis=%u,slot=0",
+				  port, ARGS_CHASSIS_BASE + port);
+
+		if (!rp)
+			return -ENOMEM;
+		r = print_word(f, "-device");
+		if (r >= 0)
+			r = print_word(f, rp);
+		for (size_t i = 0; i < p->n_devices && r >= 0; i++) {
+			const struct plan_device *d = &p->devices[i];
+			_cleanup_free_ char *dev = NULL;
+
+			if (d->guest_port != port)
+				continue;
+			dev = strdup_printf("vfio-pci,host=%s,id=gpurun-hostdev%zu,bus=gpurun-rp%u,"
+					    "addr=00.%u%s%s%s%s",
+					    d->address, i, port, d->guest_function,
+					    d->multifunction ? ",multifunction=on" : "",
+					    d->rom_name ? ",romfile=/usr/share/kvm/" : "",
+					    d->rom_name ? d->rom_name : "",
+					    d->primary_vga ? ",x-vga=on" : "");
+			if (!dev)
+				return -ENOMEM;
+			r = print_word(f, "-device");
+			if (r >= 0)
+				r = print_word(f, dev);
+		}
+	}
+	for (char **a = pr->qemu_args; a && *a && r >= 0; a++)
+		r = print_word(f, *a);
+	fputc('\n', f);
+	if (r < 0 || ports == 0)
+		return r;
+	fprintf(f, "# args: passes");
+	for (size_t i = 0; i < p->n_devices; i++)
+		fprintf(f, " %s", p->devices[i].address);
+	fprintf(f, " itself: qemu-server does not prepare devices named only in args: (no vfio-pci "
+		   "binding, reset or reservation), so a hookscript's pre-start `gpurun bind "
+		   "PROFILE` (or gpurun host-config's vfio-pci ids) must\n");
+	return 0;
+}
+
+int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
+{
+	const struct profile *pr = p->profile;
+	char mac[EMIT_MAC_MAX];
+	bool notes = false, xvga = false;
 	int r;
 
 	if (!p->resolved)
@@ -86,27 +210,28 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 	fprintf(f, "balloon: 0\n");
 	if (pr->hugepages)
 		fprintf(f, "numa: 1\nhugepages: any\n");
+	/* a fixed MAC: qemu-server draws a random one at each start from a hand-merged config */
+	emit_mac_address(p->vm_name, mac);
 	if (pr->network == PROFILE_NETWORK_BRIDGE)
-		fprintf(f, "net0: virtio,bridge=%s\n", pr->network_bridge);
+		fprintf(f, "net0: virtio=%s,bridge=%s\n", mac, pr->network_bridge);
 	for (size_t i = 0; i < p->n_devices; i++)
-		if (p->devices[i].primary_vga) {
-			fprintf(f, "vga: none\n");
-			break;
-		}
-	r = print_hostpci(p, f);
+		xvga = xvga || p->devices[i].primary_vga;
+	if (xvga)
+		fprintf(f, "vga: none\n");
+	if (!o->proxmox_args) {
+		r = print_hostpci(p, f);
+		if (r < 0)
+			return r;
+		if (xvga && pr->firmware != PROFILE_FIRMWARE_BIOS)
+			fprintf(
+			    f,
+			    "# x-vga=1 with bios: ovmf: qemu-server hides KVM and sets vga: none "
+			    "but leaves x-vga=on out of the vfio-pci device (--args keeps it)\n");
+	}
+	/* one args: line (qemu-server splits it with Perl's shellwords) */
+	r = print_args(p, o->proxmox_args, f);
 	if (r < 0)
 		return r;
-	if (pr->qemu_args && pr->qemu_args[0]) {
-		fprintf(f, "args:");
-		for (char **a = pr->qemu_args; *a; a++) {
-			_cleanup_free_ char *q = emit_shell_quote(*a);
-
-			if (!q)
-				return -ENOMEM;
-			fprintf(f, " %s", q);
-		}
-		fputc('\n', f);
-	}
 
 	if (pr->firmware != PROFILE_FIRMWARE_BIOS)
 		fprintf(f, "# UEFI: qemu-server uses its own OVMF build (pve-edk2-firmware), not "
@@ -125,7 +250,10 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 			"<storage>:iso/NAME,media=cdrom\n",
 			*d);
 	if (pr->network == PROFILE_NETWORK_USER)
-		fprintf(f, "# network = user has no Proxmox equivalent: add net0 on a bridge\n");
+		fprintf(f,
+			"# network = user has no Proxmox equivalent: add net0 on a bridge "
+			"(net0: virtio=%s,bridge=vmbr0)\n",
+			mac);
 
 	for (size_t i = 0; i < p->n_devices; i++) {
 		const struct plan_device *d = &p->devices[i];
@@ -133,8 +261,11 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o _unused_, FI
 		if (!d->rom_name)
 			continue;
 		if (!notes)
-			fprintf(f, "# ROM files the hostpci romfile= entries name, in "
-				   "/usr/share/kvm/ (--stage copies them):\n");
+			fprintf(f, o->proxmox_args
+				       ? "# ROM files the args: romfile= paths name, in "
+					 "/usr/share/kvm/ (--stage copies them):\n"
+				       : "# ROM files the hostpci romfile= entries name, in "
+					 "/usr/share/kvm/ (--stage copies them):\n");
 		notes = true;
 		switch (d->rom_source) {
 		case PLAN_ROM_VFCT:

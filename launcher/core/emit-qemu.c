@@ -78,6 +78,7 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	struct argv_builder b = {};
 	_cleanup_strv_free_ char **keep = calloc(1, sizeof(char *));
 	unsigned ports = 0;
+	char mac[EMIT_MAC_MAX];
 
 	if (!p->resolved)
 		return -ENODEV;
@@ -141,11 +142,12 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 		add2(&b, "-tpmdev", "emulator,id=gpurun-tpm,chardev=gpurun-tpm-chr");
 		add2(&b, "-device", "tpm-crb,tpmdev=gpurun-tpm");
 	}
+	emit_mac_address(p->vm_name, mac);
 	if (pr->network == PROFILE_NETWORK_USER)
-		add2(&b, "-nic", "user,model=virtio-net-pci");
+		add2(&b, "-nic", "user,model=virtio-net-pci,mac=%s", mac);
 	else if (pr->network == PROFILE_NETWORK_BRIDGE)
-		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci",
-		     esc(&b, &keep, pr->network_bridge));
+		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci,mac=%s",
+		     esc(&b, &keep, pr->network_bridge), mac);
 
 	/* one root port per host slot, then the functions of that slot on it */
 	for (size_t i = 0; i < p->n_devices; i++)
@@ -199,12 +201,73 @@ int emit_qemu_print(char *const *argv, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
+int emit_qemu_header(const struct plan *p, FILE *f)
+{
+	const struct profile *pr = p->profile;
+	bool roms = false;
+
+	if (emit_has_control(p->vm_name) || emit_has_control(p->ovmf_vars) ||
+	    emit_has_control(p->ovmf_vars_template) || emit_has_control(p->tpm_dir) ||
+	    emit_has_control(p->tpm_socket))
+		return -EINVAL;
+	for (size_t i = 0; i < p->n_actions; i++)
+		if (emit_has_control(p->actions[i].target) ||
+		    emit_has_control(p->actions[i].source))
+			return -EINVAL;
+	fprintf(f, "# gpurun: QEMU command line for VM '%s'\n", p->vm_name);
+	fprintf(f,
+		"# Before it runs (gpurun run PROFILE does all of this, and undoes it after):\n");
+	fprintf(f, "#   gpurun bind PROFILE: binds");
+	for (size_t i = 0; i < p->n_devices; i++)
+		fprintf(f, " %s", p->devices[i].address);
+	fprintf(f, " to vfio-pci");
+	for (size_t i = 0; i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+
+		if (a->kind != PLAN_ACTION_STAGE_ROM)
+			continue;
+		if (!roms)
+			fprintf(f, " and stages the ROM files the argv names:");
+		roms = true;
+		fprintf(f, "\n#     %s <- %s", a->target, a->source ? a->source : "?");
+	}
+	fputc('\n', f);
+	if (p->ovmf_vars && p->ovmf_vars_template) {
+		_cleanup_free_ char *t = emit_shell_quote(p->ovmf_vars_template),
+				    *v = emit_shell_quote(p->ovmf_vars);
+
+		if (!t || !v)
+			return -ENOMEM;
+		fprintf(f, "#   UEFI variables, once: cp -n %s %s\n", t, v);
+	}
+	if (pr->tpm && p->tpm_socket) {
+		_cleanup_free_ char *d = emit_shell_quote(p->tpm_dir ? p->tpm_dir : "TPM_DIR"),
+				    *dd = strdup_printf("dir=%s",
+							p->tpm_dir ? p->tpm_dir : "TPM_DIR"),
+				    *qd = dd ? emit_shell_quote(dd) : NULL,
+				    *ss = strdup_printf("type=unixio,path=%s", p->tpm_socket),
+				    *qs = ss ? emit_shell_quote(ss) : NULL;
+
+		if (!d || !qd || !qs)
+			return -ENOMEM;
+		fprintf(f,
+			"#   TPM: mkdir -p %s && swtpm socket --tpm2 --tpmstate %s --ctrl %s "
+			"--daemon\n",
+			d, qd, qs);
+	}
+	fprintf(f, "# Afterwards gpurun unbind PROFILE gives the devices back.\n");
+	return ferror(f) ? -EIO : 0;
+}
+
 int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	int r;
 
 	r = emit_qemu_argv(p, o->qemu_binary, &argv);
+	if (r < 0)
+		return r;
+	r = emit_qemu_header(p, f);
 	if (r < 0)
 		return r;
 	return emit_qemu_print(argv, f);

@@ -2,6 +2,8 @@
 /* The emitter table (`gpurun emit NAME`, aliases `gpurun args|xml|proxmox`) and what the
  * emitters share. Each output lives in its own emit-*.c and is reached only through its entry
  * function here. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ const struct emitter emitters[_EMIT_KIND_MAX] = {
 		.alias = "proxmox",
 		.description = "Proxmox VE config lines",
 		.names_rom_files = true,
+		.takes_args = true,
 		.emit = emit_proxmox,
 	},
 };
@@ -112,4 +115,45 @@ char *emit_shell_quote(const char *s)
 	*o++ = '\'';
 	*o = '\0';
 	return r;
+}
+
+char *emit_shellwords_quote(const char *s)
+{
+	size_t n = 2;
+	char *r, *o;
+
+	if (*s && !strpbrk(s, " \t\n\v\f\r\"'\\"))
+		return strdup(s);
+	for (const char *c = s; *c; c++)
+		n += strchr("\"\\", *c) ? 2 : 1;
+	r = malloc(n + 1);
+	if (!r)
+		return NULL;
+	o = r;
+	*o++ = '"';
+	for (const char *c = s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			*o++ = '\\';
+		*o++ = *c;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return r;
+}
+
+void emit_mac_address(const char *vm_name, char ret[static EMIT_MAC_MAX])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint8_t m[6];
+
+	for (const char *c = vm_name; c && *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 0x100000001b3ULL;
+	}
+	for (size_t i = 0; i < 6; i++)
+		m[i] = (uint8_t)(h >> (8 * (7 - i)));
+	/* bit 1 of the first octet: locally administered; bit 0 clear: unicast */
+	m[0] = (uint8_t)((m[0] & 0xfc) | 0x02);
+	snprintf(ret, EMIT_MAC_MAX, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
 }

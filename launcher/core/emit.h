@@ -27,8 +27,10 @@ struct emit_options {
 	const char *qemu_binary;  /* qemu: argv[0] */
 	const char *template_xml; /* libvirt: the template document (emitter.needs_template) */
 	size_t template_len;
-	bool managed; /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
+	bool managed;	   /* libvirt: managed='yes' on every hostdev (libvirt detaches/reattaches),
 		       * else 'no' (gpurun prepares the host) */
+	bool proxmox_args; /* proxmox: the passthrough as -device words of the args: line
+			    * instead of hostpciN entries (--args) */
 };
 
 struct emitter {
@@ -39,6 +41,7 @@ struct emitter {
 	bool takes_managed;	 /* emit_options.managed means something (--managed) */
 	bool names_rom_files;	 /* the output names ROM files by plan_device.rom_name, which the
 				  * caller may copy where it looks for them (--stage) */
+	bool takes_args;	 /* emit_options.proxmox_args means something (--args) */
 	/* write the output for @p to @f; 0 or a negative errno (see each entry function) */
 	int (*emit)(const struct plan *p, const struct emit_options *o, FILE *f);
 };
@@ -55,14 +58,29 @@ char *emitter_names(void);
 bool emit_has_control(const char *s);
 /* Quote @s for a POSIX shell if needed (malloc'd; NULL on ENOMEM). */
 char *emit_shell_quote(const char *s);
+/* Quote @s for Perl's Text::ParseWords::shellwords(), which qemu-server uses to split a
+ * Proxmox `args:` line: a word without blanks, quotes or backslashes as is, else in double
+ * quotes with '\' and '"' escaped by a backslash (single quotes cannot hold a trailing
+ * backslash for that reader). malloc'd; NULL on ENOMEM. */
+char *emit_shellwords_quote(const char *s);
 
-/* emit-qemu.c. The table entry prints emit_qemu_argv() with emit_qemu_print(). */
+/* "52:54:00:12:34:56" + NUL */
+#define EMIT_MAC_MAX 18
+/* The guest NIC's MAC address, the same in every output: derived from @vm_name (FNV-1a), locally
+ * administered and unicast (first octet xxxxxx10), lower-case, colon-separated. */
+void emit_mac_address(const char *vm_name, char ret[static EMIT_MAC_MAX]);
+
+/* emit-qemu.c. The table entry prints emit_qemu_header() then emit_qemu_argv() with
+ * emit_qemu_print(). */
 int emit_qemu(const struct plan *p, const struct emit_options *o, FILE *f);
 /* The complete QEMU command line, argv[0] = @qemu_binary. Values inside -device/-drive/...
  * option strings have their commas doubled. Returns 0 and a strv, -ENODEV, -EINVAL, -ENOMEM. */
 int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_argv);
 /* Print @argv shell-quoted, one option (with its value) per line, lines joined with " \\". */
 int emit_qemu_print(char *const *argv, FILE *f);
+/* Shell comment lines: what must happen before the argv can run (gpurun bind: vfio-pci and the
+ * ROM files it stages; the UEFI variables copy; swtpm). 0, -EINVAL, -EIO. */
+int emit_qemu_header(const struct plan *p, FILE *f);
 
 /* emit-libvirt.c. The table entry fills o->template_xml (-EINVAL when it is NULL). */
 int emit_libvirt(const struct plan *p, const struct emit_options *o, FILE *f);
@@ -73,6 +91,9 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 				 char **ret_xml);
 
 /* emit-proxmox.c: the lines for /etc/pve/qemu-server/<vmid>.conf, then comment lines naming the
- * ROM files to copy into /usr/share/kvm. Returns 0, -ENODEV, -EINVAL (a romfile name with ','
- * or ';'), -E2BIG (more than 16 hostpci entries), -EIO. */
+ * ROM files to copy into /usr/share/kvm. A slot is one hostpciN ("dddd:bb:dd" whole, "A;B" for
+ * chosen functions) unless a later function has its own ROM (a comment says so); with
+ * o->proxmox_args the functions are -device words of the args: line instead, never both.
+ * Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -E2BIG (more than 16 hostpci
+ * entries), -ENOMEM, -EIO. */
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);

@@ -382,6 +382,11 @@ static int set_disk(struct parser *ps, struct profile *p, const char *key, const
 }
 static int set_cdrom(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
+	/* QEMU's if=ide drives on q35 are the ports of its one AHCI controller; a 7th has none,
+	 * and libvirt would add a second controller the QEMU output does not have */
+	if (strv_length(p->cdroms) >= PROFILE_MAX_CDROMS)
+		return fail(ps, "'%s': at most %d cdroms (q35 has %d AHCI ports)", key,
+			    PROFILE_MAX_CDROMS, PROFILE_MAX_CDROMS);
 	return append_path(ps, key, v, &p->cdroms);
 }
 

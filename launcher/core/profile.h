@@ -44,6 +44,9 @@ enum profile_vbios {
 	_PROFILE_VBIOS_MAX,
 };
 
+/* cdroms are if=ide drives on q35's built-in AHCI controller: six ports */
+#define PROFILE_MAX_CDROMS 6
+
 enum profile_network {
 	PROFILE_NETWORK_NONE,
 	PROFILE_NETWORK_USER,	/* QEMU user-mode networking (libvirt type='user') */

@@ -191,6 +191,133 @@ if [ -d "$FIX/strix-halo" ]; then
 	expect_rc 2 "carriage return mid-value refused" "$GPURUN" --root "$S" emit qemu "$T/cr.profile"
 	contains "cr: file:line" "$T/err" "cr.profile:2: control character 0x0d at column 9"
 
+	# --- Proxmox: one hostpci entry per slot, the args: form, shellwords ---------------------
+	SW="$GPURUN_TOP/tests/tools/shellwords"
+	# an APU's chosen functions as a ';' list: one multi-function device, the VBIOS on .0
+	printf '%s\n' '[vm]' 'name = apu' '[gpu]' 'device = 1002:1586' 'vbios = vfct' \
+		'allow-boot-vga = yes' 'x-vga = yes' '[qemu]' 'args = -S "C:\\" "a b" '"'"'x"y'"'"' -name "t\\ x"' \
+		>"$T/apu.profile"
+	expect_rc 0 "apu: proxmox" "$GPURUN" --root "$S" emit proxmox "$T/apu.profile"
+	cp "$T/out" "$T/apu.pve"
+	contains "apu: ';' list in one entry" "$T/apu.pve" '^hostpci0: 0000:c4:00\.0;0000:c4:00\.1,pcie=1,romfile=vbios_1002_1586\.bin,x-vga=1$'
+	lacks "apu: no second entry" "$T/apu.pve" '^hostpci1:'
+	contains "apu: says qemu-server drops x-vga=on under OVMF" "$T/apu.pve" '^# x-vga=1 with bios: ovmf: '
+	# Perl's shellwords (qemu-server's split_args) gets the profile's words back
+	sed -n 's/^args: //p' "$T/apu.pve" >"$T/apu.args"
+	printf '%s\n' -S 'C:\' 'a b' 'x"y' -name 't\ x' >"$T/apu.want"
+	"$SW" <"$T/apu.args" >"$T/apu.words"
+	check "args: survive shellwords (trailing backslash, blanks, quotes)" cmp -s "$T/apu.want" "$T/apu.words"
+	if command -v perl >/dev/null && perl -MText::ParseWords -e 1 2>/dev/null; then
+		perl -MText::ParseWords -e 'print "$_\n" for shellwords(<STDIN>)' <"$T/apu.args" >"$T/apu.perl"
+		check "args: the real Text::ParseWords agrees" cmp -s "$T/apu.want" "$T/apu.perl"
+	else
+		echo "# SKIP cross-check with Perl's Text::ParseWords: perl missing"
+	fi
+	# the reader is real: the single-quoted form gpurun used to print gives nothing
+	printf '%s\n' "-S 'C:\\'" >"$T/bad.args"
+	expect_rc 1 "shellwords gives up on 'C:\\'" "$SW" <"$T/bad.args"
+	# per-function ROMs (GOP on the HDMI audio): one entry per function, and a comment why
+	P1=$G/strix-halo/win11-strix-halo.proxmox
+	contains "strix: says why the slot is split" "$P1" "^# 0000:c4:00\.1 needs its own romfile \(AMDGopDriver\.rom, the GOP driver\), and hostpci gives romfile= to the first function of an entry only"
+	# a discrete card's whole slot with its VBIOS
+	printf '%s\n' '[vm]' 'name = d' '[gpu]' 'device = 0000:03:00.0' 'functions = all' 'vbios = sysfs' >"$T/dg.profile"
+	expect_rc 0 "dgpu: proxmox" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/dg.profile"
+	contains "dgpu: whole slot with romfile" "$T/out" '^hostpci0: 0000:03:00,pcie=1,romfile=vbios_1002_73bf\.bin$'
+	lacks "dgpu: one entry" "$T/out" '^hostpci1:'
+	# --args: the passthrough as args:, never also as hostpci
+	expect_rc 0 "proxmox --args" "$GPURUN" --root "$S" emit proxmox --args "$prof"
+	cp "$T/out" "$T/args.pve"
+	lacks "--args: no hostpci" "$T/args.pve" '^hostpci'
+	contains "--args: own root port, chassis above qemu-server's" "$T/args.pve" '^args: -device pcie-root-port,id=gpurun-rp0,bus=pcie\.0,chassis=200,slot=0 '
+	contains "--args: absolute romfile, one multi-function device" "$T/args.pve" ' -device vfio-pci,host=0000:c4:00\.0,id=gpurun-hostdev0,bus=gpurun-rp0,addr=00\.0,multifunction=on,romfile=/usr/share/kvm/vbios_1002_1586\.bin -device vfio-pci,host=0000:c4:00\.1,id=gpurun-hostdev1,bus=gpurun-rp0,addr=00\.1,romfile=/usr/share/kvm/AMDGopDriver\.rom'
+	contains "--args: says qemu-server does not prepare them" "$T/args.pve" '^# args: passes 0000:c4:00\.0 0000:c4:00\.1 itself: qemu-server does not prepare devices named only in args:'
+	check "--args: one args: line" test "$(grep -c '^args:' "$T/args.pve")" -eq 1
+	sed -n 's/^args: //p' "$T/args.pve" | "$SW" >"$T/args.words"
+	check "--args: each function in exactly one word" test "$(grep -c 'host=0000:c4:00\.' "$T/args.words")" -eq 2
+	expect_rc 0 "--args with x-vga" "$GPURUN" --root "$S" emit proxmox --args "$T/apu.profile"
+	contains "--args: x-vga=on on the device" "$T/out" 'host=0000:c4:00\.0,[^ ]*,x-vga=on '
+	sed -n 's/^args: //p' "$T/out" | "$SW" | tail -n 6 >"$T/apu.words2"
+	check "--args: the profile's args follow, intact" cmp -s "$T/apu.want" "$T/apu.words2"
+	expect_rc 2 "--args only for proxmox" "$GPURUN" --root "$S" emit qemu --args "$prof"
+	contains "--args: says so" "$T/err" '--args only applies to Proxmox output'
+	# every line of every Proxmox output parses under qemu-server's grammar (PCI.pm, net, args)
+	PCIRE='([0-9a-f]{4,}:)?[0-9a-f]{2}:[0-9a-f]{2}(\.[0-9a-f])?'
+	for f in "$G"/*/*.proxmox "$T/apu.pve" "$T/args.pve"; do
+		[ -f "$f" ] || continue
+		bad=$(grep -v '^#' "$f" | grep -vE '^(name|machine|bios|ostype|cpu|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+			grep -vE "^hostpci([0-9]|1[0-5]): $PCIRE(;$PCIRE)*(,pcie=[01]|,romfile=[^,;]+|,x-vga=[01])*\$" |
+			grep -vE '^net0: virtio=[0-9a-f][02468ace](:[0-9a-f]{2}){5},bridge=[^,]+$' |
+			grep -vE '^args: ')
+		if [ -z "$bad" ]; then ok "grammar: $(basename "$(dirname "$f")")/$(basename "$f")"; else
+			not_ok "grammar: $f"; printf '%s\n' "$bad" | sed 's/^/# /'; fi
+		if grep -q '^args: ' "$f"; then
+			check "grammar: args: of $(basename "$f") splits" quiet sh -c "sed -n 's/^args: //p' '$f' | '$SW'"
+		fi
+	done
+
+	# --- limits: every output carries every device, or the profile is refused ------------
+	# the files exist: a plan with a missing disk is a FAIL (emit prints nothing then)
+	mkdir -p "$T/vm" "$T/iso"
+	i=1; while [ $i -le 27 ]; do : >"$T/vm/d$i.img"; : >"$T/iso/c$i.iso"; i=$((i + 1)); done
+	{ printf '[vm]\nname = many\nfirmware = bios\n'
+	  i=1; while [ $i -le 27 ]; do echo "disk = $T/vm/d$i.img"; i=$((i + 1)); done
+	  printf '[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n'; } >"$T/disks.profile"
+	expect_rc 0 "27 disks: libvirt" "$GPURUN" --root "$S" emit libvirt "$T/disks.profile"
+	check "27 disks: the XML has all 27" test "$(grep -c '<disk type="file" device="disk">' "$T/out")" -eq 27
+	contains "27 disks: the 27th is vdaa" "$T/out" "<source file=\"$T/vm/d27\\.img\"/>"
+	contains "27 disks: vdaa target" "$T/out" '<target dev="vdaa" bus="virtio"/>'
+	expect_rc 0 "27 disks: qemu" "$GPURUN" --root "$S" emit qemu "$T/disks.profile"
+	check "27 disks: the argv has all 27" test "$(grep -c "file=$T/vm/d[0-9]*\\.img" "$T/out")" -eq 27
+	{ printf '[vm]\nname = cds\nfirmware = bios\n'
+	  i=1; while [ $i -le 7 ]; do echo "cdrom = $T/iso/c$i.iso"; i=$((i + 1)); done
+	  printf '[gpu]\ndevice = 1002:1586\nallow-boot-vga = yes\n'; } >"$T/cds.profile"
+	expect_rc 2 "7 cdroms refused" "$GPURUN" --root "$S" emit qemu "$T/cds.profile"
+	contains "7 cdroms: file:line and the limit" "$T/err" "cds\.profile:10: 'cdrom': at most 6 cdroms \(q35 has 6 AHCI ports\)"
+	sed -i '/c7\.iso/d' "$T/cds.profile"
+	expect_rc 0 "6 cdroms: qemu" "$GPURUN" --root "$S" emit qemu "$T/cds.profile"
+	expect_rc 0 "6 cdroms: libvirt" "$GPURUN" --root "$S" emit libvirt "$T/cds.profile"
+	check "6 cdroms: the XML has all 6" test "$(grep -c 'device="cdrom"' "$T/out")" -eq 6
+
+	# --- x-vga = yes reaches QEMU through libvirt's own translation ----------------------
+	# <qemu:override> on the hostdev's alias; `virsh domxml-to-native qemu-argv` needs the
+	# QEMU driver: a session daemon of its own in a temporary directory (as nobody when root)
+	printf '[vm]\nname = xv\nfirmware = bios\naccel = tcg\nnetwork = none\n[gpu]\ndevice = 0000:03:00.0\nx-vga = yes\n' >"$T/xv.profile"
+	expect_rc 0 "x-vga profile emits libvirt" "$GPURUN" --root "$FIX/desktop-dgpu" emit libvirt "$T/xv.profile"
+	contains "x-vga: the hostdev has an alias" "$T/out" '<alias name="ua-gpurun-hostdev0"/>'
+	contains "x-vga: qemu:override names it" "$T/out" '<qemu:device alias="ua-gpurun-hostdev0">'
+	contains "x-vga: as a bool property" "$T/out" '<qemu:property name="x-vga" type="bool" value="true"/>'
+	if [ -n "$have_validate" ]; then
+		check "x-vga xml validates" quiet virt-xml-validate "$T/out" domain
+	fi
+	if [ -n "$have_virsh" ] && command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null; then
+		LV=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-libvirt.XXXXXX")
+		mkdir -p "$LV/run"
+		chmod 700 "$LV/run"
+		# accel = tcg wants <cpu mode="maximum"> (host-passthrough is KVM only)
+		sed 's|<cpu mode="host-passthrough"[^>]*/>|<cpu mode="maximum"/>|' "$T/out" >"$LV/xv.xml"
+		if [ "$(id -u)" -eq 0 ]; then
+			chown -R 65534:65534 "$LV"
+			as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		else
+			as_user=
+		fi
+		# shellcheck disable=SC2086
+		$as_user env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
+			XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
+			virsh -c qemu:///session domxml-to-native qemu-argv "$LV/xv.xml" >"$T/native" 2>&1
+		rc=$?
+		[ -f "$LV/run/libvirt/libvirtd.pid" ] && kill "$(cat "$LV/run/libvirt/libvirtd.pid")" 2>/dev/null
+		if [ "$rc" -eq 0 ]; then
+			contains "libvirt's translation carries x-vga" "$T/native" '"host":"0000:03:00\.0","id":"ua-gpurun-hostdev0",[^}]*"x-vga":true'
+			lacks "only on the VGA function" "$T/native" '"host":"0000:03:00\.1"[^}]*x-vga'
+		else
+			echo "# SKIP libvirt translation: the session daemon failed: $(tail -n 1 "$T/native")"
+		fi
+		rm -rf "$LV"
+	else
+		echo "# SKIP libvirt translation: virsh, libvirtd or qemu-system-x86_64 missing"
+	fi
+
 	# --- the real QEMU accepts the argv up to device realization -------------------------
 	if command -v qemu-system-x86_64 >/dev/null && [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
 		copy_fixture strix-halo
@@ -226,7 +353,11 @@ if [ -d "$FIX/strix-halo" ]; then
 		[ -s "$T/accept.argv" ] || echo 'false' >"$T/accept.argv"
 		# rebuild the argv from its printed, shell-quoted form; vfio-pci -> pci-testdev
 		# (same bus/addr/multifunction/romfile, no host device needed); KVM -> TCG
-		eval "set -- $(cat "$T/accept.argv")"
+		contains "qemu header: bind first" "$T/accept.argv" '^#   gpurun bind PROFILE: binds 0000:c4:00\.0 0000:c4:00\.1 to vfio-pci and stages the ROM files the argv names:$'
+		contains "qemu header: the ROM staging path" "$T/accept.argv" "^#     $R/var/lib/gpurun/roms/vbios_1002_1586\.bin <- vfct:0000:c4:00\.0\$"
+		contains "qemu header: swtpm" "$T/accept.argv" "^#   TPM: mkdir -p .* && swtpm socket --tpm2 --tpmstate dir=.* --ctrl type=unixio,path=$R/run/gpurun/accept\.swtpm\.sock --daemon\$"
+		# the header is shell comments: the command is the rest
+		eval "set -- $(grep -v '^#' "$T/accept.argv")"
 		qemu=$1
 		shift
 		for a in "$@"; do

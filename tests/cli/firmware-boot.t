@@ -35,7 +35,7 @@ boot() {
 		return
 	fi
 	ok "$name: emit qemu"
-	eval "set -- $(cat "$T/$name.argv")"
+	eval "set -- $(grep -v '^#' "$T/$name.argv")" # the header says what must happen first
 	qemu=$1
 	shift
 	vars= vfmt=

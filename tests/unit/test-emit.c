@@ -13,6 +13,7 @@
 #include "host/romstage.h"
 #include "testutil.h"
 #include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 struct fixture {
@@ -197,6 +198,63 @@ static char *libvirt(const struct plan *p, bool managed)
 	return xml;
 }
 
+/* Emit @p as proxmox with @o into a string. */
+static char *proxmox(const struct plan *p, const struct emit_options *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(emit_proxmox(p, o, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_mac(void **state)
+{
+	(void)state;
+	struct fixture fx = {};
+	char mac[EMIT_MAC_MAX], other[EMIT_MAC_MAX], *xml, *pve, *want;
+	_cleanup_strv_free_ char **argv = NULL;
+	unsigned first;
+
+	/* pinned: a changed derivation would give every existing guest a new NIC */
+	emit_mac_address("win11", mac);
+	assert_string_equal(mac, "aa:3d:a6:93:12:af");
+	emit_mac_address("win11", other);
+	assert_string_equal(mac, other);
+	assert_int_equal(strlen(mac), 17);
+	emit_mac_address("win12", other);
+	assert_string_not_equal(mac, other);
+	/* locally administered, unicast, for any name */
+	for (const char *const *n = (const char *const[]){ "", "a", "win11", "x y", "Ω", NULL }; *n;
+	     n++) {
+		emit_mac_address(*n, other);
+		assert_int_equal(sscanf(other, "%2x:", &first), 1);
+		assert_int_equal(first & 0x03, 0x02);
+	}
+
+	/* the same MAC in all three outputs */
+	setup_plan(&fx, "[vm]\nname = win11\nfirmware = bios\nnetwork = bridge:vmbr0\n"
+			"[gpu]\ndevice = c4:00.0\nallow-boot-vga = yes\n");
+	argv = argv_of(fx.plan);
+	want = strdup_printf("bridge,br=vmbr0,model=virtio-net-pci,mac=%s", mac);
+	assert_non_null(opt_value(argv, "-nic", want));
+	free(want);
+	xml = libvirt(fx.plan, false);
+	want = strdup_printf("<mac address=\"%s\"/>", mac);
+	assert_non_null(strstr(xml, want));
+	free(want);
+	free(xml);
+	pve = proxmox(fx.plan, &no_options);
+	want = strdup_printf("\nnet0: virtio=%s,bridge=vmbr0\n", mac);
+	assert_non_null(strstr(pve, want));
+	free(want);
+	free(pve);
+	teardown_plan(&fx);
+}
+
 static void test_libvirt(void **state)
 {
 	(void)state;
@@ -287,6 +345,10 @@ static void test_proxmox(void **state)
 	    "cores: 4\n"
 	    "memory: 8192\n"
 	    "balloon: 0\n"
+	    "# 0000:c4:00.1 needs its own romfile (AMDGopDriver.rom, the GOP driver), and hostpci "
+	    "gives romfile= to the first function of an entry only: one hostpciN per function of "
+	    "0000:c4:00 (each on its own root port, unlike the QEMU and libvirt outputs; emit "
+	    "proxmox --args keeps one multi-function device)\n"
 	    "hostpci0: 0000:c4:00.0,pcie=1,romfile=vbios_1002_1586.bin\n"
 	    "hostpci1: 0000:c4:00.1,pcie=1,romfile=AMDGopDriver.rom\n"
 	    "args: -S -monitor stdio\n"
@@ -297,7 +359,8 @@ static void test_proxmox(void **state)
 	    "# disk /vm/a,b.qcow2: qm disk import <vmid> /vm/a,b.qcow2 <storage>\n"
 	    "# cdrom /iso/x y.iso: copy it to an ISO storage and qm set <vmid> --ide2 "
 	    "<storage>:iso/NAME,media=cdrom\n"
-	    "# network = user has no Proxmox equivalent: add net0 on a bridge\n"
+	    "# network = user has no Proxmox equivalent: add net0 on a bridge (net0: "
+	    "virtio=aa:3d:a6:93:12:af,bridge=vmbr0)\n"
 	    "# ROM files the hostpci romfile= entries name, in /usr/share/kvm/ (--stage copies "
 	    "them):\n"
 	    "#   vbios_1002_1586.bin <- VBIOS of 0000:c4:00.0 from the ACPI VFCT table (gpurun "
@@ -366,6 +429,7 @@ static void test_emitter_table(void **state)
 	setup_plan(&fx, strix);
 	assert_int_equal(emit_qemu_argv(fx.plan, o.qemu_binary, &argv), 0);
 	f = open_memstream(&buf, &len);
+	assert_int_equal(emit_qemu_header(fx.plan, f), 0);
 	assert_int_equal(emit_qemu_print(argv, f), 0);
 	fclose(f);
 	assert_int_equal(emit_to_string(emitter_find("args"), fx.plan, &o, &got), 0);
@@ -465,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_qemu_refuses),
 		cmocka_unit_test(test_shell_quote),
 		cmocka_unit_test(test_libvirt),
+		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_libvirt_escaping),
 		cmocka_unit_test(test_proxmox),
 		cmocka_unit_test(test_emitter_table),
