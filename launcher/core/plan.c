@@ -327,7 +327,24 @@ static int pick_firmware_descriptor(struct plan *p, const struct profile *pr,
 	}
 	i = firmware_select(paths->firmware.descs, paths->firmware.n_descs, &want,
 			    descriptor_files_exist, paths->firmware_files);
-	if (i < 0)
+	if (i < 0) {
+		/* the descriptor that would have been chosen: name the file it lacks */
+		int k = firmware_select(paths->firmware.descs, paths->firmware.n_descs, &want, NULL,
+					NULL);
+
+		if (k >= 0) {
+			const struct firmware_descriptor *m = paths->firmware.descs[k];
+			const char *missing = !strv_contains(paths->firmware_files, m->executable)
+						  ? m->executable
+						  : m->nvram_template;
+
+			return diag_add(
+			    &p->diags, DIAG_FAIL, "firmware",
+			    "Reinstall the package that ships it (Debian/Ubuntu: ovmf; "
+			    "Fedora: edk2-ovmf; Arch: edk2-ovmf), or use firmware = bios",
+			    "%s is missing: the firmware descriptor %s names it as the %s", missing,
+			    m->name, missing == m->executable ? "executable" : "nvram template");
+		}
 		return diag_add(
 		    &p->diags, DIAG_FAIL, "firmware",
 		    "Install OVMF (Debian/Ubuntu: apt install ovmf; Fedora: dnf install "
@@ -336,6 +353,7 @@ static int pick_firmware_descriptor(struct plan *p, const struct profile *pr,
 		    "its files present",
 		    strempty(paths->firmware_dirs),
 		    p->secure_boot ? "secure-boot (keys enrolled) " : "");
+	}
 	d = paths->firmware.descs[i];
 	p->ovmf_code = strdup(d->executable);
 	p->ovmf_vars_template = strdup(d->nvram_template);

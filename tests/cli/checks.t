@@ -33,6 +33,12 @@ contains "host-config: the vfio-modules FAIL" "$T/out" '^FAIL  Module vfio not f
 lacks "host-config: no wording of its own" "$T/out" 'not listed in modules-load.d'
 expect_rc 0 "host-config with the IOMMU off" "$GPURUN" --root "$FIX/iommu-off" host-config --device 0000:03:00.0
 contains "host-config: the iommu-enabled FAIL" "$T/out" '^FAIL  The IOMMU is off: no IOMMU groups in /sys/kernel/iommu_groups'
+# firmware: the file that is missing is named, not its sibling or the package in general
+copy_fixture strix-halo
+rm "$T/root/usr/share/OVMF/OVMF_VARS_4M.fd"
+expect_rc 1 "plan without the OVMF vars template" "$GPURUN" --root "$T/root" plan profiles/linux-dgpu.profile
+contains "names the missing file" "$T/out" "^FAIL firmware: $T/root/usr/share/OVMF/OVMF_VARS_4M\.fd is missing: the firmware descriptor 60-edk2-x86_64\.json names it as the nvram template$"
+lacks "not the code file" "$T/out" "OVMF_CODE_4M\.fd is missing"
 done_testing
 	exit 0
 fi
@@ -119,4 +125,10 @@ contains "host-config: the vfio-modules FAIL" "$T/out" '^FAIL  Module vfio not f
 lacks "host-config: no wording of its own" "$T/out" 'not listed in modules-load.d'
 expect_rc 0 "host-config with the IOMMU off" "$GPURUN" --root "$FIX/iommu-off" host-config --device 0000:03:00.0
 contains "host-config: the iommu-enabled FAIL" "$T/out" '^FAIL  The IOMMU is off: no IOMMU groups in /sys/kernel/iommu_groups'
+# firmware: the file that is missing is named, not its sibling or the package in general
+copy_fixture strix-halo
+rm "$T/root/usr/share/OVMF/OVMF_VARS_4M.fd"
+expect_rc 1 "plan without the OVMF vars template" "$GPURUN" --root "$T/root" plan profiles/linux-dgpu.profile
+contains "names the missing file" "$T/out" "^FAIL firmware: $T/root/usr/share/OVMF/OVMF_VARS_4M\.fd is missing: the firmware descriptor 60-edk2-x86_64\.json names it as the nvram template$"
+lacks "not the code file" "$T/out" "OVMF_CODE_4M\.fd is missing"
 done_testing
