@@ -78,7 +78,13 @@ build-deps-present:
 	  echo "gpurun: install them with:  sudo make deps   (apt-get install $(DEB_BUILD))" >&2; \
 	  exit 1; }
 
-tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
+tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN) $(B)/tools/libfault.so
+
+# The fault-injection library (tests/cli/faults.t) is LD_PRELOAD'ed into gpurun: built without
+# the sanitizers even in build-san (an ASan runtime in a preloaded library fights the binary's).
+$(B)/tools/libfault.so: tests/fault/libfault.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
 
 # Unit (cmocka) and fixture-host (TAP shell) tests against the binary in $(B).
 check-unit: tests
@@ -134,7 +140,8 @@ check-fuzz: deps
 	$(MAKE) $(FUZZ_TARGETS)
 	tests/fuzz/run $(CHECK_FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-FORMAT_FILES = $(wildcard launcher/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard launcher/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c \
+                 tests/fault/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
