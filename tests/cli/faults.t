@@ -15,7 +15,8 @@
 # by design (directories in its state and ROM dirs, lock files, /etc/gpurun) and the fake
 # kernel's vfio-pci driver directory; sysfs attributes compare line by line (sysfs shows "1\n"
 # after a write of "1", the fixture's plain file does not). No journal may be left, and no
-# host-config backup that `--revert` would apply.
+# host-config backup directory, whole or partial, that `--revert` has not renamed reverted-*.
+# (FAULT_OPS=...,fsync in the environment adds fsync() to the writes walked.)
 # Cells that fail today are listed in tests/cli/faults.known and print
 # "not ok ... # TODO known: KIND" (not counted as failures); any other failing cell fails.
 #   FAULTS_ONLY="run bind"   only these scenarios (run bind unbind restore hc hc-existing)
