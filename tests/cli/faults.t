@@ -54,7 +54,15 @@ R="$W/root"
 FK=
 WORKERS=
 stop_kernel() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
-trap 'stop_kernel; for w in $WORKERS; do kill $w 2>/dev/null; done; rm -rf "$T" "$W"' EXIT
+# interrupted: the workers, and the fake kernels they started (their pids in w*/fk.pid)
+cleanup() {
+	stop_kernel
+	for w in $WORKERS; do kill "$w" 2>/dev/null; done
+	for f in "$T"/w*/fk.pid; do [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+	rm -rf "$T" "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 # --- helpers --------------------------------------------------------------------------------
 # fresh FIXTURE [OVERLAY|- [kernel]]: a new copy in $R (+ a tests/fixtures/hostcfg overlay),
@@ -69,6 +77,7 @@ fresh() {
 		[ -p "$P/fk.fifo" ] || mkfifo "$P/fk.fifo"
 		"$FAKE" "$R" >"$P/fk.fifo" 2>"$P/fk.err" &
 		FK=$!
+		echo "$FK" >"$P/fk.pid"
 		read -r _ <"$P/fk.fifo"
 	fi
 }
@@ -460,6 +469,7 @@ while [ $k -lt "$njobs" ]; do
 		P="$T/w$k" W="$W/w$k" FK='' REUSE=
 		R="$W/root"
 		trap 'stop_kernel' EXIT
+		trap 'exit 1' INT TERM HUP PIPE
 		mkdir -p "$P" "$W"
 		u=0
 		while read -r s mode; do
