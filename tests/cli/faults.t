@@ -12,10 +12,11 @@
 #     restore` must then finish the job.
 # "The host" is the whole fixture tree, byte for byte (driver links, driver_override, vtconsole
 # bind, platform driver links, ROM staging dir, /etc), but for what gpurun's bookkeeping leaves
-# by design (directories in its state and ROM dirs, lock files, /etc/gpurun) and the fake
-# kernel's vfio-pci driver directory; sysfs attributes compare line by line (sysfs shows "1\n"
-# after a write of "1", the fixture's plain file does not). No journal may be left, and no
-# host-config backup directory, whole or partial, that `--revert` has not renamed reverted-*.
+# by design (directories in its state and ROM dirs; lock files: a lock is an flock() that goes
+# with its holder, not the file or its content; /etc/gpurun) and the fake kernel's vfio-pci
+# driver directory; sysfs attributes compare line by line (sysfs shows "1\n" after a write of
+# "1", the fixture's plain file does not). No journal may be left, and no host-config backup
+# directory, whole or partial, that `--revert` has not renamed reverted-*.
 # (FAULT_OPS=...,fsync in the environment adds fsync() to the writes walked.)
 # Cells that fail today are listed in tests/cli/faults.known and print
 # "not ok ... # TODO known: KIND" (not counted as failures); any other failing cell fails.
@@ -82,11 +83,17 @@ fresh() {
 	fi
 }
 # The fake kernel acts on a request when the file is closed (also by the death of a killed
-# gpurun): wait until it has taken every pending bind/unbind/probe request.
+# gpurun): wait until it has taken every pending bind/unbind/probe request, and turned every
+# blank driver_override into "(null)" as sysfs shows it.
 pending() {
 	for f in "$R"/sys/bus/pci/drivers_probe "$R"/sys/bus/pci/drivers/*/bind \
 		"$R"/sys/bus/pci/drivers/*/unbind; do
 		[ -s "$f" ] && return 0
+	done
+	for f in "$R"/sys/bus/pci/devices/*/driver_override; do
+		v=
+		{ read -r v <"$f" || :; } 2>/dev/null
+		[ -z "$v" ] && return 0
 	done
 	return 1
 }
@@ -100,7 +107,7 @@ settle() {
 # for the sysfs attributes gpurun and the fake kernel write, "C path content" per line; without
 # the bookkeeping named at the top. A journal's first line carries a pid: hashed without it.
 ATTRS='-name driver_override -o -name bind -o -name unbind -o -name drivers_probe -o -name new_id -o -name remove_id'
-BOOKKEEPING='^D \./(run|var|var/lib|var/lib/gpurun|dev/vfio|sys/bus/pci/drivers/vfio-pci)(/|$)|^D \./(run/gpurun|var/lib/gpurun)/|^[FH] \./run/gpurun/locks/|^[FHC] \./sys/bus/pci/drivers/vfio-pci/(bind|unbind|new_id|remove_id) |^[DLFH] \./etc/gpurun(/| |$)'
+BOOKKEEPING='^D \./(run|var|var/lib|var/lib/gpurun|dev/vfio|sys/bus/pci/drivers/vfio-pci)(/|$)|^D \./(run/gpurun|var/lib/gpurun)/|^[FH] \./run/gpurun/locks/|^[FH] \./run/gpurun/[^/]*/lock |^[FHC] \./sys/bus/pci/drivers/vfio-pci/(bind|unbind|new_id|remove_id) |^[DLFH] \./etc/gpurun(/| |$)'
 snap() {
 	(cd "$R" && {
 		find . \( -type d -printf 'D %p\n' \) -o \( -type l -printf 'L %p -> %l\n' \) \
@@ -183,12 +190,26 @@ EOP
 # shellcheck disable=SC2016
 printf '#!/bin/sh\nkill -KILL $PPID\n' >"$T/killer"
 chmod +x "$T/killer"
-# the guest: QEMU that exits 0 at once (tests/cli/run.t checks what QEMU is given)
-QEMU=$(command -v true)
+# the guest: a QEMU that lives 50 ms and exits 0 (tests/cli/run.t checks what QEMU is given):
+# long enough for run to find it in /proc (its pid is recorded with the VM's lock), so that
+# the writes of run do not depend on timing
+# shellcheck disable=SC2016
+printf '#!/bin/sh\n[ -z "$QEMU_PIDFILE" ] || echo $$ >"$QEMU_PIDFILE"\nexec sleep 0.05\n' >"$T/qemu"
+chmod +x "$T/qemu"
+QEMU=$T/qemu
 g() { "$GPURUN" --root "$R" "$@"; }
 # faulted COMMAND...: COMMAND under libfault with the FAULT_* settings of the caller
 faulted() {
-	FAULT_ROOT="$R" FAULT_LOG="$P/flog" LD_PRELOAD="$LIBFAULT" timeout -s KILL 60 "$@"
+	QEMU_PIDFILE="$P/qemu.pid" FAULT_ROOT="$R" FAULT_LOG="$P/flog" LD_PRELOAD="$LIBFAULT" \
+		timeout -s KILL 60 "$@"
+}
+# after a killed run: its guest ends on its own (restore rightly refuses while it lives)
+guest_gone() {
+	[ -s "$P/qemu.pid" ] || return 0
+	read -r q <"$P/qemu.pid"
+	_w=0
+	while kill -0 "$q" 2>/dev/null && [ $_w -lt 200 ]; do sleep 0.01; _w=$((_w + 1)); done
+	rm -f "$P/qemu.pid"
 }
 has_journal() { [ -n "$(find "$R/run/gpurun" -name journal 2>/dev/null)" ]; }
 
@@ -249,16 +270,21 @@ cell() {
 	s=$1 mode=$2 i=$3 key=$4 fn=$(fn_of "$1")
 	why='' rrc=0
 	if [ "$REUSE" = "$s" ]; then
-		# the previous cell left the host as found: only gpurun's bookkeeping to drop (the
-		# fake kernel keeps running; its vfio-pci driver directory is not the host's)
-		rm -rf "${R:?}/run" "${R:?}/var" "${R:?}/dev/vfio" "${R:?}/etc/gpurun"
+		# the previous cell left the host as found: only gpurun's bookkeeping to drop, what
+		# the fixture does not have (the fake kernel keeps running; its vfio-pci driver
+		# directory is not the host's)
+		# shellcheck disable=SC2046
+		fix=$FIX/$(set -- $(scen_"$fn") && echo "$1")
+		# shellcheck disable=SC2046
+		(cd "$R" && rm -rf $(find run var dev etc/gpurun 2>/dev/null | while read -r f; do
+			[ -e "$fix/$f" ] || [ -L "$fix/$f" ] || echo "$f"; done))
 	else
 		# shellcheck disable=SC2046
 		fresh $(scen_"$fn")
 	fi
 	REUSE=
 	setup_"$fn" || why="setup failed: $(tail -1 "$P/setup.out")"
-	rm -f "$P/flog" "$P/err" "$P/rec.err"
+	rm -f "$P/flog" "$P/err" "$P/rec.err" "$P/qemu.pid"
 	if [ -z "$why" ]; then
 		FAULT_AT=$i FAULT_MODE=$mode cmd_"$fn" faulted >"$P/out" 2>"$P/err"
 		rc=$?
@@ -275,6 +301,7 @@ cell() {
 		case $mode in
 		kill-*)
 			if [ "$rc" -ne 137 ]; then why="exit $rc, not killed"; else
+				guest_gone
 				recover_"$fn" >"$P/rec.out" 2>"$P/rec.err"
 				rrc=$?
 				settle
