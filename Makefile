@@ -85,7 +85,13 @@ build-deps-present:
 	  echo "gpurun: install them with:  sudo make deps   (apt-get install $(DEB_BUILD))" >&2; \
 	  exit 1; }
 
-tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN)
+tests: $(B)/gpurun $(UNIT_BIN) $(TOOL_BIN) $(B)/tools/libfault.so
+
+# The fault-injection library (tests/cli/faults.t) is LD_PRELOAD'ed into gpurun: built without
+# the sanitizers even in build-san (an ASan runtime in a preloaded library fights the binary's).
+$(B)/tools/libfault.so: tests/fault/libfault.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
 
 # Unit (cmocka) and fixture-host (TAP shell) tests against the binary in $(B).
 #   make check-unit T=test-plan                   one unit binary (builds only that one)
@@ -102,7 +108,7 @@ CHECK_UNIT_NEEDS := $(B)/tests/$(T_NAME)
 else ifneq ($(C),)
 CHECK_UNIT_NEEDS := $(UNIT_BIN)
 else ifneq ($(T),)
-CHECK_UNIT_NEEDS := $(B)/gpurun $(TOOL_BIN)
+CHECK_UNIT_NEEDS := $(B)/gpurun $(TOOL_BIN) $(B)/tools/libfault.so
 else
 CHECK_UNIT_NEEDS := tests
 endif
@@ -173,7 +179,8 @@ check-fuzz: deps
 	$(MAKE) $(FUZZ_TARGETS)
 	tests/fuzz/run $(CHECK_FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-FORMAT_FILES = $(wildcard launcher/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard launcher/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c \
+                 tests/fault/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

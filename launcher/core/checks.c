@@ -700,7 +700,7 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 int checks_preview(const struct host *h, const struct plan *p, const struct check_state *state,
 		   struct diag_list *d)
 {
-	int r;
+	int r = 0;
 
 	for (size_t i = 0; i < state->n_files; i++) {
 		r = check_file(p, &state->files[i], d);

@@ -72,6 +72,8 @@ if [ -f "$FAULTLIB" ]; then
 	FAULT_ROOT="$T/root" FAULT_LOG="$T/faults.log" LD_PRELOAD="$FAULTLIB" \
 		"$GPURUN" --root "$T/root" bind --timeout 5 "$T/w.profile" >/dev/null 2>&1
 	"$GPURUN" --root "$T/root" unbind "$T/w.profile" >/dev/null 2>&1
+	# the same sequence again: a state dir as the counting run found it (no lock files yet)
+	rm -rf "$T/root/run/gpurun"
 	n=$(grep -E "^[0-9]+ write sys/bus/pci/drivers/amdgpu/unbind" "$T/faults.log" | head -1 | cut -d' ' -f1)
 	check "fault log names the GPU's unbind" test -n "$n"
 	FAULT_ROOT="$T/root" FAULT_AT="$n" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
