@@ -110,10 +110,10 @@ check-fresh:
 	tests/tools/fresh-machine --log $(B)/fresh-machine.log $(FRESH_ARGS)
 
 # DEB_BUILD builds the binary; DEB_TEST is what the tests run (the fuzzers need libclang-rt-dev;
-# without systemd, man-db, kmod and swtpm some fixture checks would only SKIP).
+# without systemd, man-db, kmod, swtpm and python3 some fixture checks would only SKIP).
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev
 DEB_TEST  := libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
-             qemu-system-x86 ovmf swtpm kmod man-db systemd libclang-rt-dev
+             qemu-system-x86 ovmf swtpm kmod man-db systemd libclang-rt-dev python3
 DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
              socat virtinst
 deps:
