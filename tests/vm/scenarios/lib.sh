@@ -187,9 +187,13 @@ note() {
 	echo "# [$(cut -d' ' -f1 /proc/uptime)] $*"
 }
 
-# True when process $1 has exited (gone, or a zombie not yet reaped).
+# True when process $1 has exited (gone, or a zombie not yet reaped). A killed multi-threaded
+# process (QEMU) shows its leader as a zombie while its other threads are still exiting and hold
+# its files (the VFIO device): it has exited when the leader is its last task.
 proc_gone() {
-	[ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+	[ ! -e "/proc/$1/stat" ] && return 0
+	[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ] &&
+		[ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -le 1 ]
 }
 
 PROFILE=$GPURUN_TOP/tests/vm/sandbox.profile
