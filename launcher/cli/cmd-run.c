@@ -173,8 +173,11 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	journal_unlock_all(j);
 	r = journal_remove(c, j->vm);
 	if (r < 0)
-		log_warning_errno(r, "Failed to remove the journal of VM '%s', ignoring: %m",
-				  j->vm);
+		/* a journal left behind would refuse the next run: that is a failure to say */
+		return log_error_errno(r,
+				       "Host restored, but the journal of VM '%s' could not be "
+				       "removed: %m. Nothing is left to undo: remove %s by hand.",
+				       j->vm, strna(j->path));
 	log_notice("Host restored: every function of VM '%s' is back on its driver.", j->vm);
 	return 0;
 }

@@ -1,3 +1,5 @@
+#include <dirent.h>
+#include <fcntl.h>
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <libgen.h>
 #include <stdarg.h>
@@ -188,6 +190,45 @@ static int rom_apply(const struct host_op_env *x, const struct plan_action *a,
 	return 0;
 }
 
+/* A run killed inside hostfs_write_atomic() leaves its temp file, TARGET.gpurun-XXXXXX, next to
+ * the target: gpurun created it, so it goes with the file it was for. */
+static int rom_remove_temps(const char *target, struct revert_report *rep)
+{
+	_cleanup_free_ char *dir = strdup(target);
+	const char *base;
+	char *slash;
+	DIR *d;
+	int fd, r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	base = slash + 1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		size_t n = strlen(base);
+
+		if (strncmp(de->d_name, base, n) != 0 || !startswith(de->d_name + n, ".gpurun-") ||
+		    strlen(de->d_name + n) != strlen(".gpurun-XXXXXX"))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = revert_report_warn(rep, negative_errno(), "Failed to remove %s/%s", dir,
+					       de->d_name);
+	}
+	closedir(d);
+	return r;
+}
+
 static int rom_revert(struct ctx *c _unused_, const struct journal_entry *e,
 		      unsigned timeout_ms _unused_, struct revert_report *rep)
 {
@@ -196,7 +237,7 @@ static int rom_revert(struct ctx *c _unused_, const struct journal_entry *e,
 	if (unlink(e->target) < 0 && errno != ENOENT)
 		return revert_report_warn(rep, negative_errno(), "Failed to remove staged ROM %s",
 					  e->target);
-	return 0;
+	return rom_remove_temps(e->target, rep);
 }
 
 /* ---- vtcon: a vt console unbound from its framebuffer ---- */
