@@ -39,6 +39,14 @@ rm "$T/root/usr/share/OVMF/OVMF_VARS_4M.fd"
 expect_rc 1 "plan without the OVMF vars template" "$GPURUN" --root "$T/root" plan profiles/linux-dgpu.profile
 contains "names the missing file" "$T/out" "^FAIL firmware: $T/root/usr/share/OVMF/OVMF_VARS_4M\.fd is missing: the firmware descriptor 60-edk2-x86_64\.json names it as the nvram template$"
 lacks "not the code file" "$T/out" "OVMF_CODE_4M\.fd is missing"
+# a device a guest already uses (a process holds its VFIO group open) is a FAIL before any change
+copy_fixture strix-halo
+mkdir -p "$T/root/proc/4242/fd"
+ln -s /dev/vfio/14 "$T/root/proc/4242/fd/7"
+expect_rc 1 "plan with the GPU's VFIO group open" "$GPURUN" --root "$T/root" plan profiles/win11-strix-halo.profile
+contains "names the device and group" "$T/out" "^FAIL device-in-use: 0000:c4:00\.0 is in use by a guest \(its VFIO group 14 is open\)$"
+rm -r "$T/root/proc/4242"
+expect_rc 0 "... and passes once it is closed" "$GPURUN" --root "$T/root" plan profiles/win11-strix-halo.profile
 done_testing
 	exit 0
 fi
@@ -131,4 +139,12 @@ rm "$T/root/usr/share/OVMF/OVMF_VARS_4M.fd"
 expect_rc 1 "plan without the OVMF vars template" "$GPURUN" --root "$T/root" plan profiles/linux-dgpu.profile
 contains "names the missing file" "$T/out" "^FAIL firmware: $T/root/usr/share/OVMF/OVMF_VARS_4M\.fd is missing: the firmware descriptor 60-edk2-x86_64\.json names it as the nvram template$"
 lacks "not the code file" "$T/out" "OVMF_CODE_4M\.fd is missing"
+# a device a guest already uses (a process holds its VFIO group open) is a FAIL before any change
+copy_fixture strix-halo
+mkdir -p "$T/root/proc/4242/fd"
+ln -s /dev/vfio/14 "$T/root/proc/4242/fd/7"
+expect_rc 1 "plan with the GPU's VFIO group open" "$GPURUN" --root "$T/root" plan profiles/win11-strix-halo.profile
+contains "names the device and group" "$T/out" "^FAIL device-in-use: 0000:c4:00\.0 is in use by a guest \(its VFIO group 14 is open\)$"
+rm -r "$T/root/proc/4242"
+expect_rc 0 "... and passes once it is closed" "$GPURUN" --root "$T/root" plan profiles/win11-strix-halo.profile
 done_testing
