@@ -148,6 +148,20 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	r = revert_journal(c, j, timeout_ms, &rep);
 	if (r < 0)
 		return log_error_errno(r, "Failed to revert VM '%s': %m", j->vm);
+	if (rep.n_failed > 0) {
+		/* revert is idempotent: a step the kernel refused once (EBUSY while a driver
+		 * settles, an interrupted write) is tried once more before the journal is left
+		 * for `gpurun restore` */
+		for (char **s = rep.warnings; s && *s; s++)
+			log_warning("%s", *s);
+		log_warning("Revert of VM '%s': %u steps failed, replaying the journal once more.",
+			    j->vm, rep.n_failed);
+		revert_report_done(&rep);
+		(void)usleep(200 * 1000);
+		r = revert_journal(c, j, timeout_ms, &rep);
+		if (r < 0)
+			return log_error_errno(r, "Failed to revert VM '%s': %m", j->vm);
+	}
 	for (char **s = rep.notes; s && *s; s++)
 		log_notice("%s", *s);
 	for (char **s = rep.warnings; s && *s; s++)
