@@ -3,10 +3,7 @@
 # tests/tools/fake-kernel playing sysfs. Never touches the real /sys.
 . tests/cli/lib.sh
 
-if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
-GPU=0000:c4:00.0 AUD=0000:c4:00.1
-start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
-drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
+. tests/cli/strix.sh
 both() { [ "$(drv $GPU)" = "$1" ] && [ "$(drv $AUD)" = "$2" ]; }
 g() { "$GPURUN" --root "$T/root" "$@"; }
 cat >"$T/w.profile" <<EOF2

@@ -7,26 +7,16 @@
 # playing sysfs and tests/tools/qemu-recorder playing QEMU. Never touches the real /sys.
 . tests/cli/lib.sh
 
-RECORDER="$GPURUN_TOP/tests/tools/qemu-recorder"
-if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
-GPU=0000:c4:00.0 AUD=0000:c4:00.1
+. tests/cli/strix.sh
 ROMS=var/lib/gpurun/roms
 ROM=$ROMS/vbios_1002_1586.bin
-start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
-drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
 # the whole tree but the state dir (journals are checked on their own): names, link targets,
 # sizes, and the attributes gpurun writes
 snap() {
 	(cd "$T/root" && find . \( -path ./dev -o -path ./run \) -prune -o -printf '%p %l %s\n' | sort &&
 		cat sys/bus/pci/devices/*/driver_override sys/class/vtconsole/*/bind)
 }
-host_is_back() { # VM
-	[ "$(drv $GPU)" = amdgpu ] && [ "$(drv $AUD)" = snd_hda_intel ] &&
-		[ "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1 ] &&
-		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$GPU/driver_override" &&
-		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$AUD/driver_override" &&
-		[ ! -e "$T/root/run/gpurun/$1/journal" ] && [ ! -e "$T/root/dev/vfio/14" ]
-}
+host_is_back() { strix_is_back "$1"; }
 profile() { # NAME VBIOS [EXTRA LINE]
 	cat >"$T/$1.profile" <<EOP
 [vm]

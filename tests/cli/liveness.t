@@ -4,21 +4,13 @@
 # tests/tools/qemu-recorder playing QEMU. Never touches the real /sys.
 . tests/cli/lib.sh
 
-RECORDER="$GPURUN_TOP/tests/tools/qemu-recorder"
-if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
-GPU=0000:c4:00.0 AUD=0000:c4:00.1
+. tests/cli/strix.sh
 S="$T/root/run/gpurun"
-start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
-drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
 snap() { # the host: everything but the state dir
 	(cd "$T/root" && find . -path ./run -prune -o -printf '%p %l %s %m %u\n' | sort &&
 		cat sys/bus/pci/devices/*/driver_override sys/class/vtconsole/*/bind)
 }
-host_is_back() {
-	[ "$(drv $GPU)" = amdgpu ] && [ "$(drv $AUD)" = snd_hda_intel ] &&
-		[ "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1 ] &&
-		[ ! -e "$S/$1/journal" ] && [ ! -e "$T/root/dev/vfio/14" ]
-}
+host_is_back() { strix_drivers_back && [ ! -e "$S/$1/journal" ] && [ ! -e "$T/root/dev/vfio/14" ]; }
 cat >"$T/t1.profile" <<EOP
 [vm]
 name = t1

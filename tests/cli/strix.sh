@@ -1,0 +1,21 @@
+# Sourced after lib.sh by the scripts that change a copy of the strix-halo APU fixture with
+# tests/tools/fake-kernel playing sysfs (and tests/tools/qemu-recorder playing QEMU): the GPU and
+# its HDMI audio, the fake kernel started on a fresh copy, their drivers, and whether the host is
+# back as the fixture had it.
+RECORDER="$GPURUN_TOP/tests/tools/qemu-recorder"
+if [ ! -x "$FAKE" ]; then echo "1..0 # SKIP $FAKE not built"; exit 0; fi
+GPU=0000:c4:00.0 AUD=0000:c4:00.1
+start_kernel() { copy_fixture strix-halo && fake_kernel_start "$T/root" "$@"; }
+drv() { l=$(readlink "$T/root/sys/bus/pci/devices/$1/driver"); echo "${l##*/}"; }
+# strix_drivers_back: both functions on their host drivers and the console bound again
+strix_drivers_back() {
+	[ "$(drv $GPU)" = amdgpu ] && [ "$(drv $AUD)" = snd_hda_intel ] &&
+		[ "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1 ]
+}
+# strix_is_back VM: that, no driver_override left, no journal of VM, no VFIO group node
+strix_is_back() {
+	strix_drivers_back &&
+		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$GPU/driver_override" &&
+		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$AUD/driver_override" &&
+		[ ! -e "$T/root/run/gpurun/$1/journal" ] && [ ! -e "$T/root/dev/vfio/14" ]
+}
