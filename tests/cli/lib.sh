@@ -25,10 +25,11 @@ golden() {
 }
 # copy_fixture NAME: a writable copy of a fixture host in $T/root (symlinks kept)
 copy_fixture() { rm -rf "$T/root"; cp -a "$FIX/$1" "$T/root"; }
-# wait_file FILE [PATTERN]: until FILE is not empty (and has a line matching PATTERN), up to 10 s
+# wait_file FILE [PATTERN [SECONDS]]: until FILE is not empty (and has a line matching PATTERN),
+# up to SECONDS (default 10)
 wait_file() {
 	_i=0
-	while [ $_i -lt 200 ]; do
+	while [ $_i -lt $((${3:-10} * 20)) ]; do
 		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
 		sleep 0.05; _i=$((_i + 1))
 	done
