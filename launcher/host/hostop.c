@@ -314,10 +314,11 @@ static int vtcon_revert(struct ctx *c, const struct journal_entry *e, unsigned t
 	if (r == -ENOENT)
 		/* the console went with the framebuffer of the driver that was unbound; fbcon
 		 * registers a new one (maybe under another number) when that driver binds again */
-		return revert_report_note(rep,
-					  "console %s is gone with its framebuffer: the GPU's driver "
-					  "brings its own console back",
-					  e->target);
+		return revert_report_note(
+		    rep,
+		    "console %s is gone with its framebuffer: the GPU's driver "
+		    "brings its own console back",
+		    e->target);
 	if (r < 0)
 		return revert_report_warn(rep, r, "Failed to rebind console %s to '%s'", e->target,
 					  e->value);
