@@ -82,7 +82,8 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
 /* The devices vendor-reset (https://github.com/gnif/vendor-reset) resets, copied from its
- * src/device-db.h at commit ca6a270487f32e07b439ffeb397c21905b69a519, with the family names it
+ * src/device-db.h at commit ca6a270487f32e07b439ffeb397c21905b69a519 (compared again with 084881c:
+ * the same 67 ids), with the family names it
  * gives them. Nothing else gets vendor-reset advice: it does not touch other ids. */
 static const struct {
 	uint16_t device;
@@ -108,9 +109,9 @@ static const struct {
 	{ 0x66af, "Vega 20" },	  { 0x7310, "Navi 10" },    { 0x7312, "Navi 10" },
 	{ 0x7318, "Navi 10" },	  { 0x7319, "Navi 10" },    { 0x731a, "Navi 10" },
 	{ 0x731b, "Navi 10" },	  { 0x731e, "Navi 10" },    { 0x731f, "Navi 10" },
-	{ 0x1681, "Navi 10" },	  { 0x7340, "Navi 14" },    { 0x7341, "Navi 14" },
-	{ 0x7347, "Navi 14" },	  { 0x734f, "Navi 14" },    { 0x7360, "Navi 12" },
-	{ 0x7362, "Navi 12" },	  { 0x738c, "Arcturus" },
+	{ 0x7340, "Navi 14" },	  { 0x7341, "Navi 14" },    { 0x7347, "Navi 14" },
+	{ 0x734f, "Navi 14" },	  { 0x7360, "Navi 12" },    { 0x7362, "Navi 12" },
+	{ 0x738c, "Arcturus" },
 };
 
 const char *checks_vendor_reset_family(uint16_t vendor, uint16_t device)

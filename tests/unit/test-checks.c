@@ -81,6 +81,7 @@ static void test_vendor_reset_table(void **state)
 		{ 0x1002, 0x1586, NULL }, /* Strix Halo */
 		{ 0x1002, 0x164e, NULL }, /* Raphael */
 		{ 0x1002, 0x15bf, NULL }, /* Phoenix */
+		{ 0x1002, 0x1681, NULL }, /* Rembrandt (680M): never in device-db.h */
 		{ 0x10de, 0x67df, NULL }, /* the id, another vendor */
 		{ 0x8086, 0x731f, NULL },
 	};
