@@ -4,11 +4,46 @@
 
 #include "cli/cmd.h"
 #include "host/journal.h"
+#include "host/pcidev.h"
+#include "host/state.h"
 #include "host/statedir.h"
 #include "host/vfio.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strutil.h"
 #include "util/strv.h"
+
+/* A process that has the VFIO group of a device the journal moved open is a guest using it
+ * (its QEMU, or a libvirt domain started after a hook's bind): restoring would pull the
+ * device from under it. 1 and *ret a phrase naming the first such process, 0 when none. */
+static int vfio_in_use(struct ctx *c, const struct journal *j, char **ret)
+{
+	_cleanup_free_ struct vfio_user *users = NULL;
+	size_t n = 0;
+	int r;
+
+	r = state_vfio_users(c, &users, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < j->n_entries; i++) {
+		const struct journal_entry *e = &j->entries[i];
+		int group;
+
+		if (e->kind != JOURNAL_BIND)
+			continue;
+		group = pcidev_iommu_group(c, e->target);
+		if (group < 0)
+			continue;
+		for (size_t u = 0; u < n; u++)
+			if (users[u].group == group) {
+				*ret = strdup_printf(
+				    "%s is in use by pid %d (%s) through /dev/vfio/%d", e->target,
+				    (int)users[u].pid, users[u].comm, group);
+				return *ret ? 1 : -ENOMEM;
+			}
+	}
+	return 0;
+}
 
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force)
 {
@@ -62,6 +97,18 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool forc
 	else if (r < 0)
 		return log_error_errno(r, "Failed to lock the devices of VM '%s': %s", vm,
 				       strna(why));
+	free(why);
+	why = NULL;
+	r = vfio_in_use(c, j, &why);
+	if (r < 0)
+		return log_error_errno(r, "Failed to look for processes using VM '%s': %m", vm);
+	if (r > 0 && !force)
+		return log_error_errno(-EBUSY,
+				       "Not restoring VM '%s': %s; stop the guest first "
+				       "(override: `gpurun restore --force %s`).",
+				       vm, why, vm);
+	if (r > 0)
+		log_warning("Restoring VM '%s' although %s (--force).", vm, why);
 	if (c->dry_run) {
 		for (size_t i = j->n_entries; i > 0; i--) {
 			const struct journal_entry *e = &j->entries[i - 1];

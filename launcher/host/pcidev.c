@@ -33,6 +33,25 @@ static int func_cmp(const void *a, const void *b)
 	return 0;
 }
 
+int pcidev_iommu_group(const struct ctx *c, const char *bdf)
+{
+	_cleanup_free_ char *p = pcidev_attr_path(c, bdf, "iommu_group"), *s = NULL;
+	char *end;
+	long g;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = hostfs_readlink_base(p, &s);
+	if (r < 0)
+		return r;
+	errno = 0;
+	g = strtol(s, &end, 10);
+	if (errno || end == s || *end || g < 0 || g > INT_MAX)
+		return -EINVAL;
+	return (int)g;
+}
+
 char *pcidev_attr_path(const struct ctx *c, const char *bdf, const char *attr)
 {
 	return attr ? path_join(c->sys, PCI_DEVICES_DIR, bdf, attr)
@@ -75,16 +94,12 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 
 	free(p);
 	p = path_join(dir, "iommu_group");
-	if (p && hostfs_readlink_base(p, &s) >= 0) {
-		char *end;
-		long g = strtol(s, &end, 10);
-
-		if (*end || g < 0 || g > INT_MAX)
-			strv_extendf(notes, "%s: odd iommu_group link '%s', ignoring", f->address,
-				     s);
-		else
-			f->iommu_group = (int)g;
-	} else if (p && hostfs_exists(dir) && !hostfs_exists(p)) {
+	r = pcidev_iommu_group(c, f->address);
+	if (r >= 0)
+		f->iommu_group = r;
+	else if (r == -EINVAL)
+		strv_extendf(notes, "%s: odd iommu_group link, ignoring", f->address);
+	else if (p && hostfs_exists(dir) && !hostfs_exists(p)) {
 		/* a dangling link is reported; an absent one means no IOMMU */
 		struct stat st;
 		if (lstat(p, &st) == 0)

@@ -16,6 +16,10 @@ int pcidev_scan(struct ctx *c, struct pci_func **ret, size_t *ret_n, char ***not
  * components, e.g. "driver/unbind"). The one place that spells this path. malloc'd; NULL on
  * ENOMEM. */
 char *pcidev_attr_path(const struct ctx *c, const char *bdf, const char *attr);
+/* The IOMMU group of @bdf (the number its ROOT/sys/bus/pci/devices/BDF/iommu_group link names).
+ * -ENOENT: no link (no IOMMU, or no such device); -EINVAL: the link names no number; other
+ * negative errnos from readlink. */
+int pcidev_iommu_group(const struct ctx *c, const char *bdf);
 /* "Advanced Micro Devices, Inc. [AMD/ATI] Strix Halo [...]", or "Device 1002:1586" when the
  * names are unknown. malloc'd. */
 char *pcidev_display_name(const struct pci_func *f);

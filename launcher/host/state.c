@@ -140,49 +140,88 @@ static int read_lock(struct ctx *c, const char *vm, const char *bdf, struct chec
 	return 0;
 }
 
-/* Which of @p's devices has its /dev/vfio/GROUP open in some process (ROOT/proc/PID/fd). */
-static int read_vfio_open(struct ctx *c, const struct plan *p, struct check_state *s)
+/* ROOT/proc/PID/comm into @buf ("?" when it cannot be read). */
+static void read_comm(struct ctx *c, const char *pid, char *buf, size_t size)
 {
+	_cleanup_free_ char *path = strdup_printf("%s/%s/comm", c->proc, pid);
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+
+	if (!f || !fgets(buf, (int)size, f))
+		snprintf(buf, size, "?");
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+int state_vfio_users(struct ctx *c, struct vfio_user **ret, size_t *ret_n)
+{
+	_cleanup_free_ struct vfio_user *users = NULL;
 	DIR *d = opendir(c->proc);
 	struct dirent *e;
+	size_t n = 0;
 	int r = 0;
 
-	if (!d)
-		return 0;
-	while (r >= 0 && (e = readdir(d))) {
-		_cleanup_free_ char *fds = NULL;
-		DIR *fd_dir;
-		struct dirent *fe;
+	if (d)
+		while (r >= 0 && (e = readdir(d))) {
+			_cleanup_free_ char *fds = NULL;
+			DIR *fd_dir;
+			struct dirent *fe;
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		fds = strdup_printf("%s/%s/fd", c->proc, e->d_name);
-		if (!fds) {
-			r = -ENOMEM;
-			break;
-		}
-		fd_dir = opendir(fds);
-		if (!fd_dir)
-			continue;
-		while (r >= 0 && (fe = readdir(fd_dir))) {
-			char target[PATH_MAX];
-			ssize_t n =
-			    readlinkat(dirfd(fd_dir), fe->d_name, target, sizeof(target) - 1);
-			int group;
+			if (e->d_name[0] < '1' || e->d_name[0] > '9')
+				continue;
+			fds = strdup_printf("%s/%s/fd", c->proc, e->d_name);
+			if (!fds) {
+				r = -ENOMEM;
+				break;
+			}
+			fd_dir = opendir(fds);
+			if (!fd_dir)
+				continue;
+			while (r >= 0 && (fe = readdir(fd_dir))) {
+				char target[PATH_MAX], tail;
+				ssize_t k = readlinkat(dirfd(fd_dir), fe->d_name, target,
+						       sizeof(target) - 1);
+				struct vfio_user *u;
+				int group;
 
-			if (n <= 0)
-				continue;
-			target[n] = 0;
-			if (sscanf(target, "/dev/vfio/%d", &group) != 1)
-				continue;
-			for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
-				if (p->devices[i].iommu_group == group &&
-				    !strv_contains(s->vfio_open, p->devices[i].address))
-					r = strv_extend(&s->vfio_open, p->devices[i].address);
+				if (k <= 0)
+					continue;
+				target[k] = 0;
+				/* /dev/vfio/N exactly: not the container /dev/vfio/vfio */
+				if (sscanf(target, "/dev/vfio/%d%c", &group, &tail) != 1)
+					continue;
+				u = reallocarray(users, n + 1, sizeof(*users));
+				if (!u) {
+					r = -ENOMEM;
+					break;
+				}
+				users = u;
+				u = &users[n++];
+				*u = (struct vfio_user){ .pid = atoi(e->d_name), .group = group };
+				read_comm(c, e->d_name, u->comm, sizeof(u->comm));
+			}
+			closedir(fd_dir);
 		}
-		closedir(fd_dir);
-	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(users);
+	*ret_n = n;
+	return 0;
+}
+
+/* Which of @p's devices has its /dev/vfio/GROUP open in some process. */
+static int read_vfio_open(struct ctx *c, const struct plan *p, struct check_state *s)
+{
+	_cleanup_free_ struct vfio_user *users = NULL;
+	size_t n = 0;
+	int r;
+
+	r = state_vfio_users(c, &users, &n);
+	for (size_t u = 0; r >= 0 && u < n; u++)
+		for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
+			if (p->devices[i].iommu_group == users[u].group &&
+			    !strv_contains(s->vfio_open, p->devices[i].address))
+				r = strv_extend(&s->vfio_open, p->devices[i].address);
 	return r < 0 ? r : 0;
 }
 

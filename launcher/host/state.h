@@ -6,8 +6,23 @@
 
 #include "core/checks.h"
 
+#include <stddef.h>
+#include <sys/types.h>
+
 struct ctx;
 struct plan;
+
+/* A process with a VFIO group open: the guest (QEMU, whoever started it) using its devices. */
+struct vfio_user {
+	pid_t pid;
+	int group;     /* the N of /dev/vfio/N */
+	char comm[17]; /* ROOT/proc/PID/comm, "?" when unreadable */
+};
+
+/* Every /dev/vfio/N descriptor open in a process (ROOT/proc/PID/fd links; the container
+ * /dev/vfio/vfio is not a group). *ret (malloc'd, NULL when none) and *ret_n. Processes that
+ * vanish or cannot be read are skipped. 0 or -ENOMEM. */
+int state_vfio_users(struct ctx *c, struct vfio_user **ret, size_t *ret_n);
 
 /* Fill @ret for @p. The profile's files are looked up under the ctx root (ROOT/PATH), and as
  * given when ROOT/PATH does not exist (the path the runner opens). A file that cannot be read is data (check_file.error), not a failure.

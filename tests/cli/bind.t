@@ -35,6 +35,15 @@ check "group device node" test -e "$T/root/dev/vfio/14"
 check "audio moved first" sh -c "grep -n 'unbound from' '$T/fk.err' | head -1 | grep -q '$AUD'"
 check "journal kept for unbind" test -s "$T/root/run/gpurun/bind-$GPU/journal"
 contains "journal: audio entry" "$T/root/run/gpurun/bind-$GPU/journal" "^bind $AUD driver=snd_hda_intel override=$"
+# a guest started outside gpurun (a libvirt domain after a hook's bind) holds the group open:
+# restore and unbind refuse and name it (restore --force would go on)
+mkdir -p "$T/root/proc/4242/fd"; printf 'qemu-system-x86\n' >"$T/root/proc/4242/comm"
+ln -s /dev/vfio/14 "$T/root/proc/4242/fd/21"
+expect_rc 1 "restore refused while a process has the group open" g restore
+contains "names the process" "$T/err" "Not restoring VM 'bind-$GPU': $AUD is in use by pid 4242 \\(qemu-system-x86\\) through /dev/vfio/14; stop the guest first \\(override: \`gpurun restore --force bind-$GPU\`\\)"
+expect_rc 1 "unbind refused too" g unbind $GPU $AUD
+check "nothing moved" both vfio-pci vfio-pci
+rm -r "$T/root/proc/4242"
 expect_rc 1 "second bind of the audio refused" g bind --force $AUD
 contains "holder named" "$T/err" "$AUD is in use by gpurun VM bind-$GPU \\(journal left\\)"
 expect_rc 0 "unbind one address releases its whole journal" g unbind $AUD
