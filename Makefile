@@ -199,10 +199,18 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
+# The man pages in man/ name the data directory as it is with PREFIX=/usr (/usr/share/gpurun),
+# so they read well in the source tree; the installed copies (made in $(B)/man at install time)
+# name $(DATADIR)/gpurun, where this install puts the profiles, templates and contrib files.
+MAN_PAGES := gpurun.8 gpurun.profile.5
 install: all
 	install -Dm755 $(B)/gpurun $(DESTDIR)$(BINDIR)/gpurun
-	install -Dm644 man/gpurun.8 $(DESTDIR)$(MANDIR)/man8/gpurun.8
-	install -Dm644 man/gpurun.profile.5 $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5
+	@mkdir -p $(B)/man
+	for m in $(MAN_PAGES); do \
+		sed -e 's|/usr/share/gpurun|$(DATADIR)/gpurun|g' man/$$m >$(B)/man/$$m || exit 1; \
+	done
+	install -Dm644 $(B)/man/gpurun.8 $(DESTDIR)$(MANDIR)/man8/gpurun.8
+	install -Dm644 $(B)/man/gpurun.profile.5 $(DESTDIR)$(MANDIR)/man5/gpurun.profile.5
 	install -Dm644 contrib/bash-completion/gpurun $(DESTDIR)$(BASHCOMPDIR)/gpurun
 	install -d $(DESTDIR)$(DATADIR)/gpurun/xml-templates $(DESTDIR)$(DATADIR)/gpurun/profiles
 	for f in xml-templates/*.xml profiles/*.profile; do \

@@ -1,5 +1,6 @@
 # A Linux guest on a discrete GPU in a PCIe slot (the whole slot: GPU, HDMI audio, USB-C).
 # The host keeps running on another GPU.
+# fixture: desktop-dgpu (the host in tests/fixtures/hosts/ this example is tested on)
 
 [vm]
 name = linux-dgpu

@@ -78,9 +78,14 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 		return 0;
 	}
 	if (!startswith(source, "vfct:")) {
-		r = read_full_file(source, ROM_MAX_SIZE, &buf, &len);
+		/* the profile's paths are on the host: under --root, as plan checked them */
+		_cleanup_free_ char *full = path_join(c->root, source);
+
+		if (!full)
+			return error_set(err, ENOMEM, NULL);
+		r = read_full_file(full, ROM_MAX_SIZE, &buf, &len);
 		if (r < 0)
-			return error_set(err, r, "Failed to read %s: %s", source,
+			return error_set(err, r, "Failed to read %s: %s", full,
 					 read_full_file_strerror(r));
 		*ret = buf;
 		*ret_len = len;

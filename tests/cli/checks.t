@@ -15,6 +15,7 @@ fi
 for h in $hosts; do
 	for p in $profiles; do
 		prof="profiles/$p.profile"
+		[ "$p" = sandbox ] && prof=tests/vm/sandbox.profile # the sandbox's own (tests/vm)
 		"$GPURUN" --root "$FIX/$h" plan "$prof" >"$T/plan" 2>/dev/null
 		grep -E '^(WARN|FAIL) ' "$T/plan" | sort >"$T/f-plan"
 		"$GPURUN" --root "$FIX/$h" --state-dir "$T/state" run --dry-run "$prof" >/dev/null 2>"$T/run"

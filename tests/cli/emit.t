@@ -44,6 +44,7 @@ for h in $hosts; do
 	fi
 	for p in $profiles; do
 		prof="profiles/$p.profile"
+		[ "$p" = sandbox ] && prof=tests/vm/sandbox.profile # the sandbox's own (tests/vm)
 		run_golden "$h" "$p" plan "$GPURUN" --root "$FIX/$h" plan "$prof"
 		run_golden "$h" "$p" argv "$GPURUN" --root "$FIX/$h" emit qemu "$prof"
 		run_golden "$h" "$p" proxmox "$GPURUN" --root "$FIX/$h" emit proxmox "$prof"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make install / make uninstall into a temporary DESTDIR: the files, their modes, that the
-# installed pieces work, and that uninstall leaves no file behind.
+# installed man pages name the data directory of the PREFIX (/usr/local and /usr), that the
+# other installed pieces work, and that uninstall leaves no file behind.
 . tests/cli/lib.sh
 
 if ! command -v make >/dev/null 2>&1; then
@@ -42,6 +43,22 @@ check "libvirt hook executable" test "$(mode share/gpurun/contrib/libvirt-hook/q
 check "hookscript executable" test "$(mode share/gpurun/contrib/proxmox/gpurun-hookscript)" = 755
 check "unit not executable" test "$(mode share/gpurun/contrib/systemd/gpurun@.service)" = 644
 
+# the installed man pages name the data directory of this PREFIX (man/ says /usr/share/gpurun)
+M=$D/usr/local/share/man
+for m in man8/gpurun.8 man5/gpurun.profile.5; do
+	contains "PREFIX=/usr/local: $m names /usr/local/share/gpurun" "$M/$m" '/usr/local/share/gpurun/(profiles|xml\\-templates)/'
+	lacks "PREFIX=/usr/local: $m never names /usr/share/gpurun" "$M/$m" '(^|[^l])/usr/share/gpurun'
+done
+contains "PREFIX=/usr/local: gpurun(8) names the installed hook" "$M/man8/gpurun.8" \
+	'^install \\-m 0755 /usr/local/share/gpurun/contrib/libvirt\\-hook/qemu '
+check "the repository's gpurun(8) stays as it was" grep -q '^install \\-m 0755 /usr/share/gpurun/contrib/' "$top/man/gpurun.8"
+if command -v groff >/dev/null 2>&1; then
+	for m in man8/gpurun.8 man5/gpurun.profile.5; do
+		groff -man -Tutf8 -ww -z "$M/$m" >"$T/groff" 2>&1
+		check "installed $m: groff -ww finds nothing" test ! -s "$T/groff"
+	done
+fi
+
 expect_rc 0 "installed binary runs" "$D/usr/local/bin/gpurun" --version
 contains "and says its version" "$T/out" '^gpurun [0-9]'
 if command -v man >/dev/null 2>&1; then
@@ -75,6 +92,25 @@ check "uninstall leaves no file" test ! -s "$T/left"
 sed 's/^/# left: /' "$T/left"
 check "share/gpurun removed" test ! -e "$D/usr/local/share/gpurun"
 expect_rc 0 "uninstall when nothing is installed" mk uninstall
+
+# PREFIX=/usr: the man pages say /usr/share/gpurun, nothing under /usr/local
+D2=$T/dest-usr
+expect_rc 0 "make install PREFIX=/usr DESTDIR=..." env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	make -s -C "$top" -o "$B/gpurun" B="$B" DESTDIR="$D2" PREFIX=/usr install
+(cd "$D2" && find . -type f -o -type l | sort) >"$T/files2"
+lacks "PREFIX=/usr: nothing under /usr/local" "$T/files2" '^\./usr/local/'
+for m in man8/gpurun.8 man5/gpurun.profile.5; do
+	contains "PREFIX=/usr: $m names /usr/share/gpurun" "$D2/usr/share/man/$m" '/usr/share/gpurun/(profiles|xml\\-templates)/'
+	lacks "PREFIX=/usr: $m never names /usr/local" "$D2/usr/share/man/$m" '/usr/local/'
+done
+contains "PREFIX=/usr: gpurun(8) names the installed hookscript" "$D2/usr/share/man/man8/gpurun.8" \
+	'^cp /usr/share/gpurun/contrib/proxmox/gpurun\\-hookscript '
+# DATADIR on its own moves them too
+expect_rc 0 "install with DATADIR" mk DATADIR=/opt/gr/share MANDIR=/opt/gr/man install
+contains "DATADIR: gpurun(8) names it" "$D/opt/gr/man/man8/gpurun.8" '/opt/gr/share/gpurun/profiles/'
+check "DATADIR: the profiles are there" test -f "$D/opt/gr/share/gpurun/profiles/win11-strix-halo.profile"
+expect_rc 0 "uninstall with DATADIR" mk DATADIR=/opt/gr/share MANDIR=/opt/gr/man uninstall
+check "DATADIR: removed" test ! -e "$D/opt/gr/share/gpurun" -a ! -e "$D/opt/gr/man/man8/gpurun.8"
 
 # MANDIR and BINDIR are honoured on their own
 expect_rc 0 "install with BINDIR and MANDIR" mk BINDIR=/opt/gr/bin MANDIR=/opt/gr/man install

@@ -342,7 +342,7 @@ static void test_load(void **state)
 	error_clear(&err);
 	for (const char *const *f =
 		 (const char *const[]){ "profiles/linux-dgpu.profile", "profiles/win11-usb.profile",
-					"profiles/sandbox.profile", NULL };
+					"tests/vm/sandbox.profile", NULL };
 	     *f; f++) {
 		assert_int_equal(profile_load(*f, &p, &err), 0);
 		assert_false(error_is_set(&err));
