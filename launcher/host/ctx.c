@@ -10,6 +10,7 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 /* The only place where host paths are spelled out. */
 #define ROOT_SYS "/sys"
@@ -206,9 +207,17 @@ static void kmod_log_cb(void *data _unused_, int priority _unused_, const char *
 	vfprintf(stderr, fmt, args);
 }
 
+/* Where modprobe reads its configuration (libkmod's own default list, in its order), under
+ * the root: with --root, the configuration of the machine gpurun runs on must not leak in. */
+static const char *const modprobe_config_dirs[] = {
+	"/etc/modprobe.d",     "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+	"/usr/lib/modprobe.d", "/lib/modprobe.d",
+};
+
 struct kmod_ctx *ctx_kmod(struct ctx *c)
 {
 	_cleanup_free_ char *rel = NULL, *dir = NULL;
+	_cleanup_strv_free_ char **config = NULL;
 
 	if (c->kmod)
 		return c->kmod;
@@ -222,7 +231,14 @@ struct kmod_ctx *ctx_kmod(struct ctx *c)
 		errno = ENOMEM;
 		return NULL;
 	}
-	c->kmod = kmod_new(dir, NULL);
+	if (*c->root)
+		for (size_t i = 0; i < ELEMENTSOF(modprobe_config_dirs); i++)
+			if (strv_extendf(&config, "%s%s", c->root, modprobe_config_dirs[i]) < 0) {
+				errno = ENOMEM;
+				return NULL;
+			}
+	/* the real machine (root ""): NULL is libkmod's own list */
+	c->kmod = kmod_new(dir, *c->root ? (const char *const *)config : NULL);
 	if (!c->kmod) {
 		errno = ENOMEM;
 		return NULL;

@@ -18,6 +18,7 @@
 #include "host/hostfs.h"
 #include "host/hostop.h"
 #include "host/journal.h"
+#include "host/kmodule.h"
 #include "host/prepare.h"
 #include "host/revert.h"
 #include "testutil.h"
@@ -263,6 +264,33 @@ static void test_read_full_file_regular_only(void **state)
 	assert_string_equal(buf, "abc");
 }
 
+/* modprobe.d is read under --root: an alias only ROOT/etc/modprobe.d knows resolves, and the
+ * configuration of the machine running the test does not count. */
+static void test_kmod_config_under_root(void **state _unused_)
+{
+	_cleanup_free_ char *root = testutil_mkroot(),
+			    *lib = realpath("tests/fixtures/hosts/strix-halo/lib", NULL);
+	_cleanup_strv_free_ char **names = NULL;
+	struct ctx *c = NULL;
+
+	assert_non_null(lib);
+	testutil_symlink(root, lib, "lib");
+	testutil_put(root, "proc/sys/kernel/osrelease", "6.8.12-4-pve\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(kmodule_lookup(c, "gpurun-test-alias", &names), 0);
+	assert_null(names[0]);
+	ctx_free(c);
+	names = strv_free(names);
+
+	testutil_put(root, "etc/modprobe.d/test.conf", "alias gpurun-test-alias vfio_pci\n");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(kmodule_lookup(c, "gpurun-test-alias", &names), 0);
+	assert_non_null(names[0]);
+	assert_string_equal(names[0], "vfio_pci");
+	ctx_free(c);
+	testutil_rmroot(TAKE_PTR(root));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +300,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_and_revert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rom_revert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_full_file_regular_only, setup, teardown),
+		cmocka_unit_test(test_kmod_config_under_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
