@@ -10,6 +10,7 @@
  * - Reset advice comes from a table: vendor-reset only claims the ids of its own device table;
  *   other AMD GPUs (Navi 2x/3x, APUs) get the options that exist for them, and NVIDIA or Intel
  *   cards get no "AMD reset bug" text. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_JOURNAL] = { "journal", NULL, DIAG_FAIL },
 	[CHECK_DEVICE_LOCK] = { "device-lock", NULL, DIAG_FAIL },
 	[CHECK_DEVICE_IN_USE] = { "device-in-use", NULL, DIAG_FAIL },
+	[CHECK_HUGEPAGES] = { "hugepages", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -78,6 +80,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_JOURNAL] = "journal",
 	[CHECK_DEVICE_LOCK] = "device-lock",
 	[CHECK_DEVICE_IN_USE] = "device-in-use",
+	[CHECK_HUGEPAGES] = "hugepages",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -604,6 +607,39 @@ int checks_gpu(const struct host *h, const struct pci_func *gpu, char *const *pa
 	return r < 0 ? r : 0;
 }
 
+/* hugepages = yes: QEMU preallocates the whole guest memory from the 2 MiB pool at start (and
+ * fails when it is short); libvirt and Proxmox are told the same page size and preallocation. */
+static int check_hugepages(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	uint64_t page_mib = HOST_HUGEPAGE_KB / 1024, need = pr->memory_mib / page_mib;
+
+	if (!pr->hugepages)
+		return 0;
+	if (pr->memory_mib % page_mib)
+		return add(d, CHECK_HUGEPAGES, checks_table[CHECK_HUGEPAGES].severity,
+			   "Make memory a multiple of 2 MiB, or set hugepages = no",
+			   "hugepages = yes: memory = %" PRIu64 " MiB is not a whole number of "
+			   "%" PRIu64 " MiB huge pages",
+			   pr->memory_mib, page_mib);
+	if (!h->hugepages_known)
+		return add(d, CHECK_HUGEPAGES, DIAG_INFO, NULL,
+			   "hugepages = yes: the host's %u kB huge page counts are not readable: "
+			   "cannot tell whether %" PRIu64 " of them are free",
+			   HOST_HUGEPAGE_KB, need);
+	if (h->hugepages_free < need)
+		return add(
+		    d, CHECK_HUGEPAGES, checks_table[CHECK_HUGEPAGES].severity,
+		    "Reserve more before the run: sysctl vm.nr_hugepages=N (N = the pages "
+		    "reserved now plus the ones missing; hugepages=N on the kernel command line "
+		    "reserves them at boot), or set hugepages = no",
+		    "hugepages = yes: the guest's %" PRIu64 " MiB need %" PRIu64
+		    " free %u kB huge pages, the host has %" PRIu64 " free (%" PRIu64 " reserved)",
+		    pr->memory_mib, need, HOST_HUGEPAGE_KB, h->hugepages_free, h->hugepages_total);
+	return add(d, CHECK_HUGEPAGES, DIAG_PASS, NULL,
+		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
+		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
+}
+
 int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 {
 	const struct profile *pr = p->profile;
@@ -614,6 +650,9 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 	if (!passed)
 		return -ENOMEM;
 	r = checks_host(h, !pr->accel_tcg, d);
+	if (r < 0)
+		return r;
+	r = check_hugepages(h, pr, d);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {

@@ -48,6 +48,7 @@ enum check_id {
 	CHECK_JOURNAL,	   /* the VM's journal is already there */
 	CHECK_DEVICE_LOCK, /* a device lock held by another run */
 	CHECK_DEVICE_IN_USE,
+	CHECK_HUGEPAGES, /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
 	_CHECK_ID_MAX,
 };
 

@@ -511,8 +511,19 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 	n = ensure_child(&b, dom, "currentMemory");
 	set_prop(&b, n, "unit", "MiB");
 	set_text_take(&b, n, strdup_printf("%" PRIu64, pr->memory_mib));
-	if (pr->hugepages)
-		ensure_child(&b, ensure_child(&b, dom, "memoryBacking"), "hugepages");
+	if (pr->hugepages) {
+		/* what the QEMU output says: 2 MiB pages from a memfd, preallocated */
+		xmlNodePtr mb = ensure_child(&b, dom, "memoryBacking"), hp, pg;
+
+		hp = ensure_child(&b, mb, "hugepages");
+		if (hp)
+			remove_children(hp, "page");
+		pg = new_child(&b, hp, "page");
+		set_prop_take(&b, pg, "size", strdup_printf("%u", HOST_HUGEPAGE_KB));
+		set_prop(&b, pg, "unit", "KiB");
+		set_prop(&b, ensure_child(&b, mb, "source"), "type", "memfd");
+		set_prop(&b, ensure_child(&b, mb, "allocation"), "mode", "immediate");
+	}
 	fill_cpu(&b, p, dom);
 	fill_os(&b, p, dom);
 	if (p->secure_boot) {

@@ -209,7 +209,9 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 	/* passed-through devices DMA into all guest memory: no ballooning */
 	fprintf(f, "balloon: 0\n");
 	if (pr->hugepages)
-		fprintf(f, "numa: 1\nhugepages: any\n");
+		/* the page size of the QEMU and libvirt outputs (not "any"); qemu-server
+		 * preallocates huge pages as they do */
+		fprintf(f, "numa: 1\nhugepages: %u\n", HOST_HUGEPAGE_KB / 1024);
 	/* a fixed MAC: qemu-server draws a random one at each start from a hand-merged config */
 	emit_mac_address(p->vm_name, mac);
 	if (pr->network == PROFILE_NETWORK_BRIDGE)

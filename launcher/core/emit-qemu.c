@@ -115,8 +115,9 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	add2(&b, "-m", "%" PRIu64 "M", pr->memory_mib);
 	if (pr->hugepages)
 		add2(&b, "-object",
-		     "memory-backend-memfd,id=gpurun-mem,size=%" PRIu64 "M,hugetlb=on,prealloc=on",
-		     pr->memory_mib);
+		     "memory-backend-memfd,id=gpurun-mem,size=%" PRIu64
+		     "M,hugetlb=on,hugetlbsize=%uM,prealloc=on",
+		     pr->memory_mib, HOST_HUGEPAGE_KB / 1024);
 	add2(&b, "-smp", "%u", pr->cpus);
 	add2(&b, "-display", "none");
 	if (p->ovmf_code) {
@@ -206,9 +207,9 @@ int emit_qemu_header(const struct plan *p, FILE *f)
 	const struct profile *pr = p->profile;
 	bool roms = false;
 
-	if (emit_has_control(p->vm_name) || emit_has_control(p->ovmf_vars) ||
-	    emit_has_control(p->ovmf_vars_template) || emit_has_control(p->tpm_dir) ||
-	    emit_has_control(p->tpm_socket))
+	if (emit_has_control(p->vm_name) || emit_has_control(pr->cpu_pinning) ||
+	    emit_has_control(p->ovmf_vars) || emit_has_control(p->ovmf_vars_template) ||
+	    emit_has_control(p->tpm_dir) || emit_has_control(p->tpm_socket))
 		return -EINVAL;
 	for (size_t i = 0; i < p->n_actions; i++)
 		if (emit_has_control(p->actions[i].target) ||
@@ -255,6 +256,12 @@ int emit_qemu_header(const struct plan *p, FILE *f)
 			"--daemon\n",
 			d, qd, qs);
 	}
+	if (pr->n_pin_cpus > 0)
+		fprintf(f,
+			"# cpu-pinning = %s: gpurun run pins each vCPU thread to its host CPU (QMP "
+			"query-cpus-fast,\n#   sched_setaffinity) and QEMU's other threads to the "
+			"CPUs left; this argv run by hand pins nothing.\n",
+			pr->cpu_pinning);
 	fprintf(f, "# Afterwards gpurun unbind PROFILE gives the devices back.\n");
 	return ferror(f) ? -EIO : 0;
 }

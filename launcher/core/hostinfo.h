@@ -11,6 +11,9 @@
 #include "util/macro.h"
 
 #define PCI_ADDR_MAX 16 /* "0000:c4:00.0" + NUL */
+/* The huge page size of `hugepages = yes` in every output (QEMU hugetlbsize=2M, libvirt
+ * <page size="2048" unit="KiB"/>, Proxmox hugepages: 2), and of the host check. */
+#define HOST_HUGEPAGE_KB 2048
 
 struct pci_func {
 	char address[PCI_ADDR_MAX]; /* canonical lower-case "dddd:bb:dd.f" */
@@ -82,6 +85,13 @@ struct host {
 
 	bool has_vfct;
 	size_t vfct_size;
+
+	/* sys/kernel/mm/hugepages/hugepages-2048kB (HOST_HUGEPAGE_KB): the huge pages of the size
+	 * `hugepages = yes` backs guest memory with. hugepages_known false: not readable (no
+	 * hugetlbfs support, or a remote host), the counts are then 0. */
+	bool hugepages_known;
+	uint64_t hugepages_total; /* nr_hugepages */
+	uint64_t hugepages_free;  /* free_hugepages */
 
 	char **vtconsoles; /* "vtcon1: frame buffer device (bound)" style, informational */
 	char **notes;	   /* things skipped while scanning */

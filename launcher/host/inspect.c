@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -39,6 +41,38 @@ static void read_cpu(struct ctx *c, struct host *h)
 				break;
 		}
 	}
+}
+
+static int read_u64(const char *dir, const char *name, uint64_t *ret)
+{
+	_cleanup_free_ char *p = path_join(dir, name), *line = NULL;
+	char *end;
+	unsigned long long v;
+
+	if (!p || hostfs_read_line(p, &line) < 0)
+		return -ENOENT;
+	errno = 0;
+	v = strtoull(line, &end, 10);
+	if (errno || end == line || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* The 2 MiB huge page pool hugepages = yes draws from. */
+static void read_hugepages(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *rel = NULL, *dir = NULL;
+
+	if (asprintf(&rel, "kernel/mm/hugepages/hugepages-%ukB", HOST_HUGEPAGE_KB) < 0)
+		return;
+	dir = path_join(c->sys, rel);
+	if (!dir || read_u64(dir, "nr_hugepages", &h->hugepages_total) < 0 ||
+	    read_u64(dir, "free_hugepages", &h->hugepages_free) < 0) {
+		h->hugepages_total = h->hugepages_free = 0;
+		return;
+	}
+	h->hugepages_known = true;
 }
 
 static void read_modules(struct ctx *c, struct host *h)
@@ -157,6 +191,7 @@ int host_inspect(struct ctx *c, struct host **ret)
 	read_cpu(c, h);
 	read_modules(c, h);
 	read_console(c, h);
+	read_hugepages(c, h);
 
 	free(p);
 	p = path_join(c->dev, "kvm");

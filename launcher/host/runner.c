@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "core/emit.h"
@@ -7,6 +11,7 @@
 #include "host/dlopen-libvirt.h"
 #include "host/hostfs.h"
 #include "host/paths.h"
+#include "host/qmp.h"
 #include "host/runner.h"
 #include "host/spawn.h"
 #include "util/fileio.h"
@@ -15,6 +20,8 @@
 
 /* How long a stopped swtpm, or a QEMU nobody waited for, gets before SIGKILL. */
 #define RUNNER_STOP_TIMEOUT_MS 2000
+/* The highest host CPU number a cpu-pinning list may name (profile.c's limit), + 1. */
+#define RUNNER_CPU_SET_MAX 8192
 
 struct runner {
 	const struct runner_backend *backend;
@@ -24,11 +31,14 @@ struct runner {
 	/* qemu */
 	char **argv;
 	char *log_path;
-	char *tpm_dir;	  /* swtpm state, when the plan has a TPM */
-	char *tpm_socket; /* swtpm control socket QEMU connects to */
-	pid_t pid;	  /* QEMU, until reaped */
-	pid_t swtpm_pid;  /* swtpm, until stopped */
-	int keep_fd;	  /* inherited by QEMU (the VM lock), -1 none */
+	char *tpm_dir;	    /* swtpm state, when the plan has a TPM */
+	char *tpm_socket;   /* swtpm control socket QEMU connects to */
+	pid_t pid;	    /* QEMU, until reaped */
+	pid_t swtpm_pid;    /* swtpm, until stopped */
+	int keep_fd;	    /* inherited by QEMU (the VM lock), -1 none */
+	unsigned *pin_cpus; /* cpu-pinning: vCPU i -> host CPU pin_cpus[i]; NULL none */
+	size_t n_pin_cpus;
+	char *qmp_path; /* the QMP socket gpurun asks QEMU for, to find the vCPU threads */
 
 	/* libvirt */
 	char *uri;
@@ -100,6 +110,27 @@ static void say_forwarded(const struct runner *r, const struct runner_result *re
 
 /* ---- qemu: gpurun execs QEMU (and swtpm) itself ---- */
 
+/* "unix:PATH,server=on,wait=off" with PATH's commas doubled (QemuOpts reads ",," as a comma). */
+static char *qmp_option(const char *path)
+{
+	size_t n = strlen(path), commas = 0;
+	char *r, *o;
+
+	for (size_t i = 0; i < n; i++)
+		commas += path[i] == ',';
+	r = malloc(n + commas + sizeof("unix:,server=on,wait=off"));
+	if (!r)
+		return NULL;
+	o = stpcpy(r, "unix:");
+	for (size_t i = 0; i < n; i++) {
+		*o++ = path[i];
+		if (path[i] == ',')
+			*o++ = ',';
+	}
+	strcpy(o, ",server=on,wait=off");
+	return r;
+}
+
 static int qemu_prepare(struct runner *r, struct ctx *c, const struct plan *p, struct error *err)
 {
 	int k;
@@ -122,11 +153,181 @@ static int qemu_prepare(struct runner *r, struct ctx *c, const struct plan *p, s
 		if (!r->tpm_dir || !r->tpm_socket)
 			return error_set(err, ENOMEM, "Out of memory");
 	}
+	/* cpu-pinning: QEMU has no option for it; start() pins the threads QMP names, as
+	 * libvirt does for <vcpupin> */
+	if (p->profile && p->profile->n_pin_cpus > 0) {
+		_cleanup_free_ char *path = path_join(c->state, p->vm_name, "qmp.sock"),
+				    *opt = NULL;
+
+		if (!path)
+			return error_set(err, ENOMEM, "Out of memory");
+		k = runner_set_pinning(r, p->profile->pin_cpus, p->profile->n_pin_cpus, path);
+		if (k == -ENAMETOOLONG)
+			return error_set(err, k,
+					 "The QMP socket %s for cpu-pinning is longer than a UNIX "
+					 "socket address allows: use a shorter --state-dir",
+					 path);
+		if (k < 0)
+			return error_set(err, k, "Out of memory");
+		opt = qmp_option(path);
+		if (!opt || strv_extend(&r->argv, "-qmp") < 0 || strv_extend(&r->argv, opt) < 0)
+			return error_set(err, ENOMEM, "Out of memory");
+	}
+	return 0;
+}
+
+/* "0-3,8,10-11" */
+static char *format_cpus(const cpu_set_t *set, size_t size)
+{
+	_cleanup_free_ char *s = strdup("");
+
+	for (unsigned c = 0; s && c < RUNNER_CPU_SET_MAX; c++) {
+		unsigned e = c;
+		char *n;
+
+		if (!CPU_ISSET_S(c, size, set))
+			continue;
+		while (e + 1 < RUNNER_CPU_SET_MAX && CPU_ISSET_S(e + 1, size, set))
+			e++;
+		if (e == c)
+			n = strdup_printf("%s%s%u", s, *s ? "," : "", c);
+		else
+			n = strdup_printf("%s%s%u-%u", s, *s ? "," : "", c, e);
+		free(s);
+		s = n;
+		c = e;
+	}
+	return TAKE_PTR(s);
+}
+
+static void cpu_freep(cpu_set_t **s)
+{
+	if (*s)
+		CPU_FREE(*s);
+}
+
+/* Between QMP connection attempts: QEMU must still run, and no signal must wait to stop it. */
+static int qemu_alive(void *userdata, struct error *err)
+{
+	const struct runner *r = userdata;
+	siginfo_t si = {};
+	sigset_t pending;
+
+	/* WNOWAIT: wait() reaps it later and reports the status */
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == r->pid)
+		return error_set(err, ESRCH, "QEMU exited before its QMP socket answered");
+	if (sigpending(&pending) == 0)
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGCHLD && sigismember(&pending, sig) == 1)
+				return error_set(err, EINTR, "Received %s", strsignal(sig));
+	return 0;
+}
+
+/* Pin the thread of each vCPU to its host CPU, and QEMU's other threads to the CPUs gpurun may
+ * run on that no vCPU has (libvirt's <vcpupin>, with the emulator kept off the vCPUs' CPUs). */
+static int qemu_pin(struct runner *r, struct error *err)
+{
+	size_t size = CPU_ALLOC_SIZE(RUNNER_CPU_SET_MAX), n = 0, others = 0;
+	_cleanup_(qmp_freep) struct qmp *q = NULL;
+	_cleanup_free_ struct qmp_cpu *cpus = NULL;
+	_cleanup_(cpu_freep) cpu_set_t *set = CPU_ALLOC(RUNNER_CPU_SET_MAX),
+				       *emu = CPU_ALLOC(RUNNER_CPU_SET_MAX);
+	_cleanup_free_ char *task_dir = NULL, *list = strdup(""), *emu_list = NULL;
+	struct dirent *de;
+	DIR *d;
+	int k;
+
+	if (!set || !emu || !list)
+		return error_set(err, ENOMEM, "Out of memory");
+	k = qmp_connect(r->qmp_path,
+			r->opts.qmp_timeout_ms ? r->opts.qmp_timeout_ms : RUNNER_QMP_TIMEOUT_MS,
+			qemu_alive, r, &q, err);
+	if (k < 0)
+		return k;
+	k = qmp_query_cpus(q, &cpus, &n, err);
+	if (k < 0)
+		return k;
+	if (n != r->n_pin_cpus)
+		return error_set(err, EINVAL,
+				 "QEMU runs %zu vCPUs, cpu-pinning names %zu host CPUs", n,
+				 r->n_pin_cpus);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *one = NULL, *l = NULL;
+
+		if (cpus[i].index >= r->n_pin_cpus)
+			return error_set(err, EINVAL, "QEMU reports vCPU %u of %zu", cpus[i].index,
+					 n);
+		/* single-threaded TCG runs every vCPU on one thread: it gets all their CPUs */
+		CPU_ZERO_S(size, set);
+		for (size_t j = 0; j < n; j++)
+			if (cpus[j].thread_id == cpus[i].thread_id)
+				CPU_SET_S(r->pin_cpus[cpus[j].index], size, set);
+		one = format_cpus(set, size);
+		if (!one)
+			return error_set(err, ENOMEM, "Out of memory");
+		if (sched_setaffinity(cpus[i].thread_id, size, set) < 0)
+			return error_set(
+			    err, errno, "Failed to pin vCPU %u (thread %d) to host CPU %s: %s",
+			    cpus[i].index, (int)cpus[i].thread_id, one, strerror(errno));
+		l = strdup_printf("%s%s%u->%s", list, *list ? " " : "", cpus[i].index, one);
+		if (!l)
+			return error_set(err, ENOMEM, "Out of memory");
+		free(list);
+		list = TAKE_PTR(l);
+	}
+
+	if (sched_getaffinity(0, size, emu) < 0)
+		return error_set(err, errno, "Failed to read gpurun's CPU affinity: %s",
+				 strerror(errno));
+	for (size_t i = 0; i < r->n_pin_cpus; i++)
+		CPU_CLR_S(r->pin_cpus[i], size, emu);
+	if (CPU_COUNT_S(size, emu) == 0) {
+		say(r,
+		    "Pinned the vCPU threads (vCPU->host CPU): %s; QEMU's other threads stay "
+		    "unpinned: cpu-pinning names every CPU gpurun may use",
+		    list);
+		return 0;
+	}
+	emu_list = format_cpus(emu, size);
+	if (asprintf(&task_dir, "%s/%d/task", ctx_live_proc(), (int)r->pid) < 0 || !emu_list)
+		return error_set(err, ENOMEM, "Out of memory");
+	d = opendir(task_dir);
+	if (!d)
+		return error_set(err, errno, "Failed to list QEMU's threads in %s: %s", task_dir,
+				 strerror(errno));
+	while ((de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		bool vcpu = false;
+
+		if (de->d_name[0] == '.' || *end || tid <= 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			vcpu = vcpu || cpus[i].thread_id == tid;
+		if (vcpu)
+			continue;
+		if (sched_setaffinity((pid_t)tid, size, emu) < 0) {
+			k = errno;
+			if (k == ESRCH) /* the thread ended meanwhile */
+				continue;
+			closedir(d);
+			return error_set(err, k,
+					 "Failed to pin QEMU thread %ld to host CPUs %s: %s", tid,
+					 emu_list, strerror(k));
+		}
+		others++;
+	}
+	closedir(d);
+	say(r, "Pinned the vCPU threads (vCPU->host CPU): %s; %zu other QEMU thread%s -> %s", list,
+	    others, others == 1 ? "" : "s", emu_list);
 	return 0;
 }
 
 static int qemu_describe(const struct runner *r, FILE *f)
 {
+	int k;
+
 	if (!r->argv)
 		return -EINVAL;
 	if (r->tpm_socket)
@@ -134,7 +335,14 @@ static int qemu_describe(const struct runner *r, FILE *f)
 			"start swtpm socket --tpm2 --tpmstate dir=%s --ctrl type=unixio,path=%s\n",
 			r->tpm_dir, r->tpm_socket);
 	fprintf(f, "exec:\n");
-	return emit_qemu_print(r->argv, f);
+	k = emit_qemu_print(r->argv, f);
+	if (k < 0 || r->n_pin_cpus == 0)
+		return k;
+	fprintf(f, "pin over QMP (%s): vCPU i to host CPU", r->qmp_path);
+	for (size_t i = 0; i < r->n_pin_cpus; i++)
+		fprintf(f, "%s%u", i ? "," : " ", r->pin_cpus[i]);
+	fprintf(f, " (in vCPU order), QEMU's other threads to the other CPUs\n");
+	return ferror(f) ? -EIO : 0;
 }
 
 /* swtpm for `tpm = yes`: its state persists in tpm_dir; QEMU connects to the socket, which must
@@ -208,6 +416,8 @@ static int qemu_start(struct runner *r, struct runner_result *res, struct error 
 		if (k < 0)
 			return k;
 	}
+	if (r->qmp_path)
+		(void)unlink(r->qmp_path); /* a stale socket refuses: QEMU binds a new one */
 	if (r->log_path)
 		say(r, "QEMU output goes to %s", r->log_path);
 	say(r, "Starting %s", r->argv[0]);
@@ -220,6 +430,18 @@ static int qemu_start(struct runner *r, struct runner_result *res, struct error 
 	}
 	res->started = true;
 	res->pid = r->pid;
+	if (r->n_pin_cpus == 0)
+		return 0;
+	k = qemu_pin(r, err);
+	if (k < 0) {
+		/* as libvirt fails the start of a domain whose vCPUs it cannot pin */
+		error_prefix(err, "cpu-pinning");
+		say(r, "Stopping QEMU: its threads could not be pinned");
+		(void)spawn_stop(r->pid, RUNNER_STOP_TIMEOUT_MS);
+		r->pid = 0;
+		swtpm_stop(r);
+		return k;
+	}
 	return 0;
 }
 
@@ -445,6 +667,31 @@ int runner_set_command(struct runner *r, char *const *argv, const char *log_path
 	return 0;
 }
 
+int runner_set_pinning(struct runner *r, const unsigned *cpus, size_t n, const char *qmp_path)
+{
+	_cleanup_free_ unsigned *c = NULL;
+	_cleanup_free_ char *q = NULL;
+
+	if (n == 0 || !cpus || !qmp_path)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (cpus[i] >= RUNNER_CPU_SET_MAX)
+			return -EINVAL;
+	if (strlen(qmp_path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+		return -ENAMETOOLONG;
+	c = malloc(n * sizeof(*c));
+	q = strdup(qmp_path);
+	if (!c || !q)
+		return -ENOMEM;
+	memcpy(c, cpus, n * sizeof(*c));
+	free(r->pin_cpus);
+	r->pin_cpus = TAKE_PTR(c);
+	r->n_pin_cpus = n;
+	free(r->qmp_path);
+	r->qmp_path = TAKE_PTR(q);
+	return 0;
+}
+
 void runner_set_keep_fd(struct runner *r, int fd)
 {
 	r->keep_fd = fd;
@@ -479,6 +726,9 @@ struct runner *runner_free(struct runner *r)
 	if (r->pid > 0)
 		(void)spawn_stop(r->pid, RUNNER_STOP_TIMEOUT_MS);
 	swtpm_stop(r);
+	/* QEMU removes its socket when it exits cleanly; a killed one leaves it behind */
+	if (r->qmp_path && r->backend == &runner_backends[PROFILE_BACKEND_QEMU])
+		(void)unlink(r->qmp_path);
 	if (r->dom)
 		sym_virDomainFree(r->dom);
 	if (r->conn)
@@ -487,6 +737,8 @@ struct runner *runner_free(struct runner *r)
 	free(r->log_path);
 	free(r->tpm_dir);
 	free(r->tpm_socket);
+	free(r->pin_cpus);
+	free(r->qmp_path);
 	free(r->uri);
 	free(r->xml);
 	free(r->vm_name);

@@ -31,6 +31,9 @@
 #include "util/error.h"
 #include "util/macro.h"
 
+/* How long QEMU gets, by default, until its QMP socket answers (runner_options.qmp_timeout_ms). */
+#define RUNNER_QMP_TIMEOUT_MS 60000
+
 struct ctx;
 struct plan;
 
@@ -47,6 +50,9 @@ struct runner_result {
 struct runner_options {
 	unsigned timeout_ms; /* qemu: how long swtpm may take to create its socket */
 	bool log_file;	     /* qemu: stdout/stderr appended to STATE/VM/qemu.log */
+	/* qemu with cpu-pinning: how long QEMU may take until its QMP socket answers (memory
+	 * preallocation comes first); 0: RUNNER_QMP_TIMEOUT_MS */
+	unsigned qmp_timeout_ms;
 	/* Progress lines ("Starting ...", "QEMU exited with status 0"); NULL: dropped. */
 	void (*say)(void *userdata, const char *line);
 	void *userdata;
@@ -63,8 +69,9 @@ struct runner_backend {
 	int (*prepare)(struct runner *r, struct ctx *c, const struct plan *p, struct error *err);
 	/* Dry run: write to @f what start() would do, one step a line. */
 	int (*describe)(const struct runner *r, FILE *f);
-	/* Start the guest (qemu: swtpm first when the plan has a TPM). Sets res->started and
-	 * res->exec_ms. On failure everything it started is stopped again. */
+	/* Start the guest (qemu: swtpm first when the plan has a TPM; with cpu-pinning, QEMU's
+	 * threads pinned over QMP once it answers, see runner_set_pinning()). Sets res->started
+	 * and res->exec_ms. On failure everything it started is stopped again. */
 	int (*start)(struct runner *r, struct runner_result *res, struct error *err);
 	/* Wait until the guest stops, passing signals to stop(); sets the rest of @res and says
 	 * how it ended. 0 when it ended well, -EIO when it did not (@err says how: "QEMU exited
@@ -89,6 +96,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct runner *, runner_free)
 /* For tests and callers that have their own command line: what the qemu row starts, used
  * instead of prepare(). @argv and @log_path are copied; @log_path NULL inherits the terminal. */
 int runner_set_command(struct runner *r, char *const *argv, const char *log_path);
+/* cpu-pinning for the qemu row: after start() QEMU's vCPU i runs only on host CPU @cpus[i] (n
+ * of them, each < 8192) and its other threads on the CPUs gpurun may use that no vCPU has. The
+ * threads come from QMP query-cpus-fast on @qmp_path, the socket QEMU must serve (prepare() adds
+ * `-qmp unix:PATH,server=on,wait=off` to the argv; a command set by hand must do it itself).
+ * A failure to pin fails start(), which then stops QEMU, as libvirt fails a domain's start.
+ * 0, -EINVAL, -ENAMETOOLONG (not a UNIX socket address), -ENOMEM. */
+int runner_set_pinning(struct runner *r, const unsigned *cpus, size_t n, const char *qmp_path);
 /* A descriptor the qemu row's QEMU inherits (the VM lock, liveness.h: restore sees the guest
  * alive as long as it runs); -1 none. Not owned by the runner. */
 void runner_set_keep_fd(struct runner *r, int fd);

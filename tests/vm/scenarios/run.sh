@@ -11,7 +11,12 @@ if ! have_cmd run; then
 	done_testing
 fi
 
-note "gpurun run $PROFILE"
+# cpu-pinning: the nested QEMU's vCPU thread goes to the sandbox's last CPU (CPU 1 of -smp 2, or
+# CPU 0 alone), its other threads to the CPU left
+PIN=$(cut -d, -f1 /sys/devices/system/cpu/online | sed 's/.*-//')
+sed "s/^cpus = 1$/cpus = 1\ncpu-pinning = $PIN/" "$PROFILE" >"$W/pinned.profile"
+PROFILE=$W/pinned.profile
+note "gpurun run $PROFILE (cpu-pinning = $PIN)"
 if start_run; then
 	ok "gpurun run started the guest (QMP socket up)"
 else
@@ -33,6 +38,17 @@ if [ -n "$qpid" ]; then
 		grep -q "vfio-pci,host=$GPU,[^ ]*romfile=/var/lib/gpurun/roms/vbios_1002_5046.bin" "$W/qemu.cmdline"
 else
 	not_ok "gpurun's child QEMU found"
+fi
+# gpurun pins once QEMU's own QMP socket answers; the profile's socket can be up before that
+check "gpurun run says it pinned the vCPU thread" wait_for 60 grep -q 'Pinned the vCPU threads' "$W/run.out"
+vtid=$(qmp "$QMP" '{"execute":"query-cpus-fast"}' | grep '^{"return": \[' | jq -r '.return[0]["thread-id"]')
+allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$1" 2>/dev/null; }
+is "the nested QEMU's vCPU thread $vtid runs on CPU $PIN only" \
+	"$(allowed "/proc/$qpid/task/$vtid/status")" "$PIN"
+if [ "$PIN" != 0 ]; then
+	is "QEMU's main thread runs on the CPU left" "$(allowed "/proc/$qpid/status")" 0
+else
+	skip "QEMU's main thread on the CPU left" "the sandbox has one CPU"
 fi
 check "QMP answers query-pci and info qtree" qmp_pci_snapshot "$QMP"
 check "QMP: the guest has vfio-pci 1002:5046 (the GPU)" guest_has_pci 1002 5046
