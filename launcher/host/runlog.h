@@ -52,6 +52,9 @@ int runlog_write(struct ctx *c, const struct runlog *r, struct error *err);
 /* Read <state>/<vm>/run. -ENOENT when there is none (no error set). */
 int runlog_read(struct ctx *c, const char *vm, struct runlog *ret, struct error *err);
 
+/* The VMs of the state dir that have a run record, sorted (an empty list without a state dir). */
+int runlog_list(struct ctx *c, char ***ret);
+
 /* CLOCK_MONOTONIC in µs: the clock of the kernel log's timestamps. */
 unsigned long long runlog_now_usec(void);
 /* ROOT/proc/sys/kernel/random/boot_id, or NULL. */
