@@ -95,7 +95,9 @@ static void print_evidence(const struct explain_finding *f, const char *label, F
 	for (size_t j = 0; j < f->n_evidence; j++)
 		fprintf(out, "  %-9s %s: %s\n", label, f->evidence[j].where, f->evidence[j].text);
 	if (f->n_matches > f->n_evidence)
-		fprintf(out, "  %-9s (%u more matching lines)\n", "", f->n_matches - (unsigned)f->n_evidence);
+		fprintf(out, "  %-9s (%u more matching line%s)\n", "",
+			f->n_matches - (unsigned)f->n_evidence,
+			f->n_matches - f->n_evidence == 1 ? "" : "s");
 }
 
 static void print_text(const struct explain *e, const struct report *rep, FILE *out)
@@ -128,6 +130,13 @@ static void print_text(const struct explain *e, const struct report *rep, FILE *
 		fprintf(out, "  %-9s %s\n", "fix:", f->fix);
 		fprintf(out, "  %-9s %s\n", "source:", f->sig->source);
 	}
+	if (n == 0) {
+		fprintf(out, "\nNo known cause; here is what to collect for a report (none of gpurun's "
+			     "%zu signatures matches these messages):\n",
+			explain_table_size);
+		for (const char *const *c = explain_collect; *c; c++)
+			fprintf(out, "  - %s\n", *c);
+	}
 	for (size_t i = 0; i < e->n_findings; i++) {
 		const struct explain_finding *f = &e->findings[i];
 
@@ -135,13 +144,6 @@ static void print_text(const struct explain *e, const struct report *rep, FILE *
 			continue;
 		fprintf(out, "\nHarmless: %s: %s\n", f->sig->id, f->sig->meaning);
 		print_evidence(f, "seen:", out);
-	}
-	if (n == 0) {
-		fprintf(out, "\nNo known cause; here is what to collect for a report (none of gpurun's "
-			     "%zu signatures matches these messages):\n",
-			explain_table_size);
-		for (const char *const *c = explain_collect; *c; c++)
-			fprintf(out, "  - %s\n", *c);
 	}
 }
 

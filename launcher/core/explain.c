@@ -389,6 +389,19 @@ static void find_device(const struct explain *e, const char *text, char ret[PCI_
 	ret[0] = '\0';
 }
 
+/* Whether an evidence line of @f already holds the message that starts at @tail (its first 60
+ * bytes: enough to tell messages apart, short enough to survive shortening). */
+static bool is_repeat(const struct explain_finding *f, const char *tail)
+{
+	char key[61];
+
+	snprintf(key, sizeof(key), "%s", tail);
+	for (size_t i = 0; i < f->n_evidence; i++)
+		if (strstr(f->evidence[i].text, key))
+			return true;
+	return false;
+}
+
 static int match_line(struct explain *e, const char *name, bool numbered, unsigned lineno,
 		      const char *line, size_t len)
 {
@@ -413,10 +426,19 @@ static int match_line(struct explain *e, const char *name, bool numbered, unsign
 		if (!f)
 			return -ENOMEM;
 		f->n_matches++;
+		if (!f->device[0])
+			find_device(e, line, f->device);
 		if (f->n_evidence >= EXPLAIN_EVIDENCE_LINES)
 			continue;
 		ev = &f->evidence[f->n_evidence];
 		ev->text = shorten(line, len, (size_t)m.rm_so, (size_t)m.rm_eo);
+		if (!ev->text)
+			return -ENOMEM;
+		/* the same message again (a retry loop, a later timestamp) is counted, not shown */
+		if (is_repeat(f, line + m.rm_so)) {
+			ev->text = mfree(ev->text);
+			continue;
+		}
 		ev->where = numbered ? strdup_printf("%s:%u", name, lineno) : strdup(name);
 		if (!ev->text || !ev->where) {
 			free(ev->text);
@@ -424,8 +446,6 @@ static int match_line(struct explain *e, const char *name, bool numbered, unsign
 			*ev = (struct explain_evidence){};
 			return -ENOMEM;
 		}
-		if (f->n_evidence == 0)
-			find_device(e, line, f->device);
 		f->n_evidence++;
 	}
 	return 0;
