@@ -131,8 +131,9 @@ static void print_text(const struct explain *e, const struct report *rep, FILE *
 		fprintf(out, "  %-9s %s\n", "source:", f->sig->source);
 	}
 	if (n == 0) {
-		fprintf(out, "\nNo known cause; here is what to collect for a report (none of gpurun's "
-			     "%zu signatures matches these messages):\n",
+		fprintf(out,
+			"\nNo known cause; here is what to collect for a report (none of gpurun's "
+			"%zu signatures matches these messages):\n",
 			explain_table_size);
 		for (const char *const *c = explain_collect; *c; c++)
 			fprintf(out, "  - %s\n", *c);
@@ -181,8 +182,7 @@ static void json_finding(const struct explain_finding *f, FILE *out)
 	fputs("]}", out);
 }
 
-static void print_json(const struct explain *e, const struct report *rep, const char *vm,
-		       FILE *out)
+static void print_json(const struct explain *e, const struct report *rep, const char *vm, FILE *out)
 {
 	bool first;
 
@@ -392,8 +392,8 @@ static void load_context(struct ctx *c, const char *profile_path, struct host **
 		*ret_profile = NULL;
 		return;
 	}
-	if (plan_paths_from_ctx(c, &paths) < 0 || plan_build(*ret_profile, *ret_host, &paths,
-							     ret_plan) < 0)
+	if (plan_paths_from_ctx(c, &paths) < 0 ||
+	    plan_build(*ret_profile, *ret_host, &paths, ret_plan) < 0)
 		*ret_plan = NULL;
 	plan_paths_done(&paths);
 }
@@ -412,8 +412,9 @@ static int only_recorded_vm(struct ctx *c, char **ret)
 		return *ret ? 0 : log_error_errno(-ENOMEM, "Out of memory");
 	}
 	if (strv_length(with) == 0)
-		return cmd_usage_error("explain", "no run is recorded in %s; name the VM or give "
-						  "the log with --log FILE",
+		return cmd_usage_error("explain",
+				       "no run is recorded in %s; name the VM or give "
+				       "the log with --log FILE",
 				       c->state),
 		       -ENOENT;
 	{

@@ -231,9 +231,9 @@ int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 /* explain (cmd-explain.c): `gpurun explain`, and the explanation at the end of a failed run. */
 int cmd_explain(int argc, char **argv);
 struct cmd_explain_run {
-	int kmsg_fd;	  /* ROOT/dev/kmsg positioned at the run's start, -1 none */
+	int kmsg_fd;	   /* ROOT/dev/kmsg positioned at the run's start, -1 none */
 	struct runlog rec; /* what <state>/<vm>/run records */
-	bool recorded;	  /* ... and it was written */
+	bool recorded;	   /* ... and it was written */
 };
 /* Before the first host change: the start time, and the kernel log opened at its end (what
  * the kernel says from now on is the run's). Never fails: what is missing is left out. */

@@ -35,9 +35,9 @@ const struct explain_signature explain_table[] = {
 	},
 	{
 	    .id = "firmware-missing",
-	    .patterns = P("Could not open '[^']*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS|\\.fd)[^']*'",
-			  "could not load PC BIOS",
-			  "Unable to find '?efi'? firmware that is compatible"),
+	    .patterns =
+		P("Could not open '[^']*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS|\\.fd)[^']*'",
+		  "could not load PC BIOS", "Unable to find '?efi'? firmware that is compatible"),
 	    .meaning = "the UEFI firmware (OVMF) file or its variable store could not be opened",
 	    .fix = "Install the UEFI firmware package (Debian/Ubuntu: ovmf; Fedora, Arch: "
 		   "edk2-ovmf) or set `firmware = bios` in [vm]; `gpurun plan PROFILE` names the "
@@ -58,25 +58,30 @@ const struct explain_signature explain_table[] = {
 	    .id = "rom-invalid",
 	    .patterns = P("Invalid PCI ROM header signature", "Invalid PCI ROM data signature",
 			  "romfile \"[^\"]*\" is empty"),
-	    .meaning = "the option ROM is not a valid PCI ROM (bad 0xaa55 or PCIR signature, or empty)",
+	    .meaning =
+		"the option ROM is not a valid PCI ROM (bad 0xaa55 or PCIR signature, or empty)",
 	    .fix = "`gpurun rom info FILE` shows what is wrong with it; extract a good image with "
 		   "`gpurun vbios extract` and set `vbios = FILE` in [gpu]",
 	    .source = "Linux drivers/pci/rom.c (pci_get_rom_size); QEMU hw/pci/pci.c",
 	},
 	{
 	    .id = "rom-unreadable",
-	    .patterns = P("Cannot read device rom at", "Device option ROM contents are probably invalid"),
-	    .meaning = "the GPU's ROM BAR cannot be read (usual for the boot GPU and for iGPUs), so "
-		       "the guest gets no VBIOS unless it is given a ROM file",
-	    .fix = "Give the guest a ROM file: `vbios = vfct` (the ACPI VFCT table's image; `gpurun "
-		   "vbios list` shows it) or `vbios = FILE` in [gpu]",
+	    .patterns =
+		P("Cannot read device rom at", "Device option ROM contents are probably invalid"),
+	    .meaning =
+		"the GPU's ROM BAR cannot be read (usual for the boot GPU and for iGPUs), so "
+		"the guest gets no VBIOS unless it is given a ROM file",
+	    .fix =
+		"Give the guest a ROM file: `vbios = vfct` (the ACPI VFCT table's image; `gpurun "
+		"vbios list` shows it) or `vbios = FILE` in [gpu]",
 	    .source = "QEMU hw/vfio/pci.c (vfio_pci_load_rom)",
 	},
 	{
 	    .id = "group-not-viable",
-	    .patterns = P("group [0-9]+ is not viable",
-			  "Please ensure all devices within the iommu_group are bound to their vfio "
-			  "bus driver"),
+	    .patterns =
+		P("group [0-9]+ is not viable",
+		  "Please ensure all devices within the iommu_group are bound to their vfio "
+		  "bus driver"),
 	    .meaning = "another device of the GPU's IOMMU group is still on a host driver, so the "
 		       "kernel refuses to give the group to the guest",
 	    .fix = "Pass the whole IOMMU group: list its other functions in the profile ([device "
@@ -88,10 +93,11 @@ const struct explain_signature explain_table[] = {
 	    .patterns = P("[Ff]ailed to set iommu for container: Operation not permitted",
 			  "No interrupt remapping support"),
 	    .meaning = "the kernel refuses to assign devices without interrupt remapping",
-	    .fix = "Turn interrupt remapping on: x2APIC / interrupt remapping in the firmware setup, "
-		   "no intremap=off or nointremap on the kernel command line (`gpurun check` shows "
-		   "the evidence); only as a last resort: options vfio_iommu_type1 "
-		   "allow_unsafe_interrupts=1",
+	    .fix =
+		"Turn interrupt remapping on: x2APIC / interrupt remapping in the firmware setup, "
+		"no intremap=off or nointremap on the kernel command line (`gpurun check` shows "
+		"the evidence); only as a last resort: options vfio_iommu_type1 "
+		"allow_unsafe_interrupts=1",
 	    .source = "QEMU hw/vfio/container.c (vfio_set_iommu); Linux "
 		      "drivers/vfio/vfio_iommu_type1.c (vfio_iommu_type1_attach_group)",
 	},
@@ -99,8 +105,7 @@ const struct explain_signature explain_table[] = {
 	    .id = "device-busy",
 	    .patterns = P("failed to open /dev/vfio/[0-9]+: Device or resource busy",
 			  "error getting device from group [0-9]+: Device or resource busy",
-			  "not already in use",
-			  "[Uu]nbind[^:]*:.*Device or resource busy"),
+			  "not already in use", "[Uu]nbind[^:]*:.*Device or resource busy"),
 	    .meaning = "another process holds the device or its VFIO group",
 	    .fix = "Find who holds it (`fuser -v /dev/vfio/*`, `gpurun ls`): stop the other guest "
 		   "(`gpurun restore VM` after a killed gpurun) or the host program using the GPU "
@@ -111,8 +116,9 @@ const struct explain_signature explain_table[] = {
 	{
 	    .id = "bar-reserved",
 	    .patterns = P("BAR [0-9]+: can't reserve", "BAR [0-9]+ \\[[^]]*\\]: can't reserve"),
-	    .meaning = "a firmware framebuffer (efifb, simplefb, vesafb) still holds the GPU's memory, "
-		       "so vfio-pci cannot reserve the BAR",
+	    .meaning =
+		"a firmware framebuffer (efifb, simplefb, vesafb) still holds the GPU's memory, "
+		"so vfio-pci cannot reserve the BAR",
 	    .fix = "Release the firmware framebuffer: gpurun unbinds efi-framebuffer/simple-"
 		   "framebuffer itself when the profile passes the boot GPU (`allow-boot-vga = "
 		   "yes`); otherwise boot with initcall_blacklist=sysfb_init (video=efifb:off on "
@@ -132,9 +138,10 @@ const struct explain_signature explain_table[] = {
 	},
 	{
 	    .id = "d3-stuck",
-	    .patterns = P("Unable to change power state from D3(cold|hot) to D0, device inaccessible",
-			  "Refused to change power state (from D3|, currently in D3)",
-			  "[Uu]nable to power on device, stuck in D3"),
+	    .patterns =
+		P("Unable to change power state from D3(cold|hot) to D0, device inaccessible",
+		  "Refused to change power state (from D3|, currently in D3)",
+		  "[Uu]nable to power on device, stuck in D3"),
 	    .meaning = "the device stays in the D3 power state and does not wake up",
 	    .fix = "Keep vfio-pci from putting the idle device into D3: options vfio-pci "
 		   "disable_idle_d3=1 in /etc/modprobe.d (or vfio-pci.disable_idle_d3=1 on the "
@@ -149,7 +156,8 @@ const struct explain_signature explain_table[] = {
 			  "reset anyway",
 			  "Cannot reset device [^,]*, no available reset mechanism",
 			  "Cannot reset device [^,]*, depends on group [0-9]+ which is not owned"),
-	    .meaning = "the device's reset (FLR or bus reset) failed or it did not come back from it",
+	    .meaning =
+		"the device's reset (FLR or bus reset) failed or it did not come back from it",
 	    .fix = RESET_FIX,
 	    .source = "Linux drivers/pci/pci.c (pci_dev_wait, pcie_flr); QEMU hw/vfio/pci.c "
 		      "(vfio_pci_reset, vfio_pci_hot_reset)",
@@ -187,8 +195,9 @@ const struct explain_signature explain_table[] = {
 		   "`gop = FILE` in [gpu] (README: \"One ROM or two\"); for NVIDIA drivers before "
 		   "465 also hide the hypervisor ([qemu] args = -cpu host,kvm=off,hv_vendor_id="
 		   "0123456789ab)",
-	    .source = "Microsoft Learn: Device Manager error messages (Code 43); README \"One ROM or "
-		      "two\"",
+	    .source =
+		"Microsoft Learn: Device Manager error messages (Code 43); README \"One ROM or "
+		"two\"",
 	},
 	/* benign: shown as harmless, never a cause */
 	{
@@ -270,7 +279,8 @@ int explain_new(struct explain **ret, struct error *err)
 		return error_set(err, ENOMEM, "Out of memory");
 	for (size_t i = 0; i < explain_table_size; i++)
 		for (const char *const *p = explain_table[i].patterns; *p; p++) {
-			int k = regcomp(&e->compiled[e->n_compiled], *p, REG_EXTENDED | REG_NEWLINE);
+			int k =
+			    regcomp(&e->compiled[e->n_compiled], *p, REG_EXTENDED | REG_NEWLINE);
 
 			if (k != 0)
 				return error_set(err, k == REG_ESPACE ? ENOMEM : EINVAL,
@@ -327,7 +337,8 @@ static char *shorten(const char *line, size_t len, size_t so, size_t eo)
 
 	while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
 		lead++;
-	while (tail > lead && (line[tail - 1] == ' ' || line[tail - 1] == '\t' || line[tail - 1] == '\r'))
+	while (tail > lead &&
+	       (line[tail - 1] == ' ' || line[tail - 1] == '\t' || line[tail - 1] == '\r'))
 		tail--;
 	start = lead;
 	end = tail;
@@ -377,12 +388,14 @@ static void find_device(const struct explain *e, const char *text, char ret[PCI_
 	char buf[PCI_ADDR_MAX + 8];
 
 	if (regexec(&e->addr[0], text, 1, m, 0) == 0) {
-		snprintf(buf, sizeof(buf), "%.*s", (int)(m[0].rm_eo - m[0].rm_so), text + m[0].rm_so);
+		snprintf(buf, sizeof(buf), "%.*s", (int)(m[0].rm_eo - m[0].rm_so),
+			 text + m[0].rm_so);
 		if (pci_addr_parse(buf, ret) == 0)
 			return;
 	}
 	if (regexec(&e->addr[1], text, 3, m, 0) == 0) {
-		snprintf(buf, sizeof(buf), "%.*s", (int)(m[2].rm_eo - m[2].rm_so), text + m[2].rm_so);
+		snprintf(buf, sizeof(buf), "%.*s", (int)(m[2].rm_eo - m[2].rm_so),
+			 text + m[2].rm_so);
 		if (pci_addr_parse(buf, ret) == 0)
 			return;
 	}
@@ -523,9 +536,10 @@ static char *refine_fix(const struct explain_finding *f, const struct host *h, c
 		char *advice = reset_advice(h, f->device);
 
 		if (advice) {
-			char *s = streq(id, "reset-failed")
-				      ? advice
-				      : strdup_printf("%s. Reset advice for %s", f->sig->fix, advice);
+			char *s =
+			    streq(id, "reset-failed")
+				? advice
+				: strdup_printf("%s. Reset advice for %s", f->sig->fix, advice);
 
 			if (s != advice)
 				free(advice);
@@ -536,15 +550,17 @@ static char *refine_fix(const struct explain_finding *f, const struct host *h, c
 		uint16_t v = gpu_vendor(h, p);
 
 		if (v == 0x10de)
-			return strdup("NVIDIA drivers before 465 refuse to run in a VM: hide the "
-				      "hypervisor ([qemu] args = -cpu host,kvm=off,hv_vendor_id="
-				      "0123456789ab), and give the card a clean VBIOS (`vbios = FILE` "
-				      "in [gpu])");
+			return strdup(
+			    "NVIDIA drivers before 465 refuse to run in a VM: hide the "
+			    "hypervisor ([qemu] args = -cpu host,kvm=off,hv_vendor_id="
+			    "0123456789ab), and give the card a clean VBIOS (`vbios = FILE` "
+			    "in [gpu])");
 		if (v == 0x1002)
-			return strdup("The AMD driver needs the GPU's VBIOS, and a UEFI guest its GOP "
-				      "driver: `vbios = vfct` or `vbios = FILE`, and `gop = FILE` in "
-				      "[gpu] (README: \"One ROM or two\"); after a crashed guest reboot "
-				      "the host (reset)");
+			return strdup(
+			    "The AMD driver needs the GPU's VBIOS, and a UEFI guest its GOP "
+			    "driver: `vbios = vfct` or `vbios = FILE`, and `gop = FILE` in "
+			    "[gpu] (README: \"One ROM or two\"); after a crashed guest reboot "
+			    "the host (reset)");
 	}
 	if (streq(id, "bar-reserved") && h && f->device[0]) {
 		const struct pci_func *fn = host_find_func(h, f->device);

@@ -63,7 +63,7 @@ struct explain_finding {
 	size_t n_evidence;
 	unsigned n_matches;	   /* lines that matched, all of them */
 	char device[PCI_ADDR_MAX]; /* the PCI function the first evidence names, "" none */
-	char *fix;		   /* explain_finish(): the row's fix refined for this host/device */
+	char *fix; /* explain_finish(): the row's fix refined for this host/device */
 };
 
 struct explain {

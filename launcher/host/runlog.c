@@ -368,7 +368,8 @@ int runlog_read_log(struct ctx *c, const char *path, bool in_state, unsigned lon
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
-			return error_set(err, errno, "Failed to open %s: %s", path, strerror(errno));
+			return error_set(err, errno, "Failed to open %s: %s", path,
+					 strerror(errno));
 		struct stat st;
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 			return error_set(err, EINVAL, "%s is not a regular file", path);

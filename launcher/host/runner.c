@@ -281,8 +281,9 @@ static void tee_drain(struct runner *r)
 		}
 		write_all(STDERR_FILENO, buf, (size_t)k);
 		if (r->tee_log >= 0 && r->tee_logged < RUNNER_LOG_MAX) {
-			size_t n = (size_t)k < RUNNER_LOG_MAX - r->tee_logged ? (size_t)k
-								   : RUNNER_LOG_MAX - r->tee_logged;
+			size_t n = (size_t)k < RUNNER_LOG_MAX - r->tee_logged
+				       ? (size_t)k
+				       : RUNNER_LOG_MAX - r->tee_logged;
 
 			write_all(r->tee_log, buf, n);
 			r->tee_logged += n;

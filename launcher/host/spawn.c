@@ -173,8 +173,8 @@ _noreturn_ static void child_fail(int report_fd, enum child_step step)
 
 /* Between fork and exec: async-signal-safe calls only. Every descriptor passed in is >= 3 and
  * close-on-exec. */
-_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int err_fd,
-			     int report_fd, const int *keep, size_t n_keep)
+_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int err_fd, int report_fd,
+			     const int *keep, size_t n_keep)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t empty;
@@ -253,8 +253,9 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 					 "Failed to start %s: descriptor %d cannot be passed on",
 					 argv[0], o->keep_fds[i]);
 	if (o->stderr_fd > 2 && fcntl(o->stderr_fd, F_GETFD) < 0)
-		return error_set(err, EBADF, "Failed to start %s: descriptor %d cannot be passed on",
-				 argv[0], o->stderr_fd);
+		return error_set(err, EBADF,
+				 "Failed to start %s: descriptor %d cannot be passed on", argv[0],
+				 o->stderr_fd);
 
 	if (!o->keep_stdin) {
 		null_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY));

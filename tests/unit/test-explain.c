@@ -15,10 +15,9 @@
 #include "util/error.h"
 
 static const char *const contract_ids[] = {
-	"group-not-viable", "intremap-missing", "romfile-missing", "rom-unreadable",
-	"rom-invalid",	    "kvm-missing",	"firmware-missing", "bar-reserved",
-	"device-dead",	    "reset-failed",	"d3-stuck",	    "memlock-limit",
-	"dma-fault",	    "device-busy",	"code43-hint",
+	"group-not-viable", "intremap-missing", "romfile-missing", "rom-unreadable", "rom-invalid",
+	"kvm-missing",	    "firmware-missing", "bar-reserved",	   "device-dead",    "reset-failed",
+	"d3-stuck",	    "memlock-limit",	"dma-fault",	   "device-busy",    "code43-hint",
 };
 
 static void test_table_rows(void **state)
@@ -206,9 +205,12 @@ static void test_runlog_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_rows),	    cmocka_unit_test(test_compiles),
-		cmocka_unit_test(test_benign_before_cause), cmocka_unit_test(test_nothing_known),
-		cmocka_unit_test(test_evidence),	    cmocka_unit_test(test_kmsg),
+		cmocka_unit_test(test_table_rows),
+		cmocka_unit_test(test_compiles),
+		cmocka_unit_test(test_benign_before_cause),
+		cmocka_unit_test(test_nothing_known),
+		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_kmsg),
 		cmocka_unit_test(test_runlog_parse),
 	};
 
