@@ -19,6 +19,10 @@
 #include "host/vfio.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strutil.h"
+
+/* A guest that stops within this time of its start is explained when the logs name a cause. */
+#define RUN_EXPLAIN_QUICK_MS 10000
 
 /* FAIL diagnostics --force may override. Not group-viable: binding only part of an IOMMU group
  * cannot work, the kernel refuses to open a group while another member keeps its host driver. */
@@ -276,7 +280,9 @@ int cmd_run(int argc, char **argv)
 	const struct runner_backend *backend;
 	struct runner_result res = {};
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
-	struct runner_options ro = { .say = cmd_run_say };
+	struct runner_options ro = { .say = cmd_run_say, .keep_log = true };
+	struct cmd_explain_run ex = { .kmsg_fd = -1 };
+	_cleanup_free_ char *how = NULL;
 	bool allow_boot_vga = false, force = false, log_file = false;
 	long long t_start = runner_now_ms(), t_end;
 	int opt, r, ret = EXIT_FAILURE_OP;
@@ -341,6 +347,7 @@ int cmd_run(int argc, char **argv)
 	if (cmd_run_guard_signals() < 0)
 		goto out;
 	po.check_signals = true;
+	cmd_explain_run_begin(c.ctx, &ex);
 	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, &j) < 0)
 		goto out;
 
@@ -364,6 +371,14 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	{
+		_cleanup_free_ char *lv = c.profile->backend == PROFILE_BACKEND_LIBVIRT
+					      ? runlog_libvirt_log(c.ctx, c.plan->vm_name)
+					      : NULL;
+
+		cmd_explain_run_record(c.ctx, &ex, c.plan->vm_name, argv[optind], backend->name,
+				       lv ? lv : runner_log_path(guest));
+	}
 	r = backend->start(guest, &res, &guest_err);
 	if (res.pid > 0 && journal_record_qemu(j, res.pid) < 0)
 		log_warning("Failed to record QEMU's pid in %s/%s/lock, ignoring: restore will "
@@ -386,7 +401,26 @@ int cmd_run(int argc, char **argv)
 	t_end = runner_now_ms();
 	log_info("Time from guest exit to end of revert: %lld ms", t_end - res.exit_ms);
 	ret = r < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+
+	/* A guest that failed gets its explanation last, where the user looks (the host is back
+	 * already). One that stopped cleanly but within seconds only when the logs name a cause. */
+	if (res.forwarded)
+		;
+	else if (!res.started && c.profile->backend == PROFILE_BACKEND_LIBVIRT)
+		how = strdup("the domain did not start");
+	else if (res.started && res.signaled)
+		how = strdup_printf("QEMU was killed by signal %d (%s)", res.status,
+				    strsignal(res.status));
+	else if (res.started && res.status != 0)
+		how = strdup_printf("QEMU exited with status %d", res.status);
+	else if (res.started && res.exit_ms - res.exec_ms < RUN_EXPLAIN_QUICK_MS)
+		how = strdup_printf("the guest stopped %.1f s after it started",
+				    (double)(res.exit_ms - res.exec_ms) / 1000);
+	if (how)
+		cmd_explain_run_end(c.ctx, &ex, c.host, c.plan, how,
+				    res.started && !res.signaled && res.status == 0);
 out:
+	cmd_explain_run_done(&ex);
 	cmd_planned_done(&c);
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "host/ctx.h"
+#include "host/runlog.h"
 #include "util/macro.h"
 
 #define EXIT_OK 0
@@ -77,6 +78,7 @@ extern const struct cmd_option cmd_rom_options[];   /* rom info|combine */
 extern const struct cmd_option cmd_bind_options[];  /* bind and unbind */
 extern const struct cmd_option cmd_restore_options[];
 extern const struct cmd_option cmd_host_config_options[];
+extern const struct cmd_option cmd_explain_options[];
 
 #define CMD_OPTIONS_MAX 32 /* global + command options one parser holds */
 
@@ -226,6 +228,28 @@ int cmd_run_guard_signals(void);
  * errno the failure carried. Returns the revert's result (0 when it was complete). */
 int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 			 const struct error *err, unsigned timeout_ms);
+/* explain (cmd-explain.c): `gpurun explain`, and the explanation at the end of a failed run. */
+int cmd_explain(int argc, char **argv);
+struct cmd_explain_run {
+	int kmsg_fd;	   /* ROOT/dev/kmsg positioned at the run's start, -1 none */
+	struct runlog rec; /* what <state>/<vm>/run records */
+	bool recorded;	   /* ... and it was written */
+};
+/* Before the first host change: the start time, and the kernel log opened at its end (what
+ * the kernel says from now on is the run's). Never fails: what is missing is left out. */
+void cmd_explain_run_begin(struct ctx *c, struct cmd_explain_run *x);
+/* Once the VM's state directory exists (the journal made it) and before the guest starts:
+ * write the run record (@log: where QEMU's messages go, NULL none; its size now is where this
+ * run's part starts). A failure is logged at debug level only. */
+void cmd_explain_run_record(struct ctx *c, struct cmd_explain_run *x, const char *vm,
+			    const char *profile, const char *backend, const char *log);
+/* After the guest failed (@how: "QEMU exited with status 1"): the explanation on stderr, from
+ * the run's log and the kernel's messages since the start, the fixes refined from @h and @p.
+ * @cause_only: say nothing when no signature matched (a guest that stopped cleanly but soon). */
+void cmd_explain_run_end(struct ctx *c, struct cmd_explain_run *x, const struct host *h,
+			 const struct plan *p, const char *how, bool cause_only);
+void cmd_explain_run_done(struct cmd_explain_run *x);
+
 /* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. Refuses while
  * the VM is alive (liveness.h) unless @force. */
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force);

@@ -254,6 +254,29 @@ static const struct cmd_command commands[] = {
 		},
 	},
 	{
+	    .name = "explain",
+	    .run = cmd_explain,
+	    .synopsis = "explain [OPTIONS] [VM]\nexplain [OPTIONS] --log FILE...",
+	    .summary = "The cause and fix of a failed start, from QEMU's and the kernel's messages",
+	    .description =
+		"Read what QEMU said (the log `gpurun run` keeps in STATE-DIR/VM/qemu.log, or "
+		"libvirt's log of the domain) and the kernel's messages since the run of VM "
+		"started, match them against gpurun's table of known failures, and print each "
+		"cause with its evidence (the matching line), its fix and where the message comes "
+		"from. Lines that look alarming but are normal are shown as harmless. With --log "
+		"it explains a log you have instead. `gpurun run` prints the same at the end of a "
+		"guest that failed. Without VM, the one VM with a recorded run.",
+	    .options = cmd_explain_options,
+	    .examples =
+		(const struct cmd_example[]){
+		    { "why did the last run of VM win11 fail?", "gpurun explain win11" },
+		    { "explain a log someone pasted, and the kernel's messages",
+		      "gpurun explain --log qemu.txt --log dmesg.txt" },
+		    { "the same from a pipe, as JSON", "dmesg | gpurun explain --json --log -" },
+		    {},
+		},
+	},
+	{
 	    .name = "help",
 	    .run = cmd_help,
 	    .synopsis = "help [COMMAND]",

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/emit.h"
 #include "host/ctx.h"
@@ -14,6 +16,7 @@
 #include "host/qmp.h"
 #include "host/runner.h"
 #include "host/spawn.h"
+#include "host/statedir.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
 #include "util/strv.h"
@@ -39,6 +42,11 @@ struct runner {
 	unsigned *pin_cpus; /* cpu-pinning: vCPU i -> host CPU pin_cpus[i]; NULL none */
 	size_t n_pin_cpus;
 	char *qmp_path; /* the QMP socket gpurun asks QEMU for, to find the vCPU threads */
+	struct ctx *ctx;
+	char *tee_path;	   /* keep_log: STATE/VM/qemu.log */
+	int tee_rd;	   /* the read end of QEMU's stderr, -1 none */
+	int tee_log;	   /* the open qemu.log, -1 none */
+	size_t tee_logged; /* bytes written to it */
 
 	/* libvirt */
 	char *uri;
@@ -142,9 +150,14 @@ static int qemu_prepare(struct runner *r, struct ctx *c, const struct plan *p, s
 	if (k < 0)
 		return error_set(err, k, "Failed to build the QEMU command line for VM '%s': %s",
 				 p->vm_name, strerror(-k));
+	r->ctx = c;
 	if (r->opts.log_file) {
 		r->log_path = path_join(c->state, p->vm_name, "qemu.log");
 		if (!r->log_path)
+			return error_set(err, ENOMEM, "Out of memory");
+	} else if (r->opts.keep_log) {
+		r->tee_path = path_join(c->state, p->vm_name, "qemu.log");
+		if (!r->tee_path)
 			return error_set(err, ENOMEM, "Out of memory");
 	}
 	if (p->profile && p->profile->tpm && p->tpm_socket && p->tpm_dir) {
@@ -399,6 +412,101 @@ static void swtpm_stop(struct runner *r)
 	r->swtpm_pid = 0;
 }
 
+/* keep_log: STATE/VM/qemu.log opened (truncated) through the verified state dir, and a pipe
+ * for QEMU's stderr. Without them QEMU's stderr simply stays the terminal: a log that cannot be
+ * kept is said, never a reason not to start the guest. Returns the pipe's write end, or -1. */
+static int tee_open(struct runner *r)
+{
+	_cleanup_(error_clear) struct error e = {};
+	_cleanup_close_ int sfd = -1, vfd = -1, fd = -1;
+	_cleanup_free_ char *vmpath = NULL;
+	int p[2], k;
+
+	if (!r->tee_path || !r->ctx || !r->vm_name)
+		return -1;
+	vmpath = path_join(r->ctx->state, r->vm_name);
+	if (!vmpath)
+		return -1;
+	k = statedir_open(r->ctx, false, &sfd, &e);
+	if (k >= 0)
+		k = statedir_open_dir(sfd, r->ctx->state, r->vm_name, false, &vfd, &e);
+	if (k >= 0)
+		k = statedir_open_file(vfd, vmpath, "qemu.log", O_WRONLY | O_CREAT, &fd, &e);
+	if (k >= 0 && ftruncate(fd, 0) < 0)
+		k = error_set(&e, errno, "Failed to truncate %s: %s", r->tee_path, strerror(errno));
+	if (k >= 0 && pipe2(p, O_CLOEXEC) < 0)
+		k = error_set(&e, errno, "Failed to make a pipe: %s", strerror(errno));
+	if (k < 0) {
+		_cleanup_free_ char *why = error_format(&e);
+
+		say(r, "QEMU's messages are not kept for `gpurun explain`: %s", strna(why));
+		return -1;
+	}
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	r->tee_rd = p[0];
+	r->tee_log = TAKE_FD(fd);
+	r->tee_logged = 0;
+	return p[1];
+}
+
+static int close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return;
+		buf += k;
+		len -= (size_t)k;
+	}
+}
+
+/* Pass what QEMU wrote to its stderr on to ours, and its first RUNNER_LOG_MAX bytes into the
+ * log. Returns at EAGAIN; at EOF the pipe is closed. */
+static void tee_drain(struct runner *r)
+{
+	char buf[4096];
+
+	while (r->tee_rd >= 0) {
+		ssize_t k = read(r->tee_rd, buf, sizeof(buf));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			return;
+		if (k <= 0) {
+			r->tee_rd = close_fd(r->tee_rd);
+			return;
+		}
+		write_all(STDERR_FILENO, buf, (size_t)k);
+		if (r->tee_log >= 0 && r->tee_logged < RUNNER_LOG_MAX) {
+			size_t n = (size_t)k < RUNNER_LOG_MAX - r->tee_logged
+				       ? (size_t)k
+				       : RUNNER_LOG_MAX - r->tee_logged;
+
+			write_all(r->tee_log, buf, n);
+			r->tee_logged += n;
+		}
+	}
+}
+
+static void tee_close(struct runner *r)
+{
+	if (r->tee_rd >= 0)
+		tee_drain(r);
+	r->tee_rd = close_fd(r->tee_rd);
+	r->tee_log = close_fd(r->tee_log);
+}
+
 static int qemu_start(struct runner *r, struct runner_result *res, struct error *err)
 {
 	/* A foreground QEMU may own the terminal (-nographic, -serial mon:stdio in the profile's
@@ -420,11 +528,17 @@ static int qemu_start(struct runner *r, struct runner_result *res, struct error 
 		(void)unlink(r->qmp_path); /* a stale socket refuses: QEMU binds a new one */
 	if (r->log_path)
 		say(r, "QEMU output goes to %s", r->log_path);
+	so.stderr_fd = r->log_path ? 0 : tee_open(r);
+	if (so.stderr_fd < 0)
+		so.stderr_fd = 0;
 	say(r, "Starting %s", r->argv[0]);
 	res->exec_ms = runner_now_ms();
 	k = spawn_start(r->argv, &so, &r->pid, err);
+	if (so.stderr_fd > 2)
+		close(so.stderr_fd);
 	if (k < 0) {
 		r->pid = 0;
+		tee_close(r);
 		swtpm_stop(r);
 		return k;
 	}
@@ -460,6 +574,7 @@ static int qemu_stop(struct runner *r, int sig, struct error *err)
 
 static int qemu_wait(struct runner *r, struct runner_result *res, struct error *err)
 {
+	static const struct timespec tee_tick = { .tv_sec = 0, .tv_nsec = 50 * 1000000L };
 	struct spawn_status st;
 	int k;
 
@@ -477,8 +592,10 @@ static int qemu_wait(struct runner *r, struct runner_result *res, struct error *
 			break;
 		if (k < 0)
 			return error_set(err, k, "Failed to wait for QEMU: %s", strerror(-k));
-		/* SIGCHLD is blocked, so it stays pending until taken here: no lost wakeup */
-		sig = take_signal(NULL);
+		/* SIGCHLD is blocked, so it stays pending until taken here: no lost wakeup. QEMU's
+		 * stderr, when it is copied, is passed on at least every 50 ms. */
+		sig = take_signal(r->tee_rd >= 0 ? &tee_tick : NULL);
+		tee_drain(r);
 		if (sig == 0)
 			continue;
 		res->forwarded = sig;
@@ -486,6 +603,7 @@ static int qemu_wait(struct runner *r, struct runner_result *res, struct error *
 	}
 	r->pid = 0;
 	res->exit_ms = runner_now_ms();
+	tee_close(r);
 	res->signaled = st.signaled;
 	res->status = st.code;
 	swtpm_stop(r);
@@ -644,6 +762,8 @@ int runner_new(const struct runner_backend *b, const struct runner_options *o, s
 		return -ENOMEM;
 	r->backend = b;
 	r->keep_fd = -1;
+	r->tee_rd = -1;
+	r->tee_log = -1;
 	if (o)
 		r->opts = *o;
 	*ret = r;
@@ -690,6 +810,11 @@ int runner_set_pinning(struct runner *r, const unsigned *cpus, size_t n, const c
 	free(r->qmp_path);
 	r->qmp_path = TAKE_PTR(q);
 	return 0;
+	struct ctx *ctx;
+	char *tee_path;	   /* keep_log: STATE/VM/qemu.log */
+	int tee_rd;	   /* the read end of QEMU's stderr, -1 none */
+	int tee_log;	   /* the open qemu.log, -1 none */
+	size_t tee_logged; /* bytes written to it */
 }
 
 void runner_set_keep_fd(struct runner *r, int fd)
@@ -725,6 +850,7 @@ struct runner *runner_free(struct runner *r)
 	 * the caller reverts. */
 	if (r->pid > 0)
 		(void)spawn_stop(r->pid, RUNNER_STOP_TIMEOUT_MS);
+	tee_close(r);
 	swtpm_stop(r);
 	/* QEMU removes its socket when it exits cleanly; a killed one leaves it behind */
 	if (r->qmp_path && r->backend == &runner_backends[PROFILE_BACKEND_QEMU])
@@ -735,6 +861,7 @@ struct runner *runner_free(struct runner *r)
 		sym_virConnectClose(r->conn);
 	strv_free(r->argv);
 	free(r->log_path);
+	free(r->tee_path);
 	free(r->tpm_dir);
 	free(r->tpm_socket);
 	free(r->pin_cpus);

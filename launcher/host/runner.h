@@ -53,6 +53,10 @@ struct runner_options {
 	/* qemu with cpu-pinning: how long QEMU may take until its QMP socket answers (memory
 	 * preallocation comes first); 0: RUNNER_QMP_TIMEOUT_MS */
 	unsigned qmp_timeout_ms;
+	/* qemu without log_file: QEMU's stderr still goes to gpurun's stderr, and a copy of its
+	 * first RUNNER_LOG_MAX bytes to STATE/VM/qemu.log (truncated at the start, opened through
+	 * the verified state dir; the VM's directory must exist), for `gpurun explain` */
+	bool keep_log;
 	/* Progress lines ("Starting ...", "QEMU exited with status 0"); NULL: dropped. */
 	void (*say)(void *userdata, const char *line);
 	void *userdata;
@@ -92,6 +96,11 @@ int runner_new(const struct runner_backend *b, const struct runner_options *o, s
  * SIGTERMed, then SIGKILLed), closes the libvirt connection, frees. Returns NULL. */
 struct runner *runner_free(struct runner *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct runner *, runner_free)
+
+/* The most of QEMU's stderr keep_log copies into qemu.log. */
+#define RUNNER_LOG_MAX (1024 * 1024)
+/* Where QEMU's messages of this run go (qemu row: the log_file or keep_log file), or NULL. */
+const char *runner_log_path(const struct runner *r);
 
 /* For tests and callers that have their own command line: what the qemu row starts, used
  * instead of prepare(). @argv and @log_path are copied; @log_path NULL inherits the terminal. */

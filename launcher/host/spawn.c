@@ -173,7 +173,7 @@ _noreturn_ static void child_fail(int report_fd, enum child_step step)
 
 /* Between fork and exec: async-signal-safe calls only. Every descriptor passed in is >= 3 and
  * close-on-exec. */
-_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int report_fd,
+_noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int err_fd, int report_fd,
 			     const int *keep, size_t n_keep)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -197,6 +197,8 @@ _noreturn_ static void child(char *const *argv, int null_fd, int log_fd, int rep
 		child_fail(report_fd, CHILD_STEP_STDIO);
 	if (log_fd >= 0 &&
 	    (move_fd(log_fd, STDOUT_FILENO) < 0 || move_fd(log_fd, STDERR_FILENO) < 0))
+		child_fail(report_fd, CHILD_STEP_STDIO);
+	if (err_fd > 2 && move_fd(err_fd, STDERR_FILENO) < 0)
 		child_fail(report_fd, CHILD_STEP_STDIO);
 	/* the report pipe is close-on-exec: kept open until exec succeeds; @keep (report_fd among
 	 * them) is sorted */
@@ -250,6 +252,10 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 			return error_set(err, EBADF,
 					 "Failed to start %s: descriptor %d cannot be passed on",
 					 argv[0], o->keep_fds[i]);
+	if (o->stderr_fd > 2 && fcntl(o->stderr_fd, F_GETFD) < 0)
+		return error_set(err, EBADF,
+				 "Failed to start %s: descriptor %d cannot be passed on", argv[0],
+				 o->stderr_fd);
 
 	if (!o->keep_stdin) {
 		null_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY));
@@ -287,7 +293,7 @@ int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid
 	if (pid < 0)
 		return error_set(err, errno, "Failed to start %s: %s", argv[0], strerror(errno));
 	if (pid == 0)
-		child(argv, null_fd, log_fd, wr, keep, n_keep);
+		child(argv, null_fd, log_fd, o->stderr_fd, wr, keep, n_keep);
 
 	close(TAKE_FD(wr));
 	do

@@ -27,6 +27,9 @@ struct spawn_options {
 	 * At most SPAWN_KEEP_MAX; a bad one is -EBADF before anything is started. */
 	const int *keep_fds;
 	size_t n_keep_fds;
+	/* > 2: the child's stderr is this descriptor (the write end of a pipe its parent reads,
+	 * close-on-exec in the caller is fine), stdout stays as above; 0: stderr as stdout */
+	int stderr_fd;
 };
 
 #define SPAWN_KEEP_MAX 8

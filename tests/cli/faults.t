@@ -13,7 +13,8 @@
 # "The host" is the whole fixture tree, byte for byte (driver links, driver_override, vtconsole
 # bind, platform driver links, ROM staging dir, /etc), but for what gpurun's bookkeeping leaves
 # by design (directories in its state and ROM dirs; lock files: a lock is an flock() that goes
-# with its holder, not the file or its content; /etc/gpurun) and the fake kernel's vfio-pci
+# with its holder, not the file or its content; a VM's run record and QEMU log, kept for
+# `gpurun explain`; /etc/gpurun) and the fake kernel's vfio-pci
 # driver directory; sysfs attributes compare line by line (sysfs shows "1\n" after a write of
 # "1", the fixture's plain file does not). No journal may be left, and no host-config backup
 # directory, whole or partial, that `--revert` has not renamed reverted-*.
@@ -107,7 +108,7 @@ settle() {
 # for the sysfs attributes gpurun and the fake kernel write, "C path content" per line; without
 # the bookkeeping named at the top. A journal's first line carries a pid: hashed without it.
 ATTRS='-name driver_override -o -name bind -o -name unbind -o -name drivers_probe -o -name new_id -o -name remove_id'
-BOOKKEEPING='^D \./(run|var|var/lib|var/lib/gpurun|dev/vfio|sys/bus/pci/drivers/vfio-pci)(/|$)|^D \./(run/gpurun|var/lib/gpurun)/|^[FH] \./run/gpurun/locks/|^[FH] \./run/gpurun/[^/]*/lock |^[FHC] \./sys/bus/pci/drivers/vfio-pci/(bind|unbind|new_id|remove_id) |^[DLFH] \./etc/gpurun(/| |$)'
+BOOKKEEPING='^D \./(run|var|var/lib|var/lib/gpurun|dev/vfio|sys/bus/pci/drivers/vfio-pci)(/|$)|^D \./(run/gpurun|var/lib/gpurun)/|^[FH] \./run/gpurun/locks/|^[FH] \./run/gpurun/[^/]*/lock |^[FH] \./run/gpurun/[^/]*/(run|run\.tmp|qemu\.log) |^[FHC] \./sys/bus/pci/drivers/vfio-pci/(bind|unbind|new_id|remove_id) |^[DLFH] \./etc/gpurun(/| |$)'
 snap() {
 	(cd "$R" && {
 		find . \( -type d -printf 'D %p\n' \) -o \( -type l -printf 'L %p -> %l\n' \) \

@@ -176,4 +176,12 @@ sed -n '/^\.SH CHECK IDS/,/^\.SH /{/^\.TP/{n;s/^\.B //;s/\\-/-/g;p}}' "$M8" | so
 check "check ids found in checks.c" test "$(wc -l <"$T/ids-code")" -ge 20
 if diff "$T/ids-code" "$T/ids-man" >"$T/diff"; then ok "gpurun(8) CHECK IDS lists every check id, and only those"
 else not_ok "gpurun(8) CHECK IDS differs from core/checks.c"; sed 's/^/# /' "$T/diff"; fi
+# --- EXPLAIN IDS: the cause ids of core/explain.c's table and gpurun(8)'s section are the same -
+awk '/^const struct explain_signature explain_table/,/^};/' "$GPURUN_TOP/launcher/core/explain.c" |
+	awk '/\.id = "/ { id = $0; sub(/.*\.id = "/, "", id); sub(/".*/, "", id) } /\.benign = true/ { b[id] = 1 } /\.id = "/ { ids[++n] = id }
+	END { for (i = 1; i <= n; i++) if (!(ids[i] in b)) print ids[i] }' | sort >"$T/eids-code"
+sed -n '/^\.SH EXPLAIN IDS/,/^\.SH /{/^\.TP/{n;s/^\.B //;s/\\-/-/g;p}}' "$M8" | sort >"$T/eids-man"
+check "cause ids found in explain.c" test "$(wc -l <"$T/eids-code")" -ge 15
+if diff "$T/eids-code" "$T/eids-man" >"$T/diff"; then ok "gpurun(8) EXPLAIN IDS lists every cause id, and only those"
+else not_ok "gpurun(8) EXPLAIN IDS differs from core/explain.c"; sed 's/^/# /' "$T/diff"; fi
 done_testing

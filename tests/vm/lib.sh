@@ -119,11 +119,14 @@ vm_boot() {
 	vm_vfct "$_b" || return 1
 	: >"$_tap"
 	: >"$_con"
+	# a scenario may boot another vIOMMU: "# vm-intel-iommu: OPTIONS" in its file
+	_iommu=$(sed -n 's/^# vm-intel-iommu: //p' "$VM_DIR/scenarios/$_s.sh" 2>/dev/null | head -n 1)
+	_iommu=${_iommu:-intremap=on,caching-mode=on}
 	_append="console=ttyS0 loglevel=4 intel_iommu=on iommu=pt panic=-1 rdinit=/init"
 	_append="$_append gpurun.top=$VM_TOP gpurun.build=$_b gpurun.scenario=$_s"
 	timeout -k 5 "$_t" "$VM_QEMU" -accel tcg -M q35 -m 2048 -smp 2 -nodefaults -no-reboot \
 		-display none -monitor none \
-		-device intel-iommu,intremap=on,caching-mode=on \
+		-device intel-iommu,"$_iommu" \
 		-device pcie-root-port,id=rp1,chassis=1,slot=1 \
 		-device ati-vga,bus=rp1,addr=00.0,multifunction=on \
 		-device ich9-intel-hda,bus=rp1,addr=00.1 \

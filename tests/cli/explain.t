@@ -1,0 +1,128 @@
+#!/bin/sh
+# gpurun explain: the log corpus of tests/fixtures/explain (each NAME.log gives the ids of its
+# NAME.expect), the report's shapes (--json, stdin, no known cause), and the explanation `gpurun
+# run` prints itself after a QEMU that failed, on a copy of the strix-halo fixture with a stub
+# QEMU that says what a real one says and a ROOT/dev/kmsg file playing the kernel log.
+. tests/cli/lib.sh
+
+CORPUS="$GPURUN_TOP/tests/fixtures/explain"
+E="$GPURUN --root $T"
+mkdir -p "$T/state"
+# ids FILE: what a report says, in the .expect format
+ids() {
+	sed -n -e 's/^Cause [0-9]*: \([a-z0-9-]*\).*/\1/p' -e 's/^No known cause.*/none/p' \
+		-e 's/^Harmless: \([a-z0-9-]*\):.*/harmless \1/p' "$1"
+}
+
+# --- the corpus -----------------------------------------------------------------------------
+n=0
+for log in "$CORPUS"/*.log; do
+	name=$(basename "$log" .log)
+	n=$((n + 1))
+	"$GPURUN" --state-dir "$T/state" explain --log "$log" >"$T/out" 2>"$T/err"
+	rc=$?
+	ids "$T/out" >"$T/got"
+	if [ $rc -eq 0 ] && cmp -s "$T/got" "$CORPUS/$name.expect"; then ok "corpus $name: $(tr '\n' ' ' <"$T/got")"
+	else not_ok "corpus $name (exit $rc)"; diff -u "$CORPUS/$name.expect" "$T/got" | sed 's/^/# /'; sed 's/^/# /' "$T/err"; fi
+done
+check "the corpus has logs" test $n -ge 15
+# every id of the table is covered by the corpus
+"$GPURUN" explain --help >"$T/help"
+for id in group-not-viable intremap-missing romfile-missing rom-unreadable rom-invalid kvm-missing \
+	firmware-missing bar-reserved device-dead reset-failed d3-stuck memlock-limit dma-fault \
+	device-busy code43-hint; do
+	if cat "$CORPUS"/*.expect | grep -qx "$id"; then ok "corpus covers $id"; else not_ok "corpus covers $id"; fi
+done
+
+# --- the report -----------------------------------------------------------------------------
+expect_rc 0 "explain --log: evidence, fix and source" "$GPURUN" --state-dir "$T/state" explain --log "$CORPUS/intremap-mixed.log"
+contains "evidence names file and line" "$T/out" "^  evidence: .*intremap-mixed.log:3: .*No interrupt remapping support"
+contains "fix" "$T/out" "^  fix: .*allow_unsafe_interrupts=1"
+contains "source" "$T/out" "^  source: .*vfio_iommu_type1.c"
+contains "the device" "$T/out" "^Cause 1: intremap-missing on 0000:0b:00.0"
+contains "benign line shown as harmless" "$T/out" "^Harmless: ecap-hidden"
+contains "the evidence is shortened" "$T/out" "evidence: .*\.\.\.$|evidence: .*intremap-mixed.log:4: \.\.\."
+expect_rc 0 "no known cause" "$GPURUN" --state-dir "$T/state" explain --log "$CORPUS/unknown.log"
+contains "no known cause: what to collect" "$T/out" "^No known cause; here is what to collect"
+contains "collect: the kernel log" "$T/out" "journalctl -k -b"
+lacks "no guess" "$T/out" "^Cause"
+expect_rc 0 "two logs at once" "$GPURUN" --state-dir "$T/state" explain --log "$CORPUS/rom-unreadable.log" --log "$CORPUS/dma-fault-intel.log"
+ids "$T/out" | tr '\n' ' ' >"$T/got"
+check "cause before consequence: rom-unreadable, then dma-fault" grep -qx 'rom-unreadable dma-fault ' "$T/got"
+"$GPURUN" --state-dir "$T/state" explain --log - <"$CORPUS/bar-reserved.log" >"$T/out" 2>"$T/err"
+contains "--log - reads stdin" "$T/out" "^Cause 1: bar-reserved"
+contains "repeated lines counted" "$T/out" "3 more matching lines"
+expect_rc 0 "--json" "$GPURUN" --state-dir "$T/state" explain --json --log "$CORPUS/memlock.log"
+contains "--json: id" "$T/out" '"causes":\[\{"id":"memlock-limit"'
+contains "--json: known_cause" "$T/out" '"known_cause":true'
+if command -v python3 >/dev/null 2>&1; then
+	check "--json parses" python3 -m json.tool "$T/out"
+	"$GPURUN" --state-dir "$T/state" explain --json --log "$CORPUS/unknown.log" >"$T/out2"
+	check "--json without a cause parses" python3 -m json.tool "$T/out2"
+	contains "--json: collect" "$T/out2" '"known_cause":false,"collect":\["'
+else ok "# SKIP python3 not installed"; fi
+expect_rc 1 "a log that cannot be read" "$GPURUN" --state-dir "$T/state" explain --log "$T/nope"
+contains "names it" "$T/err" "Failed to read '$T/nope'"
+expect_rc 2 "VM and --log exclude each other" "$GPURUN" --state-dir "$T/state" explain vm1 --log "$CORPUS/unknown.log"
+expect_rc 1 "a VM without a run record" "$GPURUN" --state-dir "$T/state" explain vm1
+contains "says so" "$T/err" "No run of VM 'vm1' is recorded"
+expect_rc 2 "no VM and no record" "$GPURUN" --state-dir "$T/state" explain
+contains "says what to give" "$T/err" "name the VM or give the log with --log FILE"
+
+# --- gpurun run explains a QEMU that failed -------------------------------------------------
+. tests/cli/strix.sh
+profile() {
+	cat >"$T/$1.profile" <<EOP
+[vm]
+name = $1
+memory = 1G
+cpus = 2
+firmware = bios
+network = none
+[gpu]
+device = 1002:1586
+vbios = vfct
+allow-boot-vga = yes
+EOP
+}
+profile t1
+# the stub: QEMU's message on stderr, the kernel's record appended to ROOT/dev/kmsg, exit 1
+cat >"$T/qemu" <<EOS
+#!/bin/sh
+if [ "\${STUB_MODE:-}" = clean ]; then exit 0; fi
+echo "qemu-system-x86_64: -device vfio-pci,host=0000:c4:00.0,id=hostdev0: vfio 0000:c4:00.0: failed to setup container for group 14: Failed to set iommu for container: Operation not permitted" >&2
+printf '4,2001,%s,-;vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "allow_unsafe_interrupts" to enable VFIO IOMMU support on this platform\n SUBSYSTEM=vfio\n' 7300000001 >>"$T/root/dev/kmsg"
+exit 1
+EOS
+chmod +x "$T/qemu"
+start_kernel
+# a kernel record from before the run: not the run's
+printf '6,2000,7200000000,-;vfio-pci 0000:c4:00.0: vfio_ecap_init: hiding ecap 0x19@0x270\n' >"$T/root/dev/kmsg"
+expect_rc 1 "run: QEMU fails" "$GPURUN" --root "$T/root" --qemu "$T/qemu" run "$T/t1.profile"
+contains "QEMU's message still on the terminal" "$T/err" "^qemu-system-x86_64: .*Operation not permitted"
+contains "run explains it" "$T/err" "^gpurun explain: QEMU exited with status 1; what QEMU and the kernel said:"
+contains "run: the cause" "$T/err" "^Cause 1: intremap-missing on 0000:c4:00.0"
+contains "run: QEMU's evidence" "$T/err" "evidence: qemu.log:1: .*Failed to set iommu for container"
+contains "run: the kernel's evidence" "$T/err" "evidence: kernel: \[ 7300.000001\] vfio_iommu_type1_attach_group"
+lacks "run: not the kernel's messages from before the run" "$T/err" "hiding ecap"
+contains "run: after the host is back" "$T/err" "Host restored"
+check "the explanation comes after the revert" sh -c "grep -n 'Host restored' '$T/err' | cut -d: -f1 | { read a; b=\$(grep -n '^gpurun explain:' '$T/err' | cut -d: -f1); [ \"\$a\" -lt \"\$b\" ]; }"
+contains "run: how to see it again" "$T/err" "again later: gpurun explain t1"
+check "QEMU's stderr kept in STATE/VM/qemu.log" grep -q "Failed to set iommu" "$T/root/run/gpurun/t1/qemu.log"
+check "the run record is kept" grep -qx "vm t1" "$T/root/run/gpurun/t1/run"
+check "the record names the first kernel record of the run" grep -qx "kmsg-seq 2001" "$T/root/run/gpurun/t1/run"
+check "no journal left" test ! -e "$T/root/run/gpurun/t1/journal"
+expect_rc 0 "explain VM afterwards" "$GPURUN" --root "$T/root" explain t1
+contains "explain VM: the same cause" "$T/out" "^Cause 1: intremap-missing"
+contains "explain VM: read the QEMU log" "$T/out" "^Read: QEMU log $T/root/run/gpurun/t1/qemu.log \(1 line\); kernel messages since the run started \(1 line\)"
+lacks "explain VM: the run's kernel records only" "$T/out" "hiding ecap"
+expect_rc 0 "explain without VM: the one recorded" "$GPURUN" --root "$T/root" explain
+contains "the one recorded" "$T/out" "^Cause 1: intremap-missing"
+expect_rc 0 "explain VM --json" "$GPURUN" --root "$T/root" explain --json t1
+contains "--json names the VM" "$T/out" '^\{"vm":"t1"'
+# a guest that stops cleanly (and soon) with nothing known in its logs: no report
+STUB_MODE=clean expect_rc 0 "run: clean quick stop" "$GPURUN" --root "$T/root" --qemu "$T/qemu" run "$T/t1.profile"
+lacks "clean stop without a cause: no explanation" "$T/err" "gpurun explain:"
+check "a clean run truncates the old log" test ! -s "$T/root/run/gpurun/t1/qemu.log"
+fake_kernel_stop
+done_testing
