@@ -810,11 +810,11 @@ int runner_set_pinning(struct runner *r, const unsigned *cpus, size_t n, const c
 	free(r->qmp_path);
 	r->qmp_path = TAKE_PTR(q);
 	return 0;
-	struct ctx *ctx;
-	char *tee_path;	   /* keep_log: STATE/VM/qemu.log */
-	int tee_rd;	   /* the read end of QEMU's stderr, -1 none */
-	int tee_log;	   /* the open qemu.log, -1 none */
-	size_t tee_logged; /* bytes written to it */
+}
+
+const char *runner_log_path(const struct runner *r)
+{
+	return r->log_path ? r->log_path : r->tee_path;
 }
 
 void runner_set_keep_fd(struct runner *r, int fd)
