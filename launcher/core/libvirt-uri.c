@@ -52,23 +52,23 @@ int libvirt_uri_is_remote(const char *uri, struct error *err)
 			      uri, u->scheme);
 		goto out;
 	}
-	if (u->server && *u->server) {
+	if (plus && !streq(plus + 1, "unix")) {
+		bool known = false;
+
+		for (size_t i = 0; i < ELEMENTSOF(remote_transports); i++)
+			known = known || streq(plus + 1, remote_transports[i]);
+		if (!known) {
+			r = error_set(err, EINVAL,
+				      "'%s' is not a libvirt URI: unknown transport '%s' (unix, ssh, "
+				      "libssh, libssh2, tcp, tls, ext)",
+				      uri, plus + 1);
+			goto out;
+		}
 		r = 1;
 		goto out;
 	}
-	if (!plus || streq(plus + 1, "unix")) {
-		r = 0;
-		goto out;
-	}
-	r = -EINVAL;
-	for (size_t i = 0; i < ELEMENTSOF(remote_transports); i++)
-		if (streq(plus + 1, remote_transports[i]))
-			r = 1;
-	if (r < 0)
-		r = error_set(err, EINVAL,
-			      "'%s' is not a libvirt URI: unknown transport '%s' (unix, ssh, "
-			      "libssh, libssh2, tcp, tls, ext)",
-			      uri, plus + 1);
+	/* no transport, or unix: this machine's daemon, unless a host is named */
+	r = u->server && *u->server ? 1 : 0;
 out:
 	xmlFreeURI(u);
 	return r;

@@ -239,14 +239,17 @@ int remote_volume_exists(const char *uri, const char *pool, const char *name, st
 	if (r < 0)
 		return r;
 	v = sym_virStorageVolLookupByName(p, name);
-	sym_virStoragePoolFree(p);
 	if (!v) {
+		/* before any other call: each one resets libvirt's last error */
 		virErrorPtr e = sym_virGetLastError();
 
-		if (e && e->code == VIR_ERR_NO_STORAGE_VOL)
-			return 0;
-		return lv_error(err, "Failed to look up volume %s on %s", name, uri);
+		r = e && e->code == VIR_ERR_NO_STORAGE_VOL
+			? 0
+			: lv_error(err, "Failed to look up volume %s on %s", name, uri);
+		sym_virStoragePoolFree(p);
+		return r;
 	}
+	sym_virStoragePoolFree(p);
 	sym_virStorageVolFree(v);
 	return 1;
 }
@@ -318,14 +321,17 @@ int remote_volume_delete(const char *uri, const char *pool, const char *name, st
 	if (r < 0)
 		return r;
 	v = sym_virStorageVolLookupByName(p, name);
-	sym_virStoragePoolFree(p);
 	if (!v) {
+		/* before any other call: each one resets libvirt's last error */
 		virErrorPtr e = sym_virGetLastError();
 
-		if (e && e->code == VIR_ERR_NO_STORAGE_VOL)
-			return 0;
-		return lv_error(err, "Failed to look up volume %s on %s", name, uri);
+		r = e && e->code == VIR_ERR_NO_STORAGE_VOL
+			? 0
+			: lv_error(err, "Failed to look up volume %s on %s", name, uri);
+		sym_virStoragePoolFree(p);
+		return r;
 	}
+	sym_virStoragePoolFree(p);
 	r = sym_virStorageVolDelete(v, 0) < 0
 		? lv_error(err, "Failed to delete volume %s on %s", name, uri)
 		: 0;
