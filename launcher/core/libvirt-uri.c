@@ -58,10 +58,11 @@ int libvirt_uri_is_remote(const char *uri, struct error *err)
 		for (size_t i = 0; i < ELEMENTSOF(remote_transports); i++)
 			known = known || streq(plus + 1, remote_transports[i]);
 		if (!known) {
-			r = error_set(err, EINVAL,
-				      "'%s' is not a libvirt URI: unknown transport '%s' (unix, ssh, "
-				      "libssh, libssh2, tcp, tls, ext)",
-				      uri, plus + 1);
+			r = error_set(
+			    err, EINVAL,
+			    "'%s' is not a libvirt URI: unknown transport '%s' (unix, ssh, "
+			    "libssh, libssh2, tcp, tls, ext)",
+			    uri, plus + 1);
 			goto out;
 		}
 		r = 1;

@@ -120,6 +120,26 @@ static int number_prop(xmlNodePtr n, const char *prop, unsigned long max, unsign
 	return r;
 }
 
+/* The class names `gpurun ls` shows (libpci's pci.ids names them for this machine; a node's
+ * XML has only the number). */
+static const struct {
+	uint16_t class;
+	const char *name;
+} class_names[] = {
+	{ 0x0108, "Non-Volatile memory controller" },
+	{ 0x0200, "Ethernet controller" },
+	{ 0x0280, "Network controller" },
+	{ 0x0300, "VGA compatible controller" },
+	{ 0x0302, "3D controller" },
+	{ 0x0380, "Display controller" },
+	{ 0x0403, "Audio device" },
+	{ 0x0600, "Host bridge" },
+	{ 0x0601, "ISA bridge" },
+	{ 0x0604, "PCI bridge" },
+	{ 0x0c03, "USB controller" },
+	{ 0x0c05, "SMBus" },
+};
+
 static int parse_doc(xmlNodePtr dev, const char *name, struct pci_func *ret, struct error *err)
 {
 	struct pci_func f = { .iommu_group = -1, .boot_vga = -1, .fb = -1 };
@@ -160,6 +180,10 @@ static int parse_doc(xmlNodePtr dev, const char *name, struct pci_func *ret, str
 					 name);
 		f.iommu_group = (int)group;
 	}
+	for (size_t i = 0; i < ELEMENTSOF(class_names) && child(cap, "class"); i++)
+		if (class_names[i].class == f.class >> 8 && !f.class_name &&
+		    !(f.class_name = strdup(class_names[i].name)))
+			return error_set(err, ENOMEM, NULL);
 	driver = text_of(child(child(dev, "driver"), "name"));
 	f.vendor_name = text_of(child(cap, "vendor"));
 	f.device_name = text_of(child(cap, "product"));

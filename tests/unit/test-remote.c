@@ -74,8 +74,9 @@ static void test_profile_uri(void **state)
 {
 	static const char bad[] = "[vm]\nname = x\nbackend = libvirt\nlibvirt-uri = system\n"
 				  "[gpu]\ndevice = 03:00.0\n";
-	static const char good[] = "[vm]\nname = x\nbackend = libvirt\n"
-				   "libvirt-uri = qemu+ssh://gpuhost/system\n[gpu]\ndevice = 03:00.0\n";
+	static const char good[] =
+	    "[vm]\nname = x\nbackend = libvirt\n"
+	    "libvirt-uri = qemu+ssh://gpuhost/system\n[gpu]\ndevice = 03:00.0\n";
 	_cleanup_(error_clear) struct error err = {};
 	struct profile *p = NULL;
 	(void)state;
@@ -194,11 +195,13 @@ static void test_nodedev_parse(void **state)
 {
 	static const char other[] = "<device><name>net_eth0</name><capability type='net'>"
 				    "<interface>eth0</interface></capability></device>";
-	static const char noaddr[] = "<device><name>pci_x</name><capability type='pci'>"
-				     "<vendor id='0x1002'/><product id='0x1'/></capability></device>";
-	static const char badid[] = "<device><name>pci_0000_03_00_0</name><capability type='pci'>"
-				    "<domain>0</domain><bus>3</bus><slot>0</slot><function>0</function>"
-				    "<vendor id='0x10002'/><product id='0x1'/></capability></device>";
+	static const char noaddr[] =
+	    "<device><name>pci_x</name><capability type='pci'>"
+	    "<vendor id='0x1002'/><product id='0x1'/></capability></device>";
+	static const char badid[] =
+	    "<device><name>pci_0000_03_00_0</name><capability type='pci'>"
+	    "<domain>0</domain><bus>3</bus><slot>0</slot><function>0</function>"
+	    "<vendor id='0x10002'/><product id='0x1'/></capability></device>";
 	static const char old[] = "<device><name>pci_0000_c4_00_1</name><driver><name> vfio-pci "
 				  "</name></driver><capability type='pci'><domain>0</domain>"
 				  "<bus>196</bus><slot>0</slot><function>1</function>"
@@ -371,9 +374,9 @@ static void test_journal_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uri_table),    cmocka_unit_test(test_profile_uri),
-		cmocka_unit_test(test_corpus),	     cmocka_unit_test(test_nodedev_parse),
-		cmocka_unit_test(test_remote_plan),  cmocka_unit_test(test_journal_rows),
+		cmocka_unit_test(test_uri_table),   cmocka_unit_test(test_profile_uri),
+		cmocka_unit_test(test_corpus),	    cmocka_unit_test(test_nodedev_parse),
+		cmocka_unit_test(test_remote_plan), cmocka_unit_test(test_journal_rows),
 	};
 
 	return testutil_run(tests);
