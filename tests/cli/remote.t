@@ -134,4 +134,9 @@ untouched "restore"
 expect_rc 2 "a remote --connect with backend = qemu" g plan --connect "$U" "$FIX/../../../profiles/linux-dgpu.profile"
 contains "says to use backend = libvirt" "$T/err" "set backend = libvirt"
 untouched "backend = qemu"
+expect_rc 2 "host-config with a remote --connect" g host-config --connect "$U" --device 0000:03:00.0
+contains "says to run it there" "$T/err" "host-config changes this machine, but --connect test://.* is another host"
+expect_rc 2 "vbios extract with a remote --connect" g vbios extract --connect "$U"
+contains "says to run it there" "$T/err" "run .gpurun vbios extract. on that host"
+untouched "host-config and vbios"
 done_testing
