@@ -256,6 +256,13 @@ static struct plan *remote_plan(struct host *h, const char *text)
 	return p;
 }
 
+/* The plan and the profile it borrows. */
+static void plan_done(struct plan *p)
+{
+	profile_free((struct profile *)p->profile);
+	plan_free(p);
+}
+
 static const struct diag *plan_diag(const struct plan *p, enum diag_status s, const char *id)
 {
 	for (size_t i = 0; i < p->diags.n; i++)
@@ -291,7 +298,7 @@ static void test_remote_plan(void **state)
 	assert_string_equal(p->remote_uri, "qemu+ssh://gpuhost/system");
 	assert_non_null(plan_diag(p, DIAG_FAIL, "rom-pool"));
 	assert_non_null(strstr(plan_diag(p, DIAG_FAIL, "rom-pool")->fix, "pool-define-as gpurun"));
-	plan_free(p);
+	plan_done(p);
 
 	h->remote_rom_pool = strdup("gpurun");
 	h->remote_rom_dir = strdup("/srv/roms");
@@ -317,7 +324,7 @@ static void test_remote_plan(void **state)
 	for (size_t i = 0; i < p->diags.n; i++)
 		assert_false(p->diags.items[i].status == DIAG_PASS &&
 			     streq(p->diags.items[i].id, "boot-vga"));
-	plan_free(p);
+	plan_done(p);
 
 	/* the node's VFCT table cannot be read through libvirt */
 	p = remote_plan(h, vfct);
@@ -325,7 +332,7 @@ static void test_remote_plan(void **state)
 	assert_non_null(strstr(plan_diag(p, DIAG_FAIL, "vbios")->fix, "gpurun vbios extract"));
 	for (size_t i = 0; i < p->n_actions; i++)
 		assert_int_equal(p->actions[i].kind, PLAN_ACTION_NODEDEV_DETACH);
-	plan_free(p);
+	plan_done(p);
 	host_free(h);
 }
 
