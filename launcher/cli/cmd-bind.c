@@ -283,6 +283,11 @@ int cmd_bind(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
+	if (c->remote_uri)
+		return cmd_usage_error(argv[0],
+				       "--connect %s is another host: name a PROFILE (its devices "
+				       "are prepared there through libvirt), not PCI addresses",
+				       c->remote_uri);
 	for (char **b = bdfs; *b; b++) {
 		r = vfio_read_state(c, *b, NULL, NULL);
 		if (r < 0) {

@@ -113,6 +113,10 @@ int cmd_check(int argc, char **argv)
 	}
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
+	/* the profile's remote node (its libvirt-uri) is the host checked */
+	if (have_plan && planned.ctx->remote_uri && !c->remote_uri &&
+	    !(c->remote_uri = strdup(planned.ctx->remote_uri)))
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
 	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
 
@@ -148,7 +152,7 @@ int cmd_check(int argc, char **argv)
 		for (int i = 0; r >= 0 && i < n; i++)
 			r = checks_gpu(h, gpus[i], NULL, false, &d);
 	}
-	if (r >= 0) {
+	if (r >= 0 && !c->remote_uri) {
 		_cleanup_(hostcfg_state_freep) struct hostcfg_state *st = NULL;
 
 		/* persistent configuration written but not active yet (no reboot) */

@@ -139,6 +139,17 @@ static void log_load_error(const struct error *err, const char *tail)
 		log_error("Failed to read the host configuration: %s%s", strna(s), tail);
 }
 
+/* host-config edits this machine's boot configuration: never in the name of another host */
+static int refuse_remote(const struct ctx *c)
+{
+	if (!c->remote_uri)
+		return 0;
+	log_error("host-config changes this machine, but --connect %s is another host: run "
+		  "`gpurun host-config` on that host.",
+		  c->remote_uri);
+	return -EINVAL;
+}
+
 static int do_revert(void)
 {
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -148,7 +159,7 @@ static int do_revert(void)
 	_cleanup_strv_free_ char **files = NULL;
 	int r;
 
-	if (cmd_make_ctx(&c) < 0)
+	if (cmd_make_ctx(&c) < 0 || refuse_remote(c) < 0)
 		return EXIT_USAGE;
 	r = hostcfg_revert(c, &backup, &files, &err);
 	if (r == -ENOENT) {
@@ -276,7 +287,7 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if (cmd_make_ctx(&c) < 0)
+	if (cmd_make_ctx(&c) < 0 || refuse_remote(c) < 0)
 		return EXIT_USAGE;
 	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;

@@ -9,11 +9,39 @@
 #include "host/inspect.h"
 #include "host/paths.h"
 #include "host/profile-load.h"
+#include "host/remote.h"
 #include "host/romstage.h"
 #include "host/state.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+
+/* Which host the profile's VM runs on: a remote libvirt node (--connect, else the profile's
+ * libvirt-uri with backend = libvirt) or this machine. */
+static int cmd_plan_remote(struct cmd_planned *c)
+{
+	_cleanup_(error_clear) struct error err = {};
+	int r;
+
+	if (!c->ctx->remote_uri && !c->ctx->connect_uri &&
+	    c->profile->backend == PROFILE_BACKEND_LIBVIRT && c->profile->libvirt_uri) {
+		r = remote_uri_classify(c->profile->libvirt_uri, &err);
+		if (r < 0) {
+			log_error("Profile libvirt-uri: %s", strna(err.message));
+			return EXIT_USAGE;
+		}
+		if (r > 0 && !(c->ctx->remote_uri = strdup(c->profile->libvirt_uri)))
+			return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	}
+	if (c->ctx->remote_uri && c->profile->backend != PROFILE_BACKEND_LIBVIRT) {
+		log_error("--connect %s is another host, but backend = %s starts QEMU on this one; "
+			  "set backend = libvirt in the profile to run the VM on %s",
+			  c->ctx->remote_uri, profile_backend_to_string(c->profile->backend),
+			  c->ctx->remote_uri);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
 
 int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret)
 {
@@ -39,6 +67,11 @@ int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd
 	}
 	if (allow_boot_vga)
 		c.profile->allow_boot_vga = true;
+	r = cmd_plan_remote(&c);
+	if (r != EXIT_OK) {
+		cmd_planned_done(&c);
+		return r;
+	}
 	r = cmd_host_inspect(c.ctx, &c.host);
 	if (r < 0) {
 		cmd_planned_done(&c);

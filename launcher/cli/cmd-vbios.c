@@ -453,6 +453,13 @@ int cmd_vbios(int argc, char **argv)
 		return cmd_usage_error("vbios", "list takes no -o, --device or --force");
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
+	if (c->remote_uri) {
+		/* the VFCT table is firmware's: not readable through libvirt */
+		log_error("vbios reads this machine's ACPI VFCT table, but --connect %s is another "
+			  "host: run `gpurun vbios %s` on that host and copy the file here.",
+			  c->remote_uri, verb);
+		return EXIT_USAGE;
+	}
 	if (streq(verb, "list"))
 		return vbios_list(c);
 	return vbios_extract(c, device, out ? out : c->rom_dir);

@@ -5,6 +5,8 @@
 
 #include "cli/cmd.h"
 #include "host/inspect.h"
+#include "host/remote.h"
+#include "util/error.h"
 #include "util/log.h"
 
 static int cmd_help(int argc, char **argv);
@@ -383,6 +385,15 @@ int cmd_make_ctx(struct ctx **ret)
 	c->force = arg_force;
 	if (arg_connect && !(c->connect_uri = strdup(arg_connect)))
 		return log_error_errno(-ENOMEM, "Out of memory");
+	if (arg_connect) {
+		_cleanup_(error_clear) struct error err = {};
+
+		r = remote_uri_classify(arg_connect, &err);
+		if (r < 0)
+			return log_error_errno(r, "Invalid --connect: %s", strna(err.message));
+		if (r > 0 && !(c->remote_uri = strdup(arg_connect)))
+			return log_error_errno(-ENOMEM, "Out of memory");
+	}
 	if (arg_qemu && !(c->qemu_path = strdup(arg_qemu)))
 		return log_error_errno(-ENOMEM, "Out of memory");
 	*ret = TAKE_PTR(c);
@@ -394,6 +405,21 @@ int cmd_host_inspect(struct ctx *c, struct host **ret)
 	struct host *h = NULL;
 	int r;
 
+	if (c->remote_uri) {
+		_cleanup_(error_clear) struct error err = {};
+		_cleanup_free_ char *why = NULL;
+
+		r = remote_inspect(c->remote_uri, &h, &err);
+		if (r < 0) {
+			why = error_format(&err);
+			return log_error_errno(r, "Failed to inspect node %s: %s", c->remote_uri,
+					       strna(why));
+		}
+		for (char **n = h->notes; n && *n; n++)
+			log_warning("%s", *n);
+		*ret = h;
+		return 0;
+	}
 	r = host_inspect(c, &h);
 	if (r == -EIO)
 		return log_error("Failed to list PCI devices under %s: %s", c->sys, ctx_pci_error),

@@ -228,10 +228,56 @@ int checks_vfio_modules(const struct host *h, struct diag_list *d)
 	return 0;
 }
 
+/* A remote node (h->remote_uri): libvirt's node-device API shows the PCI functions and their
+ * IOMMU groups, nothing of the kernel's state. What it does not show is INFO "unknown", never a
+ * PASS or FAIL read off the zero values of the snapshot. */
+static int checks_host_remote(const struct host *h, struct diag_list *d)
+{
+	const char *u = h->remote_uri;
+	int r;
+
+	r = add(d, CHECK_CPU_VIRT, DIAG_INFO, NULL,
+		"CPU hardware virtualization on %s: not visible through libvirt's node-device API",
+		u);
+	if (r >= 0)
+		r = add(d, CHECK_KVM, DIAG_INFO, NULL,
+			"/dev/kvm on %s: not visible through libvirt (a domain start says)", u);
+	if (r >= 0 && !iommu_off(h))
+		r = add(d, CHECK_IOMMU_ENABLED, DIAG_PASS, NULL,
+			"IOMMU enabled on %s: %zu IOMMU groups", u, h->n_groups);
+	else if (r >= 0)
+		r = add(d, CHECK_IOMMU_ENABLED, DIAG_FAIL,
+			"Enable the IOMMU in that host's firmware setup and kernel command line "
+			"(run `gpurun host-config` there)",
+			"The IOMMU is off on %s: no PCI device there has an IOMMU group", u);
+	if (r >= 0 && !iommu_off(h))
+		r = add(d, CHECK_IOMMU_PASSTHROUGH, DIAG_INFO, NULL,
+			"IOMMU mode on %s: unknown (its kernel command line is not visible through "
+			"libvirt)",
+			u);
+	if (r >= 0 && iommu_off(h))
+		r = add_caused(d, CHECK_INTERRUPT_REMAPPING, CHECK_IOMMU_ENABLED,
+			       "Interrupt remapping on %s unknown", u);
+	else if (r >= 0)
+		r = add(d, CHECK_INTERRUPT_REMAPPING, DIAG_INFO, NULL,
+			"Interrupt remapping on %s: unknown (not visible through libvirt; run "
+			"`gpurun check` there)",
+			u);
+	if (r >= 0)
+		r = add(
+		    d, CHECK_VFIO_MODULES, DIAG_INFO, NULL,
+		    "vfio modules on %s: libvirt there loads vfio-pci when it detaches a device",
+		    u);
+	return r < 0 ? r : 0;
+}
+
 int checks_host(const struct host *h, bool kvm_required, struct diag_list *d)
 {
 	const char *flag = is_amd_cpu(h) ? "svm" : "vmx";
 	int r = 0;
+
+	if (h->remote_uri)
+		return checks_host_remote(h, d);
 
 	if (h->cpu_virt)
 		r = add(d, CHECK_CPU_VIRT, DIAG_PASS, NULL, "CPU hardware virtualization (%s)",
@@ -564,6 +610,24 @@ int checks_gpu(const struct host *h, const struct pci_func *gpu, char *const *pa
 	if (!display)
 		return 0; /* boot VGA, reset and VBIOS are a display function's facts */
 
+	if (h->remote_uri) {
+		/* boot VGA, consoles, reset methods and the sysfs rom are sysfs facts */
+		r = add(d, CHECK_BOOT_VGA, DIAG_INFO, NULL,
+			"Whether %s is the boot VGA device of %s or holds its console: unknown "
+			"(not visible through libvirt)",
+			a, h->remote_uri);
+		if (r >= 0)
+			r = add(d, CHECK_GPU_RESET, DIAG_INFO, NULL,
+				"Reset methods of %s on %s: unknown (not visible through libvirt)",
+				a, h->remote_uri);
+		if (r >= 0)
+			r = add(
+			    d, CHECK_GPU_VBIOS, DIAG_INFO, NULL,
+			    "VBIOS source for %s on %s: unknown; vbios = FILE is uploaded there, "
+			    "`gpurun vbios extract` on that host makes one",
+			    a, h->remote_uri);
+		return r < 0 ? r : 0;
+	}
 	if (gpu->boot_vga == 1 || gpu->console) {
 		const char *what = gpu->boot_vga == 1 && gpu->console
 				       ? "the boot VGA device and holds the console"

@@ -49,6 +49,9 @@ struct host *host_free(struct host *h)
 	free(h->intremap_evidence);
 	strv_free(h->vtconsoles);
 	strv_free(h->notes);
+	free(h->remote_uri);
+	free(h->remote_rom_pool);
+	free(h->remote_rom_dir);
 	free(h);
 	return NULL;
 }

@@ -95,6 +95,16 @@ struct host {
 
 	char **vtconsoles; /* "vtcon1: frame buffer device (bound)" style, informational */
 	char **notes;	   /* things skipped while scanning */
+
+	/* A remote libvirt node (core/libvirt-uri.h), read through libvirt's node-device API
+	 * (host/remote.h): the URI, else NULL for this machine. On a remote node only the PCI
+	 * functions (ids, class, names, driver, IOMMU group) and the groups are known; what
+	 * libvirt does not expose (kernel command line, modules, /dev/kvm, interrupt remapping,
+	 * VFCT, boot VGA, consoles, reset methods, sysfs rom) is unknown, and the checks say so
+	 * instead of passing or failing on the zero values. */
+	char *remote_uri;
+	char *remote_rom_pool; /* the storage pool ROM files are uploaded to ("gpurun") */
+	char *remote_rom_dir;  /* its target directory on the node; NULL: no such pool (yet) */
 };
 
 struct host *host_free(struct host *h);

@@ -42,6 +42,8 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
 	[PLAN_ACTION_UNBIND_CONSOLE] = "unbind-console",
 	[PLAN_ACTION_UNBIND_FRAMEBUFFER] = "unbind-framebuffer",
 	[PLAN_ACTION_BIND_VFIO] = "bind-vfio",
+	[PLAN_ACTION_UPLOAD_ROM] = "upload-rom",
+	[PLAN_ACTION_NODEDEV_DETACH] = "nodedev-detach",
 };
 DEFINE_STRING_TABLE_LOOKUP(plan_role, enum plan_role, _PLAN_ROLE_MAX)
 DEFINE_STRING_TABLE_LOOKUP(plan_rom_source, enum plan_rom_source, _PLAN_ROM_SOURCE_MAX)
@@ -107,6 +109,8 @@ struct plan *plan_free(struct plan *p)
 	free(p->firmware_descriptor);
 	free(p->tpm_dir);
 	free(p->tpm_socket);
+	free(p->remote_uri);
+	free(p->remote_rom_pool);
 	free(p);
 	return NULL;
 }
@@ -163,6 +167,30 @@ static const char *basename_of(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
+}
+
+/* A ROM file for a remote node: uploaded into its ROM pool, the XML names the volume's path
+ * there. Without the pool (or its directory) the plan cannot name that path: a FAIL. */
+static int set_rom_remote(struct plan *p, const struct host *h, struct plan_device *d,
+			  const char *file, const char *rom_name)
+{
+	d->rom_source = PLAN_ROM_FILE;
+	if (!(d->rom_source_path = strdup(file)) || !(d->rom_name = strdup(rom_name)))
+		return -ENOMEM;
+	if (!h->remote_rom_dir)
+		return diag_add(
+		    &p->diags, DIAG_FAIL, "rom-pool",
+		    "Create the pool once on that host: virsh -c URI pool-define-as "
+		    "gpurun dir --target /var/lib/gpurun/roms; virsh -c URI pool-build "
+		    "gpurun; virsh -c URI pool-start gpurun; virsh -c URI pool-autostart "
+		    "gpurun",
+		    "%s goes to %s through its storage pool '%s', which is not there or "
+		    "not running",
+		    file, h->remote_uri, strna(h->remote_rom_pool));
+	d->romfile = path_join(h->remote_rom_dir, rom_name);
+	if (!d->romfile)
+		return -ENOMEM;
+	return add_action(p, PLAN_ACTION_UPLOAD_ROM, rom_name, file);
 }
 
 static int set_rom(struct plan *p, struct plan_device *d, enum plan_rom_source src,
@@ -252,7 +280,7 @@ static int plan_console(struct plan *p, const struct profile *pr, const struct h
 {
 	int r;
 
-	if ((f->boot_vga != 1 && !f->console) || !pr->allow_boot_vga)
+	if ((f->boot_vga != 1 && !f->console) || !pr->allow_boot_vga || h->remote_uri)
 		return 0;
 	/* vtconsoles entries look like "vtcon1: frame buffer device (bound)" */
 	for (char **v = h->vtconsoles; f->console && v && *v; v++) {
@@ -519,7 +547,24 @@ static int plan_roms(struct plan *p, const struct profile *pr, const struct host
 		return diag_add(&p->diags, DIAG_FAIL, "vbios", NULL,
 				"vbios = %s, but no display function is passed",
 				profile_vbios_to_string(pr->vbios));
-	if (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS) {
+	if (h->remote_uri && (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS))
+		/* the node's firmware tables and sysfs are not readable through libvirt */
+		r = diag_add(
+		    &p->diags, DIAG_FAIL, "vbios",
+		    "Run `gpurun vbios extract` on that host, copy the file here and name "
+		    "it: vbios = /path/file.rom (gpurun uploads it)",
+		    "vbios = %s reads the %s of the host the VM runs on, and %s is another "
+		    "host: it cannot be read through libvirt",
+		    profile_vbios_to_string(pr->vbios),
+		    pr->vbios == PROFILE_VBIOS_VFCT ? "ACPI VFCT table" : "sysfs rom",
+		    h->remote_uri);
+	else if (h->remote_uri && pr->vbios == PROFILE_VBIOS_FILE)
+		r = set_rom_remote(p, h, vga, pr->vbios_path, basename_of(pr->vbios_path));
+	if (r < 0)
+		return r;
+	if (h->remote_uri)
+		; /* done above */
+	else if (pr->vbios == PROFILE_VBIOS_VFCT || pr->vbios == PROFILE_VBIOS_SYSFS) {
 		_cleanup_free_ char *name = vbios_name(vga->vendor, vga->device);
 		const struct pci_func *vf = host_find_func(h, vga->address);
 
@@ -558,7 +603,9 @@ static int plan_roms(struct plan *p, const struct profile *pr, const struct host
 			return diag_add(&p->diags, DIAG_FAIL, "gop", "Rename one of the files",
 					"The VBIOS and GOP ROM files have the same name '%s'",
 					vga->rom_name);
-		r = set_rom(p, audio, PLAN_ROM_FILE, pr->gop, basename_of(pr->gop), paths->rom_dir);
+		r = h->remote_uri ? set_rom_remote(p, h, audio, pr->gop, basename_of(pr->gop))
+				  : set_rom(p, audio, PLAN_ROM_FILE, pr->gop, basename_of(pr->gop),
+					    paths->rom_dir);
 		if (r < 0)
 			return r;
 		audio->rom_is_gop = true;
@@ -605,7 +652,9 @@ static int plan_actions_bind(struct plan *p)
 
 			if (d->role != order[o] || streq_ptr(d->host_driver, "vfio-pci"))
 				continue;
-			r = add_action(p, PLAN_ACTION_BIND_VFIO, d->address, d->host_driver);
+			r = add_action(
+			    p, p->remote_uri ? PLAN_ACTION_NODEDEV_DETACH : PLAN_ACTION_BIND_VFIO,
+			    d->address, d->host_driver);
 			if (r < 0)
 				return r;
 		}
@@ -625,9 +674,13 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	p->vm_name = strdup(pr->name);
 	if (!p->vm_name)
 		return -ENOMEM;
+	if (h->remote_uri && (!(p->remote_uri = strdup(h->remote_uri)) ||
+			      !(p->remote_rom_pool = strdup(strempty(h->remote_rom_pool)))))
+		return -ENOMEM;
 
-	/* a module that is missing is checks.c's FAIL "vfio-modules" */
-	for (int i = 0; i < _HOST_MOD_MAX; i++) {
+	/* a module that is missing is checks.c's FAIL "vfio-modules"; on a remote node libvirt
+	 * loads vfio-pci itself */
+	for (int i = 0; i < _HOST_MOD_MAX && !h->remote_uri; i++) {
 		if (h->mod_loaded[i] || !host_module_required(i) || !h->mod_available[i])
 			continue;
 		r = add_action(p, PLAN_ACTION_LOAD_MODULE, host_module_names[i], NULL);
@@ -672,10 +725,18 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	r = checks_plan(h, p, &p->diags);
 	if (r < 0)
 		return r;
-	r = pick_firmware(p, pr, paths);
+	if (h->remote_uri && pr->firmware != PROFILE_FIRMWARE_BIOS) {
+		/* this machine's OVMF files say nothing about the node's */
+		p->secure_boot = pr->firmware == PROFILE_FIRMWARE_UEFI_SECBOOT;
+		r = diag_add(&p->diags, DIAG_INFO, "firmware", NULL,
+			     "libvirt on %s picks the %sUEFI build from its own firmware "
+			     "descriptors",
+			     h->remote_uri, p->secure_boot ? "secure-boot " : "");
+	} else
+		r = pick_firmware(p, pr, paths);
 	if (r < 0)
 		return r;
-	if (pr->tpm) {
+	if (pr->tpm && !h->remote_uri) {
 		_cleanup_free_ char *dir = NULL, *sock = NULL;
 
 		if (asprintf(&dir, "%s_tpm", pr->name) < 0 ||
@@ -725,6 +786,9 @@ int plan_dump(const struct plan *p, FILE *f)
 	fprintf(f, "hugepages: %s\n", yesno(pr->hugepages));
 	fprintf(f, "accel: %s\n", pr->accel_tcg ? "tcg" : "kvm");
 	fprintf(f, "backend: %s\n", profile_backend_to_string(pr->backend));
+	if (p->remote_uri)
+		fprintf(f, "node: %s (remote: nothing on this machine is changed)\n",
+			p->remote_uri);
 	fprintf(f, "firmware: %s\n", profile_firmware_to_string(pr->firmware));
 	if (p->ovmf_code) {
 		fprintf(f, "ovmf-code: %s\n", p->ovmf_code);
@@ -770,7 +834,11 @@ int plan_dump(const struct plan *p, FILE *f)
 		fprintf(f, "action %zu: %s %s", i + 1, plan_action_kind_to_string(a->kind),
 			a->target);
 		if (a->source)
-			fprintf(f, a->kind == PLAN_ACTION_BIND_VFIO ? " (from %s)" : " <- %s",
+			fprintf(f,
+				a->kind == PLAN_ACTION_BIND_VFIO ||
+					a->kind == PLAN_ACTION_NODEDEV_DETACH
+				    ? " (from %s)"
+				    : " <- %s",
 				a->source);
 		fputc('\n', f);
 	}

@@ -64,6 +64,11 @@ enum plan_action_kind {
 	PLAN_ACTION_UNBIND_FRAMEBUFFER, /* target: the platform device of a firmware framebuffer
 					 * the GPU scans out ("efi-framebuffer.0") */
 	PLAN_ACTION_BIND_VFIO,		/* target: device address */
+	/* a remote node (plan->remote_uri): nothing of this machine is changed */
+	PLAN_ACTION_UPLOAD_ROM,	    /* target: the volume name in the node's ROM pool
+				      * (plan->remote_rom_pool); source: the local file */
+	PLAN_ACTION_NODEDEV_DETACH, /* target: device address (on the node); source: its driver
+				      * (NULL none) */
 	_PLAN_ACTION_KIND_MAX,
 };
 
@@ -99,6 +104,13 @@ struct plan {
 	 * --ctrl type=unixio,path=TPM_SOCKET` before QEMU (the argv connects to the socket) */
 	char *tpm_dir;	  /* persistent swtpm state: <vars_dir>/<vm>_tpm */
 	char *tpm_socket; /* <state_dir>/<vm>.swtpm.sock */
+
+	/* The host is a remote libvirt node (host->remote_uri): its actions are upload-rom and
+	 * nodedev-detach only (libvirt loads vfio there; consoles, local ROM staging and modules
+	 * are this machine's business, never touched), the ROMs' romfile is a path on the node,
+	 * and libvirt there picks the UEFI build (ovmf_* NULL). NULL for this machine. */
+	char *remote_uri;
+	char *remote_rom_pool; /* the node's ROM pool */
 };
 
 /* The directories and firmware files the pure planner needs, as plain strings (full paths,
@@ -139,7 +151,7 @@ int plan_dump(const struct plan *p, FILE *f);
 
 /* "gpu", "gpu-audio", "gpu-other", "extra"; "none", "vfct", "sysfs", "file" (also the prefix
  * of a stage-rom action's source, "vfct:ADDR"); "load-module", "stage-rom", "unbind-console",
- * "unbind-framebuffer", "bind-vfio". */
+ * "unbind-framebuffer", "bind-vfio", "upload-rom", "nodedev-detach". */
 DECLARE_STRING_TABLE_LOOKUP(plan_role, enum plan_role);
 DECLARE_STRING_TABLE_LOOKUP(plan_rom_source, enum plan_rom_source);
 DECLARE_STRING_TABLE_LOOKUP(plan_action_kind, enum plan_action_kind);

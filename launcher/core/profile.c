@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/hostinfo.h"
+#include "core/libvirt-uri.h"
 #include "core/profile.h"
 #include "util/error.h"
 #include "util/strutil.h"
@@ -417,8 +418,13 @@ static int set_nvram(struct parser *ps, struct profile *p, const char *key, cons
 
 static int set_libvirt_uri(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
+	_cleanup_(error_clear) struct error e = {};
+
 	if (strpbrk(v, " \t"))
 		return fail(ps, "'%s': '%s' contains whitespace", key, v);
+	/* remote or local decides which host gpurun inspects and prepares: never guessed */
+	if (libvirt_uri_is_remote(v, &e) < 0)
+		return fail(ps, "'%s': %s", key, strna(e.message));
 	return set_string(&p->libvirt_uri, v);
 }
 

@@ -101,6 +101,7 @@ struct ctx *ctx_free(struct ctx *c)
 	free(c->rom_dir);
 	free(c->pve_rom_dir);
 	free(c->connect_uri);
+	free(c->remote_uri);
 	free(c->qemu_path);
 	free(c);
 	return NULL;

@@ -32,7 +32,12 @@ struct ctx {
 	bool json;
 	bool force;
 	char *connect_uri; /* --connect, overrides the profile's URI */
-	char *qemu_path;   /* --qemu, overrides the default binary */
+	/* The libvirt URI of a remote node (host/remote.h) when the connection the command uses
+	 * is remote (--connect, or the profile's libvirt-uri with backend = libvirt), else NULL.
+	 * Set by the command layer. Then the host is that node: it is inspected and prepared
+	 * through libvirt, and nothing of this machine but the state dir is read or changed. */
+	char *remote_uri;
+	char *qemu_path; /* --qemu, overrides the default binary */
 
 	/* lazily created library handles; use the getters */
 	struct pci_access *pacc;

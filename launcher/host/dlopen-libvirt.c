@@ -33,6 +33,29 @@ DLSYM_DEFINE(virGetLastError);
 DLSYM_DEFINE(virResetLastError);
 DLSYM_DEFINE(virSetErrorFunc);
 DLSYM_DEFINE(virInitialize);
+DLSYM_DEFINE(virConnectListAllNodeDevices);
+DLSYM_DEFINE(virNodeDeviceGetXMLDesc);
+DLSYM_DEFINE(virNodeDeviceGetName);
+DLSYM_DEFINE(virNodeDeviceFree);
+DLSYM_DEFINE(virNodeDeviceLookupByName);
+DLSYM_DEFINE(virNodeDeviceDetachFlags);
+DLSYM_DEFINE(virNodeDeviceReAttach);
+DLSYM_DEFINE(virStoragePoolLookupByName);
+DLSYM_DEFINE(virStoragePoolGetXMLDesc);
+DLSYM_DEFINE(virStoragePoolIsActive);
+DLSYM_DEFINE(virStoragePoolRefresh);
+DLSYM_DEFINE(virStoragePoolFree);
+DLSYM_DEFINE(virStorageVolLookupByName);
+DLSYM_DEFINE(virStorageVolCreateXML);
+DLSYM_DEFINE(virStorageVolUpload);
+DLSYM_DEFINE(virStorageVolGetPath);
+DLSYM_DEFINE(virStorageVolDelete);
+DLSYM_DEFINE(virStorageVolFree);
+DLSYM_DEFINE(virStreamNew);
+DLSYM_DEFINE(virStreamSend);
+DLSYM_DEFINE(virStreamFinish);
+DLSYM_DEFINE(virStreamAbort);
+DLSYM_DEFINE(virStreamFree);
 
 struct dlsym_entry {
 	void **ptr;
@@ -72,6 +95,29 @@ static const struct dlsym_entry table[] = {
 	E(virResetLastError),
 	E(virSetErrorFunc),
 	E(virInitialize),
+	E(virConnectListAllNodeDevices),
+	E(virNodeDeviceGetXMLDesc),
+	E(virNodeDeviceGetName),
+	E(virNodeDeviceFree),
+	E(virNodeDeviceLookupByName),
+	E(virNodeDeviceDetachFlags),
+	E(virNodeDeviceReAttach),
+	E(virStoragePoolLookupByName),
+	E(virStoragePoolGetXMLDesc),
+	E(virStoragePoolIsActive),
+	E(virStoragePoolRefresh),
+	E(virStoragePoolFree),
+	E(virStorageVolLookupByName),
+	E(virStorageVolCreateXML),
+	E(virStorageVolUpload),
+	E(virStorageVolGetPath),
+	E(virStorageVolDelete),
+	E(virStorageVolFree),
+	E(virStreamNew),
+	E(virStreamSend),
+	E(virStreamFinish),
+	E(virStreamAbort),
+	E(virStreamFree),
 };
 
 static void *handle;

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include "core/hostinfo.h"
+#include "core/libvirt-uri.h"
+#include "core/nodedev.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/hostop.h"
 #include "host/journal.h"
 #include "host/kmodule.h"
 #include "host/prepare.h"
+#include "host/remote.h"
 #include "host/revert.h"
 #include "host/romstage.h"
 #include "host/vfio.h"
@@ -484,6 +487,172 @@ static int bind_revert(struct ctx *c, const struct journal_entry *e, unsigned ti
 	return 0;
 }
 
+/* ---- volume: a ROM uploaded into the ROM storage pool of a remote node ---- */
+
+static const char *volume_check(const char *target, const char *value, const char *extra)
+{
+	if (libvirt_uri_is_remote(target, NULL) < 0)
+		return "is not a libvirt URI";
+	if (!plain_name(value) || !plain_name(extra) || strpbrk(extra, "<>&'\""))
+		return "has a pool or volume name gpurun does not make";
+	return NULL;
+}
+
+static int volume_inspect(const struct host_op_env *x, const struct plan_action *a,
+			  const struct host_op_input *in _unused_, struct journal_entry *ret,
+			  struct error *err)
+{
+	const char *uri = x->plan ? x->plan->remote_uri : NULL;
+	const char *pool = x->plan ? x->plan->remote_rom_pool : NULL;
+	int r;
+
+	if (!uri || !pool)
+		return error_set(err, EINVAL, "upload-rom %s without a remote node", a->target);
+	r = remote_volume_exists(uri, pool, a->target, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return error_set(err, EEXIST,
+				 "volume %s already exists in storage pool '%s' on %s, and gpurun "
+				 "does not replace what it did not create; delete it (virsh -c %s "
+				 "vol-delete %s --pool %s) or rename the file",
+				 a->target, pool, uri, uri, a->target, pool);
+	if (entry_set(ret, JOURNAL_VOLUME, uri, pool, a->target) < 0)
+		return error_set(err, ENOMEM, NULL);
+	return 1;
+}
+
+static char *volume_describe(const struct host_op_env *x _unused_, const struct plan_action *a,
+			     const struct journal_entry *e)
+{
+	return strdup_printf("upload ROM %s as volume %s of pool '%s' on %s", strempty(a->source),
+			     e->extra, e->value, e->target);
+}
+
+static int volume_apply(const struct host_op_env *x, const struct plan_action *a,
+			const struct host_op_input *in, const struct journal_entry *e,
+			struct error *err)
+{
+	int r = remote_volume_upload(e->target, e->value, e->extra, in->buf, in->len, err);
+
+	if (r < 0)
+		return r;
+	say(x, "uploaded ROM %s to %s (volume %s of pool '%s', %zu bytes)", strempty(a->source),
+	    e->target, e->extra, e->value, in->len);
+	return 0;
+}
+
+static int volume_revert(struct ctx *c _unused_, const struct journal_entry *e,
+			 unsigned timeout_ms _unused_, struct revert_report *rep)
+{
+	_cleanup_(error_clear) struct error err = {};
+	int r = remote_volume_delete(e->target, e->value, e->extra, &err);
+
+	if (r < 0)
+		return revert_report_warn(rep, r,
+					  "Failed to delete volume %s of pool '%s' on %s (%s)",
+					  e->extra, e->value, e->target, strna(err.message));
+	return 0;
+}
+
+/* ---- nodedev-detach: a PCI function of a remote node detached to vfio-pci by libvirt ---- */
+
+static const char *nodedev_check(const char *target, const char *value, const char *extra)
+{
+	if (libvirt_uri_is_remote(target, NULL) < 0)
+		return "is not a libvirt URI";
+	if (!nodedev_name_valid(value))
+		return "has no PCI node device name (pci_DDDD_BB_DD_F)";
+	if (*extra && !plain_name(extra))
+		return "has a driver name with '/'";
+	return NULL;
+}
+
+/* "pci_0000_03_00_0" -> "0000:03:00.0" (the name is valid: nodedev_check) */
+static void nodedev_address(const char *name, char ret[PCI_ADDR_MAX])
+{
+	snprintf(ret, PCI_ADDR_MAX, "%.4s:%.2s:%.2s.%.1s", name + 4, name + 9, name + 12,
+		 name + 15);
+}
+
+static int nodedev_inspect(const struct host_op_env *x, const struct plan_action *a,
+			   const struct host_op_input *in _unused_, struct journal_entry *ret,
+			   struct error *err)
+{
+	const char *uri = x->plan ? x->plan->remote_uri : NULL;
+	_cleanup_free_ char *name = nodedev_name_from_address(a->target), *driver = NULL;
+	int r;
+
+	if (!uri)
+		return error_set(err, EINVAL, "nodedev-detach %s without a remote node", a->target);
+	if (!name)
+		return error_set(err, ENOMEM, NULL);
+	r = remote_nodedev_driver(uri, name, &driver, err);
+	if (r < 0)
+		return on_device(err, a->target, r);
+	if (streq_ptr(driver, VFIO_DRIVER)) {
+		say(x, "%s on %s: already on " VFIO_DRIVER, a->target, uri);
+		return 0;
+	}
+	if (entry_set(ret, JOURNAL_NODEDEV, uri, name, strempty(driver)) < 0)
+		return error_set(err, ENOMEM, NULL);
+	return 1;
+}
+
+static char *nodedev_describe(const struct host_op_env *x _unused_, const struct plan_action *a,
+			      const struct journal_entry *e)
+{
+	return strdup_printf("detach %s on %s: %s -> " VFIO_DRIVER " (libvirt node device %s)",
+			     a->target, e->target, *e->extra ? e->extra : "no driver", e->value);
+}
+
+static int nodedev_apply(const struct host_op_env *x, const struct plan_action *a,
+			 const struct host_op_input *in _unused_, const struct journal_entry *e,
+			 struct error *err)
+{
+	int r = remote_nodedev_detach(e->target, e->value, err);
+
+	if (r < 0)
+		return on_device(err, a->target, r);
+	say(x, "detached %s on %s: %s -> " VFIO_DRIVER, a->target, e->target,
+	    *e->extra ? e->extra : "no driver");
+	return 0;
+}
+
+static int nodedev_revert(struct ctx *c _unused_, const struct journal_entry *e,
+			  unsigned timeout_ms _unused_, struct revert_report *rep)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *final = NULL;
+	const char *want = *e->extra ? e->extra : NULL;
+	char bdf[PCI_ADDR_MAX];
+	int r;
+
+	nodedev_address(e->value, bdf);
+	r = remote_nodedev_reattach(e->target, e->value, &err);
+	if (r == -ENOENT)
+		return revert_report_note(rep,
+					  "%s is no longer present on %s: nothing to give back, "
+					  "counted as done",
+					  bdf, e->target);
+	if (r < 0)
+		return revert_report_warn(rep, r, "Failed to give %s on %s back to %s (%s)", bdf,
+					  e->target, want ? want : "no driver", strna(err.message));
+	/* libvirt's reattach reprobes: whatever driver claims it is the host's choice, as when
+	 * the function was on no driver before */
+	error_clear(&err);
+	if (remote_nodedev_driver(e->target, e->value, &final, &err) < 0)
+		return revert_report_warn(rep, -EIO,
+					  "%s on %s: reattached, but its driver is unknown (%s)",
+					  bdf, e->target, strna(err.message));
+	if (revert_report_function(rep, bdf, want, final) < 0)
+		return -ENOMEM;
+	if (want && !streq_ptr(final, want))
+		return revert_report_warn(rep, -EIO, "Failed to give %s on %s back to %s", bdf,
+					  e->target, want);
+	return 0;
+}
+
 /* In execution order of a plan: modules, ROMs, consoles, framebuffers, binds. */
 static const struct host_op host_ops[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_MODULE] = {
@@ -548,6 +717,31 @@ static const struct host_op host_ops[_JOURNAL_KIND_MAX] = {
 		.describe = bind_describe,
 		.apply = bind_apply,
 		.revert = bind_revert,
+	},
+	[JOURNAL_VOLUME] = {
+		.kind = JOURNAL_VOLUME,
+		.name = "volume",
+		.syntax = "volume URI POOL NAME",
+		.action = PLAN_ACTION_UPLOAD_ROM,
+		.n_values = 2,
+		.check = volume_check,
+		.inspect = volume_inspect,
+		.describe = volume_describe,
+		.apply = volume_apply,
+		.revert = volume_revert,
+	},
+	[JOURNAL_NODEDEV] = {
+		.kind = JOURNAL_NODEDEV,
+		.name = "nodedev-detach",
+		.syntax = "nodedev-detach URI NAME driver=DRIVER",
+		.action = PLAN_ACTION_NODEDEV_DETACH,
+		.n_values = 2,
+		.extra_prefix = "driver=",
+		.check = nodedev_check,
+		.inspect = nodedev_inspect,
+		.describe = nodedev_describe,
+		.apply = nodedev_apply,
+		.revert = nodedev_revert,
 	},
 };
 

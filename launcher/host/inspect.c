@@ -167,6 +167,9 @@ int host_inspect(struct ctx *c, struct host **ret)
 	struct stat st;
 	int r;
 
+	/* a remote node is read through libvirt (remote_inspect()), never this machine's sysfs */
+	if (c->remote_uri)
+		return -EREMOTE;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;

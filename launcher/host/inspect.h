@@ -8,5 +8,6 @@
 
 struct ctx;
 
-/* Returns 0 or a negative errno (-EIO: libpci failed, text in ctx_pci_error). */
+/* Returns 0 or a negative errno (-EIO: libpci failed, text in ctx_pci_error; -EREMOTE: the ctx
+ * names a remote node, which host/remote.h's remote_inspect() reads). */
 int host_inspect(struct ctx *c, struct host **ret);

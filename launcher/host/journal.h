@@ -15,6 +15,12 @@
  *     bind BDF driver=DRIVER override=OVERRIDE     PCI function BDF had DRIVER (empty: none) and
  *                                                  driver_override OVERRIDE (empty: none); it
  *                                                  is being moved to vfio-pci
+ *     volume URI POOL NAME                         a ROM uploaded as volume NAME into storage
+ *                                                  pool POOL of remote node URI (host/remote.h)
+ *     nodedev-detach URI NAME driver=DRIVER        PCI node device NAME (pci_0000_03_00_0) of
+ *                                                  remote node URI had DRIVER ("" none) and is
+ *                                                  being detached to vfio-pci there; revert
+ *                                                  reattaches it (virNodeDeviceReAttach)
  *
  * Each kind is one row of the host operation table (hostop.h): names, fields and the values a
  * journal may hold come from there.
@@ -51,12 +57,15 @@ enum journal_kind {
 	JOURNAL_VTCON,
 	JOURNAL_PLATFORM,
 	JOURNAL_BIND,
+	JOURNAL_VOLUME,
+	JOURNAL_NODEDEV,
 	_JOURNAL_KIND_MAX,
 };
 
 struct journal_entry {
 	enum journal_kind kind;
-	char *target; /* module name, ROM path, vtcon name, platform device, BDF */
+	char *target; /* module name, ROM path, vtcon name, platform device, BDF; volume and
+		       * nodedev-detach: the node's libvirt URI */
 	char *value;  /* rom: "new"/"existing"; vtcon: old bind value; platform: driver;
 		       * bind: old driver ("" none); module: NULL */
 	char *extra;  /* bind: old driver_override ("" none); else NULL */
@@ -86,7 +95,8 @@ struct journal {
 	size_t n_locks;
 };
 
-/* "module", "rom", "vtcon", "platform", "bind": the first field of an entry line. */
+/* "module", "rom", "vtcon", "platform", "bind", "volume", "nodedev-detach": the first field of
+ * an entry line. */
 DECLARE_STRING_TABLE_LOOKUP(journal_kind, enum journal_kind);
 
 /* Parse a journal file's contents. Pure. Returns 0, -EBADMSG or -ENOMEM; on failure @err (may

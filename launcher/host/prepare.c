@@ -206,11 +206,19 @@ static int read_rom(struct ctx *c, const struct plan *p, const struct plan_actio
 	for (size_t i = 0; i < p->n_devices; i++) {
 		_cleanup_(error_clear) struct error why = {};
 
-		if (!streq_ptr(p->devices[i].romfile, a->target))
+		if (a->kind == PLAN_ACTION_UPLOAD_ROM
+			? !streq_ptr(p->devices[i].rom_name, a->target) || !p->devices[i].romfile
+			: !streq_ptr(p->devices[i].romfile, a->target))
 			continue;
 		if (rom_validate_for_guest(buf, len, p->devices[i].rom_is_gop, &why) < 0)
 			return error_set(err, -EINVAL, "ROM %s for %s: %s", strempty(a->source),
 					 p->devices[i].address, strna(why.message));
+	}
+	if (a->kind == PLAN_ACTION_UPLOAD_ROM) {
+		/* the destination is a volume on the node: the upload's inspect looks at it */
+		ret->buf = TAKE_PTR(buf);
+		ret->len = len;
+		return 0;
 	}
 	same = hostfs_same_content(a->target, buf, len);
 	if (same == 0)
@@ -237,7 +245,8 @@ static int read_inputs(struct ctx *c, const struct plan *p, const struct prepare
 		return error_set(err, ENOMEM, NULL);
 	in->n = p->n_actions;
 	for (size_t i = 0; i < p->n_actions; i++) {
-		if (p->actions[i].kind != PLAN_ACTION_STAGE_ROM)
+		if (p->actions[i].kind != PLAN_ACTION_STAGE_ROM &&
+		    p->actions[i].kind != PLAN_ACTION_UPLOAD_ROM)
 			continue;
 		r = read_rom(c, p, &p->actions[i], o, &in->roms[i], err);
 		if (r < 0)
@@ -294,7 +303,9 @@ int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 			return error_set(err, r, NULL);
 	}
 	r = read_inputs(c, p, o, &in, err);
-	if (r >= 0)
+	/* the locks name this machine's PCI functions; a remote node's are guarded by libvirt
+	 * there (it refuses to reattach a device a running domain uses) */
+	if (r >= 0 && !p->remote_uri)
 		r = lock_all(c, bdfs, j, o, err);
 	for (size_t i = 0; r >= 0 && i < p->n_actions; i++) {
 		r = check_signal(o, err);
@@ -303,7 +314,8 @@ int prepare_plan(struct ctx *c, const struct plan *p, struct journal *j,
 	}
 	if (r >= 0)
 		r = check_signal(o, err);
-	if (r >= 0)
+	/* a remote node's groups are libvirt's business there (its detach waits for them) */
+	if (r >= 0 && !p->remote_uri)
 		r = wait_groups(c, bdfs, o, err);
 	if (r >= 0)
 		r = copy_vars(p, &in, o, err);

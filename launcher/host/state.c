@@ -235,17 +235,19 @@ int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *
 		r = add_file(c, &s, CHECK_FILE_VBIOS, pr->vbios_path);
 	if (r >= 0 && pr->gop)
 		r = add_file(c, &s, CHECK_FILE_GOP, pr->gop);
-	if (r >= 0 && pr->nvram && p->ovmf_code)
+	/* a remote node's disks, nvram, device locks and VFIO groups are that host's: only the
+	 * ROM files (uploaded from here) and the journal (kept here) are this machine's */
+	if (r >= 0 && pr->nvram && p->ovmf_code && !p->remote_uri)
 		r = add_file(c, &s, CHECK_FILE_NVRAM, pr->nvram);
-	for (char **f = pr->disks; r >= 0 && f && *f; f++)
+	for (char **f = pr->disks; r >= 0 && f && *f && !p->remote_uri; f++)
 		r = add_file(c, &s, CHECK_FILE_DISK, *f);
-	for (char **f = pr->cdroms; r >= 0 && f && *f; f++)
+	for (char **f = pr->cdroms; r >= 0 && f && *f && !p->remote_uri; f++)
 		r = add_file(c, &s, CHECK_FILE_CDROM, *f);
 	if (r >= 0)
 		r = read_journal(c, p->vm_name, &s);
-	for (size_t i = 0; r >= 0 && i < p->n_devices; i++)
+	for (size_t i = 0; r >= 0 && i < p->n_devices && !p->remote_uri; i++)
 		r = read_lock(c, p->vm_name, p->devices[i].address, &s);
-	if (r >= 0)
+	if (r >= 0 && !p->remote_uri)
 		r = read_vfio_open(c, p, &s);
 	if (r < 0) {
 		check_state_done(&s);
