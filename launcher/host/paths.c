@@ -236,3 +236,15 @@ int paths_load_template(const char *templates_dir, const char *name, char **ret_
 		return error_set_line(err, r, path, 0, "%s", strerror(-r));
 	return 0;
 }
+
+char *paths_profile_file(const struct ctx *c, const char *path)
+{
+	_cleanup_free_ char *full = NULL;
+
+	if (!c->root[0])
+		return strdup(path);
+	full = strdup_printf("%s%s", c->root, path);
+	if (!full || hostfs_exists(full))
+		return TAKE_PTR(full);
+	return strdup(path);
+}

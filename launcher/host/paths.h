@@ -17,6 +17,11 @@ int plan_paths_from_ctx(struct ctx *c, struct plan_paths *ret);
  * <dir of /proc/self/exe>/../xml-templates when running from the source tree, else
  * GPURUN_DATADIR "/xml-templates". Returns a malloc'd path or NULL (ENOMEM). */
 char *paths_templates_dir(void);
+
+/* Where a file a profile names (vbios, gop, nvram, disk, cdrom) is read: ROOT/PATH when it
+ * exists (a fixture or captured host), else PATH as given (what QEMU opens on the real machine
+ * and what a workstation uploads to a remote node). malloc'd; NULL on ENOMEM. */
+char *paths_profile_file(const struct ctx *c, const char *path);
 /* Read the libvirt domain template @name (a profile's `template`): NULL means "linux"; a name
  * without '/' is TEMPLATES_DIR/NAME.xml, anything with a '/' a path as given. At most
  * PATHS_TEMPLATE_MAX bytes. Returns 0 with *ret_buf (malloc'd, NUL-terminated) and *ret_len, or

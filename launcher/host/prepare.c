@@ -10,6 +10,7 @@
 #include "host/hostfs.h"
 #include "host/hostop.h"
 #include "host/journal.h"
+#include "host/paths.h"
 #include "host/prepare.h"
 #include "host/romstage.h"
 #include "host/vfio.h"
@@ -78,8 +79,8 @@ static int rom_source_read(struct ctx *c, const struct plan *p, const char *sour
 		return 0;
 	}
 	if (!startswith(source, "vfct:")) {
-		/* the profile's paths are on the host: under --root, as plan checked them */
-		_cleanup_free_ char *full = path_join(c->root, source);
+		/* the file plan checked (state.c) */
+		_cleanup_free_ char *full = paths_profile_file(c, source);
 
 		if (!full)
 			return error_set(err, ENOMEM, NULL);

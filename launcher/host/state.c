@@ -14,6 +14,7 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/journal.h"
+#include "host/paths.h"
 #include "host/state.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -23,7 +24,7 @@
 static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind kind,
 		    const char *path)
 {
-	_cleanup_free_ char *full = strdup_printf("%s%s", c->root, path);
+	_cleanup_free_ char *full = paths_profile_file(c, path);
 	struct check_file *t, *f;
 	char *buf = NULL;
 	size_t len = 0;
@@ -31,14 +32,6 @@ static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind k
 
 	if (!full)
 		return -ENOMEM;
-	/* with --root, the file as the fixture host has it, else as the path says (what the
-	 * runner opens) */
-	if (c->root[0] && !hostfs_exists(full)) {
-		free(full);
-		full = strdup(path);
-		if (!full)
-			return -ENOMEM;
-	}
 	t = realloc(s->files, (s->n_files + 1) * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
