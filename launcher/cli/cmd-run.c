@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "host/inspect.h"
@@ -91,9 +92,11 @@ void cmd_run_say(void *userdata, const char *line)
 {
 	bool dry = userdata != NULL;
 
-	if (dry)
+	/* --json of bind: the changes go into its report, not to stdout */
+	cmd_report_change(line);
+	if (dry && !cmd_report_on)
 		printf("%s\n", line);
-	else
+	else if (!dry)
 		log_notice("%s", line);
 }
 
@@ -113,7 +116,8 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms)
 	return 0;
 }
 
-int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret)
+int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release,
+			   struct journal **ret)
 {
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *why = NULL;
@@ -130,6 +134,11 @@ int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret)
 	why = error_format(&err);
 	if (r == -EBUSY)
 		log_error("%s.", strna(why));
+	else if (r == -EEXIST && release)
+		/* bind leaves its journal on purpose: the devices are bound, not left behind */
+		log_error("VM '%s' is already bound (its changes are in %s/%s/journal); release it "
+			  "with `%s`.",
+			  vm, c->state, vm, release);
 	else if (r == -EEXIST)
 		log_error(
 		    "A previous run of VM '%s' left its journal in %s/%s; run `gpurun restore "
@@ -169,6 +178,7 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	for (size_t i = 0; i < rep.n_functions; i++) {
 		const struct revert_function *f = &rep.functions[i];
 
+		cmd_report_function(j->vm, f->bdf, f->final, f->ok);
 		if (f->ok)
 			log_notice("%s: %s (restored)", f->bdf, f->final ? f->final : "no driver");
 		else
@@ -341,7 +351,7 @@ int cmd_run(int argc, char **argv)
 	if (cmd_run_guard_signals() < 0)
 		goto out;
 	po.check_signals = true;
-	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, &j) < 0)
+	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, NULL, &j) < 0)
 		goto out;
 
 	r = prepare_plan(c.ctx, c.plan, j, &po, &err);

@@ -311,7 +311,6 @@ static int vbios_extract(struct ctx *c, const char *device, const char *dir)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *t = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
-	_cleanup_free_ const struct pci_func **matches = NULL;
 	_cleanup_free_ struct target *targets = NULL;
 	size_t n_targets = 0;
 	int r, ret = EXIT_OK;
@@ -326,40 +325,29 @@ static int vbios_extract(struct ctx *c, const char *device, const char *dir)
 	}
 
 	if (device) {
-		int n = h ? host_match_device(h, device, &matches) : 0;
-		uint16_t v, d;
+		_cleanup_(error_clear) struct error err = {};
+		const struct pci_func *f = NULL;
+		struct pci_device_spec ds;
 
-		if (n < 0) {
-			log_error("--device '%s' is neither an address (0000:c4:00.0) nor ids "
-				  "(1002:1586).",
-				  device);
-			return EXIT_USAGE;
+		r = pci_device_spec_parse(device, &ds, &err);
+		if (r >= 0 && h)
+			r = host_resolve_device(h, device, &f, &err);
+		/* an id the host does not show may still have a VFCT record */
+		if (r == -ENODEV && ds.is_id)
+			r = 0;
+		if (r < 0) {
+			cmd_device_error("--device", device, &err, r);
+			return r == -ENODEV ? EXIT_FAILURE_OP : EXIT_USAGE;
 		}
-		if (n > 1) {
-			log_error("--device '%s' matches %d functions; give the address.", device,
-				  n);
-			return EXIT_USAGE;
+		if (!f && !ds.is_id) { /* the host could not be read */
+			log_error("No PCI device %s on this host.", ds.address);
+			return EXIT_FAILURE_OP;
 		}
 		targets = calloc(1, sizeof(*targets));
 		if (!targets)
 			return op_failed(log_oom());
-		if (n == 1)
-			targets[0] =
-			    (struct target){ matches[0], matches[0]->vendor, matches[0]->device };
-		else if (pci_id_parse(device, &v, &d) >= 0)
-			targets[0] = (struct target){ NULL, v, d };
-		else {
-			char addr[PCI_ADDR_MAX];
-
-			if (pci_addr_parse(device, addr) < 0) {
-				log_error("--device '%s' is neither an address (0000:c4:00.0) nor "
-					  "ids (1002:1586).",
-					  device);
-				return EXIT_USAGE;
-			}
-			log_error("No PCI device %s on this host.", addr);
-			return EXIT_FAILURE_OP;
-		}
+		targets[0] = f ? (struct target){ f, f->vendor, f->device }
+			       : (struct target){ NULL, ds.vendor, ds.device };
 		n_targets = 1;
 	} else if (t && t->n_images > 0) {
 		targets = calloc(t->n_images, sizeof(*targets));

@@ -7,6 +7,7 @@
 
 #include "core/hostinfo.h"
 #include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 const char *const host_module_names[_HOST_MOD_MAX] = {
@@ -170,58 +171,39 @@ int pci_device_spec_parse(const char *s, struct pci_device_spec *ret, struct err
 	return 0;
 }
 
-/* Edit distance (insertions, deletions, substitutions) of two short strings, capped at 9. */
-static unsigned edit_distance(const char *a, const char *b)
+/* How likely @f is the device meant when a name is one typo off: a GPU, then an endpoint. */
+static int suggestion_rank(const struct pci_func *f)
 {
-	unsigned row[PCI_ADDR_MAX + 1], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
-
-	if (la > PCI_ADDR_MAX || lb > PCI_ADDR_MAX)
-		return 9;
-	for (unsigned j = 0; j <= lb; j++)
-		row[j] = j;
-	for (unsigned i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
-		row[0] = i;
-		for (unsigned j = 1; j <= lb; j++) {
-			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb] > 9 ? 9 : row[lb];
+	return pci_func_is_display(f) ? 2 : f->is_bridge ? 0 : 1;
 }
 
-/* The address or id on @h closest to @want (at most 2 edits off), written to @buf; "" if none. */
+/* The address or id on @h one typo (str_edit_distance) off @want, written to @buf; "" if none.
+ * Between equally close ones a GPU wins, then an endpoint over a bridge. */
 static void closest_device(const struct host *h, const char *want, bool id, char *buf,
 			   size_t size)
 {
-	unsigned best = 3;
+	const struct pci_func *best = NULL;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < h->n_funcs; i++) {
 		const struct pci_func *f = &h->funcs[i];
 		char cand[PCI_ADDR_MAX];
-		unsigned d;
 
 		if (id)
 			snprintf(cand, sizeof(cand), "%04x:%04x", f->vendor, f->device);
 		else
 			snprintf(cand, sizeof(cand), "%s", f->address);
-		d = edit_distance(want, cand);
-		if (d < best) {
-			best = d;
-			if (id)
-				snprintf(buf, size, "%s (%s)", cand, f->address);
-			else
-				snprintf(buf, size, "%s", cand);
-		}
+		if (str_edit_distance(want, cand) != 1)
+			continue;
+		if (!best || suggestion_rank(f) > suggestion_rank(best))
+			best = f;
 	}
+	if (!best)
+		return;
+	if (id)
+		snprintf(buf, size, "%04x:%04x (%s)", best->vendor, best->device, best->address);
+	else
+		snprintf(buf, size, "%s", best->address);
 }
 
 int host_resolve_devices(const struct host *h, const char *spec, const struct pci_func ***ret,

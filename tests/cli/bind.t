@@ -4,6 +4,7 @@
 . tests/cli/lib.sh
 
 . tests/cli/strix.sh
+jqt() { jq -e "$@" >/dev/null; }
 both() { [ "$(drv $GPU)" = "$1" ] && [ "$(drv $AUD)" = "$2" ]; }
 g() { "$GPURUN" --root "$T/root" "$@"; }
 cat >"$T/w.profile" <<EOF2
@@ -27,7 +28,20 @@ expect_rc 1 "--force does not bind half a group" g bind --allow-boot-vga --force
 contains "says why --force cannot" "$T/err" "IOMMU group 14 of $GPU also holds $AUD .*--force cannot override it: the kernel refuses to open an IOMMU group while another member keeps its host driver"
 check "refusals changed nothing" both amdgpu snd_hda_intel
 expect_rc 2 "unknown address" g bind 0000:99:00.0
+contains "no such device, with the closest" "$T/err" "No PCI device matches device '0000:99:00.0': no device 0000:99:00.0 on this host; see .gpurun ls."
+expect_rc 2 "short address of no device" g bind c5:0.0
+contains "did you mean" "$T/err" "no device 0000:c5:00.0 on this host \(did you mean 0000:c4:00.0\?\)"
 expect_rc 2 "not an address or profile" g unbind 0000:zz:00.0
+contains "says it is no address" "$T/err" "Invalid device '0000:zz:00.0': not a PCI address"
+expect_rc 2 "function out of range" g bind c4:00.8
+contains "function must be 0-7" "$T/err" "Invalid device 'c4:00.8': function must be 0-7$"
+expect_rc 2 "device out of range" g bind c4:20.0
+contains "device must be 00-1f" "$T/err" "Invalid device 'c4:20.0': device must be 00-1f$"
+expect_rc 2 "bus out of range" g bind 1c4:00.0
+contains "bus must be 00-ff" "$T/err" "Invalid device '1c4:00.0': bus must be 00-ff$"
+expect_rc 2 "an id of several functions is ambiguous" g bind 1022:1509
+contains "lists them" "$T/err" "1022:1509 matches 3 functions: 0000:00:01\.0, 0000:00:02\.0, 0000:00:08\.0; name one by address"
+check "refusals changed nothing" both amdgpu snd_hda_intel
 
 expect_rc 0 "bind GPU + audio" g bind --allow-boot-vga --timeout 5 $GPU $AUD
 check "both on vfio-pci" both vfio-pci vfio-pci
@@ -72,6 +86,11 @@ lacks "nothing bound" "$T/out" "^bind $GPU"
 check "dry runs changed nothing" both amdgpu snd_hda_intel
 expect_rc 0 "bind PROFILE" g bind "$T/w.profile"
 check "profile bound" both vfio-pci vfio-pci
+contains "names the exact unbind command" "$T/err" "Bound for 'w'\. To give the devices back: gpurun --root $T/root unbind $T/w\.profile$"
+expect_rc 1 "second bind of the bound VM refused" g bind "$T/w.profile"
+contains "says it is bound and how to release it" "$T/err" "VM 'w' is already bound \(its changes are in $T/root/run/gpurun/w/journal\); release it with .gpurun --root $T/root unbind $T/w\.profile.\.$"
+lacks "not a left journal" "$T/err" "left its journal"
+check "still bound" both vfio-pci vfio-pci
 check "console released" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 0
 expect_rc 1 "run while bound refused" g --qemu /bin/true run "$T/w.profile"
 expect_rc 0 "unbind PROFILE" g unbind "$T/w.profile"
@@ -80,6 +99,33 @@ check "console back" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1
 expect_rc 0 "bind PROFILE again, restore by VM name" g bind "$T/w.profile"
 expect_rc 0 "restore w" g restore w
 check "restored" both amdgpu snd_hda_intel
+
+# --- devices by short address and by id; --json of bind, unbind and restore
+expect_rc 0 "bind --json by short address and id" g --json bind --allow-boot-vga --timeout 5 c4:0.0 1002:1640
+check "both bound" both vfio-pci vfio-pci
+check "one JSON object on stdout" test "$(wc -l <"$T/out")" -eq 1
+contains "names the canonical addresses in the release command" "$T/err" "To give the devices back: gpurun --root $T/root unbind $GPU $AUD$"
+if command -v jq >/dev/null; then
+	check "bind report" jqt --arg j "$T/root/run/gpurun/bind-$GPU/journal" '.command=="bind" and .ok==true and .vm=="bind-'$GPU'" and .journal==$j and (.release|endswith("unbind '$GPU' '$AUD'")) and (.changes|any(.=="bound '$GPU': amdgpu -> vfio-pci"))' "$T/out"
+fi
+expect_rc 0 "unbind --json" g unbind --json --timeout 5 1002:1586
+check "both back after unbind by id" both amdgpu snd_hda_intel
+if command -v jq >/dev/null; then
+	check "unbind report" jqt '.command=="unbind" and .ok==true and ([.functions[]|select(.ok)|.address]|sort)==["'$GPU'","'$AUD'"] and (.functions[]|select(.address=="'$GPU'")|.driver=="amdgpu")' "$T/out"
+fi
+expect_rc 0 "bind PROFILE for restore --json" g bind "$T/w.profile"
+expect_rc 0 "restore --dry-run --json" g restore --dry-run --json w
+if command -v jq >/dev/null; then
+	check "dry-run report lists the undo steps" jqt '.command=="restore" and .vm=="w" and (.changes|any(.=="undo bind '$GPU' -> amdgpu")) and .functions==[]' "$T/out"
+fi
+check "dry run changed nothing" both vfio-pci vfio-pci
+expect_rc 0 "restore --json" g restore --json w
+check "restored by --json restore" both amdgpu snd_hda_intel
+if command -v jq >/dev/null; then
+	check "restore report" jqt '.ok==true and (.functions|length)==2 and all(.functions[]; .vm=="w" and .ok)' "$T/out"
+else
+	ok "# SKIP jq missing"
+fi
 fake_kernel_stop
 
 # --- a bind that fails halfway is reverted at once
