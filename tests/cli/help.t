@@ -39,8 +39,8 @@ opts_of() {
 	proxmox) echo "--stage --args --force --dry-run" ;;
 	vbios) echo "-o --output --device --force --json" ;;
 	rom) echo "-o --output --force --json" ;;
-	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run" ;;
-	restore) echo "--force --timeout --dry-run" ;;
+	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run --json" ;;
+	restore) echo "--force --timeout --dry-run --json" ;;
 	host-config) echo "--device --apply --revert --blacklist --json --dry-run" ;;
 	args | help) echo "" ;;
 	esac
