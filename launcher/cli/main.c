@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cmd.h"
+#include "host/hostfs.h"
 #include "host/inspect.h"
 #include "util/log.h"
 
@@ -347,6 +348,32 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* -v: each sysfs write as it happens, the value as a C string ("\n" clears an override) */
+static void log_write(void *userdata _unused_, const char *path, const char *value)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (log_get_max_level() < LOG_INFO)
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	if (fclose(f) != 0)
+		return;
+	log_info("write %s = \"%s\"", path, buf);
+}
+
 int cmd_make_ctx(struct ctx **ret)
 {
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -396,6 +423,7 @@ int main(int argc, char **argv)
 
 	log_setup();
 	log_libxml2_init();
+	hostfs_set_write_hook(log_write, NULL);
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		if (opt == ARG_VERSION) {

@@ -96,8 +96,11 @@ expect_rc 1 "run while bound refused" g --qemu /bin/true run "$T/w.profile"
 expect_rc 0 "unbind PROFILE" g unbind "$T/w.profile"
 check "profile unbound" both amdgpu snd_hda_intel
 check "console back" test "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1
-expect_rc 0 "bind PROFILE again, restore by VM name" g bind "$T/w.profile"
+expect_rc 0 "bind PROFILE again (-v), restore by VM name" g -v bind "$T/w.profile"
+contains "-v shows each sysfs write" "$T/err" "^gpurun: write $T/root/sys/bus/pci/devices/$GPU/driver_override = \"vfio-pci\"$"
+contains "-v shows the unbind" "$T/err" "^gpurun: write $T/root/sys/bus/pci/devices/$AUD/driver/unbind = \"$AUD\"$"
 expect_rc 0 "restore w" g restore w
+lacks "no write lines without -v" "$T/err" "^gpurun: write "
 check "restored" both amdgpu snd_hda_intel
 
 # --- devices by short address and by id; --json of bind, unbind and restore
