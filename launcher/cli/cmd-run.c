@@ -8,6 +8,7 @@
 
 #include "cli/cmd.h"
 #include "cli/report.h"
+#include "host/holders.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "host/inspect.h"
@@ -219,6 +220,49 @@ int cmd_run_guard_signals(void)
 	return 0;
 }
 
+void cmd_log_holders(struct ctx *c, const char *bdf)
+{
+	_cleanup_(holder_list_clear) struct holder_list l = {};
+	_cleanup_free_ char *table = NULL;
+	const char *dm;
+	bool display = false;
+	int r;
+
+	r = holders_scan(c, bdf, &l);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to find the processes that hold %s, ignoring: %m", bdf);
+		return;
+	}
+	if (l.n == 0)
+		return;
+	table = holders_format(&l);
+	if (!table) {
+		log_error_errno(-ENOMEM, "Out of memory");
+		return;
+	}
+	log_error("%s is held open (its device nodes) by:", bdf);
+	for (char *line = table, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		log_notice("%s", line);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		display = display || l.items[i].display;
+	dm = holders_display_manager(&l);
+	if (dm)
+		log_notice("The display manager %s uses the GPU: stop it first (`systemctl stop %s`), "
+			   "or give the desktop another GPU.",
+			   dm, dm);
+	else if (display)
+		log_notice("A display server uses the GPU: log out of that session (or stop the "
+			   "display manager) first.");
+	else
+		log_notice("Close those programs (or stop them) and try again.");
+}
+
 int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 			 const struct error *err, unsigned timeout_ms)
 {
@@ -237,6 +281,10 @@ int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 		return 0;
 	}
 	log_error("%s: %s", what, strna(why));
+	/* a driver that does not let go of its device: say who keeps it busy, before the revert
+	 * (which gives it back to that driver anyway) */
+	if (err && err->errnum == ETIMEDOUT && err->device[0])
+		cmd_log_holders(c, err->device);
 	log_notice("Reverting");
 	return cmd_run_revert(c, j, timeout_ms);
 }

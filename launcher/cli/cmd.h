@@ -238,6 +238,10 @@ int cmd_run_guard_signals(void);
  * errno the failure carried. Returns the revert's result (0 when it was complete). */
 int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 			 const struct error *err, unsigned timeout_ms);
+/* The processes that hold @bdf's device nodes open, as `fuser -v` lists them, and the display
+ * manager among them (host/holders.h); nothing when there are none. For a driver that did not
+ * let go of @bdf in time. */
+void cmd_log_holders(struct ctx *c, const char *bdf);
 /* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. Refuses while
  * the VM is alive (liveness.h) unless @force. */
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force);

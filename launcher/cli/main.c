@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
+#include "host/vfio.h"
 #include "util/log.h"
 
 static int cmd_help(int argc, char **argv);
@@ -374,6 +375,22 @@ static void log_write(void *userdata _unused_, const char *path, const char *val
 	log_info("write %s = \"%s\"", path, buf);
 }
 
+/* a wait of more than a second says what it waits for */
+static void log_wait(void *userdata _unused_, const struct vfio_wait_note *n)
+{
+	unsigned total = (n->timeout_ms + 999) / 1000;
+
+	if (n->path)
+		log_notice("waiting for %s (IOMMU group %d) (%u s of %u)...", n->path, n->group,
+			   n->elapsed_s, total);
+	else if (n->driver && !streq_ptr(n->driver, n->want))
+		log_notice("waiting for %s to release %s (%u s of %u)...", n->driver, n->bdf,
+			   n->elapsed_s, total);
+	else
+		log_notice("waiting for %s to take %s (%u s of %u)...",
+			   n->want ? n->want : "a host driver", n->bdf, n->elapsed_s, total);
+}
+
 int cmd_make_ctx(struct ctx **ret)
 {
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -424,6 +441,7 @@ int main(int argc, char **argv)
 	log_setup();
 	log_libxml2_init();
 	hostfs_set_write_hook(log_write, NULL);
+	vfio_set_wait_hook(log_wait, NULL);
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		if (opt == ARG_VERSION) {

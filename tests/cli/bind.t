@@ -139,4 +139,33 @@ check "audio given back" both amdgpu snd_hda_intel
 check "no journal left" test ! -e "$T/root/run/gpurun/bind-$GPU/journal"
 fake_kernel_stop
 
+# --- a driver that does not let go: the wait says what it waits for, the timeout who holds it
+start_kernel --hold $GPU
+gdir=$(readlink -f "$T/root/sys/bus/pci/devices/$GPU")
+mkdir -p "$gdir/drm/card1" "$gdir/drm/renderD128" "$T/root/dev/dri"
+: >"$T/root/dev/dri/card1"; : >"$T/root/dev/dri/renderD128"; : >"$T/root/dev/dri/card0"
+printf 'root:x:0:0:root:/root:/bin/sh\ngdm:x:120:120::/var/lib/gdm3:/bin/false\n' >"$T/root/etc/passwd"
+fake_proc() { # PID COMM UID FD-TARGET...
+	p="$T/root/proc/$1"; mkdir -p "$p/fd"; echo "$2" >"$p/comm"
+	printf 'Name:\t%s\nUid:\t%s\t%s\t%s\t%s\n' "$2" "$3" "$3" "$3" "$3" >"$p/status"
+	pid=$1; shift 3; n=3
+	for t in "$@"; do ln -s "$t" "$p/fd/$n"; n=$((n + 1)); done
+}
+fake_proc 4242 gnome-shell 120 /dev/null /dev/dri/card1 "$T/root/dev/dri/renderD128"
+fake_proc 4343 gdm-wayland-ses 120 /dev/dri/card1
+fake_proc 5000 firefox 1000 /dev/dri/card0 /dev/null
+expect_rc 1 "bind of a GPU its driver holds" g bind --allow-boot-vga --timeout 2.5 $GPU $AUD
+contains "says what it waits for" "$T/err" "^gpurun: waiting for amdgpu to release $GPU \(1 s of 3\)\.\.\.$"
+contains "and again each second" "$T/err" "^gpurun: waiting for amdgpu to release $GPU \(2 s of 3\)\.\.\.$"
+contains "times out" "$T/err" "$GPU did not bind to vfio-pci within 2500 ms \(driver: amdgpu\)"
+contains "names the holders" "$T/err" "^gpurun: error: $GPU is held open \(its device nodes\) by:$"
+contains "fuser -v style header" "$T/err" "^gpurun:   NODE +USER +PID COMMAND$"
+contains "the compositor, by user name" "$T/err" "^gpurun:   /dev/dri/card1 +gdm +4242 gnome-shell \(display server\)$"
+contains "a link with the root in front counts" "$T/err" "^gpurun:   /dev/dri/renderD128 +gdm +4242 gnome-shell \(display server\)$"
+contains "the display manager" "$T/err" "^gpurun:   /dev/dri/card1 +gdm +4343 gdm-wayland-ses \(display manager\)$"
+lacks "another GPU's node is not this one's" "$T/err" "firefox"
+contains "says how to stop it" "$T/err" "The display manager gdm uses the GPU: stop it first \(.systemctl stop gdm.\)"
+check "everything given back" both amdgpu snd_hda_intel
+fake_kernel_stop
+
 done_testing
