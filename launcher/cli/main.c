@@ -58,17 +58,22 @@ static const struct cmd_command commands[] = {
 	{
 	    .name = "ls",
 	    .run = cmd_ls,
-	    .synopsis = "ls [OPTIONS]",
+	    .synopsis = "ls [OPTIONS] [DEVICE|GROUP...]",
 	    .summary = "List IOMMU groups with their devices, drivers and reset methods",
 	    .description =
-		"List the IOMMU groups with their devices, one line per PCI function: address, "
-		"vendor:device id, class and name, driver, reset methods, and markers for the GPU, "
-		"its audio function and the boot VGA device. Devices without an IOMMU group come "
-		"last (the IOMMU is off).",
+		"List the IOMMU groups with their devices: each PCI function as lspci -nn shows "
+		"it (address, class [code]: name [vendor:device] (rev)), marked GPU or AUDIO for "
+		"the GPU and its audio function, and under it the driver, the reset methods and "
+		"whether it is the boot VGA device. Names are cut to fit the terminal (COLUMNS, "
+		"80 when not a terminal); ids never are. A DEVICE (0000:c4:00.0, c4:00.0, 3:0.0 or "
+		"1002:1586) lists that device, a GROUP number that IOMMU group. Devices without an "
+		"IOMMU group come last (the IOMMU is off).",
 	    .options = cmd_ls_options,
 	    .examples =
 		(const struct cmd_example[]){
 		    { "which IOMMU group is the GPU in, and what else is in it?", "gpurun ls" },
+		    { "one device, by vendor:device id", "gpurun ls 1002:1586" },
+		    { "IOMMU group 14 only", "gpurun ls 14" },
 		    { "the same on a captured host tree",
 		      "gpurun --root tests/fixtures/hosts/strix-halo ls" },
 		    {},
