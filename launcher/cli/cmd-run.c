@@ -240,7 +240,7 @@ void cmd_log_holders(struct ctx *c, const char *bdf)
 		log_error_errno(-ENOMEM, "Out of memory");
 		return;
 	}
-	log_error("%s is held open (its device nodes) by:", bdf);
+	log_error("%s is in use: its device nodes are held by", bdf);
 	for (char *line = table, *next; *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

@@ -158,7 +158,7 @@ expect_rc 1 "bind of a GPU its driver holds" g bind --allow-boot-vga --timeout 2
 contains "says what it waits for" "$T/err" "^gpurun: waiting for amdgpu to release $GPU \(1 s of 3\)\.\.\.$"
 contains "and again each second" "$T/err" "^gpurun: waiting for amdgpu to release $GPU \(2 s of 3\)\.\.\.$"
 contains "times out" "$T/err" "$GPU did not bind to vfio-pci within 2500 ms \(driver: amdgpu\)"
-contains "names the holders" "$T/err" "^gpurun: error: $GPU is held open \(its device nodes\) by:$"
+contains "names the holders" "$T/err" "^gpurun: error: $GPU is in use: its device nodes are held by$"
 contains "fuser -v style header" "$T/err" "^gpurun:   NODE +USER +PID COMMAND$"
 contains "the compositor, by user name" "$T/err" "^gpurun:   /dev/dri/card1 +gdm +4242 gnome-shell \(display server\)$"
 contains "a link with the root in front counts" "$T/err" "^gpurun:   /dev/dri/renderD128 +gdm +4242 gnome-shell \(display server\)$"
