@@ -83,6 +83,10 @@ sed 's|^vbios = none$|vbios = /usr/share/vgabios/gpu.rom|' "$T/w.profile" >"$T/w
 expect_rc 1 "bind --dry-run PROFILE with a missing ROM refused" g --dry-run bind "$T/wr.profile"
 contains "names the ROM" "$T/err" 'Refusing: vbios = /usr/share/vgabios/gpu\.rom: the file does not exist'
 lacks "nothing bound" "$T/out" "^bind $GPU"
+sed 's|^vbios = none$|vbios = vfct\ngop = /srv/roms/AMDGopDriver.rom|' "$T/w.profile" >"$T/wg.profile"
+expect_rc 1 "plan with a missing GOP ROM" g plan "$T/wg.profile"
+contains "the GOP FAIL" "$T/out" '^FAIL rom-file: gop = /srv/roms/AMDGopDriver\.rom: the file does not exist$'
+contains "says where AMDGopDriver.rom comes from" "$T/out" "fix: Fix the path\. gop names the AMD GOP driver \(AMDGopDriver\.rom\).*comes with the machine's UEFI firmware.*leave gop out"
 check "dry runs changed nothing" both amdgpu snd_hda_intel
 expect_rc 0 "bind PROFILE" g bind "$T/w.profile"
 check "profile bound" both vfio-pci vfio-pci
