@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/rom.h"
 #include "core/vfct.h"
 #include "host/hostfs.h"
@@ -15,6 +16,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strutil.h"
 
 enum {
 	ARG_FORCE = _ARG_COMMON_MAX,
@@ -295,6 +297,17 @@ static int extract_one(struct ctx *c, const struct target *tg, const struct vfct
 		log_error("%s does not read back as the valid ROM that was written.", path);
 		return -EIO;
 	}
+	if (cmd_report_on) {
+		_cleanup_free_ char *what =
+		    strdup_printf("%s from %s: %zu image%s, first %s %04x:%04x",
+				  same ? "up to date" : "written", source, back->n_images,
+				  back->n_images == 1 ? "" : "s",
+				  rom_code_type_to_string(back->images[0].code_type),
+				  back->images[0].vendor, back->images[0].device);
+
+		cmd_report_file(path, len, what);
+		return 0;
+	}
 	printf("%s %s (%zu bytes) from %s: %zu image%s, first %s %04x:%04x class %06" PRIx32
 	       "%s%s.\n",
 	       same ? "Up to date:" : "Wrote", path, len, source, back->n_images,
@@ -397,7 +410,8 @@ const struct cmd_option cmd_vbios_options[] = {
 	  "(extract) the directory to write to (default /var/lib/gpurun/roms)" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL,
 	  "(extract) replace a different file of the same name" },
-	CMD_OPTION_GLOBAL("json", "(list) the table and its images as one JSON object"),
+	CMD_OPTION_GLOBAL("json", "(list) the table and its images as one JSON object; (extract) "
+				  "the files written, their sizes and sources"),
 	{},
 };
 
@@ -407,7 +421,7 @@ int cmd_vbios(int argc, char **argv)
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_vbios_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	const char *out = NULL, *device = NULL, *verb, *best;
-	int opt;
+	int opt, r;
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
@@ -443,5 +457,9 @@ int cmd_vbios(int argc, char **argv)
 		return EXIT_USAGE;
 	if (streq(verb, "list"))
 		return vbios_list(c);
-	return vbios_extract(c, device, out ? out : c->rom_dir);
+	if (arg_json)
+		cmd_report_start();
+	r = vbios_extract(c, device, out ? out : c->rom_dir);
+	cmd_report_print("vbios extract", r, "device", device, (const char *)NULL);
+	return r;
 }
