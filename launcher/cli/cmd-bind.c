@@ -289,9 +289,8 @@ static void report(const char *command, int status, const char *vm, const struct
 {
 	_cleanup_free_ char *journal = vm && !c->dry_run ? journal_path(c, vm) : NULL;
 
-	cmd_report_print(command, status, "vm", vm, "journal",
-			 status == EXIT_OK ? journal : NULL, "release",
-			 status == EXIT_OK ? release : NULL, (const char *)NULL);
+	cmd_report_print(command, status, "vm", vm, "journal", status == EXIT_OK ? journal : NULL,
+			 "release", status == EXIT_OK ? release : NULL, (const char *)NULL);
 }
 
 enum {

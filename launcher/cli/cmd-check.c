@@ -8,8 +8,8 @@
 #include "core/plan.h"
 #include "host/inspect.h"
 #include "hostcfg/hostcfg.h"
-#include "util/json.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
 

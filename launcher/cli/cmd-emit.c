@@ -3,12 +3,12 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/diag.h"
 #include "core/emit.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "core/rom.h"
 #include "core/vfct.h"
-#include "core/diag.h"
 #include "host/hostfs.h"
 #include "host/paths.h"
 #include "host/romstage.h"

@@ -67,10 +67,10 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool forc
 		for (size_t i = j->n_entries; i > 0; i--) {
 			const struct journal_entry *e = &j->entries[i - 1];
 
-			cmd_report_say("undo %s %s%s%s", journal_kind_to_string(e->kind), e->target,
-				       e->kind == JOURNAL_BIND ? " -> " : "",
-				       e->kind == JOURNAL_BIND ? (*e->value ? e->value : "no driver")
-							       : "");
+			cmd_report_say(
+			    "undo %s %s%s%s", journal_kind_to_string(e->kind), e->target,
+			    e->kind == JOURNAL_BIND ? " -> " : "",
+			    e->kind == JOURNAL_BIND ? (*e->value ? e->value : "no driver") : "");
 		}
 		return 0;
 	}

@@ -8,9 +8,9 @@
 
 #include "cli/cmd.h"
 #include "cli/report.h"
-#include "host/holders.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "host/holders.h"
 #include "host/inspect.h"
 #include "host/journal.h"
 #include "host/paths.h"
@@ -117,8 +117,7 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms)
 	return 0;
 }
 
-int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release,
-			   struct journal **ret)
+int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release, struct journal **ret)
 {
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *why = NULL;
@@ -230,7 +229,8 @@ void cmd_log_holders(struct ctx *c, const char *bdf)
 
 	r = holders_scan(c, bdf, &l);
 	if (r < 0) {
-		log_warning_errno(r, "Failed to find the processes that hold %s, ignoring: %m", bdf);
+		log_warning_errno(r, "Failed to find the processes that hold %s, ignoring: %m",
+				  bdf);
 		return;
 	}
 	if (l.n == 0)
@@ -253,9 +253,10 @@ void cmd_log_holders(struct ctx *c, const char *bdf)
 		display = display || l.items[i].display;
 	dm = holders_display_manager(&l);
 	if (dm)
-		log_notice("The display manager %s uses the GPU: stop it first (`systemctl stop %s`), "
-			   "or give the desktop another GPU.",
-			   dm, dm);
+		log_notice(
+		    "The display manager %s uses the GPU: stop it first (`systemctl stop %s`), "
+		    "or give the desktop another GPU.",
+		    dm, dm);
 	else if (display)
 		log_notice("A display server uses the GPU: log out of that session (or stop the "
 			   "display manager) first.");

@@ -298,12 +298,11 @@ static int extract_one(struct ctx *c, const struct target *tg, const struct vfct
 		return -EIO;
 	}
 	if (cmd_report_on) {
-		_cleanup_free_ char *what =
-		    strdup_printf("%s from %s: %zu image%s, first %s %04x:%04x",
-				  same ? "up to date" : "written", source, back->n_images,
-				  back->n_images == 1 ? "" : "s",
-				  rom_code_type_to_string(back->images[0].code_type),
-				  back->images[0].vendor, back->images[0].device);
+		_cleanup_free_ char *what = strdup_printf(
+		    "%s from %s: %zu image%s, first %s %04x:%04x", same ? "up to date" : "written",
+		    source, back->n_images, back->n_images == 1 ? "" : "s",
+		    rom_code_type_to_string(back->images[0].code_type), back->images[0].vendor,
+		    back->images[0].device);
 
 		cmd_report_file(path, len, what);
 		return 0;

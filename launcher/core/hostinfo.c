@@ -153,8 +153,9 @@ int pci_device_spec_parse(const char *s, struct pci_device_spec *ret, struct err
 	int r;
 
 	if (!s || !*s)
-		return error_set(err, EINVAL, "no device given (an address like 0000:c4:00.0 or "
-					      "a vendor:device id like 1002:1586)");
+		return error_set(err, EINVAL,
+				 "no device given (an address like 0000:c4:00.0 or "
+				 "a vendor:device id like 1002:1586)");
 	/* a '.' or a domain makes it an address; explain a bad one as an address */
 	if (strchr(s, '.') || (colon && strchr(colon + 1, ':'))) {
 		r = pci_addr_parse_err(s, spec.address, err);
@@ -179,8 +180,7 @@ static int suggestion_rank(const struct pci_func *f)
 
 /* The address or id on @h one typo (str_edit_distance) off @want, written to @buf; "" if none.
  * Between equally close ones a GPU wins, then an endpoint over a bridge. */
-static void closest_device(const struct host *h, const char *want, bool id, char *buf,
-			   size_t size)
+static void closest_device(const struct host *h, const char *want, bool id, char *buf, size_t size)
 {
 	const struct pci_func *best = NULL;
 
@@ -265,8 +265,8 @@ int host_resolve_device(const struct host *h, const char *spec, const struct pci
 		fprintf(f, "%s%s", i ? ", " : "", m[i]->address);
 	if (fclose(f) != 0)
 		return error_set(err, ENOMEM, NULL);
-	return error_set(err, ENOTUNIQ, "%s matches %d functions: %s; name one by address", spec,
-			 n, list);
+	return error_set(err, ENOTUNIQ, "%s matches %d functions: %s; name one by address", spec, n,
+			 list);
 }
 
 const struct pci_func *host_find_func(const struct host *h, const char *address)

@@ -250,8 +250,8 @@ static const char *const display_managers[] = {
 	"gdm", "gdm3", "sddm", "lightdm", "lxdm", "xdm", "greetd", "ly", NULL,
 };
 static const char *const display_servers[] = {
-	"Xorg",	   "X",	    "Xwayland", "gnome-shell", "kwin_wayland", "kwin_x11", "sway",
-	"weston",  "mutter", "Hyprland", "cosmic-comp", "labwc",	  "wayfire",  NULL,
+	"Xorg",	  "X",	    "Xwayland", "gnome-shell", "kwin_wayland", "kwin_x11", "sway",
+	"weston", "mutter", "Hyprland", "cosmic-comp", "labwc",	       "wayfire",  NULL,
 };
 
 static const char *display_manager_of(const char *command)
@@ -302,9 +302,9 @@ char *holders_format(const struct holder_list *l)
 		const struct holder *h = &l->items[i];
 
 		fprintf(f, "  %-22s %-10s %7d %s%s\n", h->node, h->user, (int)h->pid, h->command,
-			!h->display			   ? ""
+			!h->display			 ? ""
 			: display_manager_of(h->command) ? " (display manager)"
-							   : " (display server)");
+							 : " (display server)");
 	}
 	if (fclose(f) != 0)
 		return mfree(buf);

@@ -326,7 +326,8 @@ static void handle(const struct watch *w, const char *name)
 			_cleanup_free_ char *drv = current_driver(d);
 
 			if (streq_ptr(drv, w->name) && is_listed(held, n_held, d->bdf))
-				fprintf(stderr, "fake-kernel: %s holds on to %s\n", w->name, d->bdf);
+				fprintf(stderr, "fake-kernel: %s holds on to %s\n", w->name,
+					d->bdf);
 			else if (streq_ptr(drv, w->name))
 				do_unbind(d);
 		} else {

@@ -38,17 +38,18 @@ static char *make_root(void)
 	testutil_mkdir(root, "sys/bus/pci/devices");
 	testutil_symlink(root, "../../../devices/pci0000:00/" BDF, "sys/bus/pci/devices/" BDF);
 	testutil_symlink(root, "../../../devices/pci0000:00/" AUD, "sys/bus/pci/devices/" AUD);
-	for (const char *const *n = (const char *const[]){ "dri/card0", "dri/card1",
-							   "dri/renderD128", "snd/controlC2",
-							   "snd/pcmC2D3p", "snd/pcmC12D0p",
-							   "snd/controlC1", "snd/seq", NULL };
+	for (const char *const *n =
+		 (const char *const[]){ "dri/card0", "dri/card1", "dri/renderD128", "snd/controlC2",
+					"snd/pcmC2D3p", "snd/pcmC12D0p", "snd/controlC1", "snd/seq",
+					NULL };
 	     *n; n++) {
 		char rel[64];
 
 		snprintf(rel, sizeof(rel), "dev/%s", *n);
 		testutil_put(root, rel, "");
 	}
-	testutil_put(root, "etc/passwd", "root:x:0:0::/root:/bin/sh\nsddm:x:117:117::/:/bin/false\n");
+	testutil_put(root, "etc/passwd",
+		     "root:x:0:0::/root:/bin/sh\nsddm:x:117:117::/:/bin/false\n");
 	proc(root, "100", "sddm-helper", "117");
 	testutil_mkdir(root, "proc/100/fd");
 	testutil_symlink(root, "/dev/dri/card1", "proc/100/fd/5");
@@ -110,11 +111,11 @@ static void test_scan(void **state)
 	assert_string_equal(l.items[2].node, "/dev/dri/renderD128");
 	assert_string_equal(holders_display_manager(&l), "sddm");
 	text = holders_format(&l);
-	assert_string_equal(text,
-			    "  NODE                   USER           PID COMMAND\n"
-			    "  /dev/dri/card1         sddm           100 sddm-helper (display manager)\n"
-			    "  /dev/dri/card1         1000           200 kwin_wayland (display server)\n"
-			    "  /dev/dri/renderD128    1000           200 kwin_wayland (display server)\n");
+	assert_string_equal(
+	    text, "  NODE                   USER           PID COMMAND\n"
+		  "  /dev/dri/card1         sddm           100 sddm-helper (display manager)\n"
+		  "  /dev/dri/card1         1000           200 kwin_wayland (display server)\n"
+		  "  /dev/dri/renderD128    1000           200 kwin_wayland (display server)\n");
 	holder_list_clear(&l);
 	assert_int_equal(holders_scan(c, AUD, &l), 0);
 	assert_int_equal(l.n, 1);

@@ -148,8 +148,9 @@ static void test_addr_parse_explained(void **state)
 	expect_addr_error("03:20.0", "'03:20.0': device must be 00-1f");
 	expect_addr_error("100:00.0", "'100:00.0': bus must be 00-ff");
 	expect_addr_error("10000:03:00.0", "'10000:03:00.0': domain must be 0000-ffff");
-	expect_addr_error("0000:zz:00.0",
-			  "'0000:zz:00.0' is not a PCI address (like 0000:c4:00.0, c4:00.0 or 3:0.0)");
+	expect_addr_error(
+	    "0000:zz:00.0",
+	    "'0000:zz:00.0' is not a PCI address (like 0000:c4:00.0, c4:00.0 or 3:0.0)");
 }
 
 static void test_device_spec_parse(void **state)
@@ -219,9 +220,12 @@ static void test_resolve_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_id_parse),
-		cmocka_unit_test(test_apu_slot),       cmocka_unit_test(test_discrete_slot),
-		cmocka_unit_test(test_group_blockers), cmocka_unit_test(test_match_device),
+		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_id_parse),
+		cmocka_unit_test(test_apu_slot),
+		cmocka_unit_test(test_discrete_slot),
+		cmocka_unit_test(test_group_blockers),
+		cmocka_unit_test(test_match_device),
 		cmocka_unit_test(test_addr_parse_short_forms),
 		cmocka_unit_test(test_addr_parse_explained),
 		cmocka_unit_test(test_device_spec_parse),
