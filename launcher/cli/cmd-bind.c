@@ -4,8 +4,10 @@
  * stays in the state dir until unbind (or restore) replays it. */
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "host/inspect.h"
@@ -27,34 +29,81 @@ static char *bdf_vm_name(char *const *bdfs)
 	return s;
 }
 
-static int parse_bdfs(int n, char **args, char ***ret)
+/* Each argument (an address in any form, or a vendor:device id naming one function) as the
+ * canonical address of a function on this host; a function named twice counts once. */
+static int resolve_bdfs(const struct host *h, int n, char **args, char ***ret)
 {
-	_cleanup_strv_free_ char **l = NULL;
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
 	int r;
 
+	if (!l)
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
 	for (int i = 0; i < n; i++) {
-		char a[PCI_ADDR_MAX];
+		_cleanup_(error_clear) struct error err = {};
+		const struct pci_func *f;
 
-		if (pci_addr_parse(args[i], a) < 0)
-			return log_error_errno(
-			    -EINVAL, "'%s' is not a PCI address (e.g. 0000:c4:00.0)", args[i]);
-		r = strv_extend(&l, a);
+		r = host_resolve_device(h, args[i], &f, &err);
 		if (r < 0)
-			return log_error_errno(r, "Out of memory");
+			return cmd_device_error("device", args[i], &err, r);
+		if (strv_contains(l, f->address))
+			continue;
+		r = strv_extend(&l, f->address);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
 	}
 	*ret = TAKE_PTR(l);
-	return 0;
+	return EXIT_OK;
+}
+
+/* A word as the shell reads it back: as is when plain, else in single quotes. */
+static int shell_word(FILE *f, const char *w)
+{
+	if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			    "_./:=@%+,-") == strlen(w))
+		return fputs(w, f);
+	fputc('\'', f);
+	for (; *w; w++)
+		if (*w == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*w, f);
+	return fputc('\'', f);
+}
+
+/* The exact command that gives back what this bind binds: the same root and state dir, the
+ * same profile (as given) or addresses. malloc'd; NULL on ENOMEM. */
+static char *unbind_command(char *const *args)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fputs("gpurun", f);
+	if (arg_root) {
+		fputs(" --root ", f);
+		shell_word(f, arg_root);
+	}
+	if (arg_state_dir) {
+		fputs(" --state-dir ", f);
+		shell_word(f, arg_state_dir);
+	}
+	fputs(" unbind", f);
+	for (char *const *a = args; *a; a++) {
+		fputc(' ', f);
+		shell_word(f, *a);
+	}
+	if (fclose(f) != 0)
+		return mfree(buf);
+	return buf;
 }
 
 /* The refusals run applies through the plan, for a bare list of addresses. */
-static int check_bdfs(struct ctx *c, char *const *bdfs, bool allow_boot_vga, bool force)
+static int check_bdfs(const struct host *h, char *const *bdfs, bool allow_boot_vga, bool force)
 {
-	_cleanup_(host_freep) struct host *h = NULL;
-	int r, refuse = 0;
+	int refuse = 0;
 
-	r = host_inspect(c, &h);
-	if (r < 0)
-		return log_error_errno(r, "Failed to inspect the host: %m");
 	for (char *const *b = bdfs; *b; b++) {
 		const struct pci_func *f = host_find_func(h, *b);
 		const struct iommu_group *g;
@@ -97,15 +146,37 @@ static int check_bdfs(struct ctx *c, char *const *bdfs, bool allow_boot_vga, boo
 	return refuse;
 }
 
+/* A device name (0000:c4:00.0, c4:00.0, 1002:1586), or something meant as one ("c4:00.8": a
+ * ':' in a word that is not a file) gets the device parser's explanation; the rest is a
+ * profile. */
 static bool looks_like_profile(const char *s)
 {
-	char a[PCI_ADDR_MAX];
+	struct pci_device_spec ds;
 
-	return pci_addr_parse(s, a) < 0;
+	if (pci_device_spec_parse(s, &ds, NULL) >= 0)
+		return false;
+	return !strchr(s, ':') || strchr(s, '/') || access(s, F_OK) == 0;
+}
+
+/* A bind of a VM whose journal holds changes nobody is alive for: the devices are bound (by an
+ * earlier bind, or by a run that was killed); say so and how to release them. -EEXIST then. */
+static int refuse_bound(struct ctx *c, const char *vm, const char *release)
+{
+	_cleanup_free_ char *text = NULL;
+	enum journal_probe state;
+	size_t n = 0;
+
+	if (c->dry_run || journal_probe(c, vm, &state, &text, &n, NULL) < 0 ||
+	    state != JOURNAL_PROBE_LEFT)
+		return 0; /* anything else is the plan's or journal_create()'s to say */
+	log_error("VM '%s' is already bound (its changes are in %s/%s/journal); release it with "
+		  "`%s`.",
+		  vm, c->state, vm, release);
+	return -EEXIST;
 }
 
 static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const char *vm,
-		   struct prepare_options *po)
+		   const char *release, struct prepare_options *po)
 {
 	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_(error_clear) struct error err = {};
@@ -127,7 +198,7 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 	if (r < 0)
 		return r;
 	po->check_signals = true;
-	r = cmd_run_create_journal(c, vm, &j);
+	r = cmd_run_create_journal(c, vm, release, &j);
 	if (r < 0)
 		return r;
 	r = p ? prepare_plan(c, p, j, po, &err) : prepare_addresses(c, bdfs, j, po, &err);
@@ -135,8 +206,7 @@ static int do_bind(struct ctx *c, const struct plan *p, char *const *bdfs, const
 		(void)cmd_run_undo_prepare(c, j, "Binding failed", &err, po->timeout_ms);
 		return r;
 	}
-	log_notice("Bound for '%s'; `gpurun unbind` or `gpurun restore %s` gives the devices back.",
-		   vm, vm);
+	log_notice("Bound for '%s'. To give the devices back: %s", vm, release);
 	return 0;
 }
 
@@ -192,9 +262,9 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms,
 			continue;
 		}
 		if (c->dry_run) {
-			printf("release %s: clear driver_override, unbind from " VFIO_DRIVER
-			       ", drivers_probe\n",
-			       *b);
+			cmd_report_say("release %s: clear driver_override, unbind from " VFIO_DRIVER
+				       ", drivers_probe",
+				       *b);
 			continue;
 		}
 		r = vfio_release(c, *b, timeout_ms, &final);
@@ -208,8 +278,19 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms,
 			ret = -EIO;
 		} else
 			log_notice("%s: %s", *b, final);
+		cmd_report_function(NULL, *b, final, r >= 0 && final && !streq(final, VFIO_DRIVER));
 	}
 	return ret;
+}
+
+/* --json: what bind/unbind did; for bind also its journal and the command that releases it. */
+static void report(const char *command, int status, const char *vm, const struct ctx *c,
+		   const char *release)
+{
+	_cleanup_free_ char *journal = vm && !c->dry_run ? journal_path(c, vm) : NULL;
+
+	cmd_report_print(command, status, "vm", vm, "journal", status == EXIT_OK ? journal : NULL,
+			 "release", status == EXIT_OK ? release : NULL, (const char *)NULL);
 }
 
 enum {
@@ -229,6 +310,8 @@ const struct cmd_option cmd_bind_options[] = {
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
 	  "how long to wait for each function to change driver (0 to 3600, default 10)" },
 	CMD_OPTION_GLOBAL("dry-run", "print each host change instead of making it"),
+	CMD_OPTION_GLOBAL("json", "what was done as one JSON object: the changes, the functions "
+				  "given back, the journal and the command that releases them"),
 	{},
 };
 
@@ -238,9 +321,10 @@ int cmd_bind(int argc, char **argv)
 	struct prepare_options po = { .timeout_ms = VFIO_DEFAULT_TIMEOUT_MS, .say = cmd_run_say };
 	bool unbind = streq(argv[0], "unbind"), allow_boot_vga = false, force = false;
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(host_freep) struct host *h = NULL;
 	_cleanup_strv_free_ char **bdfs = NULL;
-	_cleanup_free_ char *vm = NULL;
-	int opt, r;
+	_cleanup_free_ char *vm = NULL, *release = NULL;
+	int opt, r, ret;
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
@@ -260,6 +344,8 @@ int cmd_bind(int argc, char **argv)
 	if (optind >= argc)
 		return cmd_usage_error(argv[0], "expected a PROFILE or PCI addresses");
 
+	if (arg_json)
+		cmd_report_start();
 	if (looks_like_profile(argv[optind])) {
 		struct cmd_planned p = {};
 
@@ -268,19 +354,23 @@ int cmd_bind(int argc, char **argv)
 		r = cmd_plan_load_with(argv[optind], allow_boot_vga, &p);
 		if (r != EXIT_OK)
 			return r;
-		if (unbind)
+		release = unbind_command(argv + optind);
+		if (!release)
+			r = log_error_errno(-ENOMEM, "Out of memory");
+		else if (unbind)
 			r = cmd_restore_vm(p.ctx, p.plan->vm_name, po.timeout_ms,
 					   force || arg_force);
-		else if (cmd_run_check_plan(p.plan, force || arg_force, true) < 0)
+		else if (refuse_bound(p.ctx, p.plan->vm_name, release) < 0 ||
+			 cmd_run_check_plan(p.plan, force || arg_force, true) < 0)
 			r = -EPERM;
 		else
-			r = do_bind(p.ctx, p.plan, NULL, p.plan->vm_name, &po);
+			r = do_bind(p.ctx, p.plan, NULL, p.plan->vm_name, release, &po);
+		ret = r < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+		report(argv[0], ret, p.plan->vm_name, p.ctx, unbind ? NULL : release);
 		cmd_planned_done(&p);
-		return r < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+		return ret;
 	}
 
-	if (parse_bdfs(argc - optind, argv + optind, &bdfs) < 0)
-		return EXIT_USAGE;
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (c->remote_uri)
@@ -288,6 +378,12 @@ int cmd_bind(int argc, char **argv)
 				       "--connect %s is another host: name a PROFILE (its devices "
 				       "are prepared there through libvirt), not PCI addresses",
 				       c->remote_uri);
+	r = host_inspect(c, &h);
+	if (r < 0)
+		return log_error_errno(r, "Failed to inspect the host: %m"), EXIT_FAILURE_OP;
+	ret = resolve_bdfs(h, argc - optind, argv + optind, &bdfs);
+	if (ret != EXIT_OK)
+		return ret;
 	for (char **b = bdfs; *b; b++) {
 		r = vfio_read_state(c, *b, NULL, NULL);
 		if (r < 0) {
@@ -295,14 +391,19 @@ int cmd_bind(int argc, char **argv)
 			return r == -ENOENT ? EXIT_USAGE : EXIT_FAILURE_OP;
 		}
 	}
-	if (unbind)
-		return do_unbind_bdfs(c, bdfs, po.timeout_ms, force || arg_force) < 0
-			   ? EXIT_FAILURE_OP
-			   : EXIT_OK;
-	if (check_bdfs(c, bdfs, allow_boot_vga, force || arg_force) < 0)
-		return EXIT_FAILURE_OP;
+	release = unbind_command(bdfs);
 	vm = bdf_vm_name(bdfs);
-	if (!vm)
+	if (!vm || !release)
 		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
-	return do_bind(c, NULL, bdfs, vm, &po) < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+	if (unbind)
+		ret = do_unbind_bdfs(c, bdfs, po.timeout_ms, force || arg_force) < 0
+			  ? EXIT_FAILURE_OP
+			  : EXIT_OK;
+	else if (refuse_bound(c, vm, release) < 0 ||
+		 check_bdfs(h, bdfs, allow_boot_vga, force || arg_force) < 0)
+		ret = EXIT_FAILURE_OP;
+	else
+		ret = do_bind(c, NULL, bdfs, vm, release, &po) < 0 ? EXIT_FAILURE_OP : EXIT_OK;
+	report(argv[0], ret, unbind ? NULL : vm, c, unbind ? NULL : release);
+	return ret;
 }

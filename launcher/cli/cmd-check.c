@@ -8,6 +8,7 @@
 #include "core/plan.h"
 #include "host/inspect.h"
 #include "hostcfg/hostcfg.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -121,17 +122,12 @@ int cmd_check(int argc, char **argv)
 		return EXIT_FAILURE_OP;
 
 	if (device) {
-		n = host_match_device(h, device, &gpus);
-		if (n == -EINVAL) {
-			log_error("Invalid --device '%s': expected an address like 0000:c4:00.0 or "
-				  "ids like 1002:1586.",
-				  device);
-			return EXIT_USAGE;
-		}
-		if (n == 0) {
-			log_error("No PCI device matches --device '%s' (see `gpurun ls`).", device);
-			return EXIT_USAGE;
-		}
+		_cleanup_(error_clear) struct error err = {};
+
+		/* every function with the id: identical GPUs are each checked */
+		n = host_resolve_devices(h, device, &gpus, &err);
+		if (n < 0)
+			return cmd_device_error("--device", device, &err, n);
 	} else if (!have_plan) {
 		gpus = calloc(h->n_funcs + 1, sizeof(*gpus));
 		if (!gpus)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/diag.h"
 #include "core/emit.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -12,6 +13,7 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -145,6 +147,9 @@ enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS };
 	"a hookscript's gpurun bind must"
 #define HELP_FORCE "(with --stage) replace a different file of the same name in /usr/share/kvm"
 #define HELP_DRY_RUN "(with --stage) name the ROM files instead of copying them"
+#define HELP_JSON                                                                                  \
+	"when the profile cannot be emitted (a FAIL), its diagnostics as one JSON object on "      \
+	"stdout instead of the FAIL lines"
 
 const struct cmd_option cmd_emit_options[] = {
 	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
@@ -152,13 +157,16 @@ const struct cmd_option cmd_emit_options[] = {
 	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	CMD_OPTION_GLOBAL("json", HELP_JSON),
 	{},
 };
 const struct cmd_option cmd_args_options[] = {
+	CMD_OPTION_GLOBAL("json", HELP_JSON),
 	{},
 };
 const struct cmd_option cmd_xml_options[] = {
 	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
+	CMD_OPTION_GLOBAL("json", HELP_JSON),
 	{},
 };
 const struct cmd_option cmd_pve_options[] = {
@@ -166,6 +174,7 @@ const struct cmd_option cmd_pve_options[] = {
 	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
+	CMD_OPTION_GLOBAL("json", HELP_JSON),
 	{},
 };
 
@@ -236,7 +245,22 @@ int cmd_emit(int argc, char **argv)
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
 		return r;
-	cmd_print_diags(&c.plan->diags, DIAG_WARN);
+	if (!arg_json)
+		cmd_print_diags(&c.plan->diags, DIAG_WARN);
+	if (arg_json && (!c.plan->resolved || diag_count(&c.plan->diags, DIAG_FAIL) > 0)) {
+		/* --json: the diagnostics say why, on stdout, and nothing else there */
+		printf("{\"output\":");
+		json_string(stdout, e->name);
+		printf(",\"profile\":");
+		json_string(stdout, argv[optind]);
+		printf(",\"emitted\":false,\"diagnostics\":");
+		diag_list_json(&c.plan->diags, stdout);
+		printf("}\n");
+		log_error("Cannot emit %s for '%s': see the FAIL diagnostics.", e->description,
+			  argv[optind]);
+		cmd_planned_done(&c);
+		return EXIT_FAILURE_OP;
+	}
 	if (c.plan->resolved && diag_count(&c.plan->diags, DIAG_FAIL) > 0) {
 		/* run would refuse this plan: no configuration for another machine than that */
 		log_error("Cannot emit %s for '%s': see the FAIL lines above.", e->description,

@@ -291,20 +291,11 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
-	n = host_match_device(h, device, &gpus);
-	if (n == -EINVAL) {
-		log_error(
-		    "Invalid %s '%s': expected an address like 0000:c4:00.0 or ids like 1002:1586.",
-		    profile ? "[gpu] device" : "--device", device);
-		return EXIT_USAGE;
-	}
+	n = host_resolve_devices(h, device, &gpus, &err);
 	if (n < 0)
-		return log_error_errno(n, "Failed to match devices: %m"), EXIT_FAILURE_OP;
-	if (n == 0) {
-		log_error("No PCI device matches %s '%s' (see `gpurun ls`).",
-			  profile ? "the profile's [gpu] device" : "--device", device);
-		return EXIT_USAGE;
-	}
+		return cmd_device_error(profile ? "the profile's [gpu] device" : "--device", device,
+					&err, n);
+	error_clear(&err);
 
 	r = hostcfg_load(c, h, &cfg, &err);
 	if (r < 0) {

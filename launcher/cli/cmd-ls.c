@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpurun ls: IOMMU groups with their devices, drivers and reset methods. */
+/* gpurun ls [DEVICE|GROUP...]: IOMMU groups with their devices, drivers and reset methods, in
+ * lspci's words and order; one device, or one group, when named. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 #include "host/inspect.h"
 #include "host/pcidev.h"
+#include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -27,20 +32,93 @@ static const char *role_of(const struct host *h, const struct pci_func *f)
 	return NULL;
 }
 
-static void print_func_line(const struct host *h, const struct pci_func *f, bool color)
+/* Columns an ls line may take: COLUMNS, else the terminal's width on a tty, else 80. */
+static size_t line_width(void)
 {
-	_cleanup_free_ char *name = pcidev_display_name(f);
-	_cleanup_free_ char *reset = strv_join(f->reset_methods, " ");
-	const char *role = role_of(h, f);
-	char marker[12] = "";
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	unsigned long n;
+
+	if (env && *env) {
+		errno = 0;
+		n = strtoul(env, &end, 10);
+		if (!errno && !*end && n >= 20 && n <= 1000)
+			return n;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* lspci names the vendor "Advanced Micro Devices, Inc. [AMD/ATI]"; "AMD/ATI" when short of
+ * room. NULL when the name has no short form. */
+static char *short_vendor(const char *v)
+{
+	const char *o = v ? strrchr(v, '[') : NULL;
+	size_t n = o ? strcspn(o + 1, "]") : 0;
+
+	if (!o || n == 0 || o[1 + n] != ']')
+		return NULL;
+	return strndup(o + 1, n);
+}
+
+/* The device's name in at most @room columns: vendor and device as lspci prints them, else with
+ * the vendor's short form, else the device alone, else that cut with "...". Never shorter than
+ * 8 columns (the line is then longer than the width: the ids are never cut). */
+static char *fitted_name(const struct pci_func *f, size_t room)
+{
+	_cleanup_free_ char *full = pcidev_display_name(f), *sv = short_vendor(f->vendor_name);
+	char *s = NULL;
+
+	if (!full)
+		return NULL;
+	if (strlen(full) <= room)
+		return TAKE_PTR(full);
+	if (sv && f->device_name && asprintf(&s, "%s %s", sv, f->device_name) < 0)
+		return NULL;
+	if (!s)
+		s = TAKE_PTR(full);
+	if (strlen(s) > room && f->vendor_name && f->device_name) {
+		free(s);
+		s = strdup(f->device_name);
+		if (!s)
+			return NULL;
+	}
+	if (room < 8)
+		room = 8;
+	if (strlen(s) > room)
+		strcpy(s + room - 3, "...");
+	return s;
+}
+
+/* lspci's line ("c4:00.0 VGA compatible controller [0300]: NAME [1002:1586] (rev c1)") after
+ * the GPU/AUDIO marker, the name fitted to the width; then gpurun's extras on their own line,
+ * as `lspci -k` puts the driver under the device. */
+static void print_func_line(const struct host *h, const struct pci_func *f, bool color,
+			    bool short_addr, size_t width)
+{
+	_cleanup_free_ char *reset = strv_join(f->reset_methods, " "), *name = NULL;
+	const char *role = role_of(h, f), *addr = short_addr ? f->address + 5 : f->address;
+	char marker[12] = "", tail[32], head[160];
+	size_t used;
 
 	if (role)
 		snprintf(marker, sizeof(marker), "%s", streq(role, "gpu") ? "GPU" : "AUDIO");
-	printf("  %s%-5s%s %s [%04x:%04x] %s: %s (driver %s, reset: %s)%s%s%s\n",
-	       color && role ? "\033[1m" : "", marker, color && role ? "\033[0m" : "", f->address,
-	       f->vendor, f->device, f->class_name ? f->class_name : "Class", strna(name),
-	       f->driver ? f->driver : "none", reset && *reset ? reset : "none",
-	       f->boot_vga == 1 ? " [boot VGA]" : "", f->console ? " [console]" : "",
+	snprintf(head, sizeof(head), "%s %s [%04x]: ", addr,
+		 f->class_name ? f->class_name : "Class", f->class >> 8);
+	if (f->revision)
+		snprintf(tail, sizeof(tail), " [%04x:%04x] (rev %02x)", f->vendor, f->device,
+			 f->revision);
+	else
+		snprintf(tail, sizeof(tail), " [%04x:%04x]", f->vendor, f->device);
+	used = 8 + strlen(head) + strlen(tail);
+	name = fitted_name(f, width > used ? width - used : 0);
+	printf("  %s%-5s%s %s%s%s\n", color && role ? "\033[1m" : "", marker,
+	       color && role ? "\033[0m" : "", head, strna(name), tail);
+	printf("          driver %s, reset: %s%s%s%s\n", f->driver ? f->driver : "none",
+	       reset && *reset ? reset : "none", f->boot_vga == 1 ? " [boot VGA]" : "",
+	       f->console ? " [console]" : "",
 	       f->config_dead ? " [not responding: config space reads 0xff]" : "");
 }
 
@@ -54,6 +132,9 @@ static void print_func_json(const struct host *h, const struct pci_func *f)
 	       f->address, f->vendor, f->device, f->subvendor, f->subdevice, f->class >> 8);
 	json_key(stdout, "name");
 	json_string(stdout, name);
+	printf(",\"revision\":\"%02x\",", f->revision);
+	json_key(stdout, "class_name");
+	json_string(stdout, f->class_name);
 	printf(",");
 	json_key(stdout, "driver");
 	json_string(stdout, f->driver);
@@ -73,27 +154,47 @@ static void print_func_json(const struct host *h, const struct pci_func *f)
 	printf("]}");
 }
 
-static void ls_json(const struct host *h)
+static bool group_shown(const struct iommu_group *grp, const bool *show)
 {
-	bool first = true;
+	for (size_t i = 0; i < grp->n_members; i++)
+		if (show[grp->members[i]])
+			return true;
+	return false;
+}
+
+static bool ungrouped(const struct host *h, size_t i)
+{
+	return h->funcs[i].iommu_group < 0 || !host_find_group(h, h->funcs[i].iommu_group);
+}
+
+static void ls_json(const struct host *h, const bool *show)
+{
+	bool first = true, first_group = true;
 
 	printf("{\"groups\":[");
 	for (size_t g = 0; g < h->n_groups; g++) {
 		const struct iommu_group *grp = &h->groups[g];
+		bool first_dev = true;
 
-		printf("%s{\"id\":%d,\"type\":", g ? "," : "", grp->id);
+		if (!group_shown(grp, show))
+			continue;
+		printf("%s{\"id\":%d,\"type\":", first_group ? "" : ",", grp->id);
+		first_group = false;
 		json_string(stdout, grp->type);
 		printf(",\"devices\":[");
 		for (size_t i = 0; i < grp->n_members; i++) {
-			if (i)
+			if (!show[grp->members[i]])
+				continue;
+			if (!first_dev)
 				putchar(',');
+			first_dev = false;
 			print_func_json(h, &h->funcs[grp->members[i]]);
 		}
 		printf("]}");
 	}
 	printf("],\"ungrouped\":[");
 	for (size_t i = 0; i < h->n_funcs; i++) {
-		if (h->funcs[i].iommu_group >= 0 && host_find_group(h, h->funcs[i].iommu_group))
+		if (!ungrouped(h, i) || !show[i])
 			continue;
 		if (!first)
 			putchar(',');
@@ -103,29 +204,66 @@ static void ls_json(const struct host *h)
 	printf("]}\n");
 }
 
-static void ls_text(const struct host *h)
+static void ls_text(const struct host *h, const bool *show, bool all)
 {
-	bool color = log_use_color(STDOUT_FILENO), header = false;
+	bool color = log_use_color(STDOUT_FILENO), header = false, short_addr = true;
+	size_t width = line_width();
 
-	if (h->n_groups == 0)
+	/* lspci leaves out domain 0000 when every device is in it */
+	for (size_t i = 0; i < h->n_funcs; i++)
+		short_addr = short_addr && h->funcs[i].domain == 0;
+	if (h->n_groups == 0 && all)
 		printf(
 		    "No IOMMU groups: the IOMMU is off or not supported (see `gpurun check`).\n");
 	for (size_t g = 0; g < h->n_groups; g++) {
 		const struct iommu_group *grp = &h->groups[g];
 
+		if (!group_shown(grp, show))
+			continue;
 		printf("IOMMU group %d%s%s%s:\n", grp->id, grp->type ? " (" : "",
 		       grp->type ? grp->type : "", grp->type ? ")" : "");
 		for (size_t i = 0; i < grp->n_members; i++)
-			print_func_line(h, &h->funcs[grp->members[i]], color);
+			if (show[grp->members[i]])
+				print_func_line(h, &h->funcs[grp->members[i]], color, short_addr,
+						width);
 	}
 	for (size_t i = 0; i < h->n_funcs; i++) {
-		if (h->funcs[i].iommu_group >= 0 && host_find_group(h, h->funcs[i].iommu_group))
+		if (!ungrouped(h, i) || !show[i])
 			continue;
 		if (!header)
 			printf("Devices without an IOMMU group:\n");
 		header = true;
-		print_func_line(h, &h->funcs[i], color);
+		print_func_line(h, &h->funcs[i], color, short_addr, width);
 	}
+}
+
+/* Mark what @arg names: a number is an IOMMU group (all its members), anything else a device
+ * (every function an id matches). EXIT_OK or the exit status of the error it logged. */
+static int select_arg(const struct host *h, const char *arg, bool *show)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ const struct pci_func **m = NULL;
+	int n;
+
+	if (*arg && strspn(arg, "0123456789") == strlen(arg) && strlen(arg) <= 6) {
+		const struct iommu_group *g = host_find_group(h, atoi(arg));
+
+		if (!g) {
+			log_error("No IOMMU group %s on this host (%s; see `gpurun ls`).", arg,
+				  h->n_groups == 0 ? "the IOMMU is off"
+						   : "the groups are listed by `gpurun ls`");
+			return EXIT_USAGE;
+		}
+		for (size_t i = 0; i < g->n_members; i++)
+			show[g->members[i]] = true;
+		return EXIT_OK;
+	}
+	n = host_resolve_devices(h, arg, &m, &err);
+	if (n < 0)
+		return cmd_device_error("device", arg, &err, n);
+	for (int i = 0; i < n; i++)
+		show[m[i] - h->funcs] = true;
+	return EXIT_OK;
 }
 
 const struct cmd_option cmd_ls_options[] = {
@@ -138,18 +276,29 @@ int cmd_ls(int argc, char **argv)
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_ls_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
+	_cleanup_free_ bool *show = NULL;
+	int r;
 
 	if (cmd_parse_options(&parser) < 0)
 		return parser.status;
-	if (optind < argc)
-		return cmd_usage_error("ls", "takes no arguments (got '%s')", argv[optind]);
 	if (cmd_make_ctx(&c) < 0)
 		return EXIT_USAGE;
 	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
+	show = calloc(h->n_funcs + 1, sizeof(bool));
+	if (!show)
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	for (int i = optind; i < argc; i++) {
+		r = select_arg(h, argv[i], show);
+		if (r != EXIT_OK)
+			return r;
+	}
+	if (optind >= argc)
+		for (size_t i = 0; i < h->n_funcs; i++)
+			show[i] = true;
 	if (arg_json)
-		ls_json(h);
+		ls_json(h, show);
 	else
-		ls_text(h);
+		ls_text(h, show, optind >= argc);
 	return EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "host/journal.h"
 #include "host/pcidev.h"
 #include "host/state.h"
@@ -71,7 +72,7 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool forc
 	if (j->n_entries == 0) {
 		/* nobody holds it and it names no change: gpurun was stopped before its first */
 		if (c->dry_run) {
-			printf("remove %s (no entries: nothing to undo)\n", j->path);
+			cmd_report_say("remove %s (no entries: nothing to undo)", j->path);
 			return 0;
 		}
 		r = journal_remove(c, vm);
@@ -114,14 +115,15 @@ int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool forc
 			const struct journal_entry *e = &j->entries[i - 1];
 
 			if (e->kind == JOURNAL_NODEDEV)
-				printf("undo %s %s %s -> %s\n", journal_kind_to_string(e->kind),
-				       e->target, e->value, *e->extra ? e->extra : "no driver");
+				cmd_report_say("undo %s %s %s -> %s",
+					       journal_kind_to_string(e->kind), e->target, e->value,
+					       *e->extra ? e->extra : "no driver");
 			else
-				printf("undo %s %s%s%s\n", journal_kind_to_string(e->kind),
-				       e->target, e->kind == JOURNAL_BIND ? " -> " : "",
-				       e->kind == JOURNAL_BIND
-					   ? (*e->value ? e->value : "no driver")
-					   : "");
+				cmd_report_say("undo %s %s%s%s", journal_kind_to_string(e->kind),
+					       e->target, e->kind == JOURNAL_BIND ? " -> " : "",
+					       e->kind == JOURNAL_BIND
+						   ? (*e->value ? e->value : "no driver")
+						   : "");
 		}
 		return 0;
 	}
@@ -139,6 +141,8 @@ const struct cmd_option cmd_restore_options[] = {
 	{ "timeout", 0, required_argument, ARG_TIMEOUT, "SEC",
 	  "how long to wait for each function to get its driver back (0 to 3600, default 10)" },
 	CMD_OPTION_GLOBAL("dry-run", "print what would be undone, last change first"),
+	CMD_OPTION_GLOBAL("json", "what was undone as one JSON object: each function and the "
+				  "driver it has again"),
 	{},
 };
 
@@ -190,10 +194,14 @@ int cmd_restore(int argc, char **argv)
 		log_error_errno(r, "Failed to list journals in %s: %m", c->state);
 		return EXIT_FAILURE_OP;
 	}
+	if (arg_json)
+		cmd_report_start();
 	if (strv_length(vms) == 0)
 		log_notice("Nothing to restore: no journal in %s.", c->state);
 	for (char **v = vms; v && *v; v++)
 		if (cmd_restore_vm(c, *v, timeout_ms, force || arg_force) < 0)
 			ret = EXIT_FAILURE_OP;
+	cmd_report_print("restore", ret, "vm", optind < argc ? argv[optind] : NULL,
+			 (const char *)NULL);
 	return ret;
 }

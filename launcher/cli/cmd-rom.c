@@ -5,11 +5,13 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/rom.h"
 #include "host/hostfs.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strutil.h"
 
 enum {
 	ARG_FORCE = _ARG_COMMON_MAX,
@@ -188,6 +190,17 @@ static int rom_combine_files(const char *out, const char *vbios, const char *gop
 		log_error("%s: the combined ROM does not decode as two valid images", out);
 		return EXIT_FAILURE_OP;
 	}
+	if (cmd_report_on) {
+		_cleanup_free_ char *what = strdup_printf(
+		    "combined from %s and %s: legacy image %04x:%04x (%zu bytes) + EFI %s image "
+		    "%04x:%04x (%zu bytes)",
+		    vbios, gop, info->images[0].vendor, info->images[0].device,
+		    info->images[0].length, rom_efi_machine_to_string(info->images[1].efi_machine),
+		    info->images[1].vendor, info->images[1].device, info->images[1].length);
+
+		cmd_report_file(out, clen, what);
+		return EXIT_OK;
+	}
 	printf("Wrote %s (%zu bytes): legacy image %04x:%04x (%zu bytes) + EFI %s image "
 	       "%04x:%04x (%zu bytes).\n",
 	       out, clen, info->images[0].vendor, info->images[0].device, info->images[0].length,
@@ -199,7 +212,8 @@ static int rom_combine_files(const char *out, const char *vbios, const char *gop
 const struct cmd_option cmd_rom_options[] = {
 	{ "output", 'o', required_argument, 'o', "OUT", "(combine) the file to write" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, "(combine) replace an OUT that differs" },
-	CMD_OPTION_GLOBAL("json", "(info) one JSON object per file"),
+	CMD_OPTION_GLOBAL("json", "(info) one JSON object per file; (combine) what was written, "
+				  "as one JSON object"),
 	{},
 };
 
@@ -236,7 +250,13 @@ int cmd_rom(int argc, char **argv)
 			return cmd_usage_error("rom", "combine needs -o OUT");
 		if (argc - optind != 2)
 			return cmd_usage_error("rom", "combine takes exactly two files: VBIOS GOP");
-		return rom_combine_files(out, argv[optind], argv[optind + 1], arg_force);
+		int r;
+
+		if (arg_json)
+			cmd_report_start();
+		r = rom_combine_files(out, argv[optind], argv[optind + 1], arg_force);
+		cmd_report_print("rom combine", r, (const char *)NULL);
+		return r;
 	}
 	best = cmd_closest(verb, verbs);
 	if (best)

@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/plan.h"
 #include "core/profile.h"
+#include "host/holders.h"
 #include "host/inspect.h"
 #include "host/journal.h"
 #include "host/paths.h"
@@ -95,9 +97,11 @@ void cmd_run_say(void *userdata, const char *line)
 {
 	bool dry = userdata != NULL;
 
-	if (dry)
+	/* --json of bind: the changes go into its report, not to stdout */
+	cmd_report_change(line);
+	if (dry && !cmd_report_on)
 		printf("%s\n", line);
-	else
+	else if (!dry)
 		log_notice("%s", line);
 }
 
@@ -117,7 +121,7 @@ int cmd_run_parse_timeout(const char *s, unsigned *ret_ms)
 	return 0;
 }
 
-int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret)
+int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release, struct journal **ret)
 {
 	_cleanup_(error_clear) struct error err = {};
 	_cleanup_free_ char *why = NULL;
@@ -134,6 +138,11 @@ int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret)
 	why = error_format(&err);
 	if (r == -EBUSY)
 		log_error("%s.", strna(why));
+	else if (r == -EEXIST && release)
+		/* bind leaves its journal on purpose: the devices are bound, not left behind */
+		log_error("VM '%s' is already bound (its changes are in %s/%s/journal); release it "
+			  "with `%s`.",
+			  vm, c->state, vm, release);
 	else if (r == -EEXIST)
 		log_error(
 		    "A previous run of VM '%s' left its journal in %s/%s; run `gpurun restore "
@@ -173,6 +182,7 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 	for (size_t i = 0; i < rep.n_functions; i++) {
 		const struct revert_function *f = &rep.functions[i];
 
+		cmd_report_function(j->vm, f->bdf, f->final, f->ok);
 		if (f->ok)
 			log_notice("%s: %s (restored)", f->bdf, f->final ? f->final : "no driver");
 		else
@@ -213,6 +223,51 @@ int cmd_run_guard_signals(void)
 	return 0;
 }
 
+void cmd_log_holders(struct ctx *c, const char *bdf)
+{
+	_cleanup_(holder_list_clear) struct holder_list l = {};
+	_cleanup_free_ char *table = NULL;
+	const char *dm;
+	bool display = false;
+	int r;
+
+	r = holders_scan(c, bdf, &l);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to find the processes that hold %s, ignoring: %m",
+				  bdf);
+		return;
+	}
+	if (l.n == 0)
+		return;
+	table = holders_format(&l);
+	if (!table) {
+		log_error_errno(-ENOMEM, "Out of memory");
+		return;
+	}
+	log_error("%s is in use: its device nodes are held by", bdf);
+	for (char *line = table, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		log_notice("%s", line);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		display = display || l.items[i].display;
+	dm = holders_display_manager(&l);
+	if (dm)
+		log_notice(
+		    "The display manager %s uses the GPU: stop it first (`systemctl stop %s`), "
+		    "or give the desktop another GPU.",
+		    dm, dm);
+	else if (display)
+		log_notice("A display server uses the GPU: log out of that session (or stop the "
+			   "display manager) first.");
+	else
+		log_notice("Close those programs (or stop them) and try again.");
+}
+
 int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 			 const struct error *err, unsigned timeout_ms)
 {
@@ -231,6 +286,10 @@ int cmd_run_undo_prepare(struct ctx *c, struct journal *j, const char *what,
 		return 0;
 	}
 	log_error("%s: %s", what, strna(why));
+	/* a driver that does not let go of its device: say who keeps it busy, before the revert
+	 * (which gives it back to that driver anyway) */
+	if (err && err->errnum == ETIMEDOUT && err->device[0])
+		cmd_log_holders(c, err->device);
 	log_notice("Reverting");
 	return cmd_run_revert(c, j, timeout_ms);
 }
@@ -348,7 +407,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	po.check_signals = true;
 	cmd_explain_run_begin(c.ctx, &ex);
-	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, &j) < 0)
+	if (cmd_run_create_journal(c.ctx, c.plan->vm_name, NULL, &j) < 0)
 		goto out;
 
 	r = prepare_plan(c.ctx, c.plan, j, &po, &err);

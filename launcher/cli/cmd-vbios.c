@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/rom.h"
 #include "core/vfct.h"
 #include "host/hostfs.h"
@@ -15,6 +16,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strutil.h"
 
 enum {
 	ARG_FORCE = _ARG_COMMON_MAX,
@@ -295,6 +297,16 @@ static int extract_one(struct ctx *c, const struct target *tg, const struct vfct
 		log_error("%s does not read back as the valid ROM that was written.", path);
 		return -EIO;
 	}
+	if (cmd_report_on) {
+		_cleanup_free_ char *what = strdup_printf(
+		    "%s from %s: %zu image%s, first %s %04x:%04x", same ? "up to date" : "written",
+		    source, back->n_images, back->n_images == 1 ? "" : "s",
+		    rom_code_type_to_string(back->images[0].code_type), back->images[0].vendor,
+		    back->images[0].device);
+
+		cmd_report_file(path, len, what);
+		return 0;
+	}
 	printf("%s %s (%zu bytes) from %s: %zu image%s, first %s %04x:%04x class %06" PRIx32
 	       "%s%s.\n",
 	       same ? "Up to date:" : "Wrote", path, len, source, back->n_images,
@@ -311,7 +323,6 @@ static int vbios_extract(struct ctx *c, const char *device, const char *dir)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *t = NULL;
 	_cleanup_(host_freep) struct host *h = NULL;
-	_cleanup_free_ const struct pci_func **matches = NULL;
 	_cleanup_free_ struct target *targets = NULL;
 	size_t n_targets = 0;
 	int r, ret = EXIT_OK;
@@ -326,40 +337,29 @@ static int vbios_extract(struct ctx *c, const char *device, const char *dir)
 	}
 
 	if (device) {
-		int n = h ? host_match_device(h, device, &matches) : 0;
-		uint16_t v, d;
+		_cleanup_(error_clear) struct error err = {};
+		const struct pci_func *f = NULL;
+		struct pci_device_spec ds;
 
-		if (n < 0) {
-			log_error("--device '%s' is neither an address (0000:c4:00.0) nor ids "
-				  "(1002:1586).",
-				  device);
-			return EXIT_USAGE;
+		r = pci_device_spec_parse(device, &ds, &err);
+		if (r >= 0 && h)
+			r = host_resolve_device(h, device, &f, &err);
+		/* an id the host does not show may still have a VFCT record */
+		if (r == -ENODEV && ds.is_id)
+			r = 0;
+		if (r < 0) {
+			cmd_device_error("--device", device, &err, r);
+			return r == -ENODEV ? EXIT_FAILURE_OP : EXIT_USAGE;
 		}
-		if (n > 1) {
-			log_error("--device '%s' matches %d functions; give the address.", device,
-				  n);
-			return EXIT_USAGE;
+		if (!f && !ds.is_id) { /* the host could not be read */
+			log_error("No PCI device %s on this host.", ds.address);
+			return EXIT_FAILURE_OP;
 		}
 		targets = calloc(1, sizeof(*targets));
 		if (!targets)
 			return op_failed(log_oom());
-		if (n == 1)
-			targets[0] =
-			    (struct target){ matches[0], matches[0]->vendor, matches[0]->device };
-		else if (pci_id_parse(device, &v, &d) >= 0)
-			targets[0] = (struct target){ NULL, v, d };
-		else {
-			char addr[PCI_ADDR_MAX];
-
-			if (pci_addr_parse(device, addr) < 0) {
-				log_error("--device '%s' is neither an address (0000:c4:00.0) nor "
-					  "ids (1002:1586).",
-					  device);
-				return EXIT_USAGE;
-			}
-			log_error("No PCI device %s on this host.", addr);
-			return EXIT_FAILURE_OP;
-		}
+		targets[0] = f ? (struct target){ f, f->vendor, f->device }
+			       : (struct target){ NULL, ds.vendor, ds.device };
 		n_targets = 1;
 	} else if (t && t->n_images > 0) {
 		targets = calloc(t->n_images, sizeof(*targets));
@@ -409,7 +409,8 @@ const struct cmd_option cmd_vbios_options[] = {
 	  "(extract) the directory to write to (default /var/lib/gpurun/roms)" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL,
 	  "(extract) replace a different file of the same name" },
-	CMD_OPTION_GLOBAL("json", "(list) the table and its images as one JSON object"),
+	CMD_OPTION_GLOBAL("json", "(list) the table and its images as one JSON object; (extract) "
+				  "the files written, their sizes and sources"),
 	{},
 };
 
@@ -419,7 +420,7 @@ int cmd_vbios(int argc, char **argv)
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_vbios_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
 	const char *out = NULL, *device = NULL, *verb, *best;
-	int opt;
+	int opt, r;
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
@@ -462,5 +463,9 @@ int cmd_vbios(int argc, char **argv)
 	}
 	if (streq(verb, "list"))
 		return vbios_list(c);
-	return vbios_extract(c, device, out ? out : c->rom_dir);
+	if (arg_json)
+		cmd_report_start();
+	r = vbios_extract(c, device, out ? out : c->rom_dir);
+	cmd_report_print("vbios extract", r, "device", device, (const char *)NULL);
+	return r;
 }

@@ -136,6 +136,14 @@ struct error;
  * when @e holds nothing. Returns the exit status: cmd_exit_status(@r), EXIT_FAILURE_OP when
  * @r >= 0 (an error was printed, so the command did not succeed). */
 int cmd_log_error(const struct error *e, int r, const char *fmt, ...) _printf_(3, 4);
+/* Report a device name that host_resolve_device(s) or pci_device_spec_parse() refused with
+ * @r and @e; @what names where it came from ("--device", "device", "[gpu] device"):
+ *   -EINVAL   "Invalid --device '03:00.8': function must be 0-7"
+ *   -ENODEV   "No PCI device matches --device '7:0.0': no device 0000:07:00.0 on this host
+ *             (did you mean 0000:03:00.0?); see `gpurun ls`"
+ *   -ENOTUNIQ "--device '1002:1586': 1002:1586 matches 2 functions: ...; name one by address"
+ * Returns EXIT_USAGE (EXIT_FAILURE_OP for -ENOMEM). */
+int cmd_device_error(const char *what, const char *spec, const struct error *e, int r);
 /* The exit status for a return value: EXIT_OK for r >= 0, EXIT_USAGE for -EINVAL (what the
  * user gave cannot be used as given: a value, a profile, a name), EXIT_FAILURE_OP otherwise.
  * A caller whose -EINVAL comes from the host (a sysfs write) returns EXIT_FAILURE_OP itself. */
@@ -213,10 +221,14 @@ struct journal;
 /* Print the diagnostics; -EPERM when a FAIL (not overridden by @force) refuses the run.
  * @devices_only (bind): FAILs about the guest alone (disk, cdrom, nvram) do not refuse. */
 int cmd_run_check_plan(const struct plan *p, bool force, bool devices_only);
-/* prepare_options.say: userdata != NULL means dry run (stdout), else a notice on stderr. */
+/* prepare_options.say: userdata != NULL means dry run (stdout), else a notice on stderr; with a
+ * --json report on (cli/report.h) each line goes into the report instead of stdout. */
 void cmd_run_say(void *userdata, const char *line);
 int cmd_run_parse_timeout(const char *s, unsigned *ret_ms);
-int cmd_run_create_journal(struct ctx *c, const char *vm, struct journal **ret);
+/* Create the journal of @vm, logging why not. @release (bind: the `gpurun unbind ...` command
+ * line) turns "a previous run left its journal" into "already bound; release it with ...". */
+int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release,
+			   struct journal **ret);
 /* Revert @j, print each function's final driver; on success unlock and remove the journal. */
 int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms);
 /* Before the first host change of run/bind: SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGCHLD)
@@ -250,6 +262,10 @@ void cmd_explain_run_end(struct ctx *c, struct cmd_explain_run *x, const struct 
 			 const struct plan *p, const char *how, bool cause_only);
 void cmd_explain_run_done(struct cmd_explain_run *x);
 
+/* The processes that hold @bdf's device nodes open, as `fuser -v` lists them, and the display
+ * manager among them (host/holders.h); nothing when there are none. For a driver that did not
+ * let go of @bdf in time. */
+void cmd_log_holders(struct ctx *c, const char *bdf);
 /* Restore one VM from its journal (cmd-restore.c); used by restore and unbind. Refuses while
  * the VM is alive (liveness.h) unless @force. */
 int cmd_restore_vm(struct ctx *c, const char *vm, unsigned timeout_ms, bool force);

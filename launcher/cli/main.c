@@ -4,8 +4,10 @@
 #include <stdlib.h>
 
 #include "cli/cmd.h"
+#include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/remote.h"
+#include "host/vfio.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -58,17 +60,22 @@ static const struct cmd_command commands[] = {
 	{
 	    .name = "ls",
 	    .run = cmd_ls,
-	    .synopsis = "ls [OPTIONS]",
+	    .synopsis = "ls [OPTIONS] [DEVICE|GROUP...]",
 	    .summary = "List IOMMU groups with their devices, drivers and reset methods",
 	    .description =
-		"List the IOMMU groups with their devices, one line per PCI function: address, "
-		"vendor:device id, class and name, driver, reset methods, and markers for the GPU, "
-		"its audio function and the boot VGA device. Devices without an IOMMU group come "
-		"last (the IOMMU is off).",
+		"List the IOMMU groups with their devices: each PCI function as lspci -nn shows "
+		"it (address, class [code]: name [vendor:device] (rev)), marked GPU or AUDIO for "
+		"the GPU and its audio function, and under it the driver, the reset methods and "
+		"whether it is the boot VGA device. Names are cut to fit the terminal (COLUMNS, "
+		"80 when not a terminal); ids never are. A DEVICE (0000:c4:00.0, c4:00.0, 3:0.0 or "
+		"1002:1586) lists that device, a GROUP number that IOMMU group. Devices without an "
+		"IOMMU group come last (the IOMMU is off).",
 	    .options = cmd_ls_options,
 	    .examples =
 		(const struct cmd_example[]){
 		    { "which IOMMU group is the GPU in, and what else is in it?", "gpurun ls" },
+		    { "one device, by vendor:device id", "gpurun ls 1002:1586" },
+		    { "IOMMU group 14 only", "gpurun ls 14" },
 		    { "the same on a captured host tree",
 		      "gpurun --root tests/fixtures/hosts/strix-halo ls" },
 		    {},
@@ -372,6 +379,48 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* -v: each sysfs write as it happens, the value as a C string ("\n" clears an override) */
+static void log_write(void *userdata _unused_, const char *path, const char *value)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (log_get_max_level() < LOG_INFO)
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	if (fclose(f) != 0)
+		return;
+	log_info("write %s = \"%s\"", path, buf);
+}
+
+/* a wait of more than a second says what it waits for */
+static void log_wait(void *userdata _unused_, const struct vfio_wait_note *n)
+{
+	unsigned total = (n->timeout_ms + 999) / 1000;
+
+	if (n->path)
+		log_notice("waiting for %s (IOMMU group %d) (%u s of %u)...", n->path, n->group,
+			   n->elapsed_s, total);
+	else if (n->driver && !streq_ptr(n->driver, n->want))
+		log_notice("waiting for %s to release %s (%u s of %u)...", n->driver, n->bdf,
+			   n->elapsed_s, total);
+	else
+		log_notice("waiting for %s to take %s (%u s of %u)...",
+			   n->want ? n->want : "a host driver", n->bdf, n->elapsed_s, total);
+}
+
 int cmd_make_ctx(struct ctx **ret)
 {
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -445,6 +494,8 @@ int main(int argc, char **argv)
 
 	log_setup();
 	log_libxml2_init();
+	hostfs_set_write_hook(log_write, NULL);
+	vfio_set_wait_hook(log_wait, NULL);
 
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		if (opt == ARG_VERSION) {

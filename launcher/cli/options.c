@@ -387,6 +387,30 @@ int cmd_log_error(const struct error *e, int r, const char *fmt, ...)
 	return r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_OP;
 }
 
+int cmd_device_error(const char *what, const char *spec, const struct error *e, int r)
+{
+	const char *msg = error_is_set(e) && e->message ? e->message : strerror(-r), *reason = msg;
+	_cleanup_free_ char *quoted = NULL;
+
+	if (r == -ENOMEM)
+		return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
+	if (r == -EINVAL) {
+		/* the parser quotes @spec first: "'x': function must be 0-7", "'x' is neither" */
+		if (asprintf(&quoted, "'%s'", strempty(spec)) < 0)
+			return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+		if (startswith(msg, quoted)) {
+			reason = msg + strlen(quoted);
+			reason += startswith(reason, ": ") ? 2 : startswith(reason, " is ") ? 4 : 0;
+		}
+		log_error("Invalid %s '%s': %s", what, strempty(spec), reason);
+	} else if (r == -ENODEV)
+		log_error("No PCI device matches %s '%s': %s; see `gpurun ls`", what,
+			  strempty(spec), msg);
+	else
+		log_error("%s '%s': %s", what, strempty(spec), msg);
+	return EXIT_USAGE;
+}
+
 /* Print @text from column @col, wrapped before HELP_WIDTH; each further line (also after a
  * '\n' in @text) starts with @cont. Ends the line. */
 static void print_wrapped(FILE *f, const char *text, size_t col, const char *cont)

@@ -774,7 +774,14 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 			   f->kind == CHECK_FILE_VBIOS
 			       ? "Fix the path, or use vbios = vfct (iGPU), "
 				 "sysfs or none"
-			   : rom ? "Fix the path (the GOP driver ROM, e.g. from the card vendor)"
+			   : rom ? "Fix the path. gop names the AMD GOP driver (AMDGopDriver.rom): "
+				   "an x64 EFI driver that OVMF loads from the HDMI audio "
+				   "function's ROM so the guest has a picture before its own GPU "
+				   "driver loads. It is not in the VFCT table: it comes with the "
+				   "machine's UEFI firmware (extract it from the vendor's firmware "
+				   "update, e.g. with UEFITool). Without it, leave gop out: the "
+				   "screen stays black until the guest loads amdgpu (README, \"One "
+				   "ROM or two\")"
 				 : "Fix the path, or create the file",
 			   "%s = %s: the file does not exist", w, f->path);
 	if (f->error < 0)

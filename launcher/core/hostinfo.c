@@ -6,6 +6,8 @@
 #include <stdlib.h>
 
 #include "core/hostinfo.h"
+#include "util/error.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 const char *const host_module_names[_HOST_MOD_MAX] = {
@@ -56,29 +58,78 @@ struct host *host_free(struct host *h)
 	return NULL;
 }
 
-int pci_addr_parse(const char *s, char ret[PCI_ADDR_MAX])
+/* One hex field of an address: 1 to 8 hex digits (more cannot be in range anyway). */
+static bool hex_field(const char *s, size_t len, unsigned *ret)
 {
-	unsigned dom = 0, bus, dev, fn;
-	int n = 0;
+	unsigned v = 0;
+
+	if (len == 0 || len > 8)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int c = tolower((unsigned char)s[i]);
+
+		if (!isxdigit(c))
+			return false;
+		v = v * 16 + (unsigned)(isdigit(c) ? c - '0' : c - 'a' + 10);
+	}
+	*ret = v;
+	return true;
+}
+
+static int not_an_address(const char *s, struct error *err)
+{
+	return error_set(err, EINVAL,
+			 "'%s' is not a PCI address (like 0000:c4:00.0, c4:00.0 or 3:0.0)", s);
+}
+
+int pci_addr_parse_err(const char *s, char ret[PCI_ADDR_MAX], struct error *err)
+{
+	const char *field[4], *dot;
+	size_t len[4], n = 0;
+	unsigned v[4] = { 0 }, dom = 0, bus, dev, fn;
 
 	if (!s)
-		return -EINVAL;
-	if (sscanf(s, "%4x:%2x:%2x.%1x%n", &dom, &bus, &dev, &fn, &n) == 4 && s[n] == 0 &&
-	    strlen(s) == 12)
-		;
-	else if (n = 0, dom = 0,
-		 sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3 && s[n] == 0 &&
-		     strlen(s) == 7)
-		;
-	else
-		return -EINVAL;
-	for (const char *p = s; *p; p++)
-		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
-			return -EINVAL;
-	if (dev > 0x1f || fn > 7)
-		return -EINVAL;
+		return error_set(err, EINVAL, "no PCI address given");
+	/* [domain:]bus:device.function */
+	dot = strrchr(s, '.');
+	if (!dot || strchr(s, '.') != dot || strrchr(s, ':') > dot)
+		return not_an_address(s, err);
+	for (const char *p = s;;) {
+		const char *q = p + strcspn(p, ":.");
+
+		if (n == ELEMENTSOF(field))
+			return not_an_address(s, err);
+		field[n] = p;
+		len[n++] = (size_t)(q - p);
+		if (!*q)
+			break;
+		p = q + 1;
+	}
+	if (n != 3 && n != 4)
+		return not_an_address(s, err);
+	for (size_t i = 0; i < n; i++)
+		if (!hex_field(field[i], len[i], &v[i]))
+			return not_an_address(s, err);
+	if (n == 4)
+		dom = v[0];
+	bus = v[n - 3];
+	dev = v[n - 2];
+	fn = v[n - 1];
+	if (dom > 0xffff)
+		return error_set(err, EINVAL, "'%s': domain must be 0000-ffff", s);
+	if (bus > 0xff)
+		return error_set(err, EINVAL, "'%s': bus must be 00-ff", s);
+	if (dev > 0x1f)
+		return error_set(err, EINVAL, "'%s': device must be 00-1f", s);
+	if (fn > 7)
+		return error_set(err, EINVAL, "'%s': function must be 0-7", s);
 	snprintf(ret, PCI_ADDR_MAX, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
 	return 0;
+}
+
+int pci_addr_parse(const char *s, char ret[PCI_ADDR_MAX])
+{
+	return pci_addr_parse_err(s, ret, NULL);
 }
 
 int pci_id_parse(const char *s, uint16_t *ret_vendor, uint16_t *ret_device)
@@ -96,6 +147,129 @@ int pci_id_parse(const char *s, uint16_t *ret_vendor, uint16_t *ret_device)
 	*ret_vendor = (uint16_t)v;
 	*ret_device = (uint16_t)d;
 	return 0;
+}
+
+int pci_device_spec_parse(const char *s, struct pci_device_spec *ret, struct error *err)
+{
+	struct pci_device_spec spec = {};
+	const char *colon = s ? strchr(s, ':') : NULL;
+	int r;
+
+	if (!s || !*s)
+		return error_set(err, EINVAL,
+				 "no device given (an address like 0000:c4:00.0 or "
+				 "a vendor:device id like 1002:1586)");
+	/* a '.' or a domain makes it an address; explain a bad one as an address */
+	if (strchr(s, '.') || (colon && strchr(colon + 1, ':'))) {
+		r = pci_addr_parse_err(s, spec.address, err);
+		if (r < 0)
+			return r;
+	} else if (pci_id_parse(s, &spec.vendor, &spec.device) >= 0)
+		spec.is_id = true;
+	else
+		return error_set(err, EINVAL,
+				 "'%s' is neither a vendor:device id (1002:1586) nor a PCI address "
+				 "(0000:c4:00.0)",
+				 s);
+	*ret = spec;
+	return 0;
+}
+
+/* How likely @f is the device meant when a name is one typo off: a GPU, then an endpoint. */
+static int suggestion_rank(const struct pci_func *f)
+{
+	return pci_func_is_display(f) ? 2 : f->is_bridge ? 0 : 1;
+}
+
+/* The address or id on @h one typo (str_edit_distance) off @want, written to @buf; "" if none.
+ * Between equally close ones a GPU wins, then an endpoint over a bridge. */
+static void closest_device(const struct host *h, const char *want, bool id, char *buf, size_t size)
+{
+	const struct pci_func *best = NULL;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->n_funcs; i++) {
+		const struct pci_func *f = &h->funcs[i];
+		char cand[PCI_ADDR_MAX];
+
+		if (id)
+			snprintf(cand, sizeof(cand), "%04x:%04x", f->vendor, f->device);
+		else
+			snprintf(cand, sizeof(cand), "%s", f->address);
+		if (str_edit_distance(want, cand) != 1)
+			continue;
+		if (!best || suggestion_rank(f) > suggestion_rank(best))
+			best = f;
+	}
+	if (!best)
+		return;
+	if (id)
+		snprintf(buf, size, "%04x:%04x (%s)", best->vendor, best->device, best->address);
+	else
+		snprintf(buf, size, "%s", best->address);
+}
+
+int host_resolve_devices(const struct host *h, const char *spec, const struct pci_func ***ret,
+			 struct error *err)
+{
+	_cleanup_free_ const struct pci_func **m = NULL;
+	struct pci_device_spec ds;
+	char want[PCI_ADDR_MAX], hint[64];
+	size_t n = 0;
+	int r;
+
+	r = pci_device_spec_parse(spec, &ds, err);
+	if (r < 0)
+		return r;
+	m = calloc(h->n_funcs + 1, sizeof(*m));
+	if (!m)
+		return error_set(err, ENOMEM, NULL);
+	for (size_t i = 0; i < h->n_funcs; i++) {
+		const struct pci_func *f = &h->funcs[i];
+
+		if (ds.is_id ? f->vendor == ds.vendor && f->device == ds.device
+			     : streq(f->address, ds.address))
+			m[n++] = f;
+	}
+	if (n == 0) {
+		if (ds.is_id)
+			snprintf(want, sizeof(want), "%04x:%04x", ds.vendor, ds.device);
+		else
+			snprintf(want, sizeof(want), "%s", ds.address);
+		closest_device(h, want, ds.is_id, hint, sizeof(hint));
+		return error_set(err, ENODEV, "no device %s%s on this host%s%s%s",
+				 ds.is_id ? "with id " : "", want, *hint ? " (did you mean " : "",
+				 hint, *hint ? "?)" : "");
+	}
+	*ret = TAKE_PTR(m);
+	return (int)n;
+}
+
+int host_resolve_device(const struct host *h, const char *spec, const struct pci_func **ret,
+			struct error *err)
+{
+	_cleanup_free_ const struct pci_func **m = NULL;
+	_cleanup_free_ char *list = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n;
+
+	n = host_resolve_devices(h, spec, &m, err);
+	if (n < 0)
+		return n;
+	if (n == 1) {
+		*ret = m[0];
+		return 0;
+	}
+	f = open_memstream(&list, &len);
+	if (!f)
+		return error_set(err, ENOMEM, NULL);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", m[i]->address);
+	if (fclose(f) != 0)
+		return error_set(err, ENOMEM, NULL);
+	return error_set(err, ENOTUNIQ, "%s matches %d functions: %s; name one by address", spec, n,
+			 list);
 }
 
 const struct pci_func *host_find_func(const struct host *h, const char *address)

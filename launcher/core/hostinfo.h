@@ -112,10 +112,43 @@ struct host *host_free(struct host *h);
 void host_func_clear(struct pci_func *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct host *, host_free)
 
-/* Parse "0000:c4:00.0" or "c4:00.0" (domain 0 implied) into canonical form. -EINVAL if bad. */
+struct error;
+
+/* Parse a PCI address the way people write it: "0000:c4:00.0", "c4:00.0" or "3:0.0" (hex
+ * fields; the domain, when left out, is 0) into canonical form "dddd:bb:dd.f". -EINVAL if bad,
+ * with @err (may be NULL) saying why: "'c4:00.8': function must be 0-7", "device must be
+ * 00-1f", "bus must be 00-ff", "domain must be 0000-ffff", or that it is no address at all. */
+int pci_addr_parse_err(const char *s, char ret[PCI_ADDR_MAX], struct error *err);
+/* pci_addr_parse_err() without the explanation. */
 int pci_addr_parse(const char *s, char ret[PCI_ADDR_MAX]);
 /* Parse "1002:1586". -EINVAL if bad. */
 int pci_id_parse(const char *s, uint16_t *ret_vendor, uint16_t *ret_device);
+
+/* A device as a person names it on the command line or in a profile: a PCI address (any form
+ * pci_addr_parse_err() takes) or a "vendor:device" id. */
+struct pci_device_spec {
+	bool is_id;
+	char address[PCI_ADDR_MAX]; /* canonical, when !is_id */
+	uint16_t vendor, device;    /* when is_id */
+};
+/* The one parser of device names. A string with a '.' (or two ':') is an address and a bad one
+ * is explained as pci_addr_parse_err() does; "VVVV:DDDD" is an id; anything else is -EINVAL
+ * with "'S' is neither a vendor:device id (1002:1586) nor a PCI address (0000:c4:00.0)". */
+int pci_device_spec_parse(const char *s, struct pci_device_spec *ret, struct error *err);
+
+/* Resolve a device name against the host: every function it names (an address names one, an
+ * id every function with it), as a malloc'd NULL-terminated array of pointers into h->funcs;
+ * returns the count (>= 1). Errors, each with @err saying so for a person:
+ *   -EINVAL  @spec is not a device name (pci_device_spec_parse());
+ *   -ENODEV  nothing on this host has it: "no device 0000:07:00.0 on this host (did you mean
+ *            0000:03:00.0?)", the suggestion when an address or id on the host is one or two
+ *            characters off. */
+int host_resolve_devices(const struct host *h, const char *spec, const struct pci_func ***ret,
+			 struct error *err);
+/* The same for exactly one function; also -ENOTUNIQ when an id matches several functions:
+ * "1002:1586 matches 2 functions: 0000:c4:00.0, 0000:c5:00.0; name one by address". */
+int host_resolve_device(const struct host *h, const char *spec, const struct pci_func **ret,
+			struct error *err);
 
 const struct pci_func *host_find_func(const struct host *h, const char *address);
 const struct iommu_group *host_find_group(const struct host *h, int id);

@@ -437,14 +437,12 @@ static int set_template(struct parser *ps, struct profile *p, const char *key, c
 
 static int set_device(struct parser *ps, struct profile *p, const char *key, const char *v)
 {
-	char addr[PCI_ADDR_MAX];
-	uint16_t vendor, device;
+	_cleanup_(error_clear) struct error why = {};
+	struct pci_device_spec ds;
 
-	if (pci_addr_parse(v, addr) < 0 && pci_id_parse(v, &vendor, &device) < 0)
-		return fail(ps,
-			    "'%s': '%s' is neither a vendor:device id (1002:1586) nor a PCI "
-			    "address (0000:c4:00.0)",
-			    key, v);
+	/* the parser of every device name: "c4:00.8" is told that the function must be 0-7 */
+	if (pci_device_spec_parse(v, &ds, &why) < 0)
+		return fail(ps, "'%s': %s", key, strna(why.message));
 	return set_string(&p->gpu_device, v);
 }
 
@@ -465,9 +463,13 @@ static int set_functions(struct parser *ps, struct profile *p, const char *key, 
 	if (!addrs)
 		return -ENOMEM;
 	for (char **w = words; w && *w; w++) {
+		_cleanup_(error_clear) struct error why = {};
 		char addr[PCI_ADDR_MAX];
 
-		if (pci_addr_parse(*w, addr) < 0)
+		/* an address-shaped word gets the parser's reason ("function must be 0-7") */
+		if (pci_addr_parse_err(*w, addr, &why) < 0 && strchr(*w, '.'))
+			return fail(ps, "'%s': %s", key, strna(why.message));
+		if (error_is_set(&why))
 			return fail(ps,
 				    "'%s': '%s' is not a PCI address (expected all or a list "
 				    "like 0000:c4:00.0, 0000:c4:00.1)",
@@ -584,9 +586,12 @@ static int set_args(struct parser *ps, struct profile *p, const char *key, const
 static int set_dev_address(struct parser *ps, struct profile *p _unused_, const char *key,
 			   const char *v)
 {
+	_cleanup_(error_clear) struct error why = {};
 	char addr[PCI_ADDR_MAX];
 
-	if (pci_addr_parse(v, addr) < 0)
+	if (pci_addr_parse_err(v, addr, &why) < 0 && strchr(v, '.'))
+		return fail(ps, "'%s': %s", key, strna(why.message));
+	if (error_is_set(&why))
 		return fail(ps, "'%s': '%s' is not a PCI address (0000:05:00.0)", key, v);
 	return set_string(&ps->device->address, addr);
 }

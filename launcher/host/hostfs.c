@@ -74,11 +74,24 @@ bool hostfs_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static hostfs_write_hook_t write_hook;
+static void *write_hook_userdata;
+
+void hostfs_set_write_hook(hostfs_write_hook_t hook, void *userdata)
+{
+	write_hook = hook;
+	write_hook_userdata = userdata;
+}
+
 int hostfs_write_attr(const char *path, const char *s)
 {
 	_cleanup_close_ int fd = -1;
 	size_t len = strlen(s);
 	ssize_t n;
+
+	/* before the write: an unbind that blocks while a driver lets go shows where it waits */
+	if (write_hook)
+		write_hook(write_hook_userdata, path, s);
 
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_TRUNC);
 	if (fd < 0)

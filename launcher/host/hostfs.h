@@ -24,6 +24,10 @@ bool hostfs_is_dir(const char *path);
  * EINVAL...) is returned as-is. Opens O_WRONLY|O_CLOEXEC without O_CREAT|O_TRUNC semantics
  * beyond what sysfs needs (O_TRUNC is set so regular files in fixtures behave alike). */
 int hostfs_write_attr(const char *path, const char *s);
+/* Called with the path and the value just before each hostfs_write_attr() (every sysfs write
+ * gpurun makes); the command layer sets one that logs them for -v. NULL removes it. */
+typedef void (*hostfs_write_hook_t)(void *userdata, const char *path, const char *value);
+void hostfs_set_write_hook(hostfs_write_hook_t hook, void *userdata);
 
 /* Write @len bytes to @path atomically: temp file in the same directory, fsync, chmod @mode,
  * rename. Parent directories are not created. */

@@ -83,20 +83,42 @@ static void pause_ms(unsigned ms)
 		;
 }
 
-/* Poll @test until it returns > 0 or @timeout_ms pass: 1 ms, doubling to 50 ms. A binding
- * usually completes within the first few milliseconds, a GPU driver probe can take seconds. */
-static int wait_until(int (*test)(void *), void *userdata, unsigned timeout_ms)
+static vfio_wait_hook_t wait_hook;
+static void *wait_hook_userdata;
+
+void vfio_set_wait_hook(vfio_wait_hook_t hook, void *userdata)
 {
-	long long deadline = now_ms() + timeout_ms;
-	unsigned step = 1;
+	wait_hook = hook;
+	wait_hook_userdata = userdata;
+}
+
+/* Poll @test until it returns > 0 or @timeout_ms pass: 1 ms, doubling to 50 ms. A binding
+ * usually completes within the first few milliseconds, a GPU driver probe can take seconds:
+ * after each whole second @note (may be NULL) fills *@n and the wait hook is told. */
+static int wait_until(int (*test)(void *), void *userdata, unsigned timeout_ms,
+		      void (*note)(void *, struct vfio_wait_note *))
+{
+	long long start = now_ms(), deadline = start + timeout_ms;
+	unsigned step = 1, told = 0;
 	int r;
 
 	for (;;) {
+		long long now;
+
 		r = test(userdata);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		if (now_ms() >= deadline)
+		now = now_ms();
+		if (now >= deadline)
 			return -ETIMEDOUT;
+		if (wait_hook && note && (now - start) / 1000 > told) {
+			struct vfio_wait_note n = { .group = -1, .timeout_ms = timeout_ms };
+
+			told = (unsigned)((now - start) / 1000);
+			n.elapsed_s = told;
+			note(userdata, &n);
+			wait_hook(wait_hook_userdata, &n);
+		}
 		pause_ms(step);
 		if (step < 50)
 			step *= 2;
@@ -107,25 +129,38 @@ struct driver_wait {
 	struct ctx *c;
 	const char *bdf;
 	const char *want;
+	char *seen; /* the driver at the last poll */
 };
 
 static int driver_is(void *userdata)
 {
 	struct driver_wait *w = userdata;
-	_cleanup_free_ char *drv = NULL;
 	int r;
 
-	r = vfio_read_state(w->c, w->bdf, &drv, NULL);
+	w->seen = mfree(w->seen);
+	r = vfio_read_state(w->c, w->bdf, &w->seen, NULL);
 	if (r < 0)
 		return r;
-	return streq_ptr(drv, w->want);
+	return streq_ptr(w->seen, w->want);
+}
+
+static void driver_note(void *userdata, struct vfio_wait_note *n)
+{
+	struct driver_wait *w = userdata;
+
+	n->bdf = w->bdf;
+	n->driver = w->seen;
+	n->want = w->want;
 }
 
 int vfio_wait_driver(struct ctx *c, const char *bdf, const char *want, unsigned timeout_ms)
 {
-	struct driver_wait w = { c, bdf, want && *want ? want : NULL };
+	struct driver_wait w = { c, bdf, want && *want ? want : NULL, NULL };
+	int r;
 
-	return wait_until(driver_is, &w, timeout_ms);
+	r = wait_until(driver_is, &w, timeout_ms, driver_note);
+	free(w.seen);
+	return r;
 }
 
 static int probe(struct ctx *c, const char *bdf)
@@ -183,7 +218,16 @@ int vfio_bind(struct ctx *c, const char *bdf, unsigned timeout_ms, char **ret_dr
 
 struct group_wait {
 	const char *path;
+	int group;
 };
+
+static void group_note(void *userdata, struct vfio_wait_note *n)
+{
+	struct group_wait *w = userdata;
+
+	n->group = w->group;
+	n->path = w->path;
+}
 
 static int group_exists(void *userdata)
 {
@@ -200,7 +244,8 @@ int vfio_wait_group(struct ctx *c, int group, unsigned timeout_ms)
 	if (asprintf(&p, "%s/vfio/%d", c->dev, group) < 0)
 		return -ENOMEM;
 	w.path = p;
-	return wait_until(group_exists, &w, timeout_ms);
+	w.group = group;
+	return wait_until(group_exists, &w, timeout_ms, group_note);
 }
 
 int vfio_restore(struct ctx *c, const char *bdf, const char *old_driver, const char *old_override,
@@ -243,24 +288,33 @@ int vfio_restore(struct ctx *c, const char *bdf, const char *old_driver, const c
 struct any_driver_wait {
 	struct ctx *c;
 	const char *bdf;
+	char *seen;
 };
 
 static int has_host_driver(void *userdata)
 {
 	struct any_driver_wait *w = userdata;
-	_cleanup_free_ char *drv = NULL;
 	int r;
 
-	r = vfio_read_state(w->c, w->bdf, &drv, NULL);
+	w->seen = mfree(w->seen);
+	r = vfio_read_state(w->c, w->bdf, &w->seen, NULL);
 	if (r < 0)
 		return r;
-	return drv && !streq(drv, VFIO_DRIVER);
+	return w->seen && !streq(w->seen, VFIO_DRIVER);
+}
+
+static void host_driver_note(void *userdata, struct vfio_wait_note *n)
+{
+	struct any_driver_wait *w = userdata;
+
+	n->bdf = w->bdf;
+	n->driver = w->seen;
 }
 
 int vfio_release(struct ctx *c, const char *bdf, unsigned timeout_ms, char **ret_final)
 {
 	_cleanup_free_ char *ov = pcidev_attr_path(c, bdf, "driver_override"), *driver = NULL;
-	struct any_driver_wait w = { c, bdf };
+	struct any_driver_wait w = { c, bdf, NULL };
 	int r;
 
 	if (!ov)
@@ -281,7 +335,8 @@ int vfio_release(struct ctx *c, const char *bdf, unsigned timeout_ms, char **ret
 		if (r < 0)
 			return r;
 	}
-	r = wait_until(has_host_driver, &w, timeout_ms);
+	r = wait_until(has_host_driver, &w, timeout_ms, host_driver_note);
+	w.seen = mfree(w.seen);
 	if (ret_final) {
 		driver = mfree(driver);
 		if (vfio_read_state(c, bdf, &driver, NULL) >= 0)

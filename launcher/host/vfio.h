@@ -6,7 +6,7 @@
  *   revert: driver_override = old value ("\n" clears it); BDF > driver/unbind (if bound to
  *           something else); BDF > drivers_probe; wait until the old driver holds it.
  * Waits poll with short, growing intervals (1 ms doubling to 50 ms) up to a bounded timeout; no
- * fixed sleeps. Nothing here logs; the journal entry is written by the caller before vfio_bind. */
+ * fixed sleeps; a wait past a second is told to the wait hook. Nothing here logs; the journal entry is written by the caller before vfio_bind. */
 #pragma once
 
 #include <stdbool.h>
@@ -17,6 +17,21 @@ struct ctx;
 
 #define VFIO_DRIVER "vfio-pci"
 #define VFIO_DEFAULT_TIMEOUT_MS 10000u
+
+/* A wait that takes more than a second: what it waits for, told once per whole second. */
+struct vfio_wait_note {
+	const char *bdf;    /* the function whose driver is awaited; NULL for a group wait */
+	const char *driver; /* its driver at the last look (NULL: none) */
+	const char *want;   /* the driver awaited; NULL: none (after an unbind) or, when
+			     * releasing, any host driver */
+	int group;	    /* a group wait: the IOMMU group whose ROOT/dev/vfio/N is awaited */
+	const char *path;   /* that node; NULL for a driver wait */
+	unsigned elapsed_s, timeout_ms;
+};
+/* Called during every wait of this module after each whole second (the command layer logs
+ * "waiting for amdgpu to release 0000:03:00.0 (2 s of 10)..."); NULL removes it. */
+typedef void (*vfio_wait_hook_t)(void *userdata, const struct vfio_wait_note *n);
+void vfio_set_wait_hook(vfio_wait_hook_t hook, void *userdata);
 
 /* Current driver (NULL when unbound) and driver_override (NULL when "(null)" or empty) of
  * @bdf. -ENOENT when the function does not exist. */

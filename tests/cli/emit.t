@@ -132,6 +132,13 @@ if [ -d "$FIX/strix-halo" ]; then
 	printf '[vm]\nname = x\n[gpu]\ndevice = 1234:5678\n' >"$T/nogpu.profile"
 	expect_rc 1 "GPU not on this host" "$GPURUN" --root "$S" emit libvirt "$T/nogpu.profile"
 	contains "says why" "$T/err" "No PCI function matches \[gpu\] device '1234:5678'"
+	expect_rc 1 "emit --json with a FAIL" "$GPURUN" --root "$S" emit libvirt --json "$T/nogpu.profile"
+	lacks "no XML" "$T/out" "<domain"
+	check "stdout is one JSON object" test "$(wc -l <"$T/out")" -eq 1
+	lacks "the FAIL lines are not printed on stderr too" "$T/err" "^FAIL "
+	if command -v jq >/dev/null; then
+		check "the diagnostics as JSON" quiet jq -e '.output=="libvirt" and .emitted==false and any(.diagnostics[]; .id=="gpu-device" and .status=="fail")' "$T/out"
+	fi
 	expect_rc 1 "plan exits 1 on FAIL" "$GPURUN" --root "$S" plan "$T/nogpu.profile"
 	expect_rc 1 "plan --json" "$GPURUN" --root "$S" --json plan "$T/nogpu.profile"
 	contains "json resolved false" "$T/out" '"resolved":false'

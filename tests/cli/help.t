@@ -34,15 +34,16 @@ opts_of() {
 	run) echo "--allow-boot-vga --force --log --timeout --dry-run" ;;
 	check) echo "--device --json" ;;
 	ls | plan) echo "--json" ;;
-	emit) echo "--managed --stage --args --force --dry-run" ;;
-	xml) echo "--managed" ;;
-	proxmox) echo "--stage --args --force --dry-run" ;;
+	emit) echo "--managed --stage --args --force --dry-run --json" ;;
+	xml) echo "--managed --json" ;;
+	proxmox) echo "--stage --args --force --dry-run --json" ;;
 	vbios) echo "-o --output --device --force --json" ;;
 	rom) echo "-o --output --force --json" ;;
-	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run" ;;
-	restore) echo "--force --timeout --dry-run" ;;
+	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run --json" ;;
+	restore) echo "--force --timeout --dry-run --json" ;;
 	host-config) echo "--device --apply --revert --blacklist --json --dry-run" ;;
-	args | help) echo "" ;;
+	args) echo "--json" ;;
+	help) echo "" ;;
 	esac
 }
 globals="-h --help -v --verbose -q --quiet --root --state-dir --connect --qemu --json --dry-run --no-color"

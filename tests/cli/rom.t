@@ -46,6 +46,12 @@ expect_rc 2 "rom combine with one file" "$GPURUN" rom combine -o "$T/x.rom" "$T/
 # combine
 expect_rc 0 "rom combine" "$GPURUN" rom combine -o "$T/combined.rom" "$T/vbios.rom" "$T/gop.rom"
 contains "combine summary" "$T/out" "Wrote $T/combined.rom \(82944 bytes\): legacy image 1002:1586 \(17408 bytes\) \+ EFI x64 image 1002:ffff \(65536 bytes\)"
+expect_rc 0 "rom combine --json" "$GPURUN" rom combine --json -o "$T/combined2.rom" "$T/vbios.rom" "$T/gop.rom"
+check "stdout is one JSON object" test "$(wc -l <"$T/out")" -eq 1
+if command -v jq >/dev/null; then
+	check "what was written, and its size" sh -c "jq -e --arg p '$T/combined2.rom' '.command==\"rom combine\" and .ok and .files[0].path==\$p and .files[0].size==82944 and (.files[0].what|test(\"legacy image 1002:1586 \\\\(17408 bytes\\\\) \\\\+ EFI x64 image\"))' '$T/out' >/dev/null"
+fi
+check "the same file as without --json" cmp -s "$T/combined.rom" "$T/combined2.rom"
 expect_rc 0 "combined ROM decodes" "$GPURUN" rom info "$T/combined.rom"
 contains "two valid images" "$T/out" "combined.rom: 82944 bytes, 2 images, valid$"
 contains "legacy first, not last, checksum fixed" "$T/out" "image 0 at 0x0: x86, 1002:1586 class 030000, 17408 bytes, checksum ok, ATOM BIOS$"

@@ -2,6 +2,7 @@
 # gpurun vbios list / extract on the strix-halo fixture: from its ACPI VFCT table, and from the
 # GPU's sysfs `rom` file once the VFCT is gone.
 . tests/cli/lib.sh
+jqt() { jq -e "$@" >/dev/null; }
 : "${GPURUN_BUILD:=$(dirname "$GPURUN")}"
 MKROM="$GPURUN_BUILD/tools/mkrom"
 MKVFCT="$GPURUN_BUILD/tools/mkvfct"
@@ -45,6 +46,18 @@ expect_rc 0 "--device VVVV:DDDD" "$GPURUN" --root "$T/root" vbios extract --devi
 expect_rc 1 "--device of an absent GPU" "$GPURUN" --root "$T/root" vbios extract --device 1002:9999 -o "$T/out-dir/roms"
 contains "absent GPU named" "$T/err" "No VFCT record for 1002:9999"
 expect_rc 2 "--device that is neither" "$GPURUN" --root "$T/root" vbios extract --device bogus
+contains "says why" "$T/err" "Invalid --device 'bogus': neither a vendor:device id"
+expect_rc 2 "--device with a bad function" "$GPURUN" --root "$T/root" vbios extract --device c4:00.9
+contains "function must be 0-7" "$T/err" "Invalid --device 'c4:00\.9': function must be 0-7$"
+expect_rc 1 "--device of an address not on the host" "$GPURUN" --root "$T/root" vbios extract --device c5:00.0
+contains "did you mean" "$T/err" "no device 0000:c5:00\.0 on this host \(did you mean 0000:c4:00\.0\?\)"
+expect_rc 2 "--device id of several functions" "$GPURUN" --root "$T/root" vbios extract --device 1022:1509
+contains "lists them" "$T/err" "1022:1509 matches 3 functions: .*; name one by address"
+expect_rc 0 "extract --json (short address)" "$GPURUN" --root "$T/root" vbios extract --json --device c4:0.0 -o "$T/json-roms"
+check "stdout is one JSON object" test "$(wc -l <"$T/out")" -eq 1
+if command -v jq >/dev/null; then
+	check "the file, its size and source" jqt --arg p "$T/json-roms/vbios_1002_1586.bin" '.command=="vbios extract" and .ok==true and .files==[{"path":$p,"size":17408,"what":.files[0].what}] and (.files[0].what|startswith("written from the ACPI VFCT table"))' "$T/out"
+fi
 expect_rc 2 "extract takes no arguments" "$GPURUN" --root "$T/root" vbios extract c4:00.0
 
 # broken tables

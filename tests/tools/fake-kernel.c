@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A test helper that makes a COPY of a fixture host tree behave like sysfs for driver binding:
  *
- *   fake-kernel ROOT [--refuse BDF]... [--delay MS]
+ *   fake-kernel ROOT [--refuse BDF]... [--hold BDF]... [--delay MS]
  *
  * It watches ROOT/sys with inotify and reacts to writes the way the kernel does:
  *   bus/pci/drivers_probe  BDF  unbound BDF binds to its driver_override, or, when that is empty,
@@ -14,7 +14,9 @@
  *   bus/platform/drivers/X/bind DEV    an unbound platform device DEV binds to X.
  * Attribute files are truncated after handling. When every member of IOMMU group N is bound to
  * vfio-pci, ROOT/dev/vfio/N exists; otherwise it is removed. --refuse BDF makes vfio-pci fail
- * to probe BDF (it stays unbound), like a device the driver rejects; --delay MS makes every probe
+ * to probe BDF (it stays unbound), like a device the driver rejects; --hold BDF makes its driver
+ * never let go of BDF (an unbind is ignored), like amdgpu while a process keeps its DRM nodes
+ * open; --delay MS makes every probe
  * take that long (a slow driver). "ready" on stdout once the
  * watches are set; SIGTERM ends it. Never point it at the real /sys. */
 #include <dirent.h>
@@ -41,6 +43,8 @@ static struct fdev devs[256];
 static size_t n_devs;
 static char *refused[16];
 static size_t n_refused;
+static char *held[16];
+static size_t n_held;
 static int ino;
 static unsigned delay_ms;
 
@@ -210,12 +214,17 @@ static void do_bind(struct fdev *d, const char *drv)
 	update_groups();
 }
 
-static bool is_refused(const char *bdf)
+static bool is_listed(char *const *l, size_t n, const char *bdf)
 {
-	for (size_t i = 0; i < n_refused; i++)
-		if (streq(refused[i], bdf))
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i], bdf))
 			return true;
 	return false;
+}
+
+static bool is_refused(const char *bdf)
+{
+	return is_listed(refused, n_refused, bdf);
 }
 
 static void probe(const char *bdf)
@@ -316,7 +325,10 @@ static void handle(const struct watch *w, const char *name)
 		if (streq(name, "unbind")) {
 			_cleanup_free_ char *drv = current_driver(d);
 
-			if (streq_ptr(drv, w->name))
+			if (streq_ptr(drv, w->name) && is_listed(held, n_held, d->bdf))
+				fprintf(stderr, "fake-kernel: %s holds on to %s\n", w->name,
+					d->bdf);
+			else if (streq_ptr(drv, w->name))
 				do_unbind(d);
 		} else {
 			_cleanup_free_ char *drv = current_driver(d);
@@ -428,6 +440,8 @@ int main(int argc, char **argv)
 	for (int i = 2; i + 1 < argc; i += 2)
 		if (streq(argv[i], "--refuse") && n_refused < ELEMENTSOF(refused))
 			refused[n_refused++] = argv[i + 1];
+		else if (streq(argv[i], "--hold") && n_held < ELEMENTSOF(held))
+			held[n_held++] = argv[i + 1];
 		else if (streq(argv[i], "--delay"))
 			delay_ms = (unsigned)atoi(argv[i + 1]);
 	sys_dir = path_join(argv[1], "sys");

@@ -8,6 +8,7 @@
 #include "host/inspect.h"
 #include "host/iommu.h"
 #include "testutil.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 static void test_addr_parse(void **state)
@@ -112,12 +113,123 @@ static void test_match_device(void **state)
 	host_free(h);
 }
 
+static void test_addr_parse_short_forms(void **state)
+{
+	char a[PCI_ADDR_MAX];
+
+	(void)state;
+	assert_int_equal(pci_addr_parse("3:0.0", a), 0);
+	assert_string_equal(a, "0000:03:00.0");
+	assert_int_equal(pci_addr_parse("03:00.1", a), 0);
+	assert_string_equal(a, "0000:03:00.1");
+	assert_int_equal(pci_addr_parse("1:3:1f.7", a), 0);
+	assert_string_equal(a, "0001:03:1f.7");
+	assert_int_equal(pci_addr_parse("03:00.", a), -EINVAL);
+	assert_int_equal(pci_addr_parse("03.00:0", a), -EINVAL);
+	assert_int_equal(pci_addr_parse("0:0:03:00.0", a), -EINVAL);
+	assert_int_equal(pci_addr_parse("03::00.0", a), -EINVAL);
+	assert_int_equal(pci_addr_parse("03:00.0.0", a), -EINVAL);
+}
+
+static void expect_addr_error(const char *s, const char *message)
+{
+	_cleanup_(error_clear) struct error err = {};
+	char a[PCI_ADDR_MAX];
+
+	assert_int_equal(pci_addr_parse_err(s, a, &err), -EINVAL);
+	assert_int_equal(err.errnum, EINVAL);
+	assert_string_equal(err.message, message);
+}
+
+static void test_addr_parse_explained(void **state)
+{
+	(void)state;
+	expect_addr_error("03:00.8", "'03:00.8': function must be 0-7");
+	expect_addr_error("03:20.0", "'03:20.0': device must be 00-1f");
+	expect_addr_error("100:00.0", "'100:00.0': bus must be 00-ff");
+	expect_addr_error("10000:03:00.0", "'10000:03:00.0': domain must be 0000-ffff");
+	expect_addr_error(
+	    "0000:zz:00.0",
+	    "'0000:zz:00.0' is not a PCI address (like 0000:c4:00.0, c4:00.0 or 3:0.0)");
+}
+
+static void test_device_spec_parse(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	struct pci_device_spec ds;
+
+	(void)state;
+	assert_int_equal(pci_device_spec_parse("1002:1586", &ds, &err), 0);
+	assert_true(ds.is_id);
+	assert_int_equal(ds.vendor, 0x1002);
+	assert_int_equal(ds.device, 0x1586);
+	assert_int_equal(pci_device_spec_parse("c4:0.1", &ds, &err), 0);
+	assert_false(ds.is_id);
+	assert_string_equal(ds.address, "0000:c4:00.1");
+	assert_int_equal(pci_device_spec_parse("0000:c4:00.1", &ds, &err), 0);
+	assert_string_equal(ds.address, "0000:c4:00.1");
+	/* an address-shaped string is explained as an address */
+	assert_int_equal(pci_device_spec_parse("c4:00.9", &ds, &err), -EINVAL);
+	assert_string_equal(err.message, "'c4:00.9': function must be 0-7");
+	assert_int_equal(pci_device_spec_parse("amd", &ds, &err), -EINVAL);
+	assert_string_equal(err.message, "'amd' is neither a vendor:device id (1002:1586) nor a "
+					 "PCI address (0000:c4:00.0)");
+	assert_int_equal(pci_device_spec_parse("c4:00", &ds, &err), -EINVAL);
+	assert_int_equal(pci_device_spec_parse("", &ds, &err), -EINVAL);
+	assert_int_equal(pci_device_spec_parse(NULL, &ds, NULL), -EINVAL);
+}
+
+static void test_resolve_device(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	struct host *h = testutil_host_strix();
+	const struct pci_func **m = NULL;
+	const struct pci_func *f = NULL;
+
+	(void)state;
+	assert_int_equal(host_resolve_device(h, "c4:0.1", &f, &err), 0);
+	assert_string_equal(f->address, "0000:c4:00.1");
+	assert_int_equal(host_resolve_device(h, "1002:1586", &f, &err), 0);
+	assert_string_equal(f->address, "0000:c4:00.0");
+	assert_int_equal(host_resolve_devices(h, "1002:1640", &m, &err), 1);
+	free(m);
+	m = NULL;
+
+	assert_int_equal(host_resolve_device(h, "c5:00.0", &f, &err), -ENODEV);
+	assert_string_equal(err.message,
+			    "no device 0000:c5:00.0 on this host (did you mean 0000:c4:00.0?)");
+	assert_int_equal(host_resolve_device(h, "1002:1587", &f, &err), -ENODEV);
+	assert_string_equal(
+	    err.message,
+	    "no device with id 1002:1587 on this host (did you mean 1002:1586 (0000:c4:00.0)?)");
+	assert_int_equal(host_resolve_device(h, "77:1f.0", &f, &err), -ENODEV);
+	assert_string_equal(err.message, "no device 0000:77:1f.0 on this host");
+	assert_int_equal(host_resolve_device(h, "c4:00.8", &f, &err), -EINVAL);
+	assert_string_equal(err.message, "'c4:00.8': function must be 0-7");
+
+	/* two functions with one id: the id alone is ambiguous */
+	testutil_host_add(h, "0000:c5:00.0", 0x1002, 0x1586, 0x030000, "amdgpu", 30);
+	assert_int_equal(host_resolve_devices(h, "1002:1586", &m, &err), 2);
+	free(m);
+	assert_int_equal(host_resolve_device(h, "1002:1586", &f, &err), -ENOTUNIQ);
+	assert_string_equal(err.message, "1002:1586 matches 2 functions: 0000:c4:00.0, "
+					 "0000:c5:00.0; name one by address");
+	host_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_id_parse),
-		cmocka_unit_test(test_apu_slot),       cmocka_unit_test(test_discrete_slot),
-		cmocka_unit_test(test_group_blockers), cmocka_unit_test(test_match_device),
+		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_id_parse),
+		cmocka_unit_test(test_apu_slot),
+		cmocka_unit_test(test_discrete_slot),
+		cmocka_unit_test(test_group_blockers),
+		cmocka_unit_test(test_match_device),
+		cmocka_unit_test(test_addr_parse_short_forms),
+		cmocka_unit_test(test_addr_parse_explained),
+		cmocka_unit_test(test_device_spec_parse),
+		cmocka_unit_test(test_resolve_device),
 	};
 	return testutil_run(tests);
 }

@@ -277,6 +277,14 @@ static void test_errors(void **state)
 	    "[gpu]\ndevice = amd\n",
 	    "t.profile:2: 'device': 'amd' is neither a vendor:device id (1002:1586) nor a PCI "
 	    "address (0000:c4:00.0)");
+	parse_fail("[gpu]\ndevice = c4:00.8\n",
+		   "t.profile:2: 'device': 'c4:00.8': function must be 0-7");
+	parse_fail("[gpu]\ndevice = c4:20.0\n",
+		   "t.profile:2: 'device': 'c4:20.0': device must be 00-1f");
+	parse_fail("[gpu]\nfunctions = c4:0.0 c4:0.9\n",
+		   "t.profile:2: 'functions': 'c4:0.9': function must be 0-7");
+	parse_fail("[device a]\naddress = 100:00.0\n",
+		   "t.profile:2: 'address': '100:00.0': bus must be 00-ff");
 	parse_fail(
 	    "[gpu]\nfunctions = c4:00.0 zz\n",
 	    "t.profile:2: 'functions': 'zz' is not a PCI address (expected all or a list like "

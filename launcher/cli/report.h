@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The --json report of bind, unbind, restore, vbios extract and rom combine: one JSON object on
+ * stdout, printed at the end, with what was done:
+ *   {"command":"bind","ok":true,"exit_status":0, KEY:VALUE..., "changes":[LINE...],
+ *    "functions":[{"vm","address","driver","ok"}...], "files":[{"path","size","what"}...]}
+ * A command calls cmd_report_start() when --json is given; until cmd_report_print() the
+ * collectors record (they do nothing when no report is on). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cmd_report_array {
+	CMD_REPORT_CHANGES,   /* each host change made (or, with --dry-run, that would be made) */
+	CMD_REPORT_FUNCTIONS, /* each PCI function given back, with its driver at the end */
+	CMD_REPORT_FILES,     /* each file written */
+	_CMD_REPORT_MAX,
+};
+
+/* Whether a report is being collected (the change lines then go into it, not to stdout). */
+extern bool cmd_report_on;
+
+void cmd_report_start(void);
+void cmd_report_change(const char *line);
+/* A dry run's line: into the report when one is on, else on stdout. */
+void cmd_report_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cmd_report_function(const char *vm, const char *address, const char *driver, bool ok);
+void cmd_report_file(const char *path, size_t size, const char *what);
+/* Print the report: @status is the command's exit status; then pairs of const char * KEY,
+ * VALUE (a NULL value prints null), ended by a NULL KEY. Ends the report. */
+void cmd_report_print(const char *command, int status, ...) __attribute__((sentinel));
