@@ -239,12 +239,13 @@ static char *mapping_id(const char *name, const struct mapping *m, size_t n,
 	}
 	if (!id)
 		id = strdup_printf("%s-f%x", name, fn);
-	for (size_t i = 0; id && i < n; i++)
+	/* taken (a second audio function, a device named like another's suffix): NAME-N, the
+	 * first N from the entry's index that is free */
+	for (size_t i = 0, k = n; id && i < n; i++)
 		if (strcasecmp(m[i].id, id) == 0) {
 			free(id);
-			/* a second audio function, or a device named like another's suffix */
-			id = strdup_printf("%s-%zu", name, n);
-			break;
+			id = strdup_printf("%s-%zu", name, k++);
+			i = (size_t)-1; /* compare the new one with all again */
 		}
 	return TAKE_PTR(id);
 }

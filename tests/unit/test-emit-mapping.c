@@ -211,6 +211,34 @@ static void test_limit(void **state)
 		snprintf(t[i].address, sizeof(t[i].address), "0000:00:14.0");
 	}
 	fx.plan->n_devices = 17;
+	/* names that collide with the generated ones: every id still unique */
+	t[3].name = strdup("f0");
+	t[4].name = strdup("5");
+	{
+		_cleanup_free_ char *buf = NULL;
+		char ids[17][32];
+		size_t n = 0;
+		int r;
+
+		buf = emit(&fx, "rx", "n", &r);
+		assert_int_equal(r, 0);
+		for (const char *l = strstr(buf, "hostpci0: "); l && strncmp(l, "hostpci", 7) == 0;
+		     l = strchr(l, '\n') + 1) {
+			assert_true(n < 17);
+			assert_int_equal(sscanf(l, "hostpci%*u: mapping=%31[^,]", ids[n]), 1);
+			for (size_t i = 0; i < n; i++)
+				assert_string_not_equal(ids[i], ids[n]);
+			n++;
+		}
+		/* the slot, then 15 single functions */
+		assert_int_equal(n, 16);
+		assert_string_equal(ids[0], "rx");
+		assert_string_equal(ids[1], "rx-f0");
+		assert_string_equal(ids[2], "rx-2"); /* [device f0] */
+		assert_string_equal(ids[3], "rx-5"); /* [device 5] */
+		assert_string_equal(ids[4], "rx-4");
+		assert_string_equal(ids[5], "rx-6"); /* rx-5 is taken */
+	}
 	assert_int_equal(emit_proxmox_mapping(fx.plan, fx.host, "rx", "n", f), 0);
 	fx.plan->n_devices = 18;
 	assert_int_equal(emit_proxmox_mapping(fx.plan, fx.host, "rx", "n", f), -E2BIG);
