@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* gpurun emit qemu|libvirt|proxmox PROFILE (aliases: gpurun args|xml|proxmox PROFILE). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cmd.h"
 #include "core/diag.h"
@@ -13,6 +14,7 @@
 #include "host/paths.h"
 #include "host/romstage.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -117,6 +119,34 @@ void cmd_emit_help_outputs(FILE *f)
 	}
 }
 
+/* --mapping without --node: this node's name as Proxmox has it (PVE::INotify::nodename: the
+ * host name up to its first '.'), from ROOT/etc/hostname. Logs its errors. */
+static int node_name(const struct ctx *c, char **ret)
+{
+	_cleanup_free_ char *path = path_join(c->etc, "hostname"), *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!path)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	r = read_full_file(path, 4096, &buf, &len);
+	if (r < 0) {
+		log_error("Cannot tell this node's name: %s: %s; give it with --node NAME.", path,
+			  read_full_file_strerror(r));
+		return r;
+	}
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	buf[strcspn(buf, ".")] = '\0';
+	if (!emit_proxmox_node_valid(buf)) {
+		log_error("Cannot tell this node's name: %s holds '%s', not a Proxmox node name; "
+			  "give it with --node NAME.",
+			  path, buf);
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
 static int stage_roms(struct ctx *c, const struct plan *p)
 {
 	_cleanup_(vfct_table_freep) struct vfct_table *vfct = NULL;
@@ -132,7 +162,7 @@ static int stage_roms(struct ctx *c, const struct plan *p)
 	return 0;
 }
 
-enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS };
+enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS, ARG_MAPPING, ARG_NODE };
 
 /* emit has them all; the aliases only those of their output */
 #define HELP_MANAGED                                                                               \
@@ -145,6 +175,11 @@ enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS };
 	"(proxmox) the passthrough as -device words of the args: line (own root ports, absolute "  \
 	"romfile paths, x-vga) instead of hostpciN; qemu-server does not prepare those devices: "  \
 	"a hookscript's gpurun bind must"
+#define HELP_MAPPING                                                                               \
+	"(proxmox) hostpciN: mapping=NAME,... (cluster-wide PCI resource mappings, NAME, "         \
+	"NAME-audio, ...) instead of host addresses, and this node's map of each (pvesh create "   \
+	"/cluster/mapping/pci, /etc/pve/mapping/pci.cfg)"
+#define HELP_NODE "(with --mapping) this node's name (default: /etc/hostname, up to its first '.')"
 #define HELP_FORCE "(with --stage) replace a different file of the same name in /usr/share/kvm"
 #define HELP_DRY_RUN "(with --stage) name the ROM files instead of copying them"
 #define HELP_JSON                                                                                  \
@@ -155,6 +190,8 @@ const struct cmd_option cmd_emit_options[] = {
 	{ "managed", 0, no_argument, ARG_MANAGED, NULL, HELP_MANAGED },
 	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
 	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
+	{ "mapping", 0, required_argument, ARG_MAPPING, "NAME", HELP_MAPPING },
+	{ "node", 0, required_argument, ARG_NODE, "NAME", HELP_NODE },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
 	CMD_OPTION_GLOBAL("json", HELP_JSON),
@@ -172,6 +209,8 @@ const struct cmd_option cmd_xml_options[] = {
 const struct cmd_option cmd_pve_options[] = {
 	{ "stage", 0, no_argument, ARG_STAGE, NULL, HELP_STAGE },
 	{ "args", 0, no_argument, ARG_ARGS, NULL, HELP_ARGS },
+	{ "mapping", 0, required_argument, ARG_MAPPING, "NAME", HELP_MAPPING },
+	{ "node", 0, required_argument, ARG_NODE, "NAME", HELP_NODE },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, HELP_FORCE },
 	CMD_OPTION_GLOBAL("dry-run", HELP_DRY_RUN),
 	CMD_OPTION_GLOBAL("json", HELP_JSON),
@@ -191,6 +230,8 @@ int cmd_emit(int argc, char **argv)
 	struct cmd_planned c = {};
 	struct emit_options o = {};
 	_cleanup_free_ char *templates = NULL, *template_xml = NULL, *out = NULL, *names = NULL;
+	_cleanup_free_ char *node = NULL;
+	const char *mapping = NULL, *node_arg = NULL;
 	_cleanup_fclose_ FILE *mem = NULL;
 	size_t out_len = 0;
 	int opt, r;
@@ -208,6 +249,12 @@ int cmd_emit(int argc, char **argv)
 			break;
 		case ARG_ARGS:
 			o.proxmox_args = true;
+			break;
+		case ARG_MAPPING:
+			mapping = parser.arg;
+			break;
+		case ARG_NODE:
+			node_arg = parser.arg;
 			break;
 		}
 	if (opt < 0)
@@ -241,6 +288,23 @@ int cmd_emit(int argc, char **argv)
 		return cmd_usage_error(cmd, "--stage only applies to Proxmox output");
 	if (o.proxmox_args && !e->takes_args)
 		return cmd_usage_error(cmd, "--args only applies to Proxmox output");
+	if (mapping && !e->takes_mapping)
+		return cmd_usage_error(cmd, "--mapping only applies to Proxmox output");
+	if (node_arg && !mapping)
+		return cmd_usage_error(cmd, "--node only applies with --mapping");
+	if (mapping && o.proxmox_args)
+		return cmd_usage_error(cmd, "--mapping and --args exclude each other: args: names "
+					    "this host's PCI addresses");
+	if (mapping && !emit_proxmox_id_valid(mapping))
+		return cmd_usage_error(cmd,
+				       "invalid mapping name '%s': a letter, then letters, digits, "
+				       "'-' and '_' (Proxmox's configuration ids)",
+				       mapping);
+	if (node_arg && !emit_proxmox_node_valid(node_arg))
+		return cmd_usage_error(cmd,
+				       "invalid node name '%s': letters, digits and '-', not at "
+				       "either end (Proxmox's node names)",
+				       node_arg);
 
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
@@ -277,6 +341,19 @@ int cmd_emit(int argc, char **argv)
 	}
 
 	o.qemu_binary = ctx_qemu_binary(c.ctx);
+	if (mapping) {
+		if (node_arg)
+			node = strdup(node_arg);
+		r = node_arg ? (node ? 0 : log_error_errno(-ENOMEM, "Out of memory"))
+			     : node_name(c.ctx, &node);
+		if (r < 0) {
+			cmd_planned_done(&c);
+			return EXIT_FAILURE_OP;
+		}
+		o.proxmox_mapping = mapping;
+		o.proxmox_node = node;
+		o.host = c.host;
+	}
 	if (e->needs_template) {
 		_cleanup_(error_clear) struct error err = {};
 		_cleanup_free_ char *msg = NULL;

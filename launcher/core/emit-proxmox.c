@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/emit.h"
 #include "core/profile.h"
@@ -173,6 +174,250 @@ static int print_args(const struct plan *p, bool devices, FILE *f)
 	return 0;
 }
 
+/* ---- cluster-wide PCI resource mappings (--mapping) ---- */
+
+bool emit_proxmox_id_valid(const char *s)
+{
+	/* pve-common PVE/JSONSchema.pm $CONFIGID_RE: [a-z][a-z0-9_-]+, case-insensitive */
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) || !s[1])
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+	       strlen(s);
+}
+
+bool emit_proxmox_node_valid(const char *s)
+{
+	static const char alnum[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t n = s ? strlen(s) : 0;
+
+	/* pve_verify_node_name: [a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])? */
+	if (n == 0 || !strchr(alnum, s[0]) || !strchr(alnum, s[n - 1]))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+/* One mapping: one hostpciN entry of the VM, one `map` of this node. */
+struct mapping {
+	char *id;
+	char path[PCI_ADDR_MAX];     /* "dddd:bb:dd" (the whole slot) or one function */
+	const struct pci_func *func; /* whose ids Proxmox checks: the function, or the slot's .0 */
+	const struct plan_device *rom; /* its romfile= comes from this device */
+	bool xvga;
+	bool split; /* one of the functions of a guest port split into one mapping each */
+};
+
+static void mappings_free(struct mapping *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		free(m[i].id);
+	free(m);
+}
+
+/* The id of the mapping of @d, not yet in @m[0..n-1]: @name for the first, else by role. */
+static char *mapping_id(const char *name, const struct mapping *m, size_t n,
+			const struct plan_device *d)
+{
+	_cleanup_free_ char *id = NULL;
+	unsigned fn = (unsigned)(d->address[strlen(d->address) - 1] - '0');
+
+	if (n == 0)
+		return strdup(name);
+	switch (d->role) {
+	case PLAN_ROLE_GPU_AUDIO:
+		id = strdup_printf("%s-audio", name);
+		break;
+	case PLAN_ROLE_EXTRA:
+		/* [device NAME] allows '.', a mapping id does not */
+		id = d->name ? strdup_printf("%s-%s", name, d->name) : NULL;
+		for (char *c = id; c && *c; c++)
+			if (*c == '.')
+				*c = '-';
+		break;
+	default:
+		break;
+	}
+	if (!id)
+		id = strdup_printf("%s-f%x", name, fn);
+	/* taken (a second audio function, a device named like another's suffix): NAME-N, the
+	 * first N from the entry's index that is free */
+	for (size_t i = 0, k = n; id && i < n; i++)
+		if (strcasecmp(m[i].id, id) == 0) {
+			free(id);
+			id = strdup_printf("%s-%zu", name, k++);
+			i = (size_t)-1; /* compare the new one with all again */
+		}
+	return TAKE_PTR(id);
+}
+
+static int mapping_add(const char *name, const struct host *h, struct mapping **m, size_t *n,
+		       const struct plan_device *d, bool whole_slot, bool xvga, bool split)
+{
+	struct mapping *t, *e;
+	char fn0[PCI_ADDR_MAX];
+
+	if (*n >= 16)
+		return -E2BIG;
+	t = reallocarray(*m, *n + 1, sizeof(**m));
+	if (!t)
+		return -ENOMEM;
+	*m = t;
+	e = &t[*n];
+	*e = (struct mapping){ .rom = d, .xvga = xvga, .split = split };
+	if (whole_slot) {
+		/* "0000:03:00": every function of the slot; Proxmox checks the ids of .0 */
+		snprintf(e->path, sizeof(e->path), "%.10s", d->address);
+		snprintf(fn0, sizeof(fn0), "%.10s.0", d->address);
+		e->func = host_find_func(h, fn0);
+	} else {
+		snprintf(e->path, sizeof(e->path), "%s", d->address);
+		e->func = host_find_func(h, d->address);
+	}
+	if (!e->func)
+		return -ENODEV;
+	e->id = mapping_id(name, t, *n, d);
+	if (!e->id)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* The mappings of @p, in hostpci order: per guest port the discrete card's whole slot as one
+ * (unless a later function has its own ROM, as in print_hostpci), else one per function. */
+static int mappings_build(const struct plan *p, const struct host *h, const char *name,
+			  struct mapping **ret, size_t *ret_n)
+{
+	_cleanup_free_ size_t *idx = calloc(p->n_devices + 1, sizeof(size_t));
+	struct mapping *m = NULL;
+	unsigned ports = n_ports(p);
+	size_t n = 0;
+	int r = 0;
+
+	if (!idx)
+		return -ENOMEM;
+	for (unsigned port = 0; port < ports && r >= 0; port++) {
+		size_t k = port_devices(p, port, idx);
+		const struct plan_device *d0;
+		bool late = false, xvga = false;
+
+		if (k == 0)
+			continue;
+		d0 = &p->devices[idx[0]];
+		for (size_t j = 0; j < k; j++) {
+			xvga = xvga || p->devices[idx[j]].primary_vga;
+			late = late || (j > 0 && p->devices[idx[j]].rom_name);
+		}
+		if (!late && p->gpu_whole_slot && d0->role != PLAN_ROLE_EXTRA &&
+		    streq(d0->address + 10, ".0")) {
+			r = mapping_add(name, h, &m, &n, d0, true, xvga, false);
+			continue;
+		}
+		for (size_t j = 0; j < k && r >= 0; j++) {
+			const struct plan_device *d = &p->devices[idx[j]];
+
+			r = mapping_add(name, h, &m, &n, d, false, d->primary_vga, k > 1);
+		}
+	}
+	if (r < 0) {
+		mappings_free(m, n);
+		return r;
+	}
+	*ret = m;
+	*ret_n = n;
+	return 0;
+}
+
+static void print_map(const struct mapping *m, const char *node, FILE *f)
+{
+	fprintf(f, "node=%s,path=%s,id=%04x:%04x,subsystem-id=%04x:%04x", node, m->path,
+		m->func->vendor, m->func->device, m->func->subvendor, m->func->subdevice);
+	if (m->func->iommu_group >= 0)
+		fprintf(f, ",iommugroup=%d", m->func->iommu_group);
+}
+
+/* hostpciN: mapping=ID,pcie=1[,romfile=][,x-vga=1], one per mapping. */
+static int print_hostpci_mapping(const struct plan *p, const struct emit_options *o, FILE *f)
+{
+	struct mapping *m = NULL;
+	size_t n = 0;
+	bool said = false;
+	int r;
+
+	r = mappings_build(p, o->host, o->proxmox_mapping, &m, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].split && !said) {
+			fprintf(f,
+				"# Proxmox checks every path of a mapping against the mapping's "
+				"one vendor:device id: the chosen functions of a slot are one "
+				"mapping and one hostpciN each (each on its own root port, unlike "
+				"the QEMU and libvirt outputs)\n");
+			said = true;
+		}
+		fprintf(f, "hostpci%zu: mapping=%s,pcie=1", i, m[i].id);
+		print_rom_options(m[i].rom, m[i].xvga, f);
+	}
+	mappings_free(m, n);
+	return 0;
+}
+
+int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char *name,
+			 const char *node, FILE *f)
+{
+	struct mapping *m = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!p->resolved || !h)
+		return -ENODEV;
+	if (!emit_proxmox_id_valid(name) || !emit_proxmox_node_valid(node))
+		return -EINVAL;
+	r = mappings_build(p, h, name, &m, &n);
+	if (r < 0)
+		return r;
+	fprintf(
+	    f,
+	    "# The cluster-wide PCI resource mapping%s (Datacenter > Resource Mappings) the "
+	    "hostpci mapping= entries name, with this node's map: the VM starts on any node that "
+	    "maps the same model. Create %s once, on one node:\n",
+	    n > 1 ? "s" : "", n > 1 ? "them" : "it");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "#   pvesh create /cluster/mapping/pci --id %s --map ", m[i].id);
+		print_map(&m[i], node, f);
+		fputc('\n', f);
+	}
+	fprintf(f, "# which writes /etc/pve/mapping/pci.cfg:\n");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			fprintf(f, "#\n");
+		fprintf(f, "#   %s\n#   \tmap ", m[i].id);
+		print_map(&m[i], node, f);
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (m[i].path[10] == '\0')
+			fprintf(f,
+				"# path=%s without a function maps every function of the slot; "
+				"Proxmox checks the ids of %s.0 on each node\n",
+				m[i].path, m[i].path);
+	fprintf(f,
+		"# Each other node with the same model adds its own map: run `gpurun emit proxmox "
+		"--mapping %s PROFILE` there and append the map it prints. pvesh set replaces the "
+		"whole list, so give it every map the mapping has (pvesh get "
+		"/cluster/mapping/pci/ID lists them) and the new one:\n",
+		name);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "#   pvesh set /cluster/mapping/pci/%s --map EXISTING_MAP... --map ",
+			m[i].id);
+		print_map(&m[i], node, f);
+		fputc('\n', f);
+	}
+	fprintf(f, "# or add the map line under the mapping's id in /etc/pve/mapping/pci.cfg.\n");
+	mappings_free(m, n);
+	return ferror(f) ? -EIO : 0;
+}
+
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 {
 	const struct profile *pr = p->profile;
@@ -193,6 +438,11 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 			return -EINVAL;
 	if (emit_has_control(p->vm_name))
 		return -EINVAL;
+	if (o->proxmox_mapping && (o->proxmox_args || !emit_proxmox_id_valid(o->proxmox_mapping) ||
+				   !emit_proxmox_node_valid(o->proxmox_node)))
+		return -EINVAL;
+	if (o->proxmox_mapping && !o->host)
+		return -ENODEV;
 
 	fprintf(f, "# gpurun: Proxmox VE configuration for VM '%s'\n", p->vm_name);
 	fprintf(f, "# Merge into /etc/pve/qemu-server/<vmid>.conf\n");
@@ -221,7 +471,7 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 	if (xvga)
 		fprintf(f, "vga: none\n");
 	if (!o->proxmox_args) {
-		r = print_hostpci(p, f);
+		r = o->proxmox_mapping ? print_hostpci_mapping(p, o, f) : print_hostpci(p, f);
 		if (r < 0)
 			return r;
 		if (xvga && pr->firmware != PROFILE_FIRMWARE_BIOS)
@@ -293,6 +543,11 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 						      : "");
 			break;
 		}
+	}
+	if (o->proxmox_mapping) {
+		r = emit_proxmox_mapping(p, o->host, o->proxmox_mapping, o->proxmox_node, f);
+		if (r < 0)
+			return r;
 	}
 	return ferror(f) ? -EIO : 0;
 }

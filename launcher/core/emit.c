@@ -32,6 +32,7 @@ const struct emitter emitters[_EMIT_KIND_MAX] = {
 		.description = "Proxmox VE config lines",
 		.names_rom_files = true,
 		.takes_args = true,
+		.takes_mapping = true,
 		.emit = emit_proxmox,
 	},
 };

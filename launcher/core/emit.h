@@ -31,6 +31,13 @@ struct emit_options {
 		       * else 'no' (gpurun prepares the host) */
 	bool proxmox_args; /* proxmox: the passthrough as -device words of the args: line
 			    * instead of hostpciN entries (--args) */
+	/* proxmox --mapping: hostpciN name cluster-wide PCI resource mappings (mapping=ID) instead
+	 * of host addresses, and the output ends with this node's map of each (see
+	 * emit_proxmox_mapping). All three set, or proxmox_mapping NULL. */
+	const char *proxmox_mapping; /* the first mapping's id (pve-configid) */
+	const char *proxmox_node;    /* this node's name (what Proxmox's nodename is) */
+	const struct host *host;     /* the snapshot the plan was built from: ids, subsystem ids
+				      * and IOMMU groups of the mapped functions */
 };
 
 struct emitter {
@@ -42,6 +49,7 @@ struct emitter {
 	bool names_rom_files;	 /* the output names ROM files by plan_device.rom_name, which the
 				  * caller may copy where it looks for them (--stage) */
 	bool takes_args;	 /* emit_options.proxmox_args means something (--args) */
+	bool takes_mapping;	 /* emit_options.proxmox_mapping/_node mean something (--mapping) */
 	/* write the output for @p to @f; 0 or a negative errno (see each entry function) */
 	int (*emit)(const struct plan *p, const struct emit_options *o, FILE *f);
 };
@@ -97,3 +105,22 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
  * Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -E2BIG (more than 16 hostpci
  * entries), -ENOMEM, -EIO. */
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);
+/* With o->proxmox_mapping the hostpciN entries are "mapping=ID,pcie=1[,romfile=][,x-vga=1]" and
+ * the output ends with the mappings (emit_proxmox_mapping); -EINVAL also for an id or node name
+ * Proxmox would refuse, or together with o->proxmox_args (args: names host addresses). */
+
+/* Whether @s is a mapping id Proxmox accepts (pve-configid: [a-zA-Z][a-zA-Z0-9_-]+). */
+bool emit_proxmox_id_valid(const char *s);
+/* Whether @s is a node name Proxmox accepts (pve-node: letters, digits and inner '-'). */
+bool emit_proxmox_node_valid(const char *s);
+/* The cluster-wide PCI resource mappings (pve-guest-common PVE/Mapping/PCI.pm) the hostpci
+ * mapping= entries of @p name, as comment lines: this node's `map` of each, as the `pvesh
+ * create /cluster/mapping/pci` command, the /etc/pve/mapping/pci.cfg entry, and how another
+ * node adds its own. The first mapping's id is @name, the others @name-audio, @name-fN or
+ * @name-DEVICE. A discrete card's whole slot is one mapping (path "dddd:bb:dd", the ids of
+ * function .0, which is what Proxmox checks); chosen functions are one mapping each, since
+ * Proxmox checks every path of a mapping against its one vendor:device id. @h is the snapshot
+ * @p was built from. Returns 0, -ENODEV (unresolved plan, or a device @h does not have),
+ * -EINVAL (@name or @node invalid), -E2BIG (more than 16), -ENOMEM, -EIO. */
+int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char *name,
+			 const char *node, FILE *f);

@@ -34,9 +34,9 @@ opts_of() {
 	run) echo "--allow-boot-vga --force --log --timeout --dry-run" ;;
 	check) echo "--device --json" ;;
 	ls | plan) echo "--json" ;;
-	emit) echo "--managed --stage --args --force --dry-run --json" ;;
+	emit) echo "--managed --stage --args --mapping --node --force --dry-run --json" ;;
 	xml) echo "--managed --json" ;;
-	proxmox) echo "--stage --args --force --dry-run --json" ;;
+	proxmox) echo "--stage --args --mapping --node --force --dry-run --json" ;;
 	vbios) echo "-o --output --device --force --json" ;;
 	rom) echo "-o --output --force --json" ;;
 	bind | unbind) echo "--allow-boot-vga --force --timeout --dry-run --json" ;;
