@@ -186,6 +186,7 @@ bool hostcfg_exists_under(const char *root, const char *rel)
 
 	return p && hostfs_exists(p);
 }
+
 static int load_modprobe(struct ctx *c, struct hostcfg *cfg, struct error *err)
 {
 	_cleanup_free_ char *ml = path_join(c->etc, "modules-load.d/vfio.conf");

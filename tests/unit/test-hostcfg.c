@@ -16,6 +16,7 @@
 #include "hostcfg/cmdline-edit.h"
 #include "hostcfg/diff.h"
 #include "hostcfg/hostcfg.h"
+#include "hostcfg/initramfs.h"
 #include "hostcfg/modprobe-edit.h"
 #include "testutil.h"
 #include "util/error.h"
@@ -935,6 +936,101 @@ static void test_revert_partial(void **state)
 	testutil_rmroot(root);
 }
 
+/* The bootloader rows: one per enum value, in detection order, each editing only its files. */
+static void test_bootloader_rows(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_strv_free_ char **add = sv("iommu=pt", NULL, NULL);
+	_cleanup_free_ char *out = NULL;
+
+	(void)state;
+	for (int i = 0; i < _HOSTCFG_BOOT_MAX; i++) {
+		assert_non_null(bootloader_get(i));
+		assert_int_equal(bootloader_get(i)->boot, i);
+		assert_non_null(bootloader_get(i)->detect);
+	}
+	assert_null(bootloader_get(_HOSTCFG_BOOT_MAX));
+	assert_null(bootloader_get((enum hostcfg_boot) - 1));
+	assert_null(bootloader_get(HOSTCFG_BOOT_UNKNOWN)->load);
+	assert_null(bootloader_get(HOSTCFG_BOOT_SDBOOT)->refresh_argv);
+
+	assert_int_equal(bootloader_edit(HOSTCFG_BOOT_GRUB, HOSTCFG_FILE_GRUB, "GRUB_TIMEOUT=5\n",
+					 15, add, &out, &err),
+			 0);
+	assert_string_equal(out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n");
+	out = mfree(out);
+	assert_int_equal(bootloader_edit(HOSTCFG_BOOT_PROXMOX_SDBOOT, HOSTCFG_FILE_CMDLINE,
+					 "quiet\n", 6, add, &out, &err),
+			 0);
+	assert_string_equal(out, "quiet iommu=pt\n");
+	out = mfree(out);
+	/* a file its row does not load, and the row that loads none */
+	assert_int_equal(
+	    bootloader_edit(HOSTCFG_BOOT_PROXMOX_SDBOOT, HOSTCFG_FILE_GRUB, "", 0, add, &out, &err),
+	    -EINVAL);
+	assert_null(out);
+	assert_non_null(strstr(err.message, "'grub'"));
+	error_clear(&err);
+	assert_int_equal(
+	    bootloader_edit(HOSTCFG_BOOT_UNKNOWN, HOSTCFG_FILE_CMDLINE, "", 0, add, &out, &err),
+	    -EINVAL);
+	assert_null(out);
+	assert_int_equal(err.errnum, EINVAL);
+}
+
+/* The initramfs rows: a tool's own file first (in row order), else the distribution's default
+ * (rows in table order, then each row's IDs in order: not the order os-release lists them). */
+static void test_initramfs_rows(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *ids[4]; /* os-release ID, then ID_LIKE */
+		const char *tool;
+		const char *evidence;
+	} cases[] = {
+		{ "etc/dracut.conf", { "arch" }, "dracut", "/etc/dracut.conf exists" },
+		{ "etc/initramfs-tools/modules",
+		  { "fedora" },
+		  "update-initramfs",
+		  "/etc/initramfs-tools exists" },
+		{ NULL, { "arch" }, "mkinitcpio", "os-release says arch" },
+		{ NULL,
+		  { "rocky", "rhel", "centos", "fedora" },
+		  "dracut",
+		  "os-release says fedora" },
+		{ NULL,
+		  { "pop", "ubuntu", "debian" },
+		  "update-initramfs",
+		  "os-release says debian" },
+		{ NULL, { "gentoo" }, NULL, NULL },
+	};
+
+	(void)state;
+	assert_string_equal(initramfs_table[0].name, "initramfs-tools");
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *root = testutil_mkroot();
+		_cleanup_(ctx_freep) struct ctx *c = NULL;
+		_cleanup_(hostcfg_freep) struct hostcfg *cfg = calloc(1, sizeof(*cfg));
+		_cleanup_strv_free_ char **ids = sv(NULL, NULL, NULL);
+
+		assert_non_null(cfg);
+		for (size_t k = 0; k < 4 && cases[i].ids[k]; k++)
+			assert_int_equal(strv_extend(&ids, cases[i].ids[k]), 0);
+		if (cases[i].file)
+			testutil_put(root, cases[i].file, "\n");
+		assert_int_equal(ctx_new(root, NULL, &c), 0);
+		assert_int_equal(initramfs_detect(c, ids, cfg), 0);
+		if (cases[i].tool) {
+			assert_string_equal(cfg->initramfs_argv[0], cases[i].tool);
+			assert_string_equal(cfg->initramfs_evidence, cases[i].evidence);
+		} else {
+			assert_null(cfg->initramfs_argv);
+			assert_null(cfg->initramfs_evidence);
+		}
+		testutil_rmroot(root);
+	}
+}
+
 static void test_string_tables(void **state)
 {
 	(void)state;
@@ -1009,6 +1105,8 @@ int main(void)
 		cmocka_unit_test(test_compute_unparsable),
 		cmocka_unit_test(test_apply_backup_fails),
 		cmocka_unit_test(test_revert_partial),
+		cmocka_unit_test(test_bootloader_rows),
+		cmocka_unit_test(test_initramfs_rows),
 		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
