@@ -10,6 +10,8 @@
 #include "core/profile.h"
 #include "host/inspect.h"
 #include "host/profile-load.h"
+#include "hostcfg/backup.h"
+#include "hostcfg/diff.h"
 #include "hostcfg/hostcfg.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -54,7 +56,7 @@ static int print_json(const struct hostcfg *cfg, const struct diag_list *d)
 
 		if (!f->new)
 			continue;
-		r = hostcfg_diff(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
+		r = diff_unified(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
 		if (r < 0)
 			return r;
 		printf("%s{\"path\":", n++ ? "," : "");
@@ -161,7 +163,7 @@ static int do_revert(void)
 
 	if (cmd_make_ctx(&c) < 0 || refuse_remote(c) < 0)
 		return EXIT_USAGE;
-	r = hostcfg_revert(c, &backup, &files, &err);
+	r = backup_revert(c, &backup, &files, &err);
 	if (r == -ENOENT) {
 		log_error("No gpurun host-config backup to revert under %s/gpurun/backup.", c->etc);
 		return EXIT_FAILURE_OP;
@@ -366,7 +368,7 @@ int cmd_host_config(int argc, char **argv)
 
 		if (!f->new)
 			continue;
-		r = hostcfg_diff(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
+		r = diff_unified(f->name, f->old, f->old_len, f->new, f->new_len, &diff);
 		if (r < 0)
 			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
 		fputs(diff, stdout);
@@ -378,7 +380,7 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	r = hostcfg_apply(c, cfg, &backup, &err);
+	r = backup_apply(c, cfg, &backup, &err);
 	if (r < 0) {
 		_cleanup_free_ char *msg = error_format(&err);
 

@@ -4,15 +4,15 @@
  * modprobe.d, optionally a driver blacklist.
  *
  * Three stages, like the rest of gpurun:
- *   hostcfg_load(ctx, host)       I/O: detect the bootloader and initramfs tool, read every file
+ *   hostcfg_load(ctx, host)       I/O: detect the bootloader (hostcfg/bootloader.h) and the
+ *                                 initramfs generator (hostcfg/initramfs.h), read every file
  *                                 that may change (and the ones that may interfere), ask libkmod
  *                                 which modules exist and which modules claim each function.
  *   hostcfg_compute(cfg, host, …) PURE: the new content of each file, the commands to run after,
  *                                 and diagnostics (conflicting user parameters, shared drivers).
- *   hostcfg_apply / hostcfg_revert  I/O: backup under ROOT/etc/gpurun/backup/<timestamp>/, then
- *                                 write every file atomically, all or nothing.
- * The text editors below (hostcfg_*_edit, hostcfg_cmdline_missing, hostcfg_diff) are pure
- * functions of their buffers and are what the unit tests exercise.
+ *   backup_apply / backup_revert  I/O (hostcfg/backup.h): backup, then write every file.
+ * The text editors are pure functions of their buffers (hostcfg/cmdline-edit.h,
+ * hostcfg/modprobe-edit.h), as is the diff shown for each file (hostcfg/diff.h).
  *
  * Paths: hostcfg_file.path is the full path under the ctx roots; .name is the same file as the
  * host sees it ("/etc/default/grub"), used in messages, diffs, the backup manifest and errors.
@@ -29,6 +29,9 @@
 #include "core/hostinfo.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* The largest configuration file read (a larger one fails with -EFBIG). */
+#define HOSTCFG_FILE_MAX (1024 * 1024)
 
 struct ctx;
 struct host;
@@ -115,6 +118,23 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct hostcfg *, hostcfg_free)
 int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const char *path,
 		     const char *name, const char *content, size_t len, mode_t mode);
 
+/* ---- loading helpers, for the bootloader and initramfs rows ---- */
+
+/* The host's name for a path under the roots: "ROOT/etc/x" -> "/etc/x" (a pointer into @path;
+ * @path itself when it is not under the root). */
+const char *hostcfg_host_name(const struct ctx *c, const char *path);
+/* Read @path (full path under the roots) into @cfg as @kind, with its mode. A file that does
+ * not exist (also when a parent is not a directory) is added as absent: a new file, 0644.
+ * Fails with the error of a file that exists but cannot be read (-EISDIR for a directory,
+ * -EFBIG beyond HOSTCFG_FILE_MAX), @err naming it (host name), or -ENOMEM. */
+int hostcfg_load_file(struct ctx *c, struct hostcfg *cfg, enum hostcfg_file_kind kind,
+		      const char *path, struct error *err);
+/* The entries of @dir whose names end in @suffix (hidden ones skipped) as full paths, sorted by
+ * name; an empty strv when @dir cannot be read. 0 or -ENOMEM. */
+int hostcfg_list_dir(const char *dir, const char *suffix, char ***ret);
+/* Whether @root/@rel exists (false also on ENOMEM). */
+bool hostcfg_exists_under(const char *root, const char *rel);
+
 /* Compute every change for @req. Fills files[].new where content changes and appends
  * diagnostics (WARN for conflicting user parameters, a driver shared with other devices,
  * missing modules; INFO for what was decided and why). Returns the number of files that
@@ -123,80 +143,10 @@ int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const cha
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d);
 
-/* Write: backup directory ROOT/etc/gpurun/backup/<UTC timestamp>/ with a copy of every file
- * about to change and a `manifest`: "mkdir NAME" for each directory the writes create, then
- * one line per file, "saved MODE NAME" (octal mode; the copy is at BACKUP/NAME) or
- * "absent NAME"; NAME is the host path and runs to the end of the line),
- * then each file atomically. If a write fails, the files already written are restored from
- * the backup and the backup is removed; @err->file is then the failing file's host name.
- * When the backup itself cannot be made nothing was written and @err->file is unset.
- * On success *ret_backup (malloc'd) is the backup dir. */
-int hostcfg_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct error *err);
-
-/* Restore the newest backup that was not reverted yet: saved files are written back
- * atomically, files that did not exist are removed (and the directories the apply created, if
- * empty); the backup dir is then renamed to "reverted-<timestamp>". -ENOENT when there is
- * none. *ret_backup names the backup used, *ret_files the host names restored (strv, a removed
- * file marked " (removed: it did not exist before)"). Keeps going past a file it cannot
- * restore and returns the first error, @err naming that file (the backup then stays in place
- * for another try). A damaged backup (a malformed or missing manifest, a saved copy missing):
- * -EBADMSG before anything is touched, @err naming the manifest (host name) and the 1-based
- * line. */
-int hostcfg_revert(struct ctx *c, char **ret_backup, char ***ret_files, struct error *err);
-
 /* Run @argv (argv[0] looked up in PATH) with spawn_run(): no shell, stdin /dev/null,
  * stdout/stderr inherited; wait for it. Returns its exit status (0..255), 128+signal when
  * killed, or a negative errno when it could not be started (-ENOENT: not installed). */
 int hostcfg_run(char *const *argv);
-
-/* ---- pure text helpers ---- */
-
-/* Split a kernel command line at whitespace, keeping double-quoted parts of a token together
- * (`a="b c"` is one token). */
-int hostcfg_cmdline_split(const char *s, size_t len, char ***ret);
-
-/* Which of @want ("amd_iommu=on", "iommu=pt", ...) are missing from @present. A present
- * parameter with the same key and a conflicting value (iommu=soft against iommu=pt,
- * amd_iommu=off, intel_iommu=off) is not added: it is reported in @d as a WARN naming @where.
- * Values of iommu=, amd_iommu=, intel_iommu= and initcall_blacklist= are comma lists. */
-int hostcfg_cmdline_missing(char *const *present, char *const *want, const char *where,
-			    struct diag_list *d, char ***ret_add);
-
-/* Editors: each returns the new content (malloc'd, NUL-terminated) with @add appended to the
- * right place, preserving everything else byte for byte. -EINVAL when the file cannot be
- * edited safely (a NUL byte: not a text file; a GRUB value continued on the next line);
- * @err then holds the reason and the 1-based line, without a file name (the caller knows
- * it: error_set_file()). Other failures (-ENOMEM) fill @err with the errno alone. */
-/* etc/kernel/cmdline: append to the last non-empty line; a missing file gives one line. */
-int hostcfg_cmdline_edit(const char *buf, size_t len, char *const *add, char **ret,
-			 struct error *err);
-/* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY). */
-int hostcfg_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
-			 struct error *err);
-/* etc/default/grub: append inside the last GRUB_CMDLINE_LINUX_DEFAULT assignment (quotes
- * kept; an unquoted value gets double quotes), or add the assignment at the end. */
-int hostcfg_grub_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err);
-/* A loader entry: append to the last `options` line, or add one. */
-int hostcfg_entry_edit(const char *buf, size_t len, char *const *add, char **ret,
-		       struct error *err);
-/* modules-load.d: append each of @mods not yet listed ('-' and '_' are the same). */
-int hostcfg_modules_edit(const char *buf, size_t len, char *const *mods, char **ret,
-			 struct error *err);
-/* modprobe.d/vfio.conf: `options vfio-pci ids=<union> disable_vga=1` (existing ids and other
- * options kept; a user's disable_vga=0 is kept and reported) and `softdep MOD pre: vfio-pci`
- * for each of @softdeps (inserted into an existing softdep line of MOD). */
-int hostcfg_modprobe_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
-			  const char *name, struct diag_list *d, char **ret, struct error *err);
-/* blacklist-gpu.conf: `blacklist MOD` for each of @mods not yet there. */
-int hostcfg_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret,
-			   struct error *err);
-/* The vfio-pci ids= values in a modprobe.d file (all `options vfio-pci|vfio_pci` lines). */
-int hostcfg_modprobe_ids(const char *buf, size_t len, char ***ret, struct error *err);
-
-/* Unified diff of @old (NULL = absent file) against @new (NULL = removed), 3 lines of context,
- * headers "--- NAME" / "+++ NAME" (/dev/null for an absent side). Empty string when equal. */
-int hostcfg_diff(const char *name, const char *old, size_t old_len, const char *new, size_t new_len,
-		 char **ret);
 
 /* ---- "configured but not rebooted yet", for gpurun check ---- */
 

@@ -107,6 +107,13 @@ void error_prefix(struct error *e, const char *fmt, ...)
 	e->message = s;
 }
 
+int error_set_errno(struct error *e, int r)
+{
+	if (r < 0 && e && e->errnum != -r)
+		(void)error_set(e, r, NULL);
+	return r;
+}
+
 bool error_is_set(const struct error *e)
 {
 	return e && e->errnum != 0;

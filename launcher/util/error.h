@@ -46,6 +46,13 @@ void error_set_device(struct error *e, const char *bdf);
 /* Put "PREFIX: " in front of the message (no-op when @e is NULL or empty). */
 void error_prefix(struct error *e, const char *fmt, ...) _printf_(2, 3);
 
+/* The last line of a function that fills @e: when @r is a negative errno that @e does not hold
+ * yet, record it alone (strerror stands in for the message). Failures found deeper down set
+ * their cause and place themselves; this covers the others (-ENOMEM). An error in @e about a
+ * different errno is not this failure's (a file that could not be restored, then -ENOMEM) and
+ * is replaced. Returns @r:  return error_set_errno(err, do_thing(..., err)); */
+int error_set_errno(struct error *e, int r);
+
 bool error_is_set(const struct error *e);
 void error_clear(struct error *e);
 

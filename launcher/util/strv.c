@@ -3,8 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/strv.h"
+
+char **strv_new_empty(void)
+{
+	return calloc(1, sizeof(char *));
+}
 
 char **strv_free(char **l)
 {
@@ -70,6 +76,14 @@ bool strv_contains(char *const *l, const char *s)
 		return false;
 	for (char *const *i = l; *i; i++)
 		if (streq(*i, s))
+			return true;
+	return false;
+}
+
+bool strv_contains_case(char *const *l, const char *s)
+{
+	for (; l && *l; l++)
+		if (strcasecmp(*l, s) == 0)
 			return true;
 	return false;
 }

@@ -72,12 +72,38 @@ static void test_file_kept_unless_forced(void **state)
 	assert_null(e.file);
 }
 
+/* error_set_errno(): records an errno not recorded yet, keeps the detail of the same one */
+static void test_set_errno(void **state)
+{
+	_cleanup_(error_clear) struct error e = {};
+
+	(void)state;
+	assert_int_equal(error_set_errno(&e, 0), 0);
+	assert_int_equal(error_set_errno(&e, 3), 3);
+	assert_false(error_is_set(&e));
+	assert_int_equal(error_set_errno(NULL, -ENOMEM), -ENOMEM);
+	assert_int_equal(error_set_errno(&e, -ENOMEM), -ENOMEM);
+	assert_int_equal(e.errnum, ENOMEM);
+	assert_null(e.message);
+	/* the same errno, set deeper down with its place: kept */
+	error_set_line(&e, EINVAL, NULL, 4, "bad line");
+	assert_int_equal(error_set_errno(&e, -EINVAL), -EINVAL);
+	assert_int_equal(e.line, 4);
+	assert_string_equal(e.message, "bad line");
+	/* another errno: that detail is not this failure's */
+	assert_int_equal(error_set_errno(&e, -ENOMEM), -ENOMEM);
+	assert_int_equal(e.errnum, ENOMEM);
+	assert_null(e.message);
+	assert_int_equal(e.line, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_returns_negative_errno),
 		cmocka_unit_test(test_format_locations),
 		cmocka_unit_test(test_file_kept_unless_forced),
+		cmocka_unit_test(test_set_errno),
 	};
 
 	return testutil_run(tests);

@@ -11,7 +11,13 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
+#include "hostcfg/backup.h"
+#include "hostcfg/bootloader.h"
+#include "hostcfg/cmdline-edit.h"
+#include "hostcfg/diff.h"
 #include "hostcfg/hostcfg.h"
+#include "hostcfg/initramfs.h"
+#include "hostcfg/modprobe-edit.h"
 #include "testutil.h"
 #include "util/error.h"
 #include "util/strv.h"
@@ -44,7 +50,7 @@ static void test_cmdline_split(void **state)
 	const char *s = "  root=ZFS=rpool/ROOT/pve-1 boot=zfs  dyndbg=\"file x.c +p\"\tquiet\n";
 
 	(void)state;
-	assert_int_equal(hostcfg_cmdline_split(s, strlen(s), &t), 0);
+	assert_int_equal(cmdline_split(s, strlen(s), &t), 0);
 	assert_int_equal(strv_length(t), 4);
 	assert_string_equal(t[0], "root=ZFS=rpool/ROOT/pve-1");
 	assert_string_equal(t[2], "dyndbg=\"file x.c +p\"");
@@ -66,7 +72,7 @@ static void test_cmdline_missing(void **state)
 
 	(void)state;
 	/* iommu=soft is the user's: warn, keep it, do not add iommu=pt next to it */
-	assert_int_equal(hostcfg_cmdline_missing(p1, want, "/etc/kernel/cmdline", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p1, want, "/etc/kernel/cmdline", &d, &add), 0);
 	assert_int_equal(strv_length(add), 1);
 	assert_string_equal(add[0], "amd_iommu=on");
 	x = find_diag(&d, DIAG_WARN, "hostcfg-conflict");
@@ -77,12 +83,12 @@ static void test_cmdline_missing(void **state)
 	diag_list_clear(&d);
 
 	/* comma lists count */
-	assert_int_equal(hostcfg_cmdline_missing(p2, w2, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p2, w2, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 0);
 	assert_int_equal(d.n, 0);
 	add = strv_free(add);
 
-	assert_int_equal(hostcfg_cmdline_missing(p3, want, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p3, want, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 2);
 	assert_string_equal(add[0], "iommu=pt");
 	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-conflict"));
@@ -90,7 +96,7 @@ static void test_cmdline_missing(void **state)
 	diag_list_clear(&d);
 
 	/* nothing present: everything, in order, once */
-	assert_int_equal(hostcfg_cmdline_missing(NULL, want, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(NULL, want, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 3);
 	assert_string_equal(add[2], "initcall_blacklist=sysfb_init");
 	strv_free(add);
@@ -105,24 +111,24 @@ static void test_cmdline_edit(void **state)
 	_cleanup_(error_clear) struct error err = {};
 
 	(void)state;
-	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), add, &out, NULL), 0);
+	assert_int_equal(cmdline_edit(in, strlen(in), add, &out, NULL), 0);
 	assert_string_equal(out, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt\n");
 	free(out);
 	/* no trailing newline in the original: one is added */
-	assert_int_equal(hostcfg_cmdline_edit("quiet", 5, add, &out, NULL), 0);
+	assert_int_equal(cmdline_edit("quiet", 5, add, &out, NULL), 0);
 	assert_string_equal(out, "quiet amd_iommu=on iommu=pt\n");
 	free(out);
-	assert_int_equal(hostcfg_cmdline_edit(NULL, 0, add, &out, NULL), 0);
+	assert_int_equal(cmdline_edit(NULL, 0, add, &out, NULL), 0);
 	assert_string_equal(out, "amd_iommu=on iommu=pt\n");
 	free(out);
-	assert_int_equal(hostcfg_cmdline_edit(in, strlen(in), none, &out, &err), 0);
+	assert_int_equal(cmdline_edit(in, strlen(in), none, &out, &err), 0);
 	assert_string_equal(out, in);
 	assert_false(error_is_set(&err));
 	free(out);
 
 	/* binary data: refused, the error names the line (the caller adds the file) */
 	out = NULL;
-	assert_int_equal(hostcfg_cmdline_edit("quiet\nx\0y\n", 10, add, &out, &err), -EINVAL);
+	assert_int_equal(cmdline_edit("quiet\nx\0y\n", 10, add, &out, &err), -EINVAL);
 	assert_null(out);
 	assert_int_equal(err.errnum, EINVAL);
 	assert_int_equal(err.line, 2);
@@ -144,7 +150,7 @@ static void test_grub_edit(void **state)
 	const char *multi = "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n splash\"\n";
 
 	(void)state;
-	assert_int_equal(hostcfg_grub_edit(dq, strlen(dq), add, &out, &err), 0);
+	assert_int_equal(cmdline_grub_edit(dq, strlen(dq), add, &out, &err), 0);
 	assert_string_equal(out, "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n"
 				 "GRUB_DEFAULT=0\n"
 				 "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
@@ -153,45 +159,45 @@ static void test_grub_edit(void **state)
 				 "GRUB_CMDLINE_LINUX=\"rhgb\"\n");
 	free(out);
 
-	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, dq, strlen(dq), &tok, &err), 0);
+	assert_int_equal(bootloader_file_cmdline(HOSTCFG_FILE_GRUB, dq, strlen(dq), &tok, &err), 0);
 	assert_int_equal(strv_length(tok), 3); /* rhgb, quiet, splash */
 	assert_true(strv_contains(tok, "rhgb"));
 	assert_true(strv_contains(tok, "splash"));
 
 	assert_int_equal(
-	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n", 35, add, &out, &err), 0);
+	    cmdline_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n", 35, add, &out, &err), 0);
 	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT='quiet intel_iommu=on iommu=pt'\n");
 	free(out);
 	assert_int_equal(
-	    hostcfg_grub_edit("export GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", 40, add, &out, &err), 0);
+	    cmdline_grub_edit("export GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", 40, add, &out, &err), 0);
 	assert_string_equal(
 	    out, "export GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n");
 	free(out);
 	assert_int_equal(
-	    hostcfg_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", 30, add, &out, &err), 0);
+	    cmdline_grub_edit("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", 30, add, &out, &err), 0);
 	assert_string_equal(out, "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
 	free(out);
-	assert_int_equal(hostcfg_grub_edit("GRUB_TIMEOUT=5", 14, add, &out, &err), 0);
+	assert_int_equal(cmdline_grub_edit("GRUB_TIMEOUT=5", 14, add, &out, &err), 0);
 	assert_string_equal(
 	    out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
 	free(out);
 
 	assert_false(error_is_set(&err));
 
-	assert_int_equal(hostcfg_grub_edit(multi, strlen(multi), add, &out, &err), -EINVAL);
+	assert_int_equal(cmdline_grub_edit(multi, strlen(multi), add, &out, &err), -EINVAL);
 	assert_int_equal(err.errnum, EINVAL);
 	assert_int_equal(err.line, 2);
 	assert_null(err.file);
 	assert_non_null(strstr(err.message, "GRUB_CMDLINE_LINUX_DEFAULT"));
 	error_clear(&err);
 	tok = strv_free(tok);
-	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_GRUB, multi, strlen(multi), &tok, &err),
-			 -EINVAL);
+	assert_int_equal(
+	    bootloader_file_cmdline(HOSTCFG_FILE_GRUB, multi, strlen(multi), &tok, &err), -EINVAL);
 	assert_null(tok);
 	assert_int_equal(err.line, 2);
 	error_clear(&err);
 	/* only the three command-line kinds hold a command line */
-	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_MODPROBE, "x\n", 2, &tok, &err),
+	assert_int_equal(bootloader_file_cmdline(HOSTCFG_FILE_MODPROBE, "x\n", 2, &tok, &err),
 			 -EINVAL);
 	assert_non_null(strstr(err.message, "'modprobe'"));
 }
@@ -205,15 +211,15 @@ static void test_entry_edit(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_entry_edit(e, strlen(e), add, &out, NULL), 0);
+	assert_int_equal(cmdline_entry_edit(e, strlen(e), add, &out, NULL), 0);
 	assert_string_equal(out,
 			    "title Arch Linux\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n"
 			    "options quiet amd_iommu=on iommu=pt\ninitrd /initramfs-linux.img\n");
 	free(out);
-	assert_int_equal(hostcfg_file_cmdline(HOSTCFG_FILE_LOADER_ENTRY, e, strlen(e), &tok, NULL),
-			 0);
+	assert_int_equal(
+	    bootloader_file_cmdline(HOSTCFG_FILE_LOADER_ENTRY, e, strlen(e), &tok, NULL), 0);
 	assert_int_equal(strv_length(tok), 3);
-	assert_int_equal(hostcfg_entry_edit("title x\n", 8, add, &out, NULL), 0);
+	assert_int_equal(cmdline_entry_edit("title x\n", 8, add, &out, NULL), 0);
 	assert_string_equal(out, "title x\noptions amd_iommu=on iommu=pt\n");
 	free(out);
 }
@@ -225,23 +231,23 @@ static void test_modules_edit(void **state)
 	char *out = NULL, *again = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_modules_edit(NULL, 0, mods, &out, NULL), 0);
+	assert_int_equal(modprobe_modules_load_edit(NULL, 0, mods, &out, NULL), 0);
 	assert_string_equal(out, "# vfio modules for GPU passthrough (gpurun host-config)\n"
 				 "vfio\nvfio_iommu_type1\nvfio_pci\n");
-	assert_int_equal(hostcfg_modules_edit(out, strlen(out), mods, &again, NULL), 0);
+	assert_int_equal(modprobe_modules_load_edit(out, strlen(out), mods, &again, NULL), 0);
 	assert_string_equal(again, out);
 	free(out);
 	free(again);
 	/* user lines are kept, vfio-pci counts as vfio_pci */
-	assert_int_equal(hostcfg_modules_edit(old, strlen(old), mods, &out, NULL), 0);
+	assert_int_equal(modprobe_modules_load_edit(old, strlen(old), mods, &out, NULL), 0);
 	assert_string_equal(out, "# mine\nvfio\n; also mine\nvfio-pci\nkvmgt\nvfio_iommu_type1\n");
 	free(out);
 	{
 		_cleanup_(error_clear) struct error err = {};
 
 		out = NULL;
-		assert_int_equal(hostcfg_modules_edit("vfio\n\nkvm\0gt\n", 13, mods, &out, &err),
-				 -EINVAL);
+		assert_int_equal(
+		    modprobe_modules_load_edit("vfio\n\nkvm\0gt\n", 13, mods, &out, &err), -EINVAL);
 		assert_null(out);
 		assert_int_equal(err.line, 3);
 	}
@@ -260,22 +266,20 @@ static void test_modprobe_edit(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    hostcfg_modprobe_edit(NULL, 0, ids, soft, "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
-	    0);
+	    modprobe_vfio_edit(NULL, 0, ids, soft, "/etc/modprobe.d/vfio.conf", &d, &out, NULL), 0);
 	assert_string_equal(out, "# vfio-pci claims the passthrough GPU before its host drivers do "
 				 "(gpurun host-config)\n"
 				 "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n"
 				 "softdep amdgpu pre: vfio-pci\n"
 				 "softdep snd_hda_intel pre: vfio-pci\n");
-	assert_int_equal(hostcfg_modprobe_edit(out, strlen(out), ids, soft, "x", &d, &again, NULL),
-			 0);
+	assert_int_equal(modprobe_vfio_edit(out, strlen(out), ids, soft, "x", &d, &again, NULL), 0);
 	assert_string_equal(again, out);
 	assert_int_equal(d.n, 0);
 	free(out);
 	free(again);
 
-	assert_int_equal(hostcfg_modprobe_edit(user, strlen(user), ids, soft,
-					       "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
+	assert_int_equal(modprobe_vfio_edit(user, strlen(user), ids, soft,
+					    "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
 			 0);
 	assert_string_equal(
 	    out,
@@ -283,7 +287,7 @@ static void test_modprobe_edit(void **state)
 	    "softdep amdgpu pre: vfio-pci foo post: bar\n"
 	    "softdep snd-hda-intel pre: vfio_pci\n");
 	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-disable-vga"));
-	assert_int_equal(hostcfg_modprobe_ids(out, strlen(out), &got, NULL), 0);
+	assert_int_equal(modprobe_vfio_ids(out, strlen(out), &got, NULL), 0);
 	assert_int_equal(strv_length(got), 3);
 	assert_string_equal(got[1], "1002:1586");
 	free(out);
@@ -291,8 +295,8 @@ static void test_modprobe_edit(void **state)
 
 	/* options line without ids: ids added to it; softdep without pre: */
 	assert_int_equal(
-	    hostcfg_modprobe_edit("options vfio_pci nointxmask=1\nsoftdep amdgpu post: x\n", 53,
-				  ids, soft, "x", &d, &out, NULL),
+	    modprobe_vfio_edit("options vfio_pci nointxmask=1\nsoftdep amdgpu post: x\n", 53, ids,
+			       soft, "x", &d, &out, NULL),
 	    0);
 	assert_string_equal(out,
 			    "options vfio_pci nointxmask=1 ids=1002:1586,1002:1640 disable_vga=1\n"
@@ -303,13 +307,13 @@ static void test_modprobe_edit(void **state)
 		_cleanup_(error_clear) struct error err = {};
 
 		got = strv_free(got);
-		assert_int_equal(hostcfg_modprobe_ids("options vfio-pci ids=1\0\n", 24, &got, &err),
+		assert_int_equal(modprobe_vfio_ids("options vfio-pci ids=1\0\n", 24, &got, &err),
 				 -EINVAL);
 		assert_int_equal(err.line, 1);
 		error_clear(&err);
 		out = NULL;
-		assert_int_equal(
-		    hostcfg_modprobe_edit("#\n\0\n", 4, ids, soft, "x", &d, &out, &err), -EINVAL);
+		assert_int_equal(modprobe_vfio_edit("#\n\0\n", 4, ids, soft, "x", &d, &out, &err),
+				 -EINVAL);
 		assert_null(out);
 		assert_int_equal(err.line, 2);
 	}
@@ -321,10 +325,11 @@ static void test_blacklist_edit(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_blacklist_edit("blacklist radeon\n", 17, mods, &out, NULL), 0);
+	assert_int_equal(modprobe_blacklist_edit("blacklist radeon\n", 17, mods, &out, NULL), 0);
 	assert_string_equal(out, "blacklist radeon\nblacklist amdgpu\n");
 	free(out);
-	assert_int_equal(hostcfg_blacklist_edit("blacklist amdgpu # x\n", 21, mods, &out, NULL), 0);
+	assert_int_equal(modprobe_blacklist_edit("blacklist amdgpu # x\n", 21, mods, &out, NULL),
+			 0);
 	assert_string_equal(out, "blacklist amdgpu # x\n");
 	free(out);
 }
@@ -336,18 +341,18 @@ static void test_diff(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(hostcfg_diff("/etc/x", a, strlen(a), a, strlen(a), &out), 0);
+	assert_int_equal(diff_unified("/etc/x", a, strlen(a), a, strlen(a), &out), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_int_equal(hostcfg_diff("/etc/x", NULL, 0, "a\nb\n", 4, &out), 0);
+	assert_int_equal(diff_unified("/etc/x", NULL, 0, "a\nb\n", 4, &out), 0);
 	assert_string_equal(out, "--- /dev/null\n+++ /etc/x\n@@ -0,0 +1,2 @@\n+a\n+b\n");
 	free(out);
-	assert_int_equal(hostcfg_diff("/etc/x", a, strlen(a), b, strlen(b), &out), 0);
+	assert_int_equal(diff_unified("/etc/x", a, strlen(a), b, strlen(b), &out), 0);
 	assert_string_equal(out, "--- /etc/x\n+++ /etc/x\n"
 				 "@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
 				 "@@ -10,3 +10,4 @@\n 10\n 11\n 12\n+13\n");
 	free(out);
-	assert_int_equal(hostcfg_diff("/etc/k", "quiet", 5, "quiet x\n", 8, &out), 0);
+	assert_int_equal(diff_unified("/etc/k", "quiet", 5, "quiet x\n", 8, &out), 0);
 	assert_string_equal(out, "--- /etc/k\n+++ /etc/k\n@@ -1 +1 @@\n-quiet\n\\ No newline at "
 				 "end of file\n+quiet x\n");
 	free(out);
@@ -660,7 +665,7 @@ static void test_apply_revert(void **state)
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
+	assert_int_equal(backup_apply(c, cfg, &backup, &err), 0);
 	assert_false(error_is_set(&err));
 	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
@@ -683,7 +688,7 @@ static void test_apply_revert(void **state)
 	/* second run: nothing to change */
 	assert_int_equal(load_compute(c, h, &cfg2), 0);
 
-	assert_int_equal(hostcfg_revert(c, &backup2, &files, &err), 0);
+	assert_int_equal(backup_revert(c, &backup2, &files, &err), 0);
 	assert_false(error_is_set(&err));
 	assert_string_equal(backup2, backup);
 	assert_int_equal(strv_length(files), 3);
@@ -701,7 +706,7 @@ static void test_apply_revert(void **state)
 	assert_string_equal(files[1],
 			    "/etc/modules-load.d/vfio.conf (removed: it did not exist before)");
 	/* the used backup is marked; nothing more to revert */
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -ENOENT);
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), -ENOENT);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_string_equal(err.file, "/etc/gpurun/backup");
 	error_clear(&err);
@@ -710,7 +715,7 @@ static void test_apply_revert(void **state)
 	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
 		     "saved 0644 /etc/kernel/cmdline\nsaved 0644 /etc/../../x\n");
 	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/etc/kernel/cmdline", "evil\n");
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), -EBADMSG);
 	assert_int_equal(err.errnum, EBADMSG);
 	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 	assert_int_equal(err.line, 2);
@@ -728,7 +733,7 @@ static void test_apply_revert(void **state)
 		    path_join(root, "etc/gpurun/backup/20990101T000000Z/manifest");
 
 		assert_int_equal(hostfs_write_atomic(m, bin, sizeof(bin) - 1, 0600), 0);
-		assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+		assert_int_equal(backup_revert(c, NULL, NULL, &err), -EBADMSG);
 		assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 		assert_int_equal(err.line, 2);
 	}
@@ -737,7 +742,7 @@ static void test_apply_revert(void **state)
 	/* a saved copy missing: the backup is incomplete, not absent */
 	testutil_put(root, "etc/gpurun/backup/20990101T000000Z/manifest",
 		     "absent /etc/x\nsaved 0644 /etc/modprobe.d/vfio.conf\n");
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), -EBADMSG);
 	assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 	assert_int_equal(err.line, 2);
 	assert_non_null(
@@ -749,7 +754,7 @@ static void test_apply_revert(void **state)
 		    path_join(root, "etc/gpurun/backup/20990101T000000Z/manifest");
 
 		assert_int_equal(unlink(m), 0);
-		assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -EBADMSG);
+		assert_int_equal(backup_revert(c, NULL, NULL, &err), -EBADMSG);
 		assert_string_equal(err.file, "/etc/gpurun/backup/20990101T000000Z/manifest");
 		assert_int_equal(err.line, 0);
 	}
@@ -775,7 +780,7 @@ static void test_apply_rollback(void **state)
 	testutil_put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(backup_apply(c, cfg, &backup, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
 	assert_int_equal(err.line, 0);
@@ -790,7 +795,7 @@ static void test_apply_rollback(void **state)
 	assert_null(s);
 	bdir = path_join(root, "etc/gpurun/backup");
 	assert_int_equal(stat(bdir, &st), 0);
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(backup_revert(c, NULL, NULL, NULL), -ENOENT);
 	testutil_rmroot(root);
 }
 
@@ -879,7 +884,7 @@ static void test_apply_backup_fails(void **state)
 	testutil_put(root, "etc/gpurun", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(backup_apply(c, cfg, &backup, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_null(err.file);
 	assert_null(backup);
@@ -906,14 +911,14 @@ static void test_revert_partial(void **state)
 	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(hostcfg_apply(c, cfg, &backup, &err), 0);
+	assert_int_equal(backup_apply(c, cfg, &backup, &err), 0);
 
 	/* modprobe.d replaced by a file: vfio.conf cannot be written back */
 	mpd = path_join(root, "etc/modprobe.d");
 	rm[2] = mpd;
 	assert_int_equal(hostcfg_run(rm), 0);
 	testutil_put(root, "etc/modprobe.d", "not a directory\n");
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), -ENOTDIR);
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
 	error_clear(&err);
@@ -925,10 +930,105 @@ static void test_revert_partial(void **state)
 	/* fixed: the same backup is used again */
 	assert_int_equal(hostcfg_run(rm), 0);
 	assert_int_equal(hostfs_mkdir_p(mpd, 0755), 0);
-	assert_int_equal(hostcfg_revert(c, NULL, NULL, &err), 0);
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), 0);
 	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
 	testutil_rmroot(root);
+}
+
+/* The bootloader rows: one per enum value, in detection order, each editing only its files. */
+static void test_bootloader_rows(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_strv_free_ char **add = sv("iommu=pt", NULL, NULL);
+	_cleanup_free_ char *out = NULL;
+
+	(void)state;
+	for (int i = 0; i < _HOSTCFG_BOOT_MAX; i++) {
+		assert_non_null(bootloader_get(i));
+		assert_int_equal(bootloader_get(i)->boot, i);
+		assert_non_null(bootloader_get(i)->detect);
+	}
+	assert_null(bootloader_get(_HOSTCFG_BOOT_MAX));
+	assert_null(bootloader_get((enum hostcfg_boot) - 1));
+	assert_null(bootloader_get(HOSTCFG_BOOT_UNKNOWN)->load);
+	assert_null(bootloader_get(HOSTCFG_BOOT_SDBOOT)->refresh_argv);
+
+	assert_int_equal(bootloader_edit(HOSTCFG_BOOT_GRUB, HOSTCFG_FILE_GRUB, "GRUB_TIMEOUT=5\n",
+					 15, add, &out, &err),
+			 0);
+	assert_string_equal(out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n");
+	out = mfree(out);
+	assert_int_equal(bootloader_edit(HOSTCFG_BOOT_PROXMOX_SDBOOT, HOSTCFG_FILE_CMDLINE,
+					 "quiet\n", 6, add, &out, &err),
+			 0);
+	assert_string_equal(out, "quiet iommu=pt\n");
+	out = mfree(out);
+	/* a file its row does not load, and the row that loads none */
+	assert_int_equal(
+	    bootloader_edit(HOSTCFG_BOOT_PROXMOX_SDBOOT, HOSTCFG_FILE_GRUB, "", 0, add, &out, &err),
+	    -EINVAL);
+	assert_null(out);
+	assert_non_null(strstr(err.message, "'grub'"));
+	error_clear(&err);
+	assert_int_equal(
+	    bootloader_edit(HOSTCFG_BOOT_UNKNOWN, HOSTCFG_FILE_CMDLINE, "", 0, add, &out, &err),
+	    -EINVAL);
+	assert_null(out);
+	assert_int_equal(err.errnum, EINVAL);
+}
+
+/* The initramfs rows: a tool's own file first (in row order), else the distribution's default
+ * (rows in table order, then each row's IDs in order: not the order os-release lists them). */
+static void test_initramfs_rows(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *ids[4]; /* os-release ID, then ID_LIKE */
+		const char *tool;
+		const char *evidence;
+	} cases[] = {
+		{ "etc/dracut.conf", { "arch" }, "dracut", "/etc/dracut.conf exists" },
+		{ "etc/initramfs-tools/modules",
+		  { "fedora" },
+		  "update-initramfs",
+		  "/etc/initramfs-tools exists" },
+		{ NULL, { "arch" }, "mkinitcpio", "os-release says arch" },
+		{ NULL,
+		  { "rocky", "rhel", "centos", "fedora" },
+		  "dracut",
+		  "os-release says fedora" },
+		{ NULL,
+		  { "pop", "ubuntu", "debian" },
+		  "update-initramfs",
+		  "os-release says debian" },
+		{ NULL, { "gentoo" }, NULL, NULL },
+	};
+
+	(void)state;
+	assert_string_equal(initramfs_table[0].name, "initramfs-tools");
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *root = testutil_mkroot();
+		_cleanup_(ctx_freep) struct ctx *c = NULL;
+		_cleanup_(hostcfg_freep) struct hostcfg *cfg = calloc(1, sizeof(*cfg));
+		_cleanup_strv_free_ char **ids = sv(NULL, NULL, NULL);
+
+		assert_non_null(cfg);
+		for (size_t k = 0; k < 4 && cases[i].ids[k]; k++)
+			assert_int_equal(strv_extend(&ids, cases[i].ids[k]), 0);
+		if (cases[i].file)
+			testutil_put(root, cases[i].file, "\n");
+		assert_int_equal(ctx_new(root, NULL, &c), 0);
+		assert_int_equal(initramfs_detect(c, ids, cfg), 0);
+		if (cases[i].tool) {
+			assert_string_equal(cfg->initramfs_argv[0], cases[i].tool);
+			assert_string_equal(cfg->initramfs_evidence, cases[i].evidence);
+		} else {
+			assert_null(cfg->initramfs_argv);
+			assert_null(cfg->initramfs_evidence);
+		}
+		testutil_rmroot(root);
+	}
 }
 
 static void test_string_tables(void **state)
@@ -1005,6 +1105,8 @@ int main(void)
 		cmocka_unit_test(test_compute_unparsable),
 		cmocka_unit_test(test_apply_backup_fails),
 		cmocka_unit_test(test_revert_partial),
+		cmocka_unit_test(test_bootloader_rows),
+		cmocka_unit_test(test_initramfs_rows),
 		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
