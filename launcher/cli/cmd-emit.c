@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "core/checks.h"
 #include "core/emit.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -236,6 +237,11 @@ int cmd_emit(int argc, char **argv)
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
 		return r;
+	/* the chosen output's limits (the backend's are in the plan already) */
+	if (checks_output(c.plan, (enum emit_kind)(e - emitters), &c.plan->diags) < 0) {
+		cmd_planned_done(&c);
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	}
 	cmd_print_diags(&c.plan->diags, DIAG_WARN);
 	if (c.plan->resolved && diag_count(&c.plan->diags, DIAG_FAIL) > 0) {
 		/* run would refuse this plan: no configuration for another machine than that */

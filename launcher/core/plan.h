@@ -99,6 +99,9 @@ struct plan {
 	 * --ctrl type=unixio,path=TPM_SOCKET` before QEMU (the argv connects to the socket) */
 	char *tpm_dir;	  /* persistent swtpm state: <vars_dir>/<vm>_tpm */
 	char *tpm_socket; /* <state_dir>/<vm>.swtpm.sock */
+	/* the vCPU topology every output renders (QEMU -smp, libvirt <topology>, Proxmox
+	 * sockets:/cores:): sockets * cores * threads = the profile's cpus */
+	unsigned sockets, cores, threads;
 };
 
 /* The directories and firmware files the pure planner needs, as plain strings (full paths,

@@ -244,7 +244,12 @@ if [ -d "$FIX/strix-halo" ]; then
 	PCIRE='([0-9a-f]{4,}:)?[0-9a-f]{2}:[0-9a-f]{2}(\.[0-9a-f])?'
 	for f in "$G"/*/*.proxmox "$T/apu.pve" "$T/args.pve"; do
 		[ -f "$f" ] || continue
-		bad=$(grep -v '^#' "$f" | grep -vE '^(name|machine|bios|ostype|cpu|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+		bad=$(grep -v '^#' "$f" | grep -vE '^(name|bios|ostype|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+			grep -vE '^machine: q35(,enable-s[34]=[01])*$' |
+			grep -vE '^cpu: (host|max)(,hidden=[01]|,hv-vendor-id=[a-zA-Z0-9]{1,12}|,flags=[+-][a-z0-9-]+(;[+-][a-z0-9-]+)*)*$' |
+			grep -vE '^(tdf|tablet|kvm): [01]$' |
+			grep -vE '^virtio([0-9]|1[0-5]): /[^,=]+,format=(raw|qcow2)$' |
+			grep -vE '^sata[0-5]: /[^,=]+,media=cdrom$' |
 			grep -vE "^hostpci([0-9]|1[0-5]): $PCIRE(;$PCIRE)*(,pcie=[01]|,romfile=[^,;]+|,x-vga=[01])*\$" |
 			grep -vE '^net0: virtio=[0-9a-f][02468ace](:[0-9a-f]{2}){5},bridge=[^,]+$' |
 			grep -vE '^args: ')
