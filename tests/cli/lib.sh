@@ -75,8 +75,29 @@ libvirt_session_start() {
 		LV_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
 	fi
 }
+# libvirt_session_hugepages: as root, start that daemon in a mount namespace of its own with a
+# hugetlbfs at $LV/hugepages (its qemu.conf's hugetlbfs_mount), so <hugepages/> translates;
+# call before the first lv_virsh. Returns 1 when it cannot.
+LV_NS=
+libvirt_session_hugepages() {
+	[ -n "$LV" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || return 1
+	mkdir -p "$LV/hugepages" "$LV/config/libvirt"
+	echo "hugetlbfs_mount = \"$LV/hugepages\"" >"$LV/config/libvirt/qemu.conf"
+	chown -R 65534:65534 "$LV/hugepages" "$LV/config"
+	unshare -m sh -c "mount -t hugetlbfs -o uid=65534,gid=65534 none '$LV/hugepages'" 2>/dev/null || return 1
+	LV_NS="unshare -m --propagation private"
+}
 # lv_virsh ARG...: virsh -c qemu:///session on that daemon (the files it reads go in $LV)
 lv_virsh() {
+	if [ -n "$LV_NS" ]; then
+		# the first call starts the daemon: in the namespace that has the hugetlbfs
+		LV_NS=
+		unshare -m --propagation private sh -c 'mount -t hugetlbfs -o uid=65534,gid=65534 none "$1/hugepages" && shift && exec "$@"' \
+			sh "$LV" $LV_AS env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
+			XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
+			virsh -c qemu:///session "$@"
+		return
+	fi
 	# shellcheck disable=SC2086
 	$LV_AS env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
 		XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
