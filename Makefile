@@ -159,7 +159,7 @@ check-fresh:
 # firmware boot test converts OVMF with qemu-img).
 DEB_BUILD := build-essential pkg-config libvirt-dev libxml2-dev libpci-dev libkmod-dev libjson-c-dev
 DEB_TEST  := libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciutils jq \
-             qemu-system-x86 qemu-utils ovmf swtpm kmod man-db systemd libclang-rt-dev python3 \
+             qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools kmod man-db systemd libclang-rt-dev python3 \
              libvirt-daemon libvirt-daemon-driver-qemu
 DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
              socat virtinst

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "core/checks.h"
 #include "core/diag.h"
 #include "core/emit.h"
 #include "core/plan.h"
@@ -309,6 +310,11 @@ int cmd_emit(int argc, char **argv)
 	r = cmd_plan_load(argv[optind], &c);
 	if (r != EXIT_OK)
 		return r;
+	/* the chosen output's limits (the backend's are in the plan already) */
+	if (checks_output(c.plan, (enum emit_kind)(e - emitters), &c.plan->diags) < 0) {
+		cmd_planned_done(&c);
+		return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
+	}
 	if (!arg_json)
 		cmd_print_diags(&c.plan->diags, DIAG_WARN);
 	if (arg_json && (!c.plan->resolved || diag_count(&c.plan->diags, DIAG_FAIL) > 0)) {

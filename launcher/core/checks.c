@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/checks.h"
+#include "core/guest.h"
 #include "core/plan.h"
 #include "core/profile.h"
 #include "core/rom.h"
@@ -52,6 +53,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_DEVICE_LOCK] = { "device-lock", NULL, DIAG_FAIL },
 	[CHECK_DEVICE_IN_USE] = { "device-in-use", NULL, DIAG_FAIL },
 	[CHECK_HUGEPAGES] = { "hugepages", NULL, DIAG_FAIL },
+	[CHECK_OUTPUT_LIMIT] = { "output-limit", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -81,6 +83,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_DEVICE_LOCK] = "device-lock",
 	[CHECK_DEVICE_IN_USE] = "device-in-use",
 	[CHECK_HUGEPAGES] = "hugepages",
+	[CHECK_OUTPUT_LIMIT] = "output-limit",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -703,6 +706,8 @@ static int check_hugepages(const struct host *h, const struct profile *pr, struc
 		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
 		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
 }
+static enum emit_kind backend_output(const struct profile *pr);
+static int output_limits(const struct plan *p, enum emit_kind k, struct diag_list *d);
 
 int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 {
@@ -727,9 +732,80 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 	}
 	if (!gpu && p->n_devices > 0 && p->devices[0].role != PLAN_ROLE_EXTRA)
 		gpu = host_find_func(h, p->devices[0].address);
+	r = output_limits(p, backend_output(pr), d);
+	if (r < 0)
+		return r;
 	if (!gpu)
 		return 0;
 	return checks_gpu(h, gpu, passed, pr->allow_boot_vga, d);
+}
+
+/* q35's pcie.0: slot 0 is the host bridge, 0x1f the ICH9 functions (LPC, AHCI, SMBus) */
+#define Q35_FREE_SLOTS 30
+#define PCI_MAX_BUS 255
+
+static enum emit_kind backend_output(const struct profile *pr)
+{
+	return pr->backend == PROFILE_BACKEND_LIBVIRT ? EMIT_LIBVIRT : EMIT_QEMU;
+}
+
+static int output_limits(const struct plan *p, enum emit_kind k, struct diag_list *d)
+{
+	const struct profile *pr = p->profile;
+	size_t disks = strv_length(pr->disks), cdroms = strv_length(pr->cdroms);
+	unsigned ports = 0;
+	size_t nic = pr->network != PROFILE_NETWORK_NONE, usb = 0, pci;
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_devices; i++)
+		if (p->devices[i].guest_port + 1 > ports)
+			ports = p->devices[i].guest_port + 1;
+	for (size_t i = 0; i < guest_n_features; i++)
+		if (guest_features[i].qemu_kind == GUEST_QEMU_DEVICE &&
+		    startswith(guest_features[i].qemu, "qemu-xhci") &&
+		    guest_feature_on(&guest_features[i], pr))
+			usb = 1;
+	pci = ports + disks + nic + usb;
+
+	switch (k) {
+	case EMIT_QEMU:
+		if (pci > Q35_FREE_SLOTS)
+			r = add(
+			    d, CHECK_OUTPUT_LIMIT, DIAG_FAIL,
+			    "Use fewer disks, or backend = libvirt / emit libvirt (every device "
+			    "on a root port of its own)",
+			    "QEMU command line: %zu devices on pcie.0 (%u root port%s, %zu virtio "
+			    "disk%s, %zu NIC, %zu USB controller), but q35's pcie.0 has %d free "
+			    "slots",
+			    pci, ports, ports == 1 ? "" : "s", disks, disks == 1 ? "" : "s", nic,
+			    usb, Q35_FREE_SLOTS);
+		break;
+	case EMIT_LIBVIRT:
+		if (pci > PCI_MAX_BUS)
+			r = add(
+			    d, CHECK_OUTPUT_LIMIT, DIAG_FAIL, "Use fewer disks",
+			    "libvirt domain XML: %zu pcie-root-ports (one per virtio disk, NIC, "
+			    "USB controller and GPU slot), but PCI has %d bus numbers",
+			    pci, PCI_MAX_BUS);
+		break;
+	case EMIT_PROXMOX:
+		if (disks > EMIT_PROXMOX_MAX_DISKS)
+			r = add(
+			    d, CHECK_OUTPUT_LIMIT, DIAG_FAIL,
+			    "Use at most 16 disks for Proxmox VE (emit qemu and libvirt carry "
+			    "more)",
+			    "Proxmox VE config: %zu disks, but Proxmox has virtio0..virtio15 (%d "
+			    "virtio disks)",
+			    disks, EMIT_PROXMOX_MAX_DISKS);
+		if (r >= 0 && cdroms > EMIT_PROXMOX_MAX_CDROMS)
+			r = add(d, CHECK_OUTPUT_LIMIT, DIAG_FAIL, "Use at most 6 cdroms",
+				"Proxmox VE config: %zu cdroms, but Proxmox has sata0..sata5 (%d)",
+				cdroms, EMIT_PROXMOX_MAX_CDROMS);
+		break;
+	default:
+		break;
+	}
+	return r < 0 ? r : 0;
 }
 
 static const char *file_word(enum check_file_kind k)
@@ -888,4 +964,11 @@ void check_state_done(struct check_state *s)
 	free(s->journal_text);
 	strv_free(s->vfio_open);
 	*s = (struct check_state){};
+}
+
+int checks_output(const struct plan *p, enum emit_kind k, struct diag_list *d)
+{
+	if (k == backend_output(p->profile))
+		return 0; /* checks_plan() did */
+	return output_limits(p, k, d);
 }

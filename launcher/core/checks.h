@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "core/diag.h"
+#include "core/emit.h"
 #include "core/hostinfo.h"
 #include "util/macro.h"
 
@@ -48,7 +49,8 @@ enum check_id {
 	CHECK_JOURNAL,	   /* the VM's journal is already there */
 	CHECK_DEVICE_LOCK, /* a device lock held by another run */
 	CHECK_DEVICE_IN_USE,
-	CHECK_HUGEPAGES, /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
+	CHECK_HUGEPAGES,    /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
+	CHECK_OUTPUT_LIMIT, /* an output has no place for every disk, cdrom or device */
 	_CHECK_ID_MAX,
 };
 
@@ -130,6 +132,15 @@ void check_state_done(struct check_state *s);
  * checks_gpu() for the plan's GPU with every function the plan passes (extras too).
  * plan_build() appends them to plan->diags. Returns 0 or -ENOMEM. */
 int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d);
+
+/* The limits of output @k (emit qemu|libvirt|proxmox, and the runners that use the first two):
+ * every disk, cdrom and passed device gets a place in it, else a FAIL "output-limit" naming the
+ * limit. Proxmox: virtio0..virtio15, sata0..sata5. QEMU: q35's pcie.0 has 30 free slots for
+ * gpurun's root ports, the virtio disks, the NIC and the USB controller. libvirt: each of those
+ * on a pcie-root-port of its own, bus numbers 1..255. checks_plan() adds them for the output
+ * of the profile's backend (qemu or libvirt); for that output this adds nothing again.
+ * Returns 0 or -ENOMEM. */
+int checks_output(const struct plan *p, enum emit_kind k, struct diag_list *d);
 
 /* The preview facts of a run that need more than the snapshot: the profile's files (missing,
  * unreadable, a ROM that is not a valid option ROM, a GOP without an x64 EFI image), the VM's

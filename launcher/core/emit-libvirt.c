@@ -14,6 +14,7 @@
 #include <libxml/xmlsave.h>
 
 #include "core/emit.h"
+#include "core/guest.h"
 #include "core/profile.h"
 #include "util/strutil.h"
 
@@ -358,19 +359,18 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 	/* libvirt refuses host-passthrough in a type='qemu' (TCG) domain; "maximum" is QEMU's
 	 * -cpu max, what the QEMU output gives under TCG */
 	n = child(dom, "cpu");
-	if (pr->accel_tcg) {
-		if (!n)
-			n = new_child(b, dom, "cpu");
+	if (!n) {
+		n = new_child(b, dom, "cpu");
+		set_prop(b, n, "mode", pr->accel_tcg ? "maximum" : "host-passthrough");
+	} else if (pr->accel_tcg)
 		set_prop(b, n, "mode", "maximum");
-	}
-	/* a template's topology must multiply out to the vCPU count */
-	if (n && (n = child(n, "topology"))) {
-		set_prop(b, n, "sockets", "1");
-		if (xmlHasProp(n, X("dies")))
-			set_prop(b, n, "dies", "1");
-		set_prop_take(b, n, "cores", strdup_printf("%u", pr->cpus));
-		set_prop(b, n, "threads", "1");
-	}
+	/* the plan's topology (without one libvirt makes every vCPU a socket of its own) */
+	n = ensure_child(b, n, "topology");
+	set_prop_take(b, n, "sockets", strdup_printf("%u", p->sockets));
+	if (n && xmlHasProp(n, X("dies")))
+		set_prop(b, n, "dies", "1");
+	set_prop_take(b, n, "cores", strdup_printf("%u", p->cores));
+	set_prop_take(b, n, "threads", strdup_printf("%u", p->threads));
 	remove_children(dom, "cputune");
 	if (pr->n_pin_cpus > 0) {
 		tune = xmlNewNode(NULL, X("cputune"));
@@ -383,6 +383,121 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 			n = new_child(b, tune, "vcpupin");
 			set_prop_take(b, n, "vcpu", strdup_printf("%zu", i));
 			set_prop_take(b, n, "cpuset", strdup_printf("%u", pr->pin_cpus[i]));
+		}
+	}
+}
+
+/* Set the space-separated "k=v" pairs of @attrs (may be NULL) on @n. */
+static void set_attrs(struct xb *b, xmlNodePtr n, const char *attrs)
+{
+	_cleanup_free_ char *copy = attrs ? strdup(attrs) : NULL;
+	char *save = NULL;
+
+	if (!attrs || b->error || !n)
+		return;
+	if (!copy) {
+		b->error = -ENOMEM;
+		return;
+	}
+	for (char *kv = strtok_r(copy, " ,", &save); kv; kv = strtok_r(NULL, " ,", &save)) {
+		char *eq = strchr(kv, '=');
+
+		if (!eq) {
+			b->error = -EINVAL;
+			return;
+		}
+		*eq = '\0';
+		set_prop(b, n, kv, eq + 1);
+	}
+}
+
+/* Whether @n carries every "k=v" of @attrs ("k=v,k=v"; NULL: yes). */
+static bool has_attrs(xmlNodePtr n, const char *attrs)
+{
+	_cleanup_free_ char *copy = attrs ? strdup(attrs) : NULL;
+	char *save = NULL;
+	bool ok = true;
+
+	if (!attrs)
+		return true;
+	if (!copy)
+		return false;
+	for (char *kv = strtok_r(copy, ",", &save); kv && ok; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		xmlChar *v;
+
+		if (!eq)
+			return false;
+		*eq = '\0';
+		v = xmlGetProp(n, X(kv));
+		ok = v && xmlStrEqual(v, X(eq + 1));
+		xmlFree(v);
+	}
+	return ok;
+}
+
+/* The element at @path under @dom: "/"-separated names, each optionally with "[k=v,...]" that
+ * selects among same-named children and is set on one created. Missing elements are created
+ * when @create, else NULL is returned. */
+static xmlNodePtr xml_path(struct xb *b, xmlNodePtr dom, const char *path, bool create)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *save = NULL;
+	xmlNodePtr cur = dom;
+
+	if (!copy) {
+		b->error = -ENOMEM;
+		return NULL;
+	}
+	for (char *seg = strtok_r(copy, "/", &save); seg && cur && !b->error;
+	     seg = strtok_r(NULL, "/", &save)) {
+		char *sel = strchr(seg, '[');
+		xmlNodePtr found = NULL;
+
+		if (sel) {
+			*sel++ = '\0';
+			sel[strcspn(sel, "]")] = '\0';
+		}
+		for (xmlNodePtr n = cur->children; n && !found; n = n->next)
+			if (is_elem(n, seg) && has_attrs(n, sel))
+				found = n;
+		if (!found && create) {
+			found = new_child(b, cur, seg);
+			set_attrs(b, found, sel);
+		}
+		cur = found;
+	}
+	return b->error ? NULL : cur;
+}
+
+/* The guest feature table (core/guest.h): each row's element set when it applies, else its off
+ * attributes set or the element removed (with a <hyperv>/<kvm>/<pm> left empty), whatever the
+ * template said: the XML describes the machine the QEMU argv does. */
+static void fill_features(struct xb *b, const struct plan *p, xmlNodePtr dom)
+{
+	for (size_t i = 0; i < guest_n_features && !b->error; i++) {
+		const struct guest_feature *f = &guest_features[i];
+		xmlNodePtr n, parent;
+
+		if (guest_feature_on(f, p->profile)) {
+			set_attrs(b, xml_path(b, dom, f->xml, true), f->xml_on);
+			continue;
+		}
+		if (f->xml_off) {
+			set_attrs(b, xml_path(b, dom, f->xml, true), f->xml_off);
+			continue;
+		}
+		n = xml_path(b, dom, f->xml, false);
+		if (!n)
+			continue;
+		parent = n->parent;
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
+		if (parent && parent != dom && !xmlFirstElementChild(parent) &&
+		    (is_elem(parent, "hyperv") || is_elem(parent, "kvm") ||
+		     is_elem(parent, "pm"))) {
+			xmlUnlinkNode(parent);
+			xmlFreeNode(parent);
 		}
 	}
 }
@@ -526,6 +641,7 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
 	}
 	fill_cpu(&b, p, dom);
 	fill_os(&b, p, dom);
+	fill_features(&b, p, dom);
 	if (p->secure_boot) {
 		n = ensure_child(&b, ensure_child(&b, dom, "features"), "smm");
 		set_prop(&b, n, "state", "on");

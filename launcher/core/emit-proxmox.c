@@ -10,8 +10,10 @@
 #include <strings.h>
 
 #include "core/emit.h"
+#include "core/guest.h"
 #include "core/profile.h"
 #include "util/strutil.h"
+#include "util/strv.h"
 
 /* Devices on guest port @port, in guest-function order (plan order), into @idx; their number. */
 static size_t port_devices(const struct plan *p, unsigned port, size_t *idx)
@@ -101,6 +103,21 @@ static int print_hostpci(const struct plan *p, FILE *f)
 	return 0;
 }
 
+/* "@head[,opt,...]\n": the options of the guest features written as @kind (core/guest.c). */
+static int print_keyed(FILE *f, const struct profile *pr, const char *head,
+		       enum guest_pve_kind kind)
+{
+	fputs(head, f);
+	for (size_t i = 0; i < guest_n_features; i++) {
+		const struct guest_pve *v = guest_feature_pve(&guest_features[i], pr);
+
+		if (v->kind == kind)
+			fprintf(f, ",%s", v->value);
+	}
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
 /* Append @w to the args: line, quoted for Text::ParseWords::shellwords. */
 static int print_word(FILE *f, const char *w)
 {
@@ -123,9 +140,23 @@ static int print_args(const struct plan *p, bool devices, FILE *f)
 {
 	const struct profile *pr = p->profile;
 	unsigned ports = devices ? n_ports(p) : 0;
+	_cleanup_strv_free_ char **features = NULL;
 	int r = 0;
 
-	if (!(pr->qemu_args && pr->qemu_args[0]) && ports == 0)
+	/* the guest features qm has no key for (core/guest.c), one word per blank */
+	for (size_t i = 0; i < guest_n_features; i++) {
+		const struct guest_pve *v = guest_feature_pve(&guest_features[i], pr);
+		_cleanup_strv_free_ char **words = NULL;
+
+		if (v->kind != GUEST_PVE_ARGS)
+			continue;
+		if (strv_split(v->value, " ", &words) < 0)
+			return -ENOMEM;
+		for (char **w = words; *w; w++)
+			if (strv_extend(&features, *w) < 0)
+				return -ENOMEM;
+	}
+	if (!(pr->qemu_args && pr->qemu_args[0]) && ports == 0 && !features)
 		return 0;
 	if (ports > 255 - ARGS_CHASSIS_BASE)
 		return -E2BIG;
@@ -160,6 +191,8 @@ static int print_args(const struct plan *p, bool devices, FILE *f)
 				r = print_word(f, dev);
 		}
 	}
+	for (char **a = features; a && *a && r >= 0; a++)
+		r = print_word(f, *a);
 	for (char **a = pr->qemu_args; a && *a && r >= 0; a++)
 		r = print_word(f, *a);
 	fputc('\n', f);
@@ -443,18 +476,42 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 		return -EINVAL;
 	if (o->proxmox_mapping && !o->host)
 		return -ENODEV;
+	/* a drive line is a property string: its path cannot hold ',' or '=' */
+	for (char **d = pr->disks; d && *d; d++)
+		if (strpbrk(*d, ",=") || emit_has_control(*d))
+			return -EINVAL;
+	for (char **d = pr->cdroms; d && *d; d++)
+		if (strpbrk(*d, ",=") || emit_has_control(*d))
+			return -EINVAL;
+	if (strv_length(pr->disks) > EMIT_PROXMOX_MAX_DISKS ||
+	    strv_length(pr->cdroms) > EMIT_PROXMOX_MAX_CDROMS)
+		return -E2BIG;
 
 	fprintf(f, "# gpurun: Proxmox VE configuration for VM '%s'\n", p->vm_name);
 	fprintf(f, "# Merge into /etc/pve/qemu-server/<vmid>.conf\n");
 	fprintf(f, "name: %s\n", p->vm_name);
-	fprintf(f, "machine: q35\n");
+	r = print_keyed(f, pr, "machine: q35", GUEST_PVE_MACHINE);
+	if (r < 0)
+		return r;
 	fprintf(f, "bios: %s\n", pr->firmware == PROFILE_FIRMWARE_BIOS ? "seabios" : "ovmf");
+	/* win11 also gives the Hyper-V enlightenments, local time, driftfix and HPET off
+	 * (core/guest.c says which rows qemu-server covers) */
 	fprintf(f, "ostype: %s\n", profile_guest_is_windows(pr) ? "win11" : "l26");
-	fprintf(f, "cpu: host\n");
-	fprintf(f, "sockets: 1\n");
-	fprintf(f, "cores: %u\n", pr->cpus);
+	if (pr->accel_tcg)
+		fprintf(f, "kvm: 0\n");
+	r = print_keyed(f, pr, pr->accel_tcg ? "cpu: max" : "cpu: host", GUEST_PVE_CPU);
+	if (r < 0)
+		return r;
+	fprintf(f, "sockets: %u\n", p->sockets);
+	fprintf(f, "cores: %u\n", p->cores);
 	if (pr->cpu_pinning)
 		fprintf(f, "affinity: %s\n", pr->cpu_pinning);
+	for (size_t i = 0; i < guest_n_features; i++) {
+		const struct guest_pve *v = guest_feature_pve(&guest_features[i], pr);
+
+		if (v->kind == GUEST_PVE_LINE)
+			fprintf(f, "%s\n", v->value);
+	}
 	fprintf(f, "memory: %" PRIu64 "\n", pr->memory_mib);
 	/* passed-through devices DMA into all guest memory: no ballooning */
 	fprintf(f, "balloon: 0\n");
@@ -494,13 +551,14 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 								      : "");
 	if (pr->tpm)
 		fprintf(f, "# TPM: qm set <vmid> --tpmstate0 <storage>:1,version=v2.0\n");
+	if (pr->disks && pr->disks[0])
+		fprintf(f, "# disks by path (as root; or qm disk import <vmid> PATH <storage> and "
+			   "name the volume instead)\n");
 	for (char **d = pr->disks; d && *d; d++)
-		fprintf(f, "# disk %s: qm disk import <vmid> %s <storage>\n", *d, *d);
+		fprintf(f, "virtio%td: %s,format=%s\n", d - pr->disks, *d, profile_disk_format(*d));
+	/* the AHCI ports the QEMU (if=ide on q35) and libvirt (bus sata) outputs use too */
 	for (char **d = pr->cdroms; d && *d; d++)
-		fprintf(f,
-			"# cdrom %s: copy it to an ISO storage and qm set <vmid> --ide2 "
-			"<storage>:iso/NAME,media=cdrom\n",
-			*d);
+		fprintf(f, "sata%td: %s,media=cdrom\n", d - pr->cdroms, *d);
 	if (pr->network == PROFILE_NETWORK_USER)
 		fprintf(f,
 			"# network = user has no Proxmox equivalent: add net0 on a bridge "

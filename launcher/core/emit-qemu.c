@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/emit.h"
+#include "core/guest.h"
 #include "core/profile.h"
 #include "util/strutil.h"
 #include "util/strv.h"
@@ -31,6 +32,22 @@ static char *qopt(const char *s)
 	}
 	*o = '\0';
 	return r;
+}
+
+/* The values of the guest features of @kind that apply to @pr, joined with @sep ("" when none;
+ * NULL on ENOMEM). */
+static char *guest_qemu_join(const struct profile *pr, enum guest_qemu_kind kind, const char *sep)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	if (!l)
+		return NULL;
+	for (size_t i = 0; i < guest_n_features; i++)
+		if (guest_features[i].qemu_kind == kind &&
+		    guest_feature_on(&guest_features[i], pr) &&
+		    strv_extend(&l, guest_features[i].qemu) < 0)
+			return NULL;
+	return strv_join(l, sep);
 }
 
 struct argv_builder {
@@ -79,6 +96,7 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	_cleanup_strv_free_ char **keep = calloc(1, sizeof(char *));
 	unsigned ports = 0;
 	char mac[EMIT_MAC_MAX];
+	_cleanup_free_ char *machine = NULL, *cpu = NULL, *rtc = NULL;
 
 	if (!p->resolved)
 		return -ENODEV;
@@ -97,28 +115,35 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	add2(&b, "-name", "guest=%s,debug-threads=on", esc(&b, &keep, p->vm_name));
 	add(&b, "-no-user-config");
 	add(&b, "-nodefaults");
-	add2(&b, "-machine", "q35%s%s", p->ovmf_code && p->requires_smm ? ",smm=on" : "",
-	     pr->hugepages ? ",memory-backend=gpurun-mem" : "");
+	machine = guest_qemu_join(pr, GUEST_QEMU_MACHINE, ",");
+	cpu = guest_qemu_join(pr, GUEST_QEMU_CPU, ",");
+	rtc = guest_qemu_join(pr, GUEST_QEMU_RTC, ",");
+	if (!machine || !cpu || !rtc)
+		b.error = -ENOMEM;
+	add2(&b, "-machine", "q35%s%s%s%s", p->ovmf_code && p->requires_smm ? ",smm=on" : "",
+	     pr->hugepages ? ",memory-backend=gpurun-mem" : "", machine && *machine ? "," : "",
+	     strempty(machine));
 	add2(&b, "-accel", "%s", pr->accel_tcg ? "tcg" : "kvm");
-	if (pr->accel_tcg)
-		add2(&b, "-cpu", "max");
-	else if (profile_guest_is_windows(pr))
-		/* the Hyper-V enlightenments of xml-templates/windows11.xml, for KVM */
-		add2(&b, "-cpu",
-		     "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,"
-		     "hv-runtime,hv-synic,hv-stimer,hv-reset,hv-frequencies,"
-		     "hv-tlbflush,hv-ipi,hv-time");
-	else
-		add2(&b, "-cpu", "host");
-	if (profile_guest_is_windows(pr))
-		add2(&b, "-rtc", "base=localtime");
+	/* host under KVM; max under TCG (libvirt's <cpu mode="maximum">); then the guest
+	 * features' flags (core/guest.c: the Hyper-V enlightenments of xml-templates/windows11.xml
+	 * for a Windows guest, kvm=off) */
+	add2(&b, "-cpu", "%s%s%s", pr->accel_tcg ? "max" : "host", cpu && *cpu ? "," : "",
+	     strempty(cpu));
+	if (rtc && *rtc)
+		add2(&b, "-rtc", "%s", rtc);
+	for (size_t i = 0; i < guest_n_features; i++)
+		if (guest_features[i].qemu_kind == GUEST_QEMU_GLOBAL &&
+		    guest_feature_on(&guest_features[i], pr))
+			add2(&b, "-global", "%s", guest_features[i].qemu);
 	add2(&b, "-m", "%" PRIu64 "M", pr->memory_mib);
 	if (pr->hugepages)
 		add2(&b, "-object",
 		     "memory-backend-memfd,id=gpurun-mem,size=%" PRIu64
 		     "M,hugetlb=on,hugetlbsize=%uM,prealloc=on",
 		     pr->memory_mib, HOST_HUGEPAGE_KB / 1024);
-	add2(&b, "-smp", "%u", pr->cpus);
+	/* the plan's topology, as libvirt's <topology> and Proxmox's sockets:/cores: give it */
+	add2(&b, "-smp", "%u,sockets=%u,cores=%u,threads=%u", p->sockets * p->cores * p->threads,
+	     p->sockets, p->cores, p->threads);
 	add2(&b, "-display", "none");
 	if (p->ovmf_code) {
 		/* an SMM build refuses to start unless its flash is only writable from SMM */
@@ -149,6 +174,11 @@ int emit_qemu_argv(const struct plan *p, const char *qemu_binary, char ***ret_ar
 	else if (pr->network == PROFILE_NETWORK_BRIDGE)
 		add2(&b, "-nic", "bridge,br=%s,model=virtio-net-pci,mac=%s",
 		     esc(&b, &keep, pr->network_bridge), mac);
+
+	for (size_t i = 0; i < guest_n_features; i++)
+		if (guest_features[i].qemu_kind == GUEST_QEMU_DEVICE &&
+		    guest_feature_on(&guest_features[i], pr))
+			add2(&b, "-device", "%s", guest_features[i].qemu);
 
 	/* one root port per host slot, then the functions of that slot on it */
 	for (size_t i = 0; i < p->n_devices; i++)

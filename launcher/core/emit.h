@@ -102,8 +102,10 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
  * ROM files to copy into /usr/share/kvm. A slot is one hostpciN ("dddd:bb:dd" whole, "A;B" for
  * chosen functions) unless a later function has its own ROM (a comment says so); with
  * o->proxmox_args the functions are -device words of the args: line instead, never both.
+ * Guest features (core/guest.h) become keys of the machine:/cpu: lines, lines of their own, or
+ * args: words where qm has no key.
  * Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -E2BIG (more than 16 hostpci
- * entries), -ENOMEM, -EIO. */
+ * entries, or more disks/cdroms than below), -ENOMEM, -EIO. */
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);
 /* With o->proxmox_mapping the hostpciN entries are "mapping=ID,pcie=1[,romfile=][,x-vga=1]" and
  * the output ends with the mappings (emit_proxmox_mapping); -EINVAL also for an id or node name
@@ -124,3 +126,8 @@ bool emit_proxmox_node_valid(const char *s);
  * -EINVAL (@name or @node invalid), -E2BIG (more than 16), -ENOMEM, -EIO. */
 int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char *name,
 			 const char *node, FILE *f);
+/* Proxmox drive keys: disks are virtio0..virtio15 (virtio-blk, as in the QEMU and libvirt
+ * outputs), cdroms sata0..sata5 (AHCI). emit_proxmox() returns -E2BIG beyond them;
+ * checks_output() names the limit first. A disk or cdrom path holding ',' or '=' is -EINVAL. */
+#define EMIT_PROXMOX_MAX_DISKS 16
+#define EMIT_PROXMOX_MAX_CDROMS 6

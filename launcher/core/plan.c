@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/checks.h"
+#include "core/guest.h"
 #include "core/hostinfo.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -677,6 +678,11 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	if (h->remote_uri && (!(p->remote_uri = strdup(h->remote_uri)) ||
 			      !(p->remote_rom_pool = strdup(strempty(h->remote_rom_pool)))))
 		return -ENOMEM;
+	/* one socket of single-threaded cores: what Proxmox's sockets: 1 / cores: N gives, and
+	 * what Windows client editions (licensed for at most two sockets) use in full */
+	p->sockets = 1;
+	p->cores = pr->cpus;
+	p->threads = 1;
 
 	/* a module that is missing is checks.c's FAIL "vfio-modules"; on a remote node libvirt
 	 * loads vfio-pci itself */
@@ -781,6 +787,14 @@ int plan_dump(const struct plan *p, FILE *f)
 	fprintf(f, "vm: %s\n", p->vm_name);
 	fprintf(f, "memory: %" PRIu64 " MiB\n", pr->memory_mib);
 	fprintf(f, "cpus: %u\n", pr->cpus);
+	fprintf(f, "topology: %u socket%s, %u core%s, %u thread%s\n", p->sockets,
+		p->sockets == 1 ? "" : "s", p->cores, p->cores == 1 ? "" : "s", p->threads,
+		p->threads == 1 ? "" : "s");
+	fprintf(f, "guest-features:");
+	for (size_t i = 0; i < guest_n_features; i++)
+		if (guest_feature_on(&guest_features[i], pr))
+			fprintf(f, " %s", guest_features[i].name);
+	fputc('\n', f);
 	if (pr->cpu_pinning)
 		fprintf(f, "cpu-pinning: %s\n", pr->cpu_pinning);
 	fprintf(f, "hugepages: %s\n", yesno(pr->hugepages));

@@ -111,6 +111,9 @@ struct plan {
 	 * and libvirt there picks the UEFI build (ovmf_* NULL). NULL for this machine. */
 	char *remote_uri;
 	char *remote_rom_pool; /* the node's ROM pool */
+	/* the vCPU topology every output renders (QEMU -smp, libvirt <topology>, Proxmox
+	 * sockets:/cores:): sockets * cores * threads = the profile's cpus */
+	unsigned sockets, cores, threads;
 };
 
 /* The directories and firmware files the pure planner needs, as plain strings (full paths,

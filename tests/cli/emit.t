@@ -252,7 +252,12 @@ if [ -d "$FIX/strix-halo" ]; then
 	PCIRE='([0-9a-f]{4,}:)?[0-9a-f]{2}:[0-9a-f]{2}(\.[0-9a-f])?'
 	for f in "$G"/*/*.proxmox "$T/apu.pve" "$T/args.pve"; do
 		[ -f "$f" ] || continue
-		bad=$(grep -v '^#' "$f" | grep -vE '^(name|machine|bios|ostype|cpu|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+		bad=$(grep -v '^#' "$f" | grep -vE '^(name|bios|ostype|sockets|cores|affinity|memory|balloon|numa|hugepages|vga): ' |
+			grep -vE '^machine: q35(,enable-s[34]=[01])*$' |
+			grep -vE '^cpu: (host|max)(,hidden=[01]|,hv-vendor-id=[a-zA-Z0-9]{1,12}|,flags=[+-][a-z0-9-]+(;[+-][a-z0-9-]+)*)*$' |
+			grep -vE '^(tdf|tablet|kvm): [01]$' |
+			grep -vE '^virtio([0-9]|1[0-5]): /[^,=]+,format=(raw|qcow2)$' |
+			grep -vE '^sata[0-5]: /[^,=]+,media=cdrom$' |
 			grep -vE "^hostpci([0-9]|1[0-5]): $PCIRE(;$PCIRE)*(,pcie=[01]|,romfile=[^,;]+|,x-vga=[01])*\$" |
 			grep -vE '^net0: virtio=[0-9a-f][02468ace](:[0-9a-f]{2}){5},bridge=[^,]+$' |
 			grep -vE '^args: ')
@@ -297,31 +302,18 @@ if [ -d "$FIX/strix-halo" ]; then
 	if [ -n "$have_validate" ]; then
 		check "x-vga xml validates" quiet virt-xml-validate "$T/out" domain
 	fi
-	if [ -n "$have_virsh" ] && command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null; then
-		LV=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-libvirt.XXXXXX")
-		mkdir -p "$LV/run"
-		chmod 700 "$LV/run"
+	if [ -n "$have_virsh" ] && libvirt_session_start; then
 		# accel = tcg wants <cpu mode="maximum"> (host-passthrough is KVM only)
 		sed 's|<cpu mode="host-passthrough"[^>]*/>|<cpu mode="maximum"/>|' "$T/out" >"$LV/xv.xml"
-		if [ "$(id -u)" -eq 0 ]; then
-			chown -R 65534:65534 "$LV"
-			as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-		else
-			as_user=
-		fi
-		# shellcheck disable=SC2086
-		$as_user env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
-			XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
-			virsh -c qemu:///session domxml-to-native qemu-argv "$LV/xv.xml" >"$T/native" 2>&1
+		lv_virsh domxml-to-native qemu-argv "$LV/xv.xml" >"$T/native" 2>&1
 		rc=$?
-		[ -f "$LV/run/libvirt/libvirtd.pid" ] && kill "$(cat "$LV/run/libvirt/libvirtd.pid")" 2>/dev/null
+		libvirt_session_stop
 		if [ "$rc" -eq 0 ]; then
 			contains "libvirt's translation carries x-vga" "$T/native" '"host":"0000:03:00\.0","id":"ua-gpurun-hostdev0",[^}]*"x-vga":true'
 			lacks "only on the VGA function" "$T/native" '"host":"0000:03:00\.1"[^}]*x-vga'
 		else
 			echo "# SKIP libvirt translation: the session daemon failed: $(tail -n 1 "$T/native")"
 		fi
-		rm -rf "$LV"
 	else
 		echo "# SKIP libvirt translation: virsh, libvirtd or qemu-system-x86_64 missing"
 	fi

@@ -58,6 +58,57 @@ fake_kernel_start() {
 	wait_file "$T/fk.out" ready
 }
 fake_kernel_stop() { if [ -n "$FK" ]; then kill "$FK" 2>/dev/null; wait "$FK" 2>/dev/null; FK=; fi; }
+# libvirt_session_start: an unprivileged libvirt (the QEMU driver's session daemon, started by
+# virsh on first use) in a temporary directory $LV of its own, as nobody when run as root, for
+# `virsh domxml-to-native`; one daemon serves every lv_virsh call until libvirt_session_stop (or
+# the end of the script). Returns 1 (and starts nothing) when virsh, libvirtd or QEMU is missing.
+LV=
+LV_AS=
+libvirt_session_start() {
+	command -v virsh >/dev/null && command -v libvirtd >/dev/null &&
+		command -v qemu-system-x86_64 >/dev/null || return 1
+	LV=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-libvirt.XXXXXX")
+	mkdir -p "$LV/run"
+	chmod 700 "$LV/run"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R 65534:65534 "$LV"
+		LV_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	fi
+}
+# libvirt_session_hugepages: as root, start that daemon in a mount namespace of its own with a
+# hugetlbfs at $LV/hugepages (its qemu.conf's hugetlbfs_mount), so <hugepages/> translates;
+# call before the first lv_virsh. Returns 1 when it cannot.
+LV_NS=
+libvirt_session_hugepages() {
+	[ -n "$LV" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || return 1
+	mkdir -p "$LV/hugepages" "$LV/config/libvirt"
+	echo "hugetlbfs_mount = \"$LV/hugepages\"" >"$LV/config/libvirt/qemu.conf"
+	chown -R 65534:65534 "$LV/hugepages" "$LV/config"
+	unshare -m sh -c "mount -t hugetlbfs -o uid=65534,gid=65534 none '$LV/hugepages'" 2>/dev/null || return 1
+	LV_NS="unshare -m --propagation private"
+}
+# lv_virsh ARG...: virsh -c qemu:///session on that daemon (the files it reads go in $LV)
+lv_virsh() {
+	if [ -n "$LV_NS" ]; then
+		# the first call starts the daemon: in the namespace that has the hugetlbfs
+		LV_NS=
+		unshare -m --propagation private sh -c 'mount -t hugetlbfs -o uid=65534,gid=65534 none "$1/hugepages" && shift && exec "$@"' \
+			sh "$LV" $LV_AS env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
+			XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
+			virsh -c qemu:///session "$@"
+		return
+	fi
+	# shellcheck disable=SC2086
+	$LV_AS env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$LV" XDG_RUNTIME_DIR="$LV/run" \
+		XDG_CONFIG_HOME="$LV/config" XDG_CACHE_HOME="$LV/cache" XDG_DATA_HOME="$LV/data" \
+		virsh -c qemu:///session "$@"
+}
+libvirt_session_stop() {
+	[ -n "$LV" ] || return 0
+	[ -f "$LV/run/libvirt/libvirtd.pid" ] && kill "$(cat "$LV/run/libvirt/libvirtd.pid")" 2>/dev/null
+	rm -rf "$LV"
+	LV=
+}
 T=$(mktemp -d "${TMPDIR:-/tmp}/gpurun-test.XXXXXX")
-trap 'fake_kernel_stop; rm -rf "$T"' EXIT
+trap 'fake_kernel_stop; libvirt_session_stop; rm -rf "$T"' EXIT
 done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }

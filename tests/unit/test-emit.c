@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "core/checks.h"
 #include "core/emit.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -51,6 +52,13 @@ static const char strix[] =
     "[gpu]\ndevice = 1002:1586\nvbios = vfct\ngop = /usr/share/kvm/AMDGopDriver.rom\n"
     "allow-boot-vga = yes\n[qemu]\nargs = -S -monitor stdio\n";
 
+/* the same, with paths a Proxmox drive line can hold (no ',') */
+static const char strix_pve[] =
+    "[vm]\nname = win11\nmemory = 8G\ncpus = 4\nfirmware = uefi-secboot\ntpm = yes\n"
+    "disk = '/vm/a b.qcow2'\ncdrom = '/iso/x y.iso'\ntemplate = windows11\n"
+    "[gpu]\ndevice = 1002:1586\nvbios = vfct\ngop = /usr/share/kvm/AMDGopDriver.rom\n"
+    "allow-boot-vga = yes\n[qemu]\nargs = -S -monitor stdio\n";
+
 static char **argv_of(const struct plan *p)
 {
 	char **argv = NULL;
@@ -79,14 +87,22 @@ static void test_qemu(void **state)
 	argv = argv_of(fx.plan);
 	n = strv_length(argv);
 	assert_string_equal(argv[0], "qemu-system-x86_64");
-	assert_string_equal(opt_value(argv, "-machine", "q35"), "q35,smm=on");
+	/* template = windows11: the guest features of xml-templates/windows11.xml */
+	assert_string_equal(opt_value(argv, "-machine", "q35"), "q35,smm=on,vmport=off,hpet=off");
 	assert_string_equal(opt_value(argv, "-accel", ""), "kvm");
 	assert_string_equal(opt_value(argv, "-m", ""), "8192M");
-	assert_string_equal(opt_value(argv, "-smp", ""), "4");
-	/* template = windows11: Hyper-V enlightenments and a local-time RTC */
-	assert_non_null(opt_value(argv, "-cpu", "host,hv-relaxed,"));
-	assert_non_null(strstr(opt_value(argv, "-cpu", "host"), ",hv-time"));
-	assert_string_equal(opt_value(argv, "-rtc", ""), "base=localtime");
+	/* the plan's topology: one socket of 4 cores, as libvirt's <topology> and Proxmox */
+	assert_string_equal(opt_value(argv, "-smp", ""), "4,sockets=1,cores=4,threads=1");
+	assert_string_equal(opt_value(argv, "-cpu", "host"),
+			    "host,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,"
+			    "hv-synic,hv-stimer,hv-reset,hv-vendor-id=gpurun,hv-frequencies,"
+			    "hv-tlbflush,hv-ipi,hv-time,kvm=off");
+	assert_string_equal(opt_value(argv, "-rtc", ""), "base=localtime,driftfix=slew");
+	assert_non_null(opt_value(argv, "-global", "kvm-pit.lost_tick_policy=delay"));
+	assert_non_null(opt_value(argv, "-global", "ICH9-LPC.disable_s3=1"));
+	assert_non_null(opt_value(argv, "-global", "ICH9-LPC.disable_s4=1"));
+	assert_string_equal(opt_value(argv, "-device", "qemu-xhci"), "qemu-xhci,id=usb");
+	assert_string_equal(opt_value(argv, "-device", "usb-tablet"), "usb-tablet,bus=usb.0");
 	assert_non_null(opt_value(argv, "-global", "driver=cfi.pflash01,property=secure,value=on"));
 	assert_string_equal(opt_value(argv, "-drive", "if=pflash,format=raw,unit=0"),
 			    "if=pflash,format=raw,unit=0,readonly=on,file=/R/usr/share/OVMF/"
@@ -255,6 +271,69 @@ static void test_mac(void **state)
 	teardown_plan(&fx);
 }
 
+/* One table, three renderings: a Windows guest under TCG loses the Hyper-V rows (a KVM interface)
+ * in every output but keeps kvm=off; a Linux guest has none of the Windows rows. */
+static void test_guest_features(void **state)
+{
+	(void)state;
+	static const char bare[] =
+	    "<domain type='kvm'><devices><input type='tablet' bus='usb'/></devices></domain>";
+	struct fixture fx = {};
+	char **argv, *xml, *pve;
+
+	setup_plan(&fx, "[vm]\nname=w\ncpus=6\nfirmware=bios\naccel=tcg\ntemplate=windows11\n"
+			"network=none\n[gpu]\ndevice=c4:00.0\n");
+	argv = argv_of(fx.plan);
+	assert_string_equal(opt_value(argv, "-cpu", ""), "max,kvm=off");
+	assert_string_equal(opt_value(argv, "-smp", ""), "6,sockets=1,cores=6,threads=1");
+	assert_non_null(opt_value(argv, "-device", "usb-tablet"));
+	strv_free(argv);
+	xml = libvirt(fx.plan, false);
+	assert_null(strstr(xml, "<hyperv"));
+	assert_null(strstr(xml, "hypervclock"));
+	assert_non_null(strstr(xml, "<kvm>\n      <hidden state=\"on\"/>"));
+	assert_non_null(strstr(xml, "<cpu mode=\"maximum\""));
+	assert_non_null(
+	    strstr(xml, "<topology sockets=\"1\" dies=\"1\" cores=\"6\" threads=\"1\"/>"));
+	assert_non_null(strstr(xml, "<clock offset=\"localtime\">"));
+	assert_non_null(strstr(xml, "<input type=\"tablet\" bus=\"usb\"/>"));
+	free(xml);
+	pve = proxmox(fx.plan, &no_options);
+	assert_non_null(strstr(pve, "\nkvm: 0\ncpu: max,hidden=1\nsockets: 1\ncores: 6\n"));
+	assert_null(strstr(pve, "hv-"));
+	assert_non_null(strstr(pve, "\ntablet: 1\n"));
+	free(pve);
+	teardown_plan(&fx);
+
+	/* Linux on a template that has none of it: the rows are added, the Windows ones not */
+	setup_plan(&fx, "[vm]\nname=l\ncpus=3\nfirmware=bios\nnetwork=none\n[gpu]\n"
+			"device=c4:00.0\n");
+	argv = argv_of(fx.plan);
+	assert_string_equal(opt_value(argv, "-machine", ""), "q35,hpet=off");
+	assert_string_equal(opt_value(argv, "-cpu", ""), "host");
+	assert_string_equal(opt_value(argv, "-rtc", ""), "driftfix=slew");
+	assert_null(opt_value(argv, "-device", "usb-tablet"));
+	assert_null(opt_value(argv, "-global", "ICH9-LPC"));
+	strv_free(argv);
+	assert_int_equal(emit_libvirt_xml_from_buffer(fx.plan, bare, strlen(bare), false, &xml), 0);
+	assert_null(strstr(xml, "tablet"));
+	assert_non_null(strstr(xml, "<cpu mode=\"host-passthrough\">\n    <topology sockets=\"1\" "
+				    "cores=\"3\" threads=\"1\"/>"));
+	assert_non_null(strstr(xml, "<clock offset=\"utc\">"));
+	assert_non_null(strstr(xml, "<timer name=\"rtc\" tickpolicy=\"catchup\"/>"));
+	assert_non_null(strstr(xml, "<timer name=\"pit\" tickpolicy=\"delay\"/>"));
+	assert_non_null(strstr(xml, "<timer name=\"hpet\" present=\"no\"/>"));
+	assert_non_null(strstr(xml, "<controller type=\"usb\" model=\"qemu-xhci\"/>"));
+	assert_null(strstr(xml, "<pm>"));
+	free(xml);
+	pve = proxmox(fx.plan, &no_options);
+	assert_non_null(strstr(pve, "\nmachine: q35\n"));
+	assert_non_null(strstr(pve, "\ncpu: host\nsockets: 1\ncores: 3\ntdf: 1\ntablet: 0\n"));
+	assert_null(strstr(pve, "args:"));
+	free(pve);
+	teardown_plan(&fx);
+}
+
 static void test_libvirt(void **state)
 {
 	(void)state;
@@ -328,7 +407,7 @@ static void test_proxmox(void **state)
 	size_t len = 0;
 	FILE *f;
 
-	setup_plan(&fx, strix);
+	setup_plan(&fx, strix_pve);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(emit_proxmox(fx.plan, &no_options, f), 0);
 	fclose(f);
@@ -337,12 +416,13 @@ static void test_proxmox(void **state)
 	    "# gpurun: Proxmox VE configuration for VM 'win11'\n"
 	    "# Merge into /etc/pve/qemu-server/<vmid>.conf\n"
 	    "name: win11\n"
-	    "machine: q35\n"
+	    "machine: q35,enable-s3=0,enable-s4=0\n"
 	    "bios: ovmf\n"
 	    "ostype: win11\n"
-	    "cpu: host\n"
+	    "cpu: host,hv-vendor-id=gpurun,flags=+hv-tlbflush,hidden=1\n"
 	    "sockets: 1\n"
 	    "cores: 4\n"
+	    "tablet: 1\n"
 	    "memory: 8192\n"
 	    "balloon: 0\n"
 	    "# 0000:c4:00.1 needs its own romfile (AMDGopDriver.rom, the GOP driver), and hostpci "
@@ -351,14 +431,16 @@ static void test_proxmox(void **state)
 	    "proxmox --args keeps one multi-function device)\n"
 	    "hostpci0: 0000:c4:00.0,pcie=1,romfile=vbios_1002_1586.bin\n"
 	    "hostpci1: 0000:c4:00.1,pcie=1,romfile=AMDGopDriver.rom\n"
-	    "args: -S -monitor stdio\n"
+	    "args: -global host-x86_64-cpu.hv-frequencies=on -machine vmport=off -global "
+	    "kvm-pit.lost_tick_policy=delay -S -monitor stdio\n"
 	    "# UEFI: qemu-server uses its own OVMF build (pve-edk2-firmware), not the one gpurun "
 	    "picked for the QEMU and libvirt outputs\n"
 	    "# EFI vars disk: qm set <vmid> --efidisk0 <storage>:1,efitype=4m,pre-enrolled-keys=1\n"
 	    "# TPM: qm set <vmid> --tpmstate0 <storage>:1,version=v2.0\n"
-	    "# disk /vm/a,b.qcow2: qm disk import <vmid> /vm/a,b.qcow2 <storage>\n"
-	    "# cdrom /iso/x y.iso: copy it to an ISO storage and qm set <vmid> --ide2 "
-	    "<storage>:iso/NAME,media=cdrom\n"
+	    "# disks by path (as root; or qm disk import <vmid> PATH <storage> and name the volume "
+	    "instead)\n"
+	    "virtio0: /vm/a b.qcow2,format=qcow2\n"
+	    "sata0: /iso/x y.iso,media=cdrom\n"
 	    "# network = user has no Proxmox equivalent: add net0 on a bridge (net0: "
 	    "virtio=aa:3d:a6:93:12:af,bridge=vmbr0)\n"
 	    "# ROM files the hostpci romfile= entries name, in /usr/share/kvm/ (--stage copies "
@@ -367,6 +449,13 @@ static void test_proxmox(void **state)
 	    "vbios extract)\n"
 	    "#   AMDGopDriver.rom: already there (GOP driver, on the HDMI audio function)\n");
 	free(buf);
+	teardown_plan(&fx);
+
+	/* a drive line cannot hold a ',' in its path: refused, not cut */
+	setup_plan(&fx, strix);
+	f = fopen("/dev/null", "we");
+	assert_int_equal(emit_proxmox(fx.plan, &no_options, f), -EINVAL);
+	fclose(f);
 	teardown_plan(&fx);
 }
 
@@ -426,7 +515,7 @@ static void test_emitter_table(void **state)
 	assert_false(emitters[EMIT_QEMU].names_rom_files || emitters[EMIT_LIBVIRT].names_rom_files);
 
 	/* every row writes what its emitter's own API produces */
-	setup_plan(&fx, strix);
+	setup_plan(&fx, strix_pve);
 	assert_int_equal(emit_qemu_argv(fx.plan, o.qemu_binary, &argv), 0);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(emit_qemu_header(fx.plan, f), 0);
@@ -500,6 +589,15 @@ static void test_templates_dir(void **state)
 	free(d);
 }
 
+static size_t count_id(const struct diag_list *d, const char *id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += streq(d->items[i].id, id) && d->items[i].status == DIAG_FAIL;
+	return n;
+}
+
 static void test_proxmox_limits(void **state)
 {
 	(void)state;
@@ -507,7 +605,7 @@ static void test_proxmox_limits(void **state)
 	FILE *f = fopen("/dev/null", "we");
 	struct plan_device *t;
 
-	setup_plan(&fx, strix);
+	setup_plan(&fx, strix_pve);
 	/* 17 entries: more than hostpci0..15 */
 	t = realloc(fx.plan->devices, 17 * sizeof(*t));
 	assert_non_null(t);
@@ -518,8 +616,63 @@ static void test_proxmox_limits(void **state)
 	}
 	fx.plan->n_devices = 17;
 	assert_int_equal(emit_proxmox(fx.plan, &no_options, f), -E2BIG);
-	fclose(f);
 	teardown_plan(&fx);
+
+	/* 17 disks: more than virtio0..15; the check names the limit, for Proxmox only */
+	{
+		_cleanup_free_ char *text = NULL, *disks = strdup("");
+		struct diag_list d = {};
+
+		for (int i = 0; i < 17; i++) {
+			char *n = strdup_printf("%sdisk = /vm/d%d.img\n", disks, i);
+
+			free(disks);
+			disks = n;
+		}
+		text =
+		    strdup_printf("[vm]\nname=m\nfirmware=bios\n%s[gpu]\ndevice=c4:00.0\n", disks);
+		setup_plan(&fx, text);
+		assert_int_equal(emit_proxmox(fx.plan, &no_options, f), -E2BIG);
+		assert_int_equal(checks_output(fx.plan, EMIT_PROXMOX, &d), 0);
+		assert_int_equal(d.n, 1);
+		assert_string_equal(d.items[0].id, "output-limit");
+		assert_int_equal(d.items[0].status, DIAG_FAIL);
+		assert_string_equal(d.items[0].message, "Proxmox VE config: 17 disks, but Proxmox "
+							"has virtio0..virtio15 (16 virtio disks)");
+		diag_list_clear(&d);
+		assert_int_equal(checks_output(fx.plan, EMIT_LIBVIRT, &d), 0);
+		assert_int_equal(d.n, 0);
+		/* the backend's output (qemu) was checked by plan_build: 17 + 3 fit on pcie.0 */
+		assert_int_equal(count_id(&fx.plan->diags, "output-limit"), 0);
+		assert_int_equal(checks_output(fx.plan, EMIT_QEMU, &d), 0);
+		assert_int_equal(d.n, 0);
+		teardown_plan(&fx);
+	}
+	/* 29 disks: more than q35's pcie.0 holds next to the NIC, the USB controller and the GPU's
+	 * root port; a FAIL of the plan itself (backend = qemu) */
+	{
+		_cleanup_free_ char *text = NULL, *disks = strdup("");
+
+		for (int i = 0; i < 28; i++) {
+			char *n = strdup_printf("%sdisk = /vm/d%d.img\n", disks, i);
+
+			free(disks);
+			disks = n;
+		}
+		text =
+		    strdup_printf("[vm]\nname=m\nfirmware=bios\n%s[gpu]\ndevice=c4:00.0\n", disks);
+		setup_plan(&fx, text);
+		assert_int_equal(count_id(&fx.plan->diags, "output-limit"), 1);
+		for (size_t i = 0; i < fx.plan->diags.n; i++)
+			if (streq(fx.plan->diags.items[i].id, "output-limit"))
+				assert_string_equal(fx.plan->diags.items[i].message,
+						    "QEMU command line: 31 devices on pcie.0 (1 "
+						    "root port, 28 virtio "
+						    "disks, 1 NIC, 1 USB controller), but q35's "
+						    "pcie.0 has 30 free slots");
+		teardown_plan(&fx);
+	}
+	fclose(f);
 }
 
 int main(void)
@@ -528,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_qemu),
 		cmocka_unit_test(test_qemu_refuses),
 		cmocka_unit_test(test_shell_quote),
+		cmocka_unit_test(test_guest_features),
 		cmocka_unit_test(test_libvirt),
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_libvirt_escaping),
