@@ -54,6 +54,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_DEVICE_IN_USE] = { "device-in-use", NULL, DIAG_FAIL },
 	[CHECK_HUGEPAGES] = { "hugepages", NULL, DIAG_FAIL },
 	[CHECK_OUTPUT_LIMIT] = { "output-limit", NULL, DIAG_FAIL },
+	[CHECK_CPU_PINNING] = { "cpu-pinning", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -84,6 +85,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_DEVICE_IN_USE] = "device-in-use",
 	[CHECK_HUGEPAGES] = "hugepages",
 	[CHECK_OUTPUT_LIMIT] = "output-limit",
+	[CHECK_CPU_PINNING] = "cpu-pinning",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -706,6 +708,35 @@ static int check_hugepages(const struct host *h, const struct profile *pr, struc
 		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
 		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
 }
+/* cpu-pinning names host CPUs: each must be online (the run's sched_setaffinity, libvirt's
+ * <vcpupin> and Proxmox's affinity: all fail on one that is not). */
+static int check_cpu_pinning(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	if (pr->n_pin_cpus == 0)
+		return 0;
+	if (h->n_cpus_online == 0)
+		return add(d, CHECK_CPU_PINNING, DIAG_INFO, NULL,
+			   "cpu-pinning = %s: the host's online CPUs are not known "
+			   "(sys/devices/system/cpu/online)",
+			   pr->cpu_pinning);
+	for (size_t i = 0; i < pr->n_pin_cpus; i++)
+		if (!host_cpu_online(h, pr->pin_cpus[i]))
+			return add(
+			    d, CHECK_CPU_PINNING, checks_table[CHECK_CPU_PINNING].severity,
+			    "Name CPUs the host has online (lscpu; sys/devices/system/cpu/online), "
+			    "or remove cpu-pinning",
+			    "cpu-pinning = %s: CPU %u is not online on this host (online: "
+			    "%u-%u%s)",
+			    pr->cpu_pinning, pr->pin_cpus[i], h->cpus_online[0],
+			    h->cpus_online[h->n_cpus_online - 1],
+			    h->cpus_online[h->n_cpus_online - 1] - h->cpus_online[0] + 1 ==
+				    h->n_cpus_online
+				? ""
+				: ", with gaps");
+	return add(d, CHECK_CPU_PINNING, DIAG_PASS, NULL, "cpu-pinning = %s: every CPU is online",
+		   pr->cpu_pinning);
+}
+
 static enum emit_kind backend_output(const struct profile *pr);
 static int output_limits(const struct plan *p, enum emit_kind k, struct diag_list *d);
 
@@ -722,6 +753,8 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 	if (r < 0)
 		return r;
 	r = check_hugepages(h, pr, d);
+	if (r >= 0)
+		r = check_cpu_pinning(h, pr, d);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {

@@ -51,6 +51,7 @@ enum check_id {
 	CHECK_DEVICE_IN_USE,
 	CHECK_HUGEPAGES,    /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
 	CHECK_OUTPUT_LIMIT, /* an output has no place for every disk, cdrom or device */
+	CHECK_CPU_PINNING,  /* cpu-pinning names a CPU the host does not have online */
 	_CHECK_ID_MAX,
 };
 

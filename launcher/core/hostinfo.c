@@ -48,6 +48,7 @@ struct host *host_free(struct host *h)
 	free(h->kernel_release);
 	free(h->cmdline);
 	free(h->cpu_vendor);
+	free(h->cpus_online);
 	free(h->intremap_evidence);
 	strv_free(h->vtconsoles);
 	strv_free(h->notes);
@@ -385,4 +386,61 @@ int iommu_group_blockers(const struct host *h, int id, char *const *passed, size
 bool iommu_group_is_passthrough(const struct iommu_group *g)
 {
 	return g->type && streq(g->type, "identity");
+}
+
+int cpulist_parse(const char *s, size_t max_n, unsigned **ret, size_t *ret_n)
+{
+	_cleanup_free_ unsigned *cpus = NULL;
+	size_t n = 0;
+	const char *c = s;
+
+	for (;;) {
+		unsigned long a, b;
+		char *end;
+
+		if (!isdigit((unsigned char)*c))
+			return -EINVAL;
+		errno = 0;
+		a = b = strtoul(c, &end, 10);
+		if (errno)
+			return -ERANGE;
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return -EINVAL;
+			b = strtoul(end + 1, &end, 10);
+			if (errno)
+				return -ERANGE;
+		}
+		if (a > b || b > CPULIST_CPU_MAX)
+			return -ERANGE;
+		for (unsigned long i = a; i <= b; i++) {
+			unsigned *t;
+
+			if (n >= max_n)
+				return -E2BIG;
+			t = reallocarray(cpus, n + 1, sizeof(*cpus));
+			if (!t)
+				return -ENOMEM;
+			cpus = t;
+			cpus[n++] = (unsigned)i;
+		}
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return -EINVAL;
+		c = end + 1;
+	}
+	*ret = TAKE_PTR(cpus);
+	*ret_n = n;
+	return 0;
+}
+
+bool host_cpu_online(const struct host *h, unsigned cpu)
+{
+	if (h->n_cpus_online == 0)
+		return true;
+	for (size_t i = 0; i < h->n_cpus_online; i++)
+		if (h->cpus_online[i] == cpu)
+			return true;
+	return false;
 }

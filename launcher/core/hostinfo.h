@@ -89,6 +89,10 @@ struct host {
 	/* sys/kernel/mm/hugepages/hugepages-2048kB (HOST_HUGEPAGE_KB): the huge pages of the size
 	 * `hugepages = yes` backs guest memory with. hugepages_known false: not readable (no
 	 * hugetlbfs support, or a remote host), the counts are then 0. */
+	/* sys/devices/system/cpu/online: the CPUs cpu-pinning may name (sorted, no duplicates);
+	 * n_cpus_online 0: not readable (a capture without it, a remote node) */
+	unsigned *cpus_online;
+	size_t n_cpus_online;
 	bool hugepages_known;
 	uint64_t hugepages_total; /* nr_hugepages */
 	uint64_t hugepages_free;  /* free_hugepages */
@@ -149,6 +153,16 @@ int host_resolve_devices(const struct host *h, const char *spec, const struct pc
  * "1002:1586 matches 2 functions: 0000:c4:00.0, 0000:c5:00.0; name one by address". */
 int host_resolve_device(const struct host *h, const char *spec, const struct pci_func **ret,
 			struct error *err);
+
+/* The highest CPU number a CPU list may name. */
+#define CPULIST_CPU_MAX 8191U
+/* Parse a Linux CPU list, the format of sys/devices/system/cpu/online and of cpu-pinning:
+ * "N" or "N-M" ranges joined by ','. *ret (malloc'd) gets the CPUs in the order written,
+ * at most @max_n of them. -EINVAL: not a CPU list; -ERANGE: a range backwards or above
+ * CPULIST_CPU_MAX; -E2BIG: more than @max_n CPUs; -ENOMEM. Pure. */
+int cpulist_parse(const char *s, size_t max_n, unsigned **ret, size_t *ret_n);
+/* Whether CPU @cpu is online on @h (true when the host's list is unknown). */
+bool host_cpu_online(const struct host *h, unsigned cpu);
 
 const struct pci_func *host_find_func(const struct host *h, const char *address);
 const struct iommu_group *host_find_group(const struct host *h, int id);

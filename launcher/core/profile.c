@@ -16,7 +16,6 @@
 #define MEMORY_MIN_MIB 16ULL
 #define MEMORY_MAX_MIB (16ULL * 1024 * 1024) /* 16T */
 #define CPUS_MAX 1024U
-#define PIN_CPU_MAX 8191U
 
 static const char *const profile_firmware_table[_PROFILE_FIRMWARE_MAX] = {
 	[PROFILE_FIRMWARE_UEFI] = "uefi",
@@ -274,38 +273,18 @@ static int set_cpu_pinning(struct parser *ps, struct profile *p, const char *key
 {
 	_cleanup_free_ unsigned *cpus = NULL;
 	size_t n = 0;
-	const char *c = v;
+	int r;
 
-	for (;;) {
-		uint64_t a, b;
-		const char *end;
-
-		if (parse_u64(c, &end, &a) < 0)
-			goto bad;
-		b = a;
-		if (*end == '-' && parse_u64(end + 1, &end, &b) < 0)
-			goto bad;
-		if (a > b || b > PIN_CPU_MAX)
-			return fail(ps, "'%s': invalid CPU range in '%s' (CPUs 0 to %u, low-high)",
-				    key, v, PIN_CPU_MAX);
-		for (uint64_t i = a; i <= b; i++) {
-			unsigned *t;
-
-			if (n >= CPUS_MAX)
-				return fail(ps, "'%s': more than %u CPUs in '%s'", key, CPUS_MAX,
-					    v);
-			t = realloc(cpus, (n + 1) * sizeof(*cpus));
-			if (!t)
-				return -ENOMEM;
-			cpus = t;
-			cpus[n++] = (unsigned)i;
-		}
-		if (*end == '\0')
-			break;
-		if (*end != ',')
-			goto bad;
-		c = end + 1;
-	}
+	r = cpulist_parse(v, CPUS_MAX, &cpus, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -ERANGE)
+		return fail(ps, "'%s': invalid CPU range in '%s' (CPUs 0 to %u, low-high)", key, v,
+			    CPULIST_CPU_MAX);
+	if (r == -E2BIG)
+		return fail(ps, "'%s': more than %u CPUs in '%s'", key, CPUS_MAX, v);
+	if (r < 0)
+		return fail(ps, "'%s': invalid CPU list '%s', expected e.g. 0-7,16-23", key, v);
 	if (set_string(&p->cpu_pinning, v) < 0)
 		return -ENOMEM;
 	free(p->pin_cpus);
@@ -313,8 +292,6 @@ static int set_cpu_pinning(struct parser *ps, struct profile *p, const char *key
 	p->n_pin_cpus = n;
 	ps->pinning_line = ps->line;
 	return 0;
-bad:
-	return fail(ps, "'%s': invalid CPU list '%s', expected e.g. 0-7,16-23", key, v);
 }
 
 static int set_bool_field(struct parser *ps, const char *key, const char *v, bool *field)

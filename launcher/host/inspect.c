@@ -43,6 +43,13 @@ static void read_cpu(struct ctx *c, struct host *h)
 	}
 }
 
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int read_u64(const char *dir, const char *name, uint64_t *ret)
 {
 	_cleanup_free_ char *p = path_join(dir, name), *line = NULL;
@@ -57,6 +64,21 @@ static int read_u64(const char *dir, const char *name, uint64_t *ret)
 		return -EINVAL;
 	*ret = v;
 	return 0;
+}
+
+/* The CPUs cpu-pinning may name. Unreadable or odd: unknown (n_cpus_online 0). */
+static void read_cpus_online(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *p = path_join(c->sys, "devices/system/cpu/online"), *line = NULL;
+	_cleanup_free_ unsigned *cpus = NULL;
+	size_t n = 0;
+
+	if (!p || hostfs_read_line(p, &line) < 0 ||
+	    cpulist_parse(line, CPULIST_CPU_MAX + 1, &cpus, &n) < 0)
+		return;
+	qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
+	h->cpus_online = TAKE_PTR(cpus);
+	h->n_cpus_online = n;
 }
 
 /* The 2 MiB huge page pool hugepages = yes draws from. */
@@ -195,6 +217,7 @@ int host_inspect(struct ctx *c, struct host **ret)
 	read_modules(c, h);
 	read_console(c, h);
 	read_hugepages(c, h);
+	read_cpus_online(c, h);
 
 	free(p);
 	p = path_join(c->dev, "kvm");

@@ -1,0 +1,33 @@
+#!/bin/sh
+# cpu-pinning names host CPUs: plan/check FAIL on one that is not online
+# (sys/devices/system/cpu/online; desktop-dgpu has 0-23), as the run's sched_setaffinity,
+# libvirt's <vcpupin> and Proxmox's affinity: would fail on it; INFO when the list is unknown.
+. tests/cli/lib.sh
+
+pin() { # NAME LIST
+	sed -e "s/^cpu-pinning = .*/cpu-pinning = $2/" "$GPURUN_TOP/profiles/linux-dgpu.profile" >"$T/$1.profile"
+}
+g() { "$GPURUN" --root "$FIX/desktop-dgpu" "$1" "$T/$2.profile"; }
+
+grep -q '^cpu-pinning = 2-7$' "$GPURUN_TOP/profiles/linux-dgpu.profile"
+check "the example pins 2-7 (six vCPUs)" test $? -eq 0
+pin ok 2-7
+expect_rc 0 "plan: CPUs 2-7 online" g plan ok
+lacks "no FAIL" "$T/out" "FAIL cpu-pinning"
+g check ok >"$T/out" 2>&1
+contains "check PROFILE: the PASS line" "$T/out" "^PASS  cpu-pinning = 2-7: every CPU is online"
+pin off 20-25
+expect_rc 1 "plan: CPU 24 is not online" g plan off
+contains "the FAIL names the CPU" "$T/out" "FAIL cpu-pinning: cpu-pinning = 20-25: CPU 24 is not online on this host \(online: 0-23\)"
+contains "...and the fix" "$T/out" "fix: Name CPUs the host has online"
+expect_rc 1 "check PROFILE: the same FAIL" g check off
+expect_rc 1 "emit refuses it too" "$GPURUN" --root "$FIX/desktop-dgpu" emit qemu "$T/off.profile"
+expect_rc 1 "run refuses before any change" "$GPURUN" --root "$FIX/desktop-dgpu" --dry-run run "$T/off.profile"
+contains "run names it" "$T/err" "CPU 24 is not online"
+
+# no list to read: INFO, not a refusal
+copy_fixture desktop-dgpu
+rm "$T/root/sys/devices/system/cpu/online"
+expect_rc 0 "plan without the online list" "$GPURUN" --root "$T/root" plan "$T/off.profile"
+contains "INFO: not known" "$T/out" "INFO cpu-pinning: cpu-pinning = 20-25: the host's online CPUs are not known"
+done_testing
