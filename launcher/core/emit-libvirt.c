@@ -384,6 +384,11 @@ static void fill_cpu(struct xb *b, const struct plan *p, xmlNodePtr dom)
 			set_prop_take(b, n, "vcpu", strdup_printf("%zu", i));
 			set_prop_take(b, n, "cpuset", strdup_printf("%u", pr->pin_cpus[i]));
 		}
+		/* QEMU's other threads off the vCPUs' CPUs, as gpurun run pins them */
+		if (p->emulator_cpus) {
+			n = new_child(b, tune, "emulatorpin");
+			set_prop(b, n, "cpuset", p->emulator_cpus);
+		}
 	}
 }
 

@@ -435,6 +435,25 @@ int cpulist_parse(const char *s, size_t max_n, unsigned **ret, size_t *ret_n)
 	return 0;
 }
 
+char *cpulist_format(const unsigned *cpus, size_t n)
+{
+	_cleanup_free_ char *s = strdup("");
+
+	for (size_t i = 0; s && i < n;) {
+		size_t j = i;
+		char *t;
+
+		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
+			j++;
+		t = j > i ? strdup_printf("%s%s%u-%u", s, *s ? "," : "", cpus[i], cpus[j])
+			  : strdup_printf("%s%s%u", s, *s ? "," : "", cpus[i]);
+		free(s);
+		s = t;
+		i = j + 1;
+	}
+	return TAKE_PTR(s);
+}
+
 bool host_cpu_online(const struct host *h, unsigned cpu)
 {
 	if (h->n_cpus_online == 0)

@@ -161,6 +161,8 @@ int host_resolve_device(const struct host *h, const char *spec, const struct pci
  * at most @max_n of them. -EINVAL: not a CPU list; -ERANGE: a range backwards or above
  * CPULIST_CPU_MAX; -E2BIG: more than @max_n CPUs; -ENOMEM. Pure. */
 int cpulist_parse(const char *s, size_t max_n, unsigned **ret, size_t *ret_n);
+/* @cpus (@n, ascending) as a CPU list, ranges joined ("0-1,8-15"). malloc'd; NULL on ENOMEM. */
+char *cpulist_format(const unsigned *cpus, size_t n);
 /* Whether CPU @cpu is online on @h (true when the host's list is unknown). */
 bool host_cpu_online(const struct host *h, unsigned cpu);
 

@@ -112,6 +112,7 @@ struct plan *plan_free(struct plan *p)
 	free(p->tpm_socket);
 	free(p->remote_uri);
 	free(p->remote_rom_pool);
+	free(p->emulator_cpus);
 	free(p);
 	return NULL;
 }
@@ -683,6 +684,23 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 	p->sockets = 1;
 	p->cores = pr->cpus;
 	p->threads = 1;
+	if (pr->n_pin_cpus > 0 && h->n_cpus_online > 0) {
+		_cleanup_free_ unsigned *rest = calloc(h->n_cpus_online, sizeof(*rest));
+		size_t n = 0;
+
+		if (!rest)
+			return -ENOMEM;
+		for (size_t i = 0; i < h->n_cpus_online; i++) {
+			bool pinned = false;
+
+			for (size_t j = 0; j < pr->n_pin_cpus && !pinned; j++)
+				pinned = pr->pin_cpus[j] == h->cpus_online[i];
+			if (!pinned)
+				rest[n++] = h->cpus_online[i];
+		}
+		if (n > 0 && !(p->emulator_cpus = cpulist_format(rest, n)))
+			return -ENOMEM;
+	}
 
 	/* a module that is missing is checks.c's FAIL "vfio-modules"; on a remote node libvirt
 	 * loads vfio-pci itself */
@@ -796,7 +814,8 @@ int plan_dump(const struct plan *p, FILE *f)
 			fprintf(f, " %s", guest_features[i].name);
 	fputc('\n', f);
 	if (pr->cpu_pinning)
-		fprintf(f, "cpu-pinning: %s\n", pr->cpu_pinning);
+		fprintf(f, "cpu-pinning: %s (QEMU's other threads: %s)\n", pr->cpu_pinning,
+			p->emulator_cpus ? p->emulator_cpus : "unpinned");
 	fprintf(f, "hugepages: %s\n", yesno(pr->hugepages));
 	fprintf(f, "accel: %s\n", pr->accel_tcg ? "tcg" : "kvm");
 	fprintf(f, "backend: %s\n", profile_backend_to_string(pr->backend));

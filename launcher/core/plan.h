@@ -114,6 +114,10 @@ struct plan {
 	/* the vCPU topology every output renders (QEMU -smp, libvirt <topology>, Proxmox
 	 * sockets:/cores:): sockets * cores * threads = the profile's cpus */
 	unsigned sockets, cores, threads;
+	/* cpu-pinning: the host's online CPUs no vCPU is pinned to ("0-1,8-15"), where QEMU's
+	 * other threads go (libvirt <emulatorpin>; gpurun run does the same); NULL without
+	 * pinning, when the online CPUs are unknown, or when the vCPUs take them all */
+	char *emulator_cpus;
 };
 
 /* The directories and firmware files the pure planner needs, as plain strings (full paths,

@@ -16,6 +16,12 @@ expect_rc 0 "plan: CPUs 2-7 online" g plan ok
 lacks "no FAIL" "$T/out" "FAIL cpu-pinning"
 g check ok >"$T/out" 2>&1
 contains "check PROFILE: the PASS line" "$T/out" "^PASS  cpu-pinning = 2-7: every CPU is online"
+# the vCPUs on their CPUs, QEMU's other threads on the rest (as gpurun run pins them)
+"$GPURUN" --root "$FIX/desktop-dgpu" emit libvirt "$T/ok.profile" >"$T/xml" 2>"$T/err"
+contains "libvirt: vcpupin" "$T/xml" '<vcpupin vcpu="5" cpuset="7"/>'
+contains "libvirt: emulatorpin on the rest" "$T/xml" '<emulatorpin cpuset="0-1,8-23"/>'
+g plan ok >"$T/out" 2>&1
+contains "plan says where the other threads go" "$T/out" "^cpu-pinning: 2-7 \(QEMU's other threads: 0-1,8-23\)"
 pin off 20-25
 expect_rc 1 "plan: CPU 24 is not online" g plan off
 contains "the FAIL names the CPU" "$T/out" "FAIL cpu-pinning: cpu-pinning = 20-25: CPU 24 is not online on this host \(online: 0-23\)"

@@ -2,9 +2,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
+#include "core/hostinfo.h"
 #include "host/inspect.h"
 #include "host/iommu.h"
 #include "testutil.h"
@@ -42,6 +44,57 @@ static void test_id_parse(void **state)
 	assert_int_equal(pci_id_parse("1002-1586", &v, &d), -EINVAL);
 	assert_int_equal(pci_id_parse("100g:1586", &v, &d), -EINVAL);
 	assert_int_equal(pci_id_parse("1002:15860", &v, &d), -EINVAL);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void test_cpulist(void **state)
+{
+	static const struct {
+		const char *s;
+		int r;
+		const char *again; /* formatted back, sorted */
+	} cases[] = {
+		{ "0", 0, "0" },
+		{ "0-3", 0, "0-3" },
+		{ "0-1,8-11,4", 0, "0-1,4,8-11" },
+		{ "2,3,4", 0, "2-4" },
+		{ "", -EINVAL, NULL },
+		{ "1,", -EINVAL, NULL },
+		{ "1,,2", -EINVAL, NULL },
+		{ "a", -EINVAL, NULL },
+		{ "1-", -EINVAL, NULL },
+		{ "-1", -EINVAL, NULL },
+		{ " 1", -EINVAL, NULL },
+		{ "3-1", -ERANGE, NULL },
+		{ "8192", -ERANGE, NULL },
+		{ "99999999999999999999999", -ERANGE, NULL },
+		{ "0-99", -E2BIG, NULL }, /* max_n 64 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ unsigned *cpus = NULL;
+		_cleanup_free_ char *f = NULL;
+		size_t n = 0;
+		int r = cpulist_parse(cases[i].s, 64, &cpus, &n);
+
+		if (r != cases[i].r) {
+			print_error("'%s': %d, wanted %d\n", cases[i].s, r, cases[i].r);
+			fail();
+		}
+		if (r < 0)
+			continue;
+		qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
+		f = cpulist_format(cpus, n);
+		assert_non_null(f);
+		assert_string_equal(f, cases[i].again);
+	}
 }
 
 static void test_apu_slot(void **state)
@@ -222,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_id_parse),
+		cmocka_unit_test(test_cpulist),
 		cmocka_unit_test(test_apu_slot),
 		cmocka_unit_test(test_discrete_slot),
 		cmocka_unit_test(test_group_blockers),
