@@ -118,11 +118,10 @@ static void print_func_line(const struct host *h, const struct pci_func *f, bool
 	       color && role ? "\033[0m" : "", head, strna(name), tail);
 	/* libvirt's node devices do not show reset methods: a remote node's are unknown */
 	printf("          driver %s, reset: %s%s%s%s\n", f->driver ? f->driver : "none",
-	       h->remote_uri ? "unknown"
+	       h->remote_uri	 ? "unknown"
 	       : reset && *reset ? reset
 				 : "none",
-	       f->boot_vga == 1 ? " [boot VGA]" : "",
-	       f->console ? " [console]" : "",
+	       f->boot_vga == 1 ? " [boot VGA]" : "", f->console ? " [console]" : "",
 	       f->config_dead ? " [not responding: config space reads 0xff]" : "");
 }
 

@@ -442,10 +442,10 @@ static void test_journal_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uri_table),   cmocka_unit_test(test_profile_uri),
-		cmocka_unit_test(test_corpus),	    cmocka_unit_test(test_corpus_sandbox),
-		cmocka_unit_test(test_nodedev_parse),
-		cmocka_unit_test(test_remote_plan), cmocka_unit_test(test_journal_rows),
+		cmocka_unit_test(test_uri_table),     cmocka_unit_test(test_profile_uri),
+		cmocka_unit_test(test_corpus),	      cmocka_unit_test(test_corpus_sandbox),
+		cmocka_unit_test(test_nodedev_parse), cmocka_unit_test(test_remote_plan),
+		cmocka_unit_test(test_journal_rows),
 	};
 
 	return testutil_run(tests);
