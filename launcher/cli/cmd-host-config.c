@@ -10,6 +10,7 @@
 #include "core/profile.h"
 #include "host/inspect.h"
 #include "host/profile-load.h"
+#include "host/remote.h"
 #include "hostcfg/backup.h"
 #include "hostcfg/diff.h"
 #include "hostcfg/hostcfg.h"
@@ -291,6 +292,14 @@ int cmd_host_config(int argc, char **argv)
 
 	if (cmd_make_ctx(&c) < 0 || refuse_remote(c) < 0)
 		return EXIT_USAGE;
+	/* the VM of a backend = libvirt profile runs where its libvirt-uri points (as in plan) */
+	if (profile && profile->backend == PROFILE_BACKEND_LIBVIRT && profile->libvirt_uri &&
+	    remote_uri_classify(profile->libvirt_uri, NULL) > 0) {
+		log_error("host-config changes this machine, but the profile's libvirt-uri %s is "
+			  "another host: run `gpurun host-config` on that host.",
+			  profile->libvirt_uri);
+		return EXIT_USAGE;
+	}
 	if (cmd_host_inspect(c, &h) < 0)
 		return EXIT_FAILURE_OP;
 	n = host_resolve_devices(h, device, &gpus, &err);

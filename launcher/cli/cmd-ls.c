@@ -116,9 +116,12 @@ static void print_func_line(const struct host *h, const struct pci_func *f, bool
 	name = fitted_name(f, width > used ? width - used : 0);
 	printf("  %s%-5s%s %s%s%s\n", color && role ? "\033[1m" : "", marker,
 	       color && role ? "\033[0m" : "", head, strna(name), tail);
+	/* libvirt's node devices do not show reset methods: a remote node's are unknown */
 	printf("          driver %s, reset: %s%s%s%s\n", f->driver ? f->driver : "none",
-	       reset && *reset ? reset : "none", f->boot_vga == 1 ? " [boot VGA]" : "",
-	       f->console ? " [console]" : "",
+	       h->remote_uri	 ? "unknown"
+	       : reset && *reset ? reset
+				 : "none",
+	       f->boot_vga == 1 ? " [boot VGA]" : "", f->console ? " [console]" : "",
 	       f->config_dead ? " [not responding: config space reads 0xff]" : "");
 }
 
@@ -145,6 +148,11 @@ static void print_func_json(const struct host *h, const struct pci_func *f)
 	       f->boot_vga == 1 ? "true" : "false", f->console ? "true" : "false",
 	       f->is_bridge ? "true" : "false", f->config_dead ? "false" : "true");
 	json_string(stdout, role);
+	if (h->remote_uri) {
+		/* unknown, not "none": libvirt does not show a remote node's reset methods */
+		printf(",\"reset\":null}");
+		return;
+	}
 	printf(",\"reset\":[");
 	for (char **m = f->reset_methods; m && *m; m++) {
 		if (m != f->reset_methods)

@@ -76,6 +76,10 @@ untouched "usage errors"
 expect_rc 0 "ls --connect (remote)" g ls --connect "$U"
 contains "the node's GPU and its group" "$T/out" '03:00\.0 .*\[1002:73bf\]'
 contains "IOMMU groups from the node devices" "$T/out" 'IOMMU group 7:'
+contains "reset methods unknown (libvirt does not show them)" "$T/out" '^          driver [a-z_0-9-]*, reset: unknown$'
+lacks "never reset: none on a node" "$T/out" 'reset: none'
+expect_rc 0 "ls --json --connect (remote)" g ls --json --connect "$U"
+contains "reset null in JSON" "$T/out" '"address":"0000:03:00.0",.*"reset":null'
 expect_rc 0 "check --connect (remote)" g check --connect "$U"
 contains "IOMMU from the node's groups" "$T/out" "^PASS  IOMMU enabled on test://.*: 10 IOMMU groups"
 contains "what libvirt does not show is unknown, not PASS" "$T/out" "^INFO  Interrupt remapping on test://.*unknown"
@@ -136,6 +140,9 @@ contains "says to use backend = libvirt" "$T/err" "set backend = libvirt"
 untouched "backend = qemu"
 expect_rc 2 "host-config with a remote --connect" g host-config --connect "$U" --device 0000:03:00.0
 contains "says to run it there" "$T/err" "host-config changes this machine, but --connect test://.* is another host"
+expect_rc 2 "host-config PROFILE whose libvirt-uri is remote" g host-config "$T/r.profile"
+contains "says to run it there" "$T/err" "host-config changes this machine, but the profile's libvirt-uri test://.* is another host"
+lacks "reads nothing of this machine's boot setup" "$T/out" "^Bootloader:"
 expect_rc 2 "vbios extract with a remote --connect" g vbios extract --connect "$U"
 contains "says to run it there" "$T/err" "run .gpurun vbios extract. on that host"
 untouched "host-config and vbios"

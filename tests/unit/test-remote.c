@@ -191,6 +191,67 @@ static void test_corpus(void **state)
 	host_free(h);
 }
 
+/* Captured from the tests/vm sandbox's libvirtd (tests/vm/scenarios/remote.sh, `virsh
+ * nodedev-dumpxml` through the forwarded qemu+tcp port): sandbox/ with the host drivers bound,
+ * sandbox-vfio/ while gpurun's run had both functions detached to vfio-pci. */
+static void test_corpus_sandbox(void **state)
+{
+	static const char uri[] = "qemu+tcp://127.0.0.1:16509/system";
+	char *const both[] = { (char *)"0000:01:00.0", (char *)"0000:01:00.1", NULL };
+	struct host *h = corpus_host("sandbox", uri);
+	const struct pci_func *gpu, *audio;
+	struct diag_list d = {};
+	(void)state;
+
+	assert_int_equal(h->n_funcs, 9);
+	assert_int_equal(h->n_groups, 6);
+	gpu = host_find_func(h, "0000:01:00.0");
+	audio = host_find_func(h, "0000:01:00.1");
+	assert_non_null(gpu);
+	assert_non_null(audio);
+	assert_int_equal(gpu->vendor, 0x1002);
+	assert_int_equal(gpu->device, 0x5046);
+	assert_int_equal(gpu->class, 0x030000);
+	assert_int_equal(audio->vendor, 0x8086);
+	assert_int_equal(audio->device, 0x293e);
+	assert_int_equal(audio->class, 0x040300);
+	assert_string_equal(gpu->driver, "aty128fb");
+	assert_string_equal(audio->driver, "snd_hda_intel");
+	assert_int_equal(gpu->iommu_group, 5);
+	assert_int_equal(audio->iommu_group, 5);
+	assert_int_equal(host_find_group(h, 5)->n_members, 2);
+	assert_int_equal(host_find_group(h, 4)->n_members, 3);
+	assert_int_equal(gpu->boot_vga, -1);
+	assert_true(host_find_func(h, "0000:00:02.0")->is_bridge);
+	assert_string_equal(host_find_func(h, "0000:00:02.0")->driver, "pcieport");
+	assert_null(host_find_func(h, "0000:00:1f.0")->driver);
+
+	/* the emulated GPU's group also holds an Intel HDA function: by default not viable... */
+	assert_int_equal(checks_gpu(h, gpu, NULL, false, &d), 0);
+	assert_int_equal(diag_count(&d, DIAG_FAIL), 1);
+	assert_int_equal(find(&d, "group-viable")->status, DIAG_FAIL);
+	assert_non_null(strstr(find(&d, "group-viable")->message, "0000:01:00.1 [8086:293e]"));
+	diag_list_clear(&d);
+	/* ...viable when both go (the profile's functions = 01:00.0, 01:00.1) */
+	assert_int_equal(checks_host(h, true, &d), 0);
+	assert_int_equal(checks_gpu(h, gpu, both, false, &d), 0);
+	assert_int_equal(diag_count(&d, DIAG_FAIL), 0);
+	assert_int_equal(find(&d, "iommu-enabled")->status, DIAG_PASS);
+	assert_non_null(strstr(find(&d, "iommu-enabled")->message, "6 IOMMU groups"));
+	assert_int_equal(find(&d, "group-viable")->status, DIAG_PASS);
+	assert_int_equal(find(&d, "interrupt-remapping")->status, DIAG_INFO);
+	assert_int_equal(find(&d, "gpu-reset")->status, DIAG_INFO);
+	diag_list_clear(&d);
+	host_free(h);
+
+	h = corpus_host("sandbox-vfio", uri);
+	assert_int_equal(h->n_funcs, 9);
+	assert_string_equal(host_find_func(h, "0000:01:00.0")->driver, "vfio-pci");
+	assert_string_equal(host_find_func(h, "0000:01:00.1")->driver, "vfio-pci");
+	assert_int_equal(host_find_group(h, 5)->n_members, 2);
+	host_free(h);
+}
+
 static void test_nodedev_parse(void **state)
 {
 	static const char other[] = "<device><name>net_eth0</name><capability type='net'>"
@@ -381,9 +442,10 @@ static void test_journal_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uri_table),   cmocka_unit_test(test_profile_uri),
-		cmocka_unit_test(test_corpus),	    cmocka_unit_test(test_nodedev_parse),
-		cmocka_unit_test(test_remote_plan), cmocka_unit_test(test_journal_rows),
+		cmocka_unit_test(test_uri_table),     cmocka_unit_test(test_profile_uri),
+		cmocka_unit_test(test_corpus),	      cmocka_unit_test(test_corpus_sandbox),
+		cmocka_unit_test(test_nodedev_parse), cmocka_unit_test(test_remote_plan),
+		cmocka_unit_test(test_journal_rows),
 	};
 
 	return testutil_run(tests);

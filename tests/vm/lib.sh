@@ -108,10 +108,36 @@ vm_vfct() {
 		"$1/tools/mkvfct" "$VM_OUT/vfct.bin" 1 0 0 $VM_GPU_ID "$VM_OUT/gpu.rom" >/dev/null
 }
 
+# vm_free_port: a TCP port nobody on this machine listens on or talks from (a QEMU hostfwd).
+vm_free_port() {
+	_p=$((20000 + $$ % 30000))
+	_i=0
+	while [ $_i -lt 100 ]; do
+		_h=$(printf ':%04X ' "$_p")
+		if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$_h"; then
+			echo "$_p"
+			return 0
+		fi
+		_p=$((_p + 1)) _i=$((_i + 1))
+	done
+	return 1
+}
+
 # vm_boot BUILD SCENARIO TIMEOUT: boots the sandbox once, running tests/vm/scenarios/SCENARIO.sh.
 # Its TAP output lands in $VM_OUT/SCENARIO.tap, the kernel console in $VM_OUT/SCENARIO.console.
 # Returns 0 when the guest ran the scenario to its end (whatever the scenario's result; read
 # the tap file), 124 when it was killed at the timeout, another status when it never finished.
+#
+# A scenario may declare, in its file:
+#   "# vm-intel-iommu: OPTIONS"  another vIOMMU (default intremap=on,caching-mode=on)
+#   "# vm-hostfwd: GUEST_PORT"   a virtio-net NIC (QEMU user net, restrict=on) whose TCP
+#                                GUEST_PORT is forwarded from 127.0.0.1:PORT on this machine,
+#                                PORT chosen free at boot; the guest sets up eth0 as 10.0.2.15/24.
+# and may have an outer half, tests/vm/scenarios/SCENARIO.outer (sh), run on THIS machine while
+# the guest runs, with VM_PORT (the forwarded port), VM_TAP (the guest's TAP file, growing while
+# the guest writes it: the outer half waits for the guest's "# ... " marker lines in it),
+# VM_BUILD and VM_TOP in its environment. Its TAP output lands in $VM_OUT/SCENARIO.outer.tap and
+# its exit status in $VM_OUT/SCENARIO.outer.rc; boot reports both after the guest's.
 vm_boot() {
 	_b=$1 _s=$2 _t=$3
 	_tap=$VM_OUT/$_s.tap _con=$VM_OUT/$_s.console
@@ -124,8 +150,18 @@ vm_boot() {
 	_iommu=${_iommu:-intremap=on,caching-mode=on}
 	_append="console=ttyS0 loglevel=4 intel_iommu=on iommu=pt panic=-1 rdinit=/init"
 	_append="$_append gpurun.top=$VM_TOP gpurun.build=$_b gpurun.scenario=$_s"
+	_fwd=$(sed -n 's/^# vm-hostfwd: //p' "$VM_DIR/scenarios/$_s.sh" 2>/dev/null | head -n 1)
+	_port= _net=
+	if [ -n "$_fwd" ]; then
+		_port=$(vm_free_port) || { vm_log "no free TCP port for the hostfwd"; return 1; }
+		_net="-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$_port-:$_fwd"
+		_net="$_net -device virtio-net-pci,netdev=n0"
+	fi
+	_outer=$VM_DIR/scenarios/$_s.outer
+	rm -f "$VM_OUT/$_s.outer.tap" "$VM_OUT/$_s.outer.rc"
+	# shellcheck disable=SC2086
 	timeout -k 5 "$_t" "$VM_QEMU" -accel tcg -M q35 -m 2048 -smp 2 -nodefaults -no-reboot \
-		-display none -monitor none \
+		-display none -monitor none $_net \
 		-device intel-iommu,"$_iommu" \
 		-device pcie-root-port,id=rp1,chassis=1,slot=1 \
 		-device ati-vga,bus=rp1,addr=00.0,multifunction=on \
@@ -134,7 +170,14 @@ vm_boot() {
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-serial file:"$_con" -serial file:"$_tap" \
 		-kernel "$(vm_kernel)" -initrd "$_initrd" -append "$_append" \
-		</dev/null >"$VM_OUT/$_s.qemu.log" 2>&1
+		</dev/null >"$VM_OUT/$_s.qemu.log" 2>&1 &
+	_qpid=$!
+	if [ -f "$_outer" ]; then
+		VM_PORT=$_port VM_TAP=$_tap VM_BUILD=$_b VM_TOP=$VM_TOP VM_QEMU_PID=$_qpid \
+			sh "$_outer" >"$VM_OUT/$_s.outer.tap" 2>&1 </dev/null
+		echo $? >"$VM_OUT/$_s.outer.rc"
+	fi
+	wait $_qpid
 	_rc=$?
 	# QEMU writes the serial file with \r\n (the guest tty's onlcr); strip the \r.
 	sed -i 's/\r$//' "$_tap" "$_con" 2>/dev/null
