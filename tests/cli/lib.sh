@@ -26,10 +26,11 @@ golden() {
 # copy_fixture NAME: a writable copy of a fixture host in $T/root (symlinks kept)
 copy_fixture() { rm -rf "$T/root"; cp -a "$FIX/$1" "$T/root"; }
 # wait_file FILE [PATTERN [SECONDS]]: until FILE is not empty (and has a line matching PATTERN),
-# up to SECONDS (default 10)
+# up to SECONDS (default 60: it returns as soon as it holds, and a loaded machine or the
+# sanitizer build can take long to get there)
 wait_file() {
 	_i=0
-	while [ $_i -lt $((${3:-10} * 20)) ]; do
+	while [ $_i -lt $((${3:-60} * 20)) ]; do
 		if [ -s "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
 		sleep 0.05; _i=$((_i + 1))
 	done
