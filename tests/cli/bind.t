@@ -43,7 +43,7 @@ expect_rc 2 "an id of several functions is ambiguous" g bind 1022:1509
 contains "lists them" "$T/err" "1022:1509 matches 3 functions: 0000:00:01\.0, 0000:00:02\.0, 0000:00:08\.0; name one by address"
 check "refusals changed nothing" both amdgpu snd_hda_intel
 
-expect_rc 0 "bind GPU + audio" g bind --allow-boot-vga --timeout 5 $GPU $AUD
+expect_rc 0 "bind GPU + audio" g bind --allow-boot-vga --timeout 30 $GPU $AUD
 check "both on vfio-pci" both vfio-pci vfio-pci
 check "group device node" test -e "$T/root/dev/vfio/14"
 check "audio moved first" sh -c "grep -n 'unbound from' '$T/fk.err' | head -1 | grep -q '$AUD'"
@@ -72,7 +72,7 @@ printf vfio-pci >"$d/driver_override"; printf %s $AUD >"$d/driver/unbind"
 wait_file "$T/fk.err" "$AUD unbound"
 printf %s $AUD >"$T/root/sys/bus/pci/drivers_probe"
 i=0; while [ "$(drv $AUD)" != vfio-pci ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-expect_rc 0 "unbind without journal" g unbind --timeout 5 $AUD
+expect_rc 0 "unbind without journal" g unbind --timeout 30 $AUD
 check "audio back on its native driver" both amdgpu snd_hda_intel
 contains "says which" "$T/err" "$AUD: snd_hda_intel"
 
@@ -117,14 +117,14 @@ lacks "no write lines without -v" "$T/err" "^gpurun: write "
 check "restored" both amdgpu snd_hda_intel
 
 # --- devices by short address and by id; --json of bind, unbind and restore
-expect_rc 0 "bind --json by short address and id" g --json bind --allow-boot-vga --timeout 5 c4:0.0 1002:1640
+expect_rc 0 "bind --json by short address and id" g --json bind --allow-boot-vga --timeout 30 c4:0.0 1002:1640
 check "both bound" both vfio-pci vfio-pci
 check "one JSON object on stdout" test "$(wc -l <"$T/out")" -eq 1
 contains "names the canonical addresses in the release command" "$T/err" "To give the devices back: gpurun --root $T/root unbind $GPU $AUD$"
 if command -v jq >/dev/null; then
 	check "bind report" jqt --arg j "$T/root/run/gpurun/bind-$GPU/journal" '.command=="bind" and .ok==true and .vm=="bind-'$GPU'" and .journal==$j and (.release|endswith("unbind '$GPU' '$AUD'")) and (.changes|any(.=="bound '$GPU': amdgpu -> vfio-pci"))' "$T/out"
 fi
-expect_rc 0 "unbind --json" g unbind --json --timeout 5 1002:1586
+expect_rc 0 "unbind --json" g unbind --json --timeout 30 1002:1586
 check "both back after unbind by id" both amdgpu snd_hda_intel
 if command -v jq >/dev/null; then
 	check "unbind report" jqt '.command=="unbind" and .ok==true and ([.functions[]|select(.ok)|.address]|sort)==["'$GPU'","'$AUD'"] and (.functions[]|select(.address=="'$GPU'")|.driver=="amdgpu")' "$T/out"

@@ -42,12 +42,12 @@ profile w none
 start_kernel
 # the write to amdgpu's unbind fails (EISDIR) after the audio function moved to vfio-pci
 rm "$T/root/sys/bus/pci/drivers/amdgpu/unbind" && mkdir "$T/root/sys/bus/pci/drivers/amdgpu/unbind"
-expect_rc 1 "bind: GPU unbind fails after audio moved" g bind --timeout 5 "$T/w.profile"
+expect_rc 1 "bind: GPU unbind fails after audio moved" g bind --timeout 30 "$T/w.profile"
 contains "the cause is said" "$T/err" "Binding failed: Failed to bind $GPU to vfio-pci: Is a directory"
 contains "audio was moved before" "$T/fk.err" "$AUD bound to vfio-pci"
 contains "and is reverted" "$T/err" "$AUD: snd_hda_intel \\(restored\\)"
 check "host back after the failed bind" host_is_back w
-expect_rc 1 "run: the same failure" g run --timeout 5 "$T/t.profile"
+expect_rc 1 "run: the same failure" g run --timeout 30 "$T/t.profile"
 contains "run says why" "$T/err" "Preparing the host failed: Failed to bind $GPU to vfio-pci: Is a directory"
 check "host back after the failed run" host_is_back t
 check "staged ROM removed" test ! -e "$T/root/$ROM"
@@ -69,7 +69,7 @@ if [ -f "$FAULTLIB" ]; then
 	n=$(grep -E "^[0-9]+ write sys/bus/pci/drivers/amdgpu/unbind" "$T/faults.log" | head -1 | cut -d' ' -f1)
 	check "fault log names the GPU's unbind" test -n "$n"
 	FAULT_ROOT="$T/root" FAULT_AT="$n" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
-		expect_rc 1 "bind: EBUSY from the GPU's unbind" "$GPURUN" --root "$T/root" bind --timeout 5 "$T/w.profile"
+		expect_rc 1 "bind: EBUSY from the GPU's unbind" "$GPURUN" --root "$T/root" bind --timeout 30 "$T/w.profile"
 	contains "EBUSY said" "$T/err" "Binding failed: Failed to bind $GPU to vfio-pci: Device or resource busy"
 	lacks "not taken for a refusal" "$T/err" "^gpurun: Refusing"
 	check "host back after EBUSY" eventually host_is_back w
@@ -80,7 +80,7 @@ fi
 
 # --- a lock refusal before any change reverts nothing and removes its journal
 start_kernel
-expect_rc 0 "bind GPU and audio by address" g bind --allow-boot-vga --timeout 5 $GPU $AUD
+expect_rc 0 "bind GPU and audio by address" g bind --allow-boot-vga --timeout 30 $GPU $AUD
 snap >"$T/before"
 expect_rc 1 "run refused by the lock" g run "$T/t.profile"
 contains "holder named" "$T/err" "Refusing: $GPU is in use by gpurun VM bind-$GPU \\(journal left\\)"

@@ -78,7 +78,7 @@ contains "IOMMU reason" "$T/err" 'Refusing: The IOMMU is off'
 
 # --- full cycle: bind, QEMU exits 0, revert
 rm -f "$T/q/started"
-RECORDER_QEMU_MODE=exit:0 expect_rc 0 "run: QEMU exit 0" run -v run --timeout 5 "$T/t1.profile"
+RECORDER_QEMU_MODE=exit:0 expect_rc 0 "run: QEMU exit 0" run -v run --timeout 30 "$T/t1.profile"
 contains "QEMU ran with GPU on vfio-pci" "$T/q/drivers" "^$GPU vfio-pci$"
 contains "QEMU ran with audio on vfio-pci" "$T/q/drivers" "^$AUD vfio-pci$"
 contains "argv: GPU" "$T/q/argv" "host=$GPU"
