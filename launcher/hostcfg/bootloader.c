@@ -319,7 +319,15 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 		if ((r = strv_extend(&p->entries, *i)) < 0)
 			return r;
 	p->os_ids = os_ids;
-	p->has_kcmd = hostfs_exists(p->kcmd);
+	{
+		_cleanup_free_ char *t = NULL;
+
+		/* a symlinked cmdline counts: its absolute target is under the root */
+		r = hostcfg_resolve(c->root, p->kcmd, &t);
+		if (r < 0)
+			return r;
+		p->has_kcmd = hostfs_exists(t);
+	}
 	p->has_uuids = hostfs_exists(p->uuids);
 	p->has_pve = hostfs_is_dir(pve);
 	p->has_grub = hostfs_exists(p->grub);

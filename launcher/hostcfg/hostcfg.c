@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "hostcfg/modprobe-edit.h"
 #include "util/fileio.h"
 #include "util/lines.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
@@ -103,22 +105,62 @@ const char *hostcfg_host_name(const struct ctx *c, const char *path)
 	return strncmp(path, c->root, n) == 0 && path[n] == '/' ? path + n : path;
 }
 
+int hostcfg_resolve(const char *root, const char *path, char **ret)
+{
+	_cleanup_free_ char *cur = strdup(path);
+
+	if (!cur)
+		return -ENOMEM;
+	for (int hops = 0; hops < 32; hops++) {
+		char link[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+		char *next;
+
+		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+			*ret = TAKE_PTR(cur);
+			return 0;
+		}
+		n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			return negative_errno();
+		link[n] = 0;
+		if (link[0] == '/')
+			next = strdup_printf("%s%s", streq(root, "/") ? "" : root, link);
+		else {
+			char *slash = strrchr(cur, '/');
+
+			next = slash ? strdup_printf("%.*s/%s", (int)(slash - cur), cur, link)
+				     : strdup(link);
+		}
+		if (!next)
+			return -ENOMEM;
+		free(cur);
+		cur = next;
+	}
+	return -ELOOP;
+}
+
 int hostcfg_load_file(struct ctx *c, struct hostcfg *cfg, enum hostcfg_file_kind kind,
 		      const char *path, struct error *err)
 {
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *target = NULL;
 	struct stat st;
 	size_t len = 0;
 	int r;
 
-	if (stat(path, &st) < 0) {
+	/* a symlink is read (and later written) through, its absolute target under the root */
+	r = hostcfg_resolve(c->root, path, &target);
+	if (r < 0)
+		return fail_file(err, r, hostcfg_host_name(c, path));
+	if (stat(target, &st) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return fail_file(err, negative_errno(), hostcfg_host_name(c, path));
 		return hostcfg_add_file(cfg, kind, path, hostcfg_host_name(c, path), NULL, 0, 0644);
 	}
 	if (S_ISDIR(st.st_mode))
 		return fail_file(err, -EISDIR, hostcfg_host_name(c, path));
-	r = read_full_file(path, HOSTCFG_FILE_MAX, &buf, &len);
+	r = read_full_file(target, HOSTCFG_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return fail_file(err, r, hostcfg_host_name(c, path));
 	return hostcfg_add_file(cfg, kind, path, hostcfg_host_name(c, path), buf, len,

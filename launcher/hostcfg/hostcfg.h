@@ -123,7 +123,12 @@ int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const cha
 /* The host's name for a path under the roots: "ROOT/etc/x" -> "/etc/x" (a pointer into @path;
  * @path itself when it is not under the root). */
 const char *hostcfg_host_name(const struct ctx *c, const char *path);
-/* Read @path (full path under the roots) into @cfg as @kind, with its mode. A file that does
+/* @path (full, under @root) with the symlinks of its last component followed, a link's
+ * absolute target taken under @root ("/etc/x" is ROOT/etc/x): the file that is read and written
+ * for @path, so that a symlinked /etc/kernel/cmdline stays a symlink. A missing path (or a
+ * dangling link's target) is returned as it is. -ELOOP past 32 links, -ENOMEM. */
+int hostcfg_resolve(const char *root, const char *path, char **ret);
+/* Read @path (full path under the roots, symlinks followed as hostcfg_resolve() says) into @cfg as @kind, with its mode. A file that does
  * not exist (also when a parent is not a directory) is added as absent: a new file, 0644.
  * Fails with the error of a file that exists but cannot be read (-EISDIR for a directory,
  * -EFBIG beyond HOSTCFG_FILE_MAX), @err naming it (host name), or -ENOMEM. */
