@@ -31,6 +31,7 @@ static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
 	[HOSTCFG_FILE_MODULES_LOAD] = "modules-load",
 	[HOSTCFG_FILE_MODPROBE] = "modprobe",
 	[HOSTCFG_FILE_BLACKLIST] = "blacklist",
+	[HOSTCFG_FILE_INITRAMFS] = "initramfs",
 	[HOSTCFG_FILE_MODPROBE_OTHER] = "modprobe-other",
 	[HOSTCFG_FILE_GRUB_DROPIN] = "grub-dropin",
 };
@@ -348,6 +349,9 @@ static int load_internal(struct ctx *c, const struct host *h, struct hostcfg **r
 	r = load_modprobe(c, cfg, err);
 	if (r < 0)
 		return r;
+	r = initramfs_load(c, cfg, err);
+	if (r < 0)
+		return r;
 	r = load_modules(c, h, cfg);
 	if (r < 0)
 		return r;
@@ -607,6 +611,21 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_MODULES_LOAD:
 			r = modprobe_modules_load_edit(f->old, f->old_len, mods, &content, &e);
 			break;
+		case HOSTCFG_FILE_INITRAMFS: {
+			_cleanup_strv_free_ char **early = strv_new_empty();
+
+			/* vfio_pci first: it pulls in vfio and vfio_iommu_type1 itself */
+			r = early ? 0 : -ENOMEM;
+			if (r >= 0 && modprobe_modname_in(mods, "vfio_pci"))
+				r = strv_extend(&early, "vfio_pci");
+			for (char **m = mods; r >= 0 && *m; m++)
+				if (!modprobe_modname_eq(*m, "vfio_pci"))
+					r = strv_extend(&early, *m);
+			if (r >= 0)
+				r = initramfs_edit(cfg->initramfs, f->old, f->old_len, early,
+						   &content, &e);
+			break;
+		}
 		case HOSTCFG_FILE_MODPROBE:
 			r = modprobe_vfio_edit(f->old, f->old_len, ids, softdeps, f->name, d,
 					       &content, &e);

@@ -35,6 +35,7 @@
 
 struct ctx;
 struct host;
+struct initramfs_ops;
 struct pci_func;
 
 enum hostcfg_boot {
@@ -55,12 +56,13 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_MODULES_LOAD, /* etc/modules-load.d/vfio.conf */
 	HOSTCFG_FILE_MODPROBE,	   /* etc/modprobe.d/vfio.conf */
 	HOSTCFG_FILE_BLACKLIST,	   /* etc/modprobe.d/blacklist-gpu.conf */
+	HOSTCFG_FILE_INITRAMFS,	   /* the initramfs generator's list of early modules */
 	/* read only, never written: files that can override ours */
 	HOSTCFG_FILE_MODPROBE_OTHER, /* every other etc/modprobe.d/NAME.conf */
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
 	_HOSTCFG_FILE_KIND_MAX,
 };
-/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist",
+/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist", "initramfs",
  * "modprobe-other", "grub-dropin". */
 DECLARE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind);
 
@@ -82,6 +84,7 @@ struct hostcfg {
 	char **refresh_argv;   /* bootloader refresh command, NULL if the loader reads our file */
 	char **initramfs_argv; /* initramfs rebuild, NULL if no tool was recognised */
 	char *initramfs_evidence; /* why that tool */
+	const struct initramfs_ops *initramfs; /* its row (hostcfg/initramfs.h), or NULL */
 
 	struct hostcfg_file *files;
 	size_t n_files;

@@ -35,11 +35,13 @@ contains "softdep snd_hda_intel" "$T/plan" '^\+softdep snd_hda_intel pre: vfio-p
 contains "modules-load" "$T/plan" '^\+vfio_iommu_type1$'
 contains "refresh command" "$T/plan" '^  proxmox-boot-tool refresh$'
 contains "initramfs command" "$T/plan" '^  update-initramfs -u -k all$'
+contains "initramfs-tools told about the vfio modules" "$T/plan" '^\+\+\+ /etc/initramfs-tools/modules$'
+contains "... vfio_pci among them" "$T/plan" '^\+vfio_pci$'
 contains "says nothing was changed" "$T/plan" '^Nothing was changed'
 unchanged "the plan wrote nothing"
 expect_rc 0 "strix: --json" hc --device 1002:1586 --json
 if command -v jq >/dev/null; then
-	check "json: the three files" jqt '[.files[].path] == ["/etc/kernel/cmdline","/etc/modules-load.d/vfio.conf","/etc/modprobe.d/vfio.conf"]' "$T/out"
+	check "json: the four files (the initramfs generator's too)" jqt '[.files[].path] == ["/etc/kernel/cmdline","/etc/modules-load.d/vfio.conf","/etc/modprobe.d/vfio.conf","/etc/initramfs-tools/modules"]' "$T/out"
 	check "json: commands as argv" jqt '.commands[0] == ["proxmox-boot-tool","refresh"]' "$T/out"
 	check "json: new content" jqt '.files[2].content | contains("ids=1002:1586,1002:1640")' "$T/out"
 else
@@ -159,6 +161,7 @@ if [ -f "$FIX/desktop-dgpu/etc/default/grub" ]; then
 	contains "intel_iommu" "$T/out" '^\+GRUB_CMDLINE_LINUX_DEFAULT=.*intel_iommu=on iommu=pt'
 	contains "grub2-mkconfig" "$T/out" '^  grub2-mkconfig -o .*/boot/grub2/grub.cfg$'
 	contains "dracut" "$T/out" '^  dracut -f --regenerate-all$'
+	contains "dracut told about the vfio modules" "$T/out" '^\+force_drivers\+=" vfio_pci vfio vfio_iommu_type1 "$'
 	lacks "not the boot VGA: no framebuffer params" "$T/out" 'initcall_blacklist|video=efifb'
 else
 	skip "fixture desktop-dgpu not present"
@@ -172,8 +175,10 @@ if [ -d "$FIX/boot-vga-only/boot/loader/entries" ]; then
 	contains "no loader refresh" "$T/out" 'systemd-boot reads the entries directly'
 	contains "mkinitcpio" "$T/out" '^skipped: --root is not /: mkinitcpio -P$'
 	check "options line edited" sh -c "grep -h '^options' '$T'/root/boot/loader/entries/*.conf | grep -q 'iommu=pt'"
+	contains "mkinitcpio drop-in: vfio modules first" "$T/root/etc/mkinitcpio.conf.d/gpurun.conf" '^MODULES=\(vfio_pci vfio vfio_iommu_type1 "\$\{MODULES\[@\]\}"\)$'
 	expect_rc 0 "boot-vga-only: revert" hc --revert
 	check "entries back as they were" diff -r "$T/pristine/boot" "$T/root/boot"
+	unchanged "mkinitcpio drop-in removed by revert"
 else
 	skip "fixture boot-vga-only not present"
 fi

@@ -633,9 +633,13 @@ static void test_fedora_bls(void **state)
 	assert_int_equal(cfg->boot, HOSTCFG_BOOT_GRUB);
 	assert_string_equal(cfg->refresh_argv[0], "grub2-mkconfig");
 	assert_string_equal(cfg->initramfs_argv[0], "dracut");
-	/* grub, the BLS entry, modules-load, modprobe (blacklist unchanged) */
+	/* grub, the BLS entry, modules-load, modprobe (blacklist unchanged), dracut's drop-in */
 	assert_int_equal(
-	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 4);
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 5);
+	assert_int_equal(cfg->files[cfg->n_files - 1].kind, HOSTCFG_FILE_INITRAMFS);
+	assert_string_equal(cfg->files[cfg->n_files - 1].name, "/etc/dracut.conf.d/gpurun.conf");
+	assert_non_null(strstr(cfg->files[cfg->n_files - 1].new,
+			       "\nforce_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"\n"));
 	assert_string_equal(cfg->files[0].new,
 			    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n"
 			    "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
@@ -1139,6 +1143,29 @@ static void test_initramfs_rows(void **state)
 	}
 }
 
+/* Item 5: each generator is told about the vfio modules, vfio_pci first. */
+static void test_initramfs_edit(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_strv_free_ char **mods = sv("vfio_pci", "vfio", "vfio_iommu_type1");
+	_cleanup_free_ char *a = NULL, *b = NULL, *d = NULL, *none = NULL;
+
+	(void)state;
+	/* initramfs-tools: the user's lines stay, a module already listed (as vfio-pci) too */
+	assert_int_equal(initramfs_edit(&initramfs_table[0], "# list\nvfio-pci\nkvmgt\n", 21, mods,
+					&a, &err),
+			 0);
+	assert_string_equal(a, "# list\nvfio-pci\nkvmgt\nvfio\nvfio_iommu_type1\n");
+	/* mkinitcpio: MODULES prepended to (a conf.d array would replace the user's) */
+	assert_int_equal(initramfs_edit(&initramfs_table[1], NULL, 0, mods, &b, &err), 0);
+	assert_non_null(strstr(b, "\nMODULES=(vfio_pci vfio vfio_iommu_type1 \"${MODULES[@]}\")\n"));
+	assert_string_equal(initramfs_table[1].conf, "mkinitcpio.conf.d/gpurun.conf");
+	/* dracut */
+	assert_int_equal(initramfs_edit(&initramfs_table[2], NULL, 0, mods, &d, &err), 0);
+	assert_non_null(strstr(d, "\nforce_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"\n"));
+	assert_int_equal(initramfs_edit(NULL, NULL, 0, mods, &none, &err), -EINVAL);
+}
+
 static void test_string_tables(void **state)
 {
 	(void)state;
@@ -1216,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(test_backup_transactional),
 		cmocka_unit_test(test_bootloader_rows),
 		cmocka_unit_test(test_initramfs_rows),
+		cmocka_unit_test(test_initramfs_edit),
 		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
