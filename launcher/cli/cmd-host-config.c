@@ -398,11 +398,12 @@ int cmd_host_config(int argc, char **argv)
 			_cleanup_free_ char *bad = strv_join(rb.not_restored, ", ");
 			_cleanup_free_ char *good = strv_join(rb.restored, ", ");
 
-			log_error("Failed to write %s; NOT restored: %s%s%s. The backup is kept in "
-				  "%s: run `gpurun host-config --revert` once the cause is fixed, or "
-				  "copy the files back from it by hand.",
-				  strna(msg), strna(bad), good && *good ? "; restored: " : "",
-				  good && *good ? good : "", rb.kept);
+			log_error(
+			    "Failed to write %s; NOT restored: %s%s%s. The backup is kept in "
+			    "%s: run `gpurun host-config --revert` once the cause is fixed, or "
+			    "copy the files back from it by hand.",
+			    strna(msg), strna(bad), good && *good ? "; restored: " : "",
+			    good && *good ? good : "", rb.kept);
 		} else
 			log_error("Failed to back up the files under %s/gpurun/backup: %s; nothing "
 				  "changed.",

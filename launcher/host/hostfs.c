@@ -111,8 +111,8 @@ int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 	return hostfs_write_atomic_owned(path, buf, len, mode, (uid_t)-1, (gid_t)-1);
 }
 
-int hostfs_write_atomic_owned(const char *path, const void *buf, size_t len, mode_t mode,
-			      uid_t uid, gid_t gid)
+int hostfs_write_atomic_owned(const char *path, const void *buf, size_t len, mode_t mode, uid_t uid,
+			      gid_t gid)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;

@@ -606,8 +606,10 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 		if (r == -EBADMSG)
 			r = error_set_line(
 			    err, EBADMSG, mname, (unsigned)i + 1,
-			    "expected 'saved MODE NAME', 'absent NAME', 'mkdir NAME', 'owner UID:GID "
-			    "NAME' or 'wrote LEN:HASH NAME' with NAME an absolute path without . or "
+			    "expected 'saved MODE NAME', 'absent NAME', 'mkdir NAME', 'owner "
+			    "UID:GID "
+			    "NAME' or 'wrote LEN:HASH NAME' with NAME an absolute path without . "
+			    "or "
 			    ".. (owner and wrote after the file's saved or absent line)");
 		else if (r == -ENODATA) {
 			/* not "no backup" (-ENOENT): this one is incomplete */
@@ -643,13 +645,14 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 	if (changed[0]) {
 		_cleanup_free_ char *others = strv_join(changed + 1, ", ");
 
-		r = error_set_line(err, ESTALE, changed[0], 0,
-				   "changed since gpurun host-config --apply wrote it%s%s%s; nothing "
-				   "restored (the edit would be lost). What was there before the "
-				   "apply is in %s: copy it back by hand, or undo the edit and run "
-				   "--revert again",
-				   changed[1] ? " (and so did " : "", changed[1] ? strempty(others) : "",
-				   changed[1] ? ")" : "", hostcfg_host_name(c, dir));
+		r = error_set_line(
+		    err, ESTALE, changed[0], 0,
+		    "changed since gpurun host-config --apply wrote it%s%s%s; nothing "
+		    "restored (the edit would be lost). What was there before the "
+		    "apply is in %s: copy it back by hand, or undo the edit and run "
+		    "--revert again",
+		    changed[1] ? " (and so did " : "", changed[1] ? strempty(others) : "",
+		    changed[1] ? ")" : "", hostcfg_host_name(c, dir));
 		goto out;
 	}
 

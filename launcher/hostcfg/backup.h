@@ -21,10 +21,10 @@ struct ctx;
 
 /* What the rollback of a failed apply did (backup_apply()); free with backup_rollback_done(). */
 struct backup_rollback {
-	char *kept;	      /* the backup dir, kept because a file could not be put back; or NULL
+	char *kept;	     /* the backup dir, kept because a file could not be put back; or NULL
 			       * (everything was put back, the backup is removed) */
-	char **restored;      /* host names put back (strv) */
-	char **not_restored;  /* "NAME (cause)" of those that could not be (strv) */
+	char **restored;     /* host names put back (strv) */
+	char **not_restored; /* "NAME (cause)" of those that could not be (strv) */
 };
 void backup_rollback_done(struct backup_rollback *rb);
 

@@ -206,8 +206,9 @@ static int sdboot_detect(const struct ctx *c, const struct bootloader_probe *p, 
 		return 0;
 	if (asprintf(ret_evidence, "%s%s%s%s", p->has_kcmd ? hostcfg_host_name(c, p->kcmd) : "",
 		     p->has_kcmd ? " exists" : "", p->has_kcmd && p->entries[0] ? " and " : "",
-		     p->entries[0] ? "loader entries with options lines under /boot, /boot/efi or /efi"
-				   : "") < 0)
+		     p->entries[0]
+			 ? "loader entries with options lines under /boot, /boot/efi or /efi"
+			 : "") < 0)
 		return -ENOMEM;
 	return 1;
 }

@@ -83,7 +83,7 @@ struct hostcfg {
 	    boot_evidence; /* why: "/etc/kernel/cmdline and /etc/kernel/proxmox-boot-uuids exist" */
 	char **refresh_argv;   /* bootloader refresh command, NULL if the loader reads our file */
 	char **initramfs_argv; /* initramfs rebuild, NULL if no tool was recognised */
-	char *initramfs_evidence; /* why that tool */
+	char *initramfs_evidence;	       /* why that tool */
 	const struct initramfs_ops *initramfs; /* its row (hostcfg/initramfs.h), or NULL */
 
 	struct hostcfg_file *files;

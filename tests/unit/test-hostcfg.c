@@ -1152,13 +1152,14 @@ static void test_initramfs_edit(void **state)
 
 	(void)state;
 	/* initramfs-tools: the user's lines stay, a module already listed (as vfio-pci) too */
-	assert_int_equal(initramfs_edit(&initramfs_table[0], "# list\nvfio-pci\nkvmgt\n", 21, mods,
-					&a, &err),
-			 0);
+	assert_int_equal(
+	    initramfs_edit(&initramfs_table[0], "# list\nvfio-pci\nkvmgt\n", 21, mods, &a, &err),
+	    0);
 	assert_string_equal(a, "# list\nvfio-pci\nkvmgt\nvfio\nvfio_iommu_type1\n");
 	/* mkinitcpio: MODULES prepended to (a conf.d array would replace the user's) */
 	assert_int_equal(initramfs_edit(&initramfs_table[1], NULL, 0, mods, &b, &err), 0);
-	assert_non_null(strstr(b, "\nMODULES=(vfio_pci vfio vfio_iommu_type1 \"${MODULES[@]}\")\n"));
+	assert_non_null(
+	    strstr(b, "\nMODULES=(vfio_pci vfio vfio_iommu_type1 \"${MODULES[@]}\")\n"));
 	assert_string_equal(initramfs_table[1].conf, "mkinitcpio.conf.d/gpurun.conf");
 	/* dracut */
 	assert_int_equal(initramfs_edit(&initramfs_table[2], NULL, 0, mods, &d, &err), 0);
