@@ -687,7 +687,11 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 			r = -ENOMEM;
 			goto out;
 		}
-		(void)rmdir(p);
+		/* one that is still used stays; any other failure keeps the backup for
+		 * another try */
+		if (rmdir(p) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST &&
+		    !first_err)
+			first_err = fail_file(err, negative_errno(), items[i].name);
 	}
 	r = first_err;
 	if (r < 0)
