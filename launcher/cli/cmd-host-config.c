@@ -175,6 +175,10 @@ static int do_revert(void)
 		log_error("Damaged backup: %s; nothing restored.", strna(msg));
 		return EXIT_USAGE;
 	}
+	if (r == -ESTALE) {
+		log_error("Not reverted: %s.", strna(msg));
+		return EXIT_FAILURE_OP;
+	}
 	if (r < 0) {
 		log_error("Failed to restore the backup under %s/gpurun/backup: %s", c->etc,
 			  strna(msg));
@@ -233,6 +237,7 @@ int cmd_host_config(int argc, char **argv)
 	_cleanup_free_ const struct pci_func **gpus = NULL;
 	_cleanup_free_ char *device = NULL, *backup = NULL;
 	_cleanup_(error_clear) struct error err = {};
+	struct backup_rollback rb = {};
 	struct diag_list d = { 0 };
 	struct hostcfg_request req;
 	bool apply = false, revert = false, blacklist = false;
@@ -389,19 +394,30 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	r = backup_apply(c, cfg, &backup, &err);
+	r = backup_apply(c, cfg, &backup, &rb, &err);
 	if (r < 0) {
 		_cleanup_free_ char *msg = error_format(&err);
 
 		/* a file named: its write failed after the backup, the others were put back */
-		if (err.file)
+		if (err.file && !rb.kept)
 			log_error("Failed to write %s; the files already written were restored, "
 				  "nothing changed.",
 				  strna(msg));
-		else
+		else if (err.file) {
+			_cleanup_free_ char *bad = strv_join(rb.not_restored, ", ");
+			_cleanup_free_ char *good = strv_join(rb.restored, ", ");
+
+			log_error(
+			    "Failed to write %s; NOT restored: %s%s%s. The backup is kept in "
+			    "%s: run `gpurun host-config --revert` once the cause is fixed, or "
+			    "copy the files back from it by hand.",
+			    strna(msg), strna(bad), good && *good ? "; restored: " : "",
+			    good && *good ? good : "", rb.kept);
+		} else
 			log_error("Failed to back up the files under %s/gpurun/backup: %s; nothing "
 				  "changed.",
 				  c->etc, strna(msg));
+		backup_rollback_done(&rb);
 		return EXIT_FAILURE_OP;
 	}
 	printf("Written (backup in %s; `gpurun host-config --revert` restores it).\n", backup);

@@ -108,6 +108,12 @@ int hostfs_write_attr(const char *path, const char *s)
 
 int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
+	return hostfs_write_atomic_owned(path, buf, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+int hostfs_write_atomic_owned(const char *path, const void *buf, size_t len, mode_t mode, uid_t uid,
+			      gid_t gid)
+{
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *p = buf;
@@ -129,6 +135,13 @@ int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	/* the new file is ours: give it the owner of the one it replaces */
+	if ((uid != (uid_t)-1 && uid != geteuid()) || (gid != (gid_t)-1 && gid != getegid())) {
+		if (fchown(fd, uid, gid) < 0) {
+			r = negative_errno();
+			goto fail;
+		}
 	}
 	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		r = negative_errno();

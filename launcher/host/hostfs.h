@@ -32,6 +32,10 @@ void hostfs_set_write_hook(hostfs_write_hook_t hook, void *userdata);
 /* Write @len bytes to @path atomically: temp file in the same directory, fsync, chmod @mode,
  * rename. Parent directories are not created. */
 int hostfs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/* The same, the new file owned by @uid:@gid ((uid_t)-1 / (gid_t)-1: the writer's); the owner
+ * is set (fchown) only when it differs from the writer's. */
+int hostfs_write_atomic_owned(const char *path, const void *buf, size_t len, mode_t mode, uid_t uid,
+			      gid_t gid);
 /* mkdir -p with @mode for newly created components. */
 int hostfs_mkdir_p(const char *path, mode_t mode);
 /* Compare file contents with @buf: 1 same, 0 different, -ENOENT missing. */

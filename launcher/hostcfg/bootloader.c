@@ -57,13 +57,14 @@ static int load_entries(struct ctx *c, const struct bootloader_probe *p, struct 
 static int pve_sdboot_detect(const struct ctx *c, const struct bootloader_probe *p,
 			     char **ret_evidence)
 {
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *t = NULL;
 	bool zfs;
 
 	if (!p->has_uuids || !p->has_kcmd)
 		return 0;
-	zfs =
-	    read_full_file(p->kcmd, HOSTCFG_FILE_MAX, &buf, NULL) >= 0 && strstr(buf, "root=ZFS=");
+	if (hostcfg_resolve(c->root, p->kcmd, &t) < 0)
+		return -ENOMEM;
+	zfs = read_full_file(t, HOSTCFG_FILE_MAX, &buf, NULL) >= 0 && strstr(buf, "root=ZFS=");
 	if (asprintf(ret_evidence, "%s and %s exist%s", hostcfg_host_name(c, p->kcmd),
 		     hostcfg_host_name(c, p->uuids), zfs ? "; root on ZFS (root=ZFS=)" : "") < 0)
 		return -ENOMEM;
@@ -205,7 +206,9 @@ static int sdboot_detect(const struct ctx *c, const struct bootloader_probe *p, 
 		return 0;
 	if (asprintf(ret_evidence, "%s%s%s%s", p->has_kcmd ? hostcfg_host_name(c, p->kcmd) : "",
 		     p->has_kcmd ? " exists" : "", p->has_kcmd && p->entries[0] ? " and " : "",
-		     p->entries[0] ? "loader entries with options lines under /boot" : "") < 0)
+		     p->entries[0]
+			 ? "loader entries with options lines under /boot, /boot/efi or /efi"
+			 : "") < 0)
 		return -ENOMEM;
 	return 1;
 }
@@ -300,6 +303,8 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 	_cleanup_free_ char *pve = path_join(c->etc, "pve");
 	_cleanup_free_ char *ent1 = path_join(c->boot, "loader/entries");
 	_cleanup_free_ char *ent2 = path_join(c->boot, "efi/loader/entries");
+	/* bootctl's other ESP / XBOOTLDR mount point */
+	_cleanup_free_ char *ent3 = path_join(c->root, "efi/loader/entries");
 	_cleanup_strv_free_ char **more = NULL;
 	int r;
 
@@ -307,7 +312,7 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 	p->uuids = path_join(c->etc, "kernel/proxmox-boot-uuids");
 	p->grub = path_join(c->etc, "default/grub");
 	p->grubd = path_join(c->etc, "default/grub.d");
-	if (!p->kcmd || !p->uuids || !pve || !p->grub || !p->grubd || !ent1 || !ent2)
+	if (!p->kcmd || !p->uuids || !pve || !p->grub || !p->grubd || !ent1 || !ent2 || !ent3)
 		return -ENOMEM;
 	r = hostcfg_list_dir(ent1, ".conf", &p->entries);
 	if (r < 0)
@@ -318,8 +323,23 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 	for (char **i = more; *i; i++)
 		if ((r = strv_extend(&p->entries, *i)) < 0)
 			return r;
+	more = strv_free(more);
+	r = hostcfg_list_dir(ent3, ".conf", &more);
+	if (r < 0)
+		return r;
+	for (char **i = more; *i; i++)
+		if ((r = strv_extend(&p->entries, *i)) < 0)
+			return r;
 	p->os_ids = os_ids;
-	p->has_kcmd = hostfs_exists(p->kcmd);
+	{
+		_cleanup_free_ char *t = NULL;
+
+		/* a symlinked cmdline counts: its absolute target is under the root */
+		r = hostcfg_resolve(c->root, p->kcmd, &t);
+		if (r < 0)
+			return r;
+		p->has_kcmd = hostfs_exists(t);
+	}
 	p->has_uuids = hostfs_exists(p->uuids);
 	p->has_pve = hostfs_is_dir(pve);
 	p->has_grub = hostfs_exists(p->grub);

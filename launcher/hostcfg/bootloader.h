@@ -23,8 +23,9 @@ struct bootloader_probe {
 	char *uuids;	     /* ROOT/etc/kernel/proxmox-boot-uuids */
 	char *grub;	     /* ROOT/etc/default/grub */
 	char *grubd;	     /* ROOT/etc/default/grub.d */
-	char **entries;	     /* loader entries: ROOT/boot/loader/entries/ then
-			 * ROOT/boot/efi/loader/entries/, each sorted; never NULL */
+	char **entries;	     /* loader entries: ROOT/boot/loader/entries/, then
+			 * ROOT/boot/efi/loader/entries/, then ROOT/efi/loader/entries/ (bootctl's
+			 * ESP and XBOOTLDR places), each sorted; never NULL */
 	char *const *os_ids; /* borrowed: the ID and ID_LIKE words of os-release */
 	bool has_kcmd, has_uuids, has_grub;
 	bool has_pve;  /* ROOT/etc/pve is a directory */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "hostcfg/modprobe-edit.h"
 #include "util/fileio.h"
 #include "util/lines.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
@@ -29,6 +31,7 @@ static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
 	[HOSTCFG_FILE_MODULES_LOAD] = "modules-load",
 	[HOSTCFG_FILE_MODPROBE] = "modprobe",
 	[HOSTCFG_FILE_BLACKLIST] = "blacklist",
+	[HOSTCFG_FILE_INITRAMFS] = "initramfs",
 	[HOSTCFG_FILE_MODPROBE_OTHER] = "modprobe-other",
 	[HOSTCFG_FILE_GRUB_DROPIN] = "grub-dropin",
 };
@@ -103,22 +106,62 @@ const char *hostcfg_host_name(const struct ctx *c, const char *path)
 	return strncmp(path, c->root, n) == 0 && path[n] == '/' ? path + n : path;
 }
 
+int hostcfg_resolve(const char *root, const char *path, char **ret)
+{
+	_cleanup_free_ char *cur = strdup(path);
+
+	if (!cur)
+		return -ENOMEM;
+	for (int hops = 0; hops < 32; hops++) {
+		char link[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+		char *next;
+
+		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+			*ret = TAKE_PTR(cur);
+			return 0;
+		}
+		n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			return negative_errno();
+		link[n] = 0;
+		if (link[0] == '/')
+			next = strdup_printf("%s%s", streq(root, "/") ? "" : root, link);
+		else {
+			char *slash = strrchr(cur, '/');
+
+			next = slash ? strdup_printf("%.*s/%s", (int)(slash - cur), cur, link)
+				     : strdup(link);
+		}
+		if (!next)
+			return -ENOMEM;
+		free(cur);
+		cur = next;
+	}
+	return -ELOOP;
+}
+
 int hostcfg_load_file(struct ctx *c, struct hostcfg *cfg, enum hostcfg_file_kind kind,
 		      const char *path, struct error *err)
 {
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *target = NULL;
 	struct stat st;
 	size_t len = 0;
 	int r;
 
-	if (stat(path, &st) < 0) {
+	/* a symlink is read (and later written) through, its absolute target under the root */
+	r = hostcfg_resolve(c->root, path, &target);
+	if (r < 0)
+		return fail_file(err, r, hostcfg_host_name(c, path));
+	if (stat(target, &st) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return fail_file(err, negative_errno(), hostcfg_host_name(c, path));
 		return hostcfg_add_file(cfg, kind, path, hostcfg_host_name(c, path), NULL, 0, 0644);
 	}
 	if (S_ISDIR(st.st_mode))
 		return fail_file(err, -EISDIR, hostcfg_host_name(c, path));
-	r = read_full_file(path, HOSTCFG_FILE_MAX, &buf, &len);
+	r = read_full_file(target, HOSTCFG_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return fail_file(err, r, hostcfg_host_name(c, path));
 	return hostcfg_add_file(cfg, kind, path, hostcfg_host_name(c, path), buf, len,
@@ -304,6 +347,9 @@ static int load_internal(struct ctx *c, const struct host *h, struct hostcfg **r
 	if (r < 0)
 		return r;
 	r = load_modprobe(c, cfg, err);
+	if (r < 0)
+		return r;
+	r = initramfs_load(c, cfg, err);
 	if (r < 0)
 		return r;
 	r = load_modules(c, h, cfg);
@@ -565,6 +611,21 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_MODULES_LOAD:
 			r = modprobe_modules_load_edit(f->old, f->old_len, mods, &content, &e);
 			break;
+		case HOSTCFG_FILE_INITRAMFS: {
+			_cleanup_strv_free_ char **early = strv_new_empty();
+
+			/* vfio_pci first: it pulls in vfio and vfio_iommu_type1 itself */
+			r = early ? 0 : -ENOMEM;
+			if (r >= 0 && modprobe_modname_in(mods, "vfio_pci"))
+				r = strv_extend(&early, "vfio_pci");
+			for (char **m = mods; r >= 0 && *m; m++)
+				if (!modprobe_modname_eq(*m, "vfio_pci"))
+					r = strv_extend(&early, *m);
+			if (r >= 0)
+				r = initramfs_edit(cfg->initramfs, f->old, f->old_len, early,
+						   &content, &e);
+			break;
+		}
 		case HOSTCFG_FILE_MODPROBE:
 			r = modprobe_vfio_edit(f->old, f->old_len, ids, softdeps, f->name, d,
 					       &content, &e);

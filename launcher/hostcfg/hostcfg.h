@@ -35,6 +35,7 @@
 
 struct ctx;
 struct host;
+struct initramfs_ops;
 struct pci_func;
 
 enum hostcfg_boot {
@@ -55,12 +56,13 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_MODULES_LOAD, /* etc/modules-load.d/vfio.conf */
 	HOSTCFG_FILE_MODPROBE,	   /* etc/modprobe.d/vfio.conf */
 	HOSTCFG_FILE_BLACKLIST,	   /* etc/modprobe.d/blacklist-gpu.conf */
+	HOSTCFG_FILE_INITRAMFS,	   /* the initramfs generator's list of early modules */
 	/* read only, never written: files that can override ours */
 	HOSTCFG_FILE_MODPROBE_OTHER, /* every other etc/modprobe.d/NAME.conf */
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
 	_HOSTCFG_FILE_KIND_MAX,
 };
-/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist",
+/* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist", "initramfs",
  * "modprobe-other", "grub-dropin". */
 DECLARE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind);
 
@@ -81,7 +83,8 @@ struct hostcfg {
 	    boot_evidence; /* why: "/etc/kernel/cmdline and /etc/kernel/proxmox-boot-uuids exist" */
 	char **refresh_argv;   /* bootloader refresh command, NULL if the loader reads our file */
 	char **initramfs_argv; /* initramfs rebuild, NULL if no tool was recognised */
-	char *initramfs_evidence; /* why that tool */
+	char *initramfs_evidence;	       /* why that tool */
+	const struct initramfs_ops *initramfs; /* its row (hostcfg/initramfs.h), or NULL */
 
 	struct hostcfg_file *files;
 	size_t n_files;
@@ -123,7 +126,12 @@ int hostcfg_add_file(struct hostcfg *cfg, enum hostcfg_file_kind kind, const cha
 /* The host's name for a path under the roots: "ROOT/etc/x" -> "/etc/x" (a pointer into @path;
  * @path itself when it is not under the root). */
 const char *hostcfg_host_name(const struct ctx *c, const char *path);
-/* Read @path (full path under the roots) into @cfg as @kind, with its mode. A file that does
+/* @path (full, under @root) with the symlinks of its last component followed, a link's
+ * absolute target taken under @root ("/etc/x" is ROOT/etc/x): the file that is read and written
+ * for @path, so that a symlinked /etc/kernel/cmdline stays a symlink. A missing path (or a
+ * dangling link's target) is returned as it is. -ELOOP past 32 links, -ENOMEM. */
+int hostcfg_resolve(const char *root, const char *path, char **ret);
+/* Read @path (full path under the roots, symlinks followed as hostcfg_resolve() says) into @cfg as @kind, with its mode. A file that does
  * not exist (also when a parent is not a directory) is added as absent: a new file, 0644.
  * Fails with the error of a file that exists but cannot be read (-EISDIR for a directory,
  * -EFBIG beyond HOSTCFG_FILE_MAX), @err naming it (host name), or -ENOMEM. */

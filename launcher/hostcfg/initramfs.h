@@ -8,6 +8,7 @@
 #pragma once
 
 #include "hostcfg/hostcfg.h"
+#include "util/error.h"
 
 struct ctx;
 
@@ -16,6 +17,11 @@ struct initramfs_ops {
 	const char *const *markers;	 /* under ROOT/etc, NULL-terminated */
 	const char *const *os_ids;	 /* os-release IDs it is the default of, NULL-terminated */
 	const char *const *refresh_argv; /* the rebuild, argv[0] looked up in PATH */
+	/* The file (under ROOT/etc) that tells the generator to put the vfio modules into the
+	 * initramfs and load them before the GPU's driver (issue 13 item 5), and its PURE edit:
+	 * @mods (strv, vfio_pci first) added to @buf (NULL: a new file) → *ret. */
+	const char *conf;
+	int (*edit)(const char *buf, size_t len, char *const *mods, char **ret, struct error *err);
 };
 
 /* The rows, NULL-terminated by a row with name NULL. */
@@ -25,3 +31,12 @@ extern const struct initramfs_ops initramfs_table[];
  * ("/etc/initramfs-tools exists", "os-release says arch"); both stay NULL when no tool is
  * recognised. @os_ids: ID and ID_LIKE of os-release (strv, may be empty). 0 or -ENOMEM. */
 int initramfs_detect(const struct ctx *c, char *const *os_ids, struct hostcfg *cfg);
+
+/* The detected generator's conf file (cfg->initramfs) into @cfg as HOSTCFG_FILE_INITRAMFS
+ * (hostcfg_load_file()); nothing when no generator was recognised. */
+int initramfs_load(struct ctx *c, struct hostcfg *cfg, struct error *err);
+
+/* PURE: @mods (strv, in load order) in the conf file of @row: *ret the new content. -EINVAL
+ * (@err: the reason and line) when the file cannot be edited safely. */
+int initramfs_edit(const struct initramfs_ops *row, const char *buf, size_t len, char *const *mods,
+		   char **ret, struct error *err);

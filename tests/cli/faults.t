@@ -21,7 +21,8 @@
 # (FAULT_OPS=...,fsync in the environment adds fsync() to the writes walked.)
 # Cells that fail today are listed in tests/cli/faults.known and print
 # "not ok ... # TODO known: KIND" (not counted as failures); any other failing cell fails.
-#   FAULTS_ONLY="run bind"   only these scenarios (run bind unbind restore hc hc-existing)
+#   FAULTS_ONLY="run bind"   only these scenarios (run bind unbind restore hc hc-existing
+#                            hc-revert)
 #   FAULTS_MODES="errno:EIO" only these modes (kill-before kill-after errno:EBUSY errno:EIO)
 #   FAULTS_JOBS=N            cells run in N parallel workers (default: the CPU count, at most 4)
 #   FAULTS_KNOWN_UPDATE=FILE write the failing cells to FILE, in faults.known's format
@@ -252,9 +253,16 @@ setup_hc_existing() { :; }
 cmd_hc_existing() { cmd_hc "$@"; }
 recover_hc_existing() { recover_hc; }
 
+# --revert is a revert itself: killed, another --revert finishes; failing, it keeps its backup
+# (not renamed reverted-*) and another --revert finishes
+scen_hc_revert() { echo strix-halo existing-vfio; }
+setup_hc_revert() { g host-config --device 1002:1586 --apply >"$P/setup.out" 2>&1; }
+cmd_hc_revert() { "$@" "$GPURUN" --root "$R" host-config --revert; }
+recover_hc_revert() { recover_hc; }
+
 # said RC: " (exit RC: its last message)" after a recovery command that failed
 said() { [ "$1" -eq 0 ] || echo " (exit $1: $(tail -1 "$P/rec.err" | sed "s|$R|ROOT|g"))"; }
-fn_of() { case $1 in hc-existing) echo hc_existing ;; *) echo "$1" ;; esac; }
+fn_of() { case $1 in hc-existing) echo hc_existing ;; hc-revert) echo hc_revert ;; *) echo "$1" ;; esac; }
 recover_name() { case $1 in hc*) echo "host-config --revert" ;; *) echo restore ;; esac; }
 # hc: a backup directory is named after its time stamp until `--revert` renames it reverted-*;
 # none may be left, whole or partial, once the host is back.
@@ -318,6 +326,30 @@ cell() {
 			elif [ "$s" = unbind ] || [ "$s" = restore ]; then
 				if ! has_journal; then
 					why="exit $rc, no journal left: $(describe "$T/pristine.$s" "$P/after")"
+				else
+					g restore --timeout 1 >"$P/rec.out" 2>"$P/rec.err"
+					settle
+					snap >"$P/after"
+					cmp -s "$T/pristine.$s" "$P/after" ||
+						why="exit $rc, journal kept; after restore: $(describe "$T/pristine.$s" "$P/after")"
+				fi
+			elif [ "$s" = hc-revert ]; then
+				if ! pending_backup; then
+					why="exit $rc, no backup left to finish with: $(describe "$T/pristine.$s" "$P/after")"
+				else
+					recover_hc >"$P/rec.out" 2>"$P/rec.err"
+					rrc=$?
+					snap >"$P/after"
+					cmp -s "$T/pristine.$s" "$P/after" ||
+						why="exit $rc, backup kept; after another --revert$(said $rrc): $(describe "$T/pristine.$s" "$P/after")"
+				fi
+			elif [ "$s" = run ] && [ "${key%%/journal#*}" != "$key" ] &&
+				[ "${key#unlink run/gpurun/}" != "$key" ]; then
+				# the last step of a run, once the host is back: its own journal cannot
+				# be removed. Like a failed unbind, it must say so, keep the journal,
+				# and `gpurun restore` must finish the job (and find nothing to undo).
+				if ! grep -q "Host restored, but the journal of VM 't1' could not be removed" "$P/err"; then
+					why="exit $rc, not said: $(tail -1 "$P/err")"
 				else
 					g restore --timeout 1 >"$P/rec.out" 2>"$P/rec.err"
 					settle
@@ -455,7 +487,7 @@ stop_kernel
 # For each scenario: the host as found ($T/pristine.S), its writes ($T/keys.S), the host after
 # the fault-free command ($T/clean.S); then the units of work, one per scenario and mode.
 : >"$T/units"
-for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing}; do
+for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert}; do
 	fn=$(fn_of "$s")
 	# shellcheck disable=SC2046
 	fresh $(scen_"$fn")
@@ -471,7 +503,7 @@ for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing}; do
 	check "$s: the fault-free command exits 0 after $n host writes" test "$rc" -eq 0 -a "$n" -gt 0
 	sed "s/^/# $s write /" "$T/keys.$s"
 	case $s in
-	run | unbind | restore)
+	run | unbind | restore | hc-revert)
 		check "$s: the fault-free command leaves the host as found" \
 			cmp -s "$T/pristine.$s" "$T/clean.$s" ;;
 	*)

@@ -35,11 +35,13 @@ contains "softdep snd_hda_intel" "$T/plan" '^\+softdep snd_hda_intel pre: vfio-p
 contains "modules-load" "$T/plan" '^\+vfio_iommu_type1$'
 contains "refresh command" "$T/plan" '^  proxmox-boot-tool refresh$'
 contains "initramfs command" "$T/plan" '^  update-initramfs -u -k all$'
+contains "initramfs-tools told about the vfio modules" "$T/plan" '^\+\+\+ /etc/initramfs-tools/modules$'
+contains "... vfio_pci among them" "$T/plan" '^\+vfio_pci$'
 contains "says nothing was changed" "$T/plan" '^Nothing was changed'
 unchanged "the plan wrote nothing"
 expect_rc 0 "strix: --json" hc --device 1002:1586 --json
 if command -v jq >/dev/null; then
-	check "json: the three files" jqt '[.files[].path] == ["/etc/kernel/cmdline","/etc/modules-load.d/vfio.conf","/etc/modprobe.d/vfio.conf"]' "$T/out"
+	check "json: the four files (the initramfs generator's too)" jqt '[.files[].path] == ["/etc/kernel/cmdline","/etc/modules-load.d/vfio.conf","/etc/modprobe.d/vfio.conf","/etc/initramfs-tools/modules"]' "$T/out"
 	check "json: commands as argv" jqt '.commands[0] == ["proxmox-boot-tool","refresh"]' "$T/out"
 	check "json: new content" jqt '.files[2].content | contains("ids=1002:1586,1002:1640")' "$T/out"
 else
@@ -159,6 +161,7 @@ if [ -f "$FIX/desktop-dgpu/etc/default/grub" ]; then
 	contains "intel_iommu" "$T/out" '^\+GRUB_CMDLINE_LINUX_DEFAULT=.*intel_iommu=on iommu=pt'
 	contains "grub2-mkconfig" "$T/out" '^  grub2-mkconfig -o .*/boot/grub2/grub.cfg$'
 	contains "dracut" "$T/out" '^  dracut -f --regenerate-all$'
+	contains "dracut told about the vfio modules" "$T/out" '^\+force_drivers\+=" vfio_pci vfio vfio_iommu_type1 "$'
 	lacks "not the boot VGA: no framebuffer params" "$T/out" 'initcall_blacklist|video=efifb'
 else
 	skip "fixture desktop-dgpu not present"
@@ -172,8 +175,10 @@ if [ -d "$FIX/boot-vga-only/boot/loader/entries" ]; then
 	contains "no loader refresh" "$T/out" 'systemd-boot reads the entries directly'
 	contains "mkinitcpio" "$T/out" '^skipped: --root is not /: mkinitcpio -P$'
 	check "options line edited" sh -c "grep -h '^options' '$T'/root/boot/loader/entries/*.conf | grep -q 'iommu=pt'"
+	contains "mkinitcpio drop-in: vfio modules first" "$T/root/etc/mkinitcpio.conf.d/gpurun.conf" '^MODULES=\(vfio_pci vfio vfio_iommu_type1 "\$\{MODULES\[@\]\}"\)$'
 	expect_rc 0 "boot-vga-only: revert" hc --revert
 	check "entries back as they were" diff -r "$T/pristine/boot" "$T/root/boot"
+	unchanged "mkinitcpio drop-in removed by revert"
 else
 	skip "fixture boot-vga-only not present"
 fi
@@ -189,6 +194,83 @@ contains "profile: only the listed function" "$T/out" '^\+options vfio-pci ids=1
 printf '[vm]\nnmae = x\n' >"$T/bad.profile"
 expect_rc 2 "bad profile" hc "$T/bad.profile"
 contains "names file and line" "$T/err" 'bad.profile:2: unknown key'
+
+# --- coverage: one row per distribution (issue 13) -----------------------------------------
+# NAME FIXTURE OVERLAY|- PREP DEVICE: the plan against a golden file
+# (tests/fixtures/hostcfg/golden/NAME.plan, GPURUN_UPDATE_GOLDEN=1 rewrites), then --apply and
+# --revert give back the whole tree byte for byte: contents, modes, owners, symlinks.
+tree() { (cd "$1" && find . -path ./etc/gpurun -prune -o -printf '%y %m %u:%g %p %l\n' | sort &&
+	find . -path ./etc/gpurun -prune -o -type f -exec md5sum {} + | sort -k2); }
+prep_none() { :; }
+# Proxmox VE booting with GRUB: no /etc/kernel/cmdline, /etc/pve says Proxmox
+prep_pve_grub() { rm -f "$T/root/etc/kernel/cmdline" "$T/root/etc/kernel/proxmox-boot-uuids"; }
+# Arch with its loader entries on an ESP mounted at /efi (bootctl looks there too)
+prep_arch_efi() { mkdir -p "$T/root/efi"; mv "$T/root/boot/loader" "$T/root/efi/"; }
+# nothing recognised (Limine, rEFInd, UKI only)
+prep_unknown() { rm -f "$T/root/etc/default/grub"; }
+# a symlinked /etc/kernel/cmdline (absolute target, under the root): still a link afterwards
+prep_pve_link() {
+	mkdir -p "$T/root/etc/kernel/cmdline.d"
+	mv "$T/root/etc/kernel/cmdline" "$T/root/etc/kernel/cmdline.d/zfs"
+	ln -s /etc/kernel/cmdline.d/zfs "$T/root/etc/kernel/cmdline"
+}
+while read -r name fixture overlay prep device; do
+	[ -d "$FIX/$fixture" ] || { skip "$name: fixture $fixture not present"; continue; }
+	if [ "$overlay" = - ]; then fresh "$fixture"; else fresh "$fixture" "$overlay"; fi
+	"prep_$prep"
+	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
+	expect_rc 0 "$name: the plan" hc --device "$device"
+	sed "s|$T/root|ROOT|g" "$T/out" >"$T/$name.plan"
+	golden "$name: the plan is the golden one" "$T/$name.plan" "$HC/golden/$name.plan"
+	expect_rc 0 "$name: --apply" hc --device "$device" --apply
+	expect_rc 0 "$name: --revert" hc --revert
+	tree "$T/pristine" >"$T/tree.before"
+	tree "$T/root" >"$T/tree.after"
+	if cmp -s "$T/tree.before" "$T/tree.after"; then ok "$name: apply -> revert is byte-identical"
+	else not_ok "$name: apply -> revert is byte-identical"; diff "$T/tree.before" "$T/tree.after" | sed 's/^/# /'; fi
+done <<ROWS
+proxmox-sdboot strix-halo - none 1002:1586
+proxmox-sdboot-symlink strix-halo - pve_link 1002:1586
+proxmox-grub strix-halo pve-grub pve_grub 1002:1586
+debian-grub iommu-off - none 0000:03:00.0
+fedora-bls desktop-dgpu fedora-bls none 0000:03:00.0
+arch-sdboot boot-vga-only - none 0000:03:00.0
+arch-sdboot-efi boot-vga-only - arch_efi 0000:03:00.0
+unknown iommu-off - unknown 0000:03:00.0
+ROWS
+fresh strix-halo
+prep_pve_link
+expect_rc 0 "symlinked cmdline: --apply" hc --device 1002:1586 --apply
+check "symlinked cmdline: still a symlink" test -L "$T/root/etc/kernel/cmdline"
+contains "symlinked cmdline: the target holds the parameters" "$T/root/etc/kernel/cmdline.d/zfs" 'amd_iommu=on iommu=pt'
+# the user edits a file after the apply: --revert refuses and names it
+echo "# mine" >>"$T/root/etc/modprobe.d/vfio.conf"
+expect_rc 1 "edited since apply: --revert refuses" hc --revert
+contains "... naming the file and the backup" "$T/err" 'Not reverted: /etc/modprobe.d/vfio.conf: changed since gpurun host-config --apply wrote it; nothing restored .*/etc/gpurun/backup/'
+contains "... nothing restored" "$T/root/etc/kernel/cmdline.d/zfs" 'amd_iommu=on'
+
+# disk full from the third file on: the rollback's writes fail too; the backup is kept and the
+# message says which files are not restored and where the backup is
+LIBFAULT=${GPURUN_BUILD:-build}/tools/libfault.so
+if [ -f "$LIBFAULT" ]; then
+	LIBFAULT=$(cd "$(dirname "$LIBFAULT")" && pwd)/libfault.so
+	# the ASan build: libasan works behind the preloaded libfault.so when told not to check
+	if ldd "$GPURUN" 2>/dev/null | grep -q libasan; then
+		export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	fi
+	fresh strix-halo
+	FAULT_ROOT="$T/root" FAULT_LOG="$T/flog" LD_PRELOAD="$LIBFAULT" \
+		"$GPURUN" --root "$T/root" host-config --device 1002:1586 --apply >/dev/null 2>&1
+	at=$(awk '$2 == "mkstemp" && $3 ~ /^etc\/modprobe.d\/vfio.conf.gpurun-/ { print $1; exit }' "$T/flog")
+	fresh strix-halo
+	expect_rc 1 "disk full during apply and rollback" env FAULT_ROOT="$T/root" FAULT_AT="$at+" \
+		FAULT_MODE=errno:ENOSPC LD_PRELOAD="$LIBFAULT" "$GPURUN" --root "$T/root" host-config --device 1002:1586 --apply
+	contains "says what is not restored, and where the backup is" "$T/err" 'Failed to write /etc/modprobe.d/vfio.conf: No space left on device; NOT restored: /etc/kernel/cmdline \(No space left on device\), /etc/modules-load.d/vfio.conf \(No space left on device\)\. The backup is kept in .*/etc/gpurun/backup/[0-9]'
+	expect_rc 0 "disk freed: --revert finishes" hc --revert
+	unchanged "... and gives back the original /etc"
+else
+	skip "libfault.so not built"
+fi
 
 # --- usage ---------------------------------------------------------------------------------
 fresh strix-halo

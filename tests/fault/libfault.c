@@ -15,7 +15,9 @@
  *   FAULT_ROOT=DIR   the tree whose changes are counted (required; nothing happens without it)
  *   FAULT_LOG=FILE   append one line per host write: "N OP PATH" (PATH relative to FAULT_ROOT;
  *                    rename adds " -> NEWPATH"), and a "# fault: ..." line when acting
- *   FAULT_AT=N       act at the Nth host write (1-based), as FAULT_MODE says:
+ *   FAULT_AT=N       act at the Nth host write (1-based), as FAULT_MODE says;
+ *   FAULT_AT=N+      errno modes only: at the Nth and every later one (a disk that is full
+ *                    from then on):
  *   FAULT_MODE=kill-before | kill-after | errno:NAME | errno:NUMBER
  *                    kill-*: raise(SIGKILL) before / after the call; errno: fail the call with
  *                    that errno (EBUSY, EIO, ...) without making it
@@ -61,6 +63,7 @@ static struct {
 	char sys[PATH_MAX]; /* root + "/sys" */
 	char log[PATH_MAX];
 	unsigned long at;
+	bool onward; /* FAULT_AT=N+ */
 	enum mode mode;
 	int err;
 	char ops[256]; /* ",op,op," or "" for the default */
@@ -155,6 +158,10 @@ __attribute__((constructor)) static void fault_init(void)
 	if (at && *at) {
 		errno = 0;
 		F.at = strtoul(at, &end, 10);
+		if (!errno && end && *end == '+') {
+			F.onward = true;
+			end++;
+		}
 		if (errno || *end || F.at == 0)
 			die("FAULT_AT is not a positive number: ", at);
 		if (!mode || !*mode)
@@ -344,7 +351,7 @@ static int before(const char *op, const char *path, const char *path2, unsigned 
 	else
 		snprintf(line, sizeof(line), "%lu %s %s\n", n, op, rel);
 	log_line(line);
-	if (n != F.at)
+	if (n != F.at && !(F.onward && n > F.at))
 		return 0;
 	switch (F.mode) {
 	case MODE_KILL_BEFORE:

@@ -633,9 +633,13 @@ static void test_fedora_bls(void **state)
 	assert_int_equal(cfg->boot, HOSTCFG_BOOT_GRUB);
 	assert_string_equal(cfg->refresh_argv[0], "grub2-mkconfig");
 	assert_string_equal(cfg->initramfs_argv[0], "dracut");
-	/* grub, the BLS entry, modules-load, modprobe (blacklist unchanged) */
+	/* grub, the BLS entry, modules-load, modprobe (blacklist unchanged), dracut's drop-in */
 	assert_int_equal(
-	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 4);
+	    hostcfg_compute(cfg, h, &(struct hostcfg_request){ .gpus = &gpu, .n_gpus = 1 }, &d), 5);
+	assert_int_equal(cfg->files[cfg->n_files - 1].kind, HOSTCFG_FILE_INITRAMFS);
+	assert_string_equal(cfg->files[cfg->n_files - 1].name, "/etc/dracut.conf.d/gpurun.conf");
+	assert_non_null(strstr(cfg->files[cfg->n_files - 1].new,
+			       "\nforce_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"\n"));
 	assert_string_equal(cfg->files[0].new,
 			    "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\nGRUB_ENABLE_BLSCFG=true\n"
 			    "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n");
@@ -665,7 +669,7 @@ static void test_apply_revert(void **state)
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(backup_apply(c, cfg, &backup, &err), 0);
+	assert_int_equal(backup_apply(c, cfg, &backup, NULL, &err), 0);
 	assert_false(error_is_set(&err));
 	s = testutil_read(root, "etc/kernel/cmdline");
 	assert_string_equal(s, "root=ZFS=rpool/ROOT/pve-1 boot=zfs amd_iommu=on iommu=pt "
@@ -678,10 +682,25 @@ static void test_apply_revert(void **state)
 	free(s);
 	s = NULL;
 	assert_int_equal(read_full_file(manifest, 4096, &s, NULL), 0);
-	assert_string_equal(s,
-			    "mkdir /etc/modules-load.d\n"
-			    "saved 0644 /etc/kernel/cmdline\nabsent /etc/modules-load.d/vfio.conf\n"
-			    "saved 0644 /etc/modprobe.d/vfio.conf\n");
+	{
+		/* the owner of each saved file, and a hash of what was written (revert checks
+		 * it) */
+		_cleanup_free_ char *want = NULL;
+
+		assert_true(asprintf(&want,
+				     "mkdir /etc/modules-load.d\n"
+				     "saved 0644 /etc/kernel/cmdline\n"
+				     "owner %u:%u /etc/kernel/cmdline\n"
+				     "wrote 87:c619973b4b734fc2 /etc/kernel/cmdline\n"
+				     "absent /etc/modules-load.d/vfio.conf\n"
+				     "wrote 87:77765ae6b57b7ac0 /etc/modules-load.d/vfio.conf\n"
+				     "saved 0644 /etc/modprobe.d/vfio.conf\n"
+				     "owner %u:%u /etc/modprobe.d/vfio.conf\n"
+				     "wrote 65:29461e41bce018f9 /etc/modprobe.d/vfio.conf\n",
+				     (unsigned)getuid(), (unsigned)getgid(), (unsigned)getuid(),
+				     (unsigned)getgid()) > 0);
+		assert_string_equal(s, want);
+	}
 	free(s);
 	s = NULL;
 
@@ -780,7 +799,7 @@ static void test_apply_rollback(void **state)
 	testutil_put(root, "etc/modprobe.d", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(backup_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(backup_apply(c, cfg, &backup, NULL, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
 	assert_int_equal(err.line, 0);
@@ -884,7 +903,7 @@ static void test_apply_backup_fails(void **state)
 	testutil_put(root, "etc/gpurun", "not a directory\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(backup_apply(c, cfg, &backup, &err), -ENOTDIR);
+	assert_int_equal(backup_apply(c, cfg, &backup, NULL, &err), -ENOTDIR);
 	assert_int_equal(err.errnum, ENOTDIR);
 	assert_null(err.file);
 	assert_null(backup);
@@ -911,7 +930,7 @@ static void test_revert_partial(void **state)
 	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
 	assert_int_equal(ctx_new(root, NULL, &c), 0);
 	assert_int_equal(load_compute(c, h, &cfg), 3);
-	assert_int_equal(backup_apply(c, cfg, &backup, &err), 0);
+	assert_int_equal(backup_apply(c, cfg, &backup, NULL, &err), 0);
 
 	/* modprobe.d replaced by a file: vfio.conf cannot be written back */
 	mpd = path_join(root, "etc/modprobe.d");
@@ -931,6 +950,99 @@ static void test_revert_partial(void **state)
 	assert_int_equal(hostcfg_run(rm), 0);
 	assert_int_equal(hostfs_mkdir_p(mpd, 0755), 0);
 	assert_int_equal(backup_revert(c, NULL, NULL, &err), 0);
+	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
+	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
+	testutil_rmroot(root);
+}
+
+/* Transactional backups (issue 13 item 6): a killed apply's partial backup hides nothing, a
+ * symlinked file stays a symlink and keeps its owner, a file the user changed since the apply is
+ * not thrown away, a killed write's temp file goes. */
+static void test_backup_transactional(void **state)
+{
+	_cleanup_(host_freep) struct host *h = testutil_host_strix();
+	char *root = testutil_mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_(hostcfg_freep) struct hostcfg *cfg = NULL;
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_free_ char *backup = NULL, *s = NULL, *kc = NULL, *real = NULL, *tmp = NULL;
+	_cleanup_free_ char *partial = NULL, *mp = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	struct stat st;
+	char link[256];
+	ssize_t n;
+
+	(void)state;
+	h->kernel_release = strdup("6.8.12-4-pve");
+	testutil_put(root, "etc/kernel/cmdline.d/real", "quiet\n");
+	testutil_symlink(root, "/etc/kernel/cmdline.d/real", "etc/kernel/cmdline");
+	testutil_put(root, "etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684\n");
+	kc = testutil_path(root, "etc/kernel/cmdline");
+	real = testutil_path(root, "etc/kernel/cmdline.d/real");
+	mp = testutil_path(root, "etc/modprobe.d/vfio.conf");
+	assert_int_equal(chmod(real, 0640), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(mp, 65534, 65534), 0);
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+
+	/* an apply killed before its manifest: a partial backup that must hide nothing */
+	testutil_put(root, "etc/gpurun/backup/.partial-20990101T000000Z/etc/kernel/cmdline", "x\n");
+
+	assert_int_equal(load_compute(c, h, &cfg), 3);
+	assert_int_equal(backup_apply(c, cfg, &backup, NULL, &err), 0);
+	partial = testutil_path(root, "etc/gpurun/backup/.partial-20990101T000000Z");
+	assert_false(hostfs_exists(partial));
+	/* written through the symlink: still a link, the target changed, mode and owner kept */
+	assert_int_equal(lstat(kc, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	n = readlink(kc, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = 0;
+	assert_string_equal(link, "/etc/kernel/cmdline.d/real");
+	s = testutil_read(root, "etc/kernel/cmdline.d/real");
+	assert_string_equal(s, "quiet amd_iommu=on iommu=pt initcall_blacklist=sysfb_init\n");
+	free(s);
+	s = NULL;
+	assert_int_equal(stat(real, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(stat(mp, &st), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(st.st_uid, 65534);
+		assert_int_equal(st.st_gid, 65534);
+	}
+
+	/* the user edits a file after the apply: revert refuses, touching nothing */
+	testutil_put(root, "etc/modprobe.d/vfio.conf", "options vfio-pci ids=10de:2684 # mine\n");
+	assert_int_equal(backup_revert(c, NULL, NULL, &err), -ESTALE);
+	assert_string_equal(err.file, "/etc/modprobe.d/vfio.conf");
+	assert_non_null(strstr(err.message, "changed since gpurun host-config --apply wrote it"));
+	assert_non_null(strstr(err.message, "/etc/gpurun/backup/"));
+	error_clear(&err);
+	s = testutil_read(root, "etc/kernel/cmdline.d/real");
+	assert_string_equal(s, "quiet amd_iommu=on iommu=pt initcall_blacklist=sysfb_init\n");
+	free(s);
+	s = NULL;
+
+	/* the edit undone, and a killed write's temp file next to it: revert, through the link */
+	testutil_put(root, "etc/modprobe.d/vfio.conf", cfg->files[2].new);
+	if (geteuid() == 0)
+		assert_int_equal(chown(mp, 65534, 65534), 0);
+	testutil_put(root, "etc/kernel/cmdline.d/real.gpurun-AbC123", "half");
+	tmp = testutil_path(root, "etc/kernel/cmdline.d/real.gpurun-AbC123");
+	assert_int_equal(backup_revert(c, NULL, &files, &err), 0);
+	assert_false(hostfs_exists(tmp));
+	assert_int_equal(lstat(kc, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	s = testutil_read(root, "etc/kernel/cmdline.d/real");
+	assert_string_equal(s, "quiet\n");
+	free(s);
+	s = NULL;
+	assert_int_equal(stat(real, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(stat(mp, &st), 0);
+	if (geteuid() == 0)
+		assert_int_equal(st.st_uid, 65534);
 	s = testutil_read(root, "etc/modprobe.d/vfio.conf");
 	assert_string_equal(s, "options vfio-pci ids=10de:2684\n");
 	testutil_rmroot(root);
@@ -1031,6 +1143,30 @@ static void test_initramfs_rows(void **state)
 	}
 }
 
+/* Item 5: each generator is told about the vfio modules, vfio_pci first. */
+static void test_initramfs_edit(void **state)
+{
+	_cleanup_(error_clear) struct error err = {};
+	_cleanup_strv_free_ char **mods = sv("vfio_pci", "vfio", "vfio_iommu_type1");
+	_cleanup_free_ char *a = NULL, *b = NULL, *d = NULL, *none = NULL;
+
+	(void)state;
+	/* initramfs-tools: the user's lines stay, a module already listed (as vfio-pci) too */
+	assert_int_equal(
+	    initramfs_edit(&initramfs_table[0], "# list\nvfio-pci\nkvmgt\n", 21, mods, &a, &err),
+	    0);
+	assert_string_equal(a, "# list\nvfio-pci\nkvmgt\nvfio\nvfio_iommu_type1\n");
+	/* mkinitcpio: MODULES prepended to (a conf.d array would replace the user's) */
+	assert_int_equal(initramfs_edit(&initramfs_table[1], NULL, 0, mods, &b, &err), 0);
+	assert_non_null(
+	    strstr(b, "\nMODULES=(vfio_pci vfio vfio_iommu_type1 \"${MODULES[@]}\")\n"));
+	assert_string_equal(initramfs_table[1].conf, "mkinitcpio.conf.d/gpurun.conf");
+	/* dracut */
+	assert_int_equal(initramfs_edit(&initramfs_table[2], NULL, 0, mods, &d, &err), 0);
+	assert_non_null(strstr(d, "\nforce_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"\n"));
+	assert_int_equal(initramfs_edit(NULL, NULL, 0, mods, &none, &err), -EINVAL);
+}
+
 static void test_string_tables(void **state)
 {
 	(void)state;
@@ -1105,8 +1241,10 @@ int main(void)
 		cmocka_unit_test(test_compute_unparsable),
 		cmocka_unit_test(test_apply_backup_fails),
 		cmocka_unit_test(test_revert_partial),
+		cmocka_unit_test(test_backup_transactional),
 		cmocka_unit_test(test_bootloader_rows),
 		cmocka_unit_test(test_initramfs_rows),
+		cmocka_unit_test(test_initramfs_edit),
 		cmocka_unit_test(test_string_tables),
 		cmocka_unit_test(test_read_state),
 		cmocka_unit_test(test_run),
