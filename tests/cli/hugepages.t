@@ -41,7 +41,7 @@ contains "INFO: cannot tell" "$T/out" "INFO hugepages: hugepages = yes: the host
 hp out 1G
 expect_rc 0 "emit qemu" "$GPURUN" --root "$FIX/desktop-dgpu" emit qemu "$T/out.profile"
 contains "QEMU: 2 MiB pages from a memfd, preallocated" "$T/out" "^ *-object memory-backend-memfd,id=gpurun-mem,size=1024M,hugetlb=on,hugetlbsize=2M,prealloc=on "
-contains "QEMU: the machine's memory is that backend" "$T/out" "^ *-machine q35,memory-backend=gpurun-mem "
+contains "QEMU: the machine's memory is that backend" "$T/out" "^ *-machine q35,memory-backend=gpurun-mem[, ]"
 expect_rc 0 "emit libvirt" "$GPURUN" --root "$FIX/desktop-dgpu" emit libvirt "$T/out.profile"
 cp "$T/out" "$T/out.xml"
 contains "libvirt: 2048 KiB pages" "$T/out.xml" '<page size="2048" unit="KiB"/>'
