@@ -437,6 +437,10 @@ static int read_stdin(size_t max, char **ret, size_t *ret_len)
 		n += k;
 	if (ferror(stdin))
 		return -EIO;
+	/* more than @max: refused as read_full_file() refuses a file that large, rather than
+	 * explained from its first part while the cause is usually in its last lines */
+	if (n == max && fgetc(stdin) != EOF)
+		return -EFBIG;
 	buf[n] = '\0';
 	*ret = TAKE_PTR(buf);
 	*ret_len = n;

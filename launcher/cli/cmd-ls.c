@@ -257,9 +257,9 @@ static int select_arg(const struct host *h, const char *arg, bool *show)
 		const struct iommu_group *g = host_find_group(h, atoi(arg));
 
 		if (!g) {
-			log_error("No IOMMU group %s on this host (%s; see `gpurun ls`).", arg,
-				  h->n_groups == 0 ? "the IOMMU is off"
-						   : "the groups are listed by `gpurun ls`");
+			log_error("No IOMMU group %s on this host (%s).", arg,
+				  h->n_groups == 0 ? "the IOMMU is off; see `gpurun ls`"
+						   : "`gpurun ls` lists its groups");
 			return EXIT_USAGE;
 		}
 		for (size_t i = 0; i < g->n_members; i++)

@@ -158,6 +158,11 @@ static int add_holder(const struct ctx *c, struct holder_list *l, pid_t pid, con
 		return -ENOMEM;
 	if (hostfs_read_line(comm_path, &comm) < 0 && !(comm = strdup("?")))
 		return -ENOMEM;
+	/* the kernel hands out comm as the process set it (PR_SET_NAME), control bytes and all;
+	 * it ends up on root's terminal */
+	for (char *p = comm; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	(void)proc_uid(status, &uid);
 	h.user = user_name(c, uid);
 	h.command = TAKE_PTR(comm);

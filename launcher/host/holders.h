@@ -19,7 +19,7 @@ struct ctx;
 struct holder {
 	pid_t pid;
 	char *user;    /* "gdm", or the uid as a number */
-	char *command; /* ROOT/proc/PID/comm */
+	char *command; /* ROOT/proc/PID/comm, each control byte as '?' */
 	char *node;    /* the device node held, as the machine names it: "/dev/dri/card1" */
 	bool display;  /* the command is a display manager or a display server (holders_display) */
 };

@@ -58,6 +58,9 @@ static int read_u64(const char *dir, const char *name, uint64_t *ret)
 
 	if (!p || hostfs_read_line(p, &line) < 0)
 		return -ENOENT;
+	/* strtoull() takes "-5" as 2^64-5, and a sign or blanks the kernel never writes */
+	if (line[0] < '0' || line[0] > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(line, &end, 10);
 	if (errno || end == line || *end)

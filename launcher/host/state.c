@@ -142,6 +142,10 @@ static void read_comm(struct ctx *c, const char *pid, char *buf, size_t size)
 	if (!f || !fgets(buf, (int)size, f))
 		snprintf(buf, size, "?");
 	buf[strcspn(buf, "\n")] = 0;
+	/* comm is what the process set (PR_SET_NAME), control bytes and all: it is printed */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 int state_vfio_users(struct ctx *c, struct vfio_user **ret, size_t *ret_n)

@@ -16,7 +16,7 @@ struct plan;
 struct vfio_user {
 	pid_t pid;
 	int group;     /* the N of /dev/vfio/N */
-	char comm[17]; /* ROOT/proc/PID/comm, "?" when unreadable */
+	char comm[17]; /* ROOT/proc/PID/comm, "?" when unreadable, control bytes as '?' */
 };
 
 /* Every /dev/vfio/N descriptor open in a process (ROOT/proc/PID/fd links; the container

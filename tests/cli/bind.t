@@ -57,6 +57,10 @@ expect_rc 1 "restore refused while a process has the group open" g restore
 contains "names the process" "$T/err" "Not restoring VM 'bind-$GPU': $AUD is in use by pid 4242 \\(qemu-system-x86\\) through /dev/vfio/14; stop the guest first \\(override: \`gpurun restore --force bind-$GPU\`\\)"
 expect_rc 1 "unbind refused too" g unbind $GPU $AUD
 check "nothing moved" both vfio-pci vfio-pci
+# the holder's comm is whatever it set (PR_SET_NAME): its control bytes do not reach the terminal
+printf 'q\033]0;x\007\033[2J\n' >"$T/root/proc/4242/comm"
+expect_rc 1 "restore refused: holder with escapes in its comm" g restore
+contains "names it with '?' for each control byte" "$T/err" "in use by pid 4242 \\(q\\?\\]0;x\\?\\?\\[2J\\) through"
 rm -r "$T/root/proc/4242"
 expect_rc 1 "second bind of the audio refused" g bind --force $AUD
 contains "holder named" "$T/err" "$AUD is in use by gpurun VM bind-$GPU \\(journal left\\)"

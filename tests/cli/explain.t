@@ -60,7 +60,26 @@ if command -v python3 >/dev/null 2>&1; then
 	"$GPURUN" --state-dir "$T/state" explain --json --log "$CORPUS/unknown.log" >"$T/out2"
 	check "--json without a cause parses" python3 -m json.tool "$T/out2"
 	contains "--json: collect" "$T/out2" '"known_cause":false,"collect":\["'
+	# a log line with control bytes and invalid UTF-8: --json stays UTF-8 JSON, the text
+	# report sends no escape sequence to the terminal
+	printf 'vfio-pci 0000:0b:00.0: \033]0;x\007\033[2J\377\376 No interrupt remapping support\n' \
+		>"$T/hostile.log"
+	"$GPURUN" --state-dir "$T/state" explain --json --log "$T/hostile.log" >"$T/out3"
+	check "--json of a log with invalid UTF-8 is UTF-8" python3 -c \
+		'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))' "$T/out3"
+	contains "--json: the bytes as U+FFFD" "$T/out3" '\\ufffd\\ufffd No interrupt'
+	"$GPURUN" --state-dir "$T/state" explain --log "$T/hostile.log" >"$T/out3"
+	check "text: no escape byte" sh -c '! grep -q "$(printf "\033")" "$1"' - "$T/out3"
 else ok "# SKIP python3 not installed"; fi
+# more than explain reads (4 MiB) with the cause at the end: stdin is refused like a file, not
+# cut to its first 4 MiB and reported as having no known cause
+{ head -c 5000000 /dev/zero | tr '\0' 'x'; echo; cat "$CORPUS/memlock.log"; } >"$T/big.log"
+expect_rc 1 "a log over 4 MiB is refused" "$GPURUN" --state-dir "$T/state" explain --log "$T/big.log"
+contains "says why" "$T/err" "Failed to read '.*big.log': File too large"
+"$GPURUN" --state-dir "$T/state" explain --log - <"$T/big.log" >"$T/out" 2>"$T/err"
+check "stdin over 4 MiB is refused too (exit 1)" test $? -eq 1
+contains "says why" "$T/err" "Failed to read stdin: File too large"
+lacks "no report" "$T/out" "No known cause"
 expect_rc 1 "a log that cannot be read" "$GPURUN" --state-dir "$T/state" explain --log "$T/nope"
 contains "names it" "$T/err" "Failed to read '$T/nope'"
 expect_rc 2 "VM and --log exclude each other" "$GPURUN" --state-dir "$T/state" explain vm1 --log "$CORPUS/unknown.log"

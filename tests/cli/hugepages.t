@@ -55,4 +55,12 @@ fi
 expect_rc 0 "emit proxmox" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/out.profile"
 contains "Proxmox: 2 MiB pages (qemu-server preallocates them)" "$T/out" "^hugepages: 2$"
 contains "Proxmox: hugepages need numa" "$T/out" "^numa: 1$"
+# a count that is not a plain decimal number is not readable: "-5" is not 2^64-5 free pages
+copy_fixture desktop-dgpu
+hp fits 2G
+for bad in -5 ' 5000' +5000; do
+	printf '%s\n' "$bad" >"$T/root/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+	"$GPURUN" --root "$T/root" plan "$T/fits.profile" >"$T/out" 2>&1
+	contains "free_hugepages '$bad': not readable" "$T/out" "INFO hugepages: .*counts are not readable"
+done
 done_testing

@@ -46,6 +46,9 @@ if command -v jq >/dev/null; then
 fi
 expect_rc 2 "ls of no such group" "$GPURUN" --root "$FIX/strix-halo" ls 99
 contains "says so" "$T/err" "No IOMMU group 99 on this host"
+check "names \`gpurun ls\` once" test "$(grep -o 'gpurun ls' "$T/err" | wc -l)" -eq 1
+expect_rc 2 "ls of a group on iommu-off" "$GPURUN" --root "$FIX/iommu-off" ls 3
+contains "says the IOMMU is off" "$T/err" "No IOMMU group 3 on this host \(the IOMMU is off; see \`gpurun ls\`\)"
 expect_rc 2 "ls of no such device" "$GPURUN" --root "$FIX/strix-halo" ls c5:00.0
 contains "did you mean" "$T/err" "no device 0000:c5:00\.0 on this host \(did you mean 0000:c4:00\.0\?\)"
 expect_rc 2 "ls of a bad address" "$GPURUN" --root "$FIX/strix-halo" ls c4:00.8

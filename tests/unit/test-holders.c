@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -125,6 +126,30 @@ static void test_scan(void **state)
 	testutil_rmroot(root);
 }
 
+/* /proc/PID/comm is whatever the process set with PR_SET_NAME, unescaped: any user holding a
+ * render node could otherwise write escape sequences to root's terminal through the table */
+static void test_scan_hostile_comm(void **state)
+{
+	_cleanup_(holder_list_clear) struct holder_list l = {};
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_free_ char *text = NULL;
+	char *root = make_root();
+
+	(void)state;
+	proc(root, "500", "a\033]0;x\007\033[2Jb\x7f", "1000");
+	testutil_mkdir(root, "proc/500/fd");
+	testutil_symlink(root, "/dev/dri/renderD128", "proc/500/fd/3");
+	assert_int_equal(ctx_new(root, NULL, &c), 0);
+	assert_int_equal(holders_scan(c, BDF, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.items[3].pid, 500);
+	assert_string_equal(l.items[3].command, "a?]0;x??[2Jb?");
+	text = holders_format(&l);
+	assert_null(strchr(text, '\033'));
+	assert_null(strchr(text, '\x7f'));
+	testutil_rmroot(root);
+}
+
 static void test_is_display(void **state)
 {
 	(void)state;
@@ -142,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nodes),
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_scan_hostile_comm),
 		cmocka_unit_test(test_is_display),
 	};
 	return testutil_run(tests);
