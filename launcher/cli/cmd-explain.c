@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
@@ -426,20 +427,21 @@ static int only_recorded_vm(struct ctx *c, char **ret)
 	}
 }
 
-static int read_stdin(size_t max, char **ret, size_t *ret_len)
+/* stdin, or a pipe named on the command line (`--log <(journalctl -k)`) */
+static int read_stream(FILE *f, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = malloc(max + 1);
 	size_t n = 0, k;
 
 	if (!buf)
 		return -ENOMEM;
-	while (n < max && (k = fread(buf + n, 1, max - n, stdin)) > 0)
+	while (n < max && (k = fread(buf + n, 1, max - n, f)) > 0)
 		n += k;
-	if (ferror(stdin))
+	if (ferror(f))
 		return -EIO;
 	/* more than @max: refused as read_full_file() refuses a file that large, rather than
 	 * explained from its first part while the cause is usually in its last lines */
-	if (n == max && fgetc(stdin) != EOF)
+	if (n == max && fgetc(f) != EOF)
 		return -EFBIG;
 	buf[n] = '\0';
 	*ret = TAKE_PTR(buf);
@@ -455,12 +457,21 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 		int r;
 
 		if (streq(*l, "-")) {
-			r = read_stdin(EXPLAIN_READ_MAX, &buf, &len);
+			r = read_stream(stdin, EXPLAIN_READ_MAX, &buf, &len);
 			if (r < 0)
 				return log_error_errno(r, "Failed to read stdin: %m");
 			r = feed(e, rep, "stdin", NULL, "stdin", true, buf, len);
 		} else {
+			struct stat st;
+
 			r = read_full_file(*l, EXPLAIN_READ_MAX, &buf, &len);
+			if (r == -EINVAL && stat(*l, &st) == 0 && S_ISFIFO(st.st_mode)) {
+				_cleanup_fclose_ FILE *f = fopen(*l, "re");
+
+				r = f ? read_stream(f, EXPLAIN_READ_MAX, &buf, &len) : -errno;
+				if (r < 0)
+					return log_error_errno(r, "Failed to read '%s': %m", *l);
+			}
 			if (r < 0)
 				return log_error("Failed to read '%s': %s", *l,
 						 read_full_file_strerror(r)),

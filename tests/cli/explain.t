@@ -51,6 +51,12 @@ ids "$T/out" | tr '\n' ' ' >"$T/got"
 check "cause before consequence: rom-unreadable, then dma-fault" grep -qx 'rom-unreadable dma-fault ' "$T/got"
 "$GPURUN" --state-dir "$T/state" explain --log - <"$CORPUS/bar-reserved.log" >"$T/out" 2>"$T/err"
 contains "--log - reads stdin" "$T/out" "^Cause 1: bar-reserved"
+# a pipe by name, as `--log <(journalctl -k)` gives one
+mkfifo "$T/fifo"
+cat "$CORPUS/bar-reserved.log" >"$T/fifo" &
+expect_rc 0 "--log FIFO (a process substitution)" "$GPURUN" --state-dir "$T/state" explain --log "$T/fifo"
+contains "... is read like a file" "$T/out" "^Cause 1: bar-reserved"
+wait
 contains "repeated lines counted" "$T/out" "3 more matching lines"
 expect_rc 0 "--json" "$GPURUN" --state-dir "$T/state" explain --json --log "$CORPUS/memlock.log"
 contains "--json: id" "$T/out" '"causes":\[\{"id":"memlock-limit"'
