@@ -68,8 +68,17 @@ int libvirt_uri_is_remote(const char *uri, struct error *err)
 		r = 1;
 		goto out;
 	}
-	/* no transport, or unix: this machine's daemon, unless a host is named */
-	r = u->server && *u->server ? 1 : 0;
+	/* no transport, or unix: this machine's daemon, unless the URI has an authority at all:
+	 * "qemu://%00/system" or "qemu://user@/system" name no host libxml2 can show, and are
+	 * not this machine's daemon either */
+	{
+		const char *auth = strstr(uri, "://");
+
+		r = (u->server && *u->server) || u->user || u->port > 0 ||
+			    (auth && auth[3] && auth[3] != '/')
+			? 1
+			: 0;
+	}
 out:
 	xmlFreeURI(u);
 	return r;

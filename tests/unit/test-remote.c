@@ -41,6 +41,10 @@ static void test_uri_table(void **state)
 		/* loopback and localhost are remote: a port forward or tunnel ends elsewhere */
 		{ "qemu+tcp://127.0.0.1:16509/system", 1 },
 		{ "qemu://localhost/system", 1 },
+		/* an authority without a host libxml2 can show is still not this machine's daemon */
+		{ "qemu://%00/system", 1 },
+		{ "qemu://user@/system", 1 },
+		{ "qemu://:16509/system", 1 },
 		/* a network transport without a host */
 		{ "qemu+ssh:///system", 1 },
 		{ "qemu+tcp:///system", 1 },
