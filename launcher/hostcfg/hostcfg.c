@@ -434,6 +434,23 @@ static int set_new(struct hostcfg_file *f, char *content)
 	return 1;
 }
 
+/* The kernel parameters a bootloader file gives the next boot, with the line of each (what
+ * follows a `--` is init's, not the kernel's). */
+static int file_params(const struct hostcfg_file *f, char ***ret, unsigned **ret_lines,
+		       struct error *err)
+{
+	switch (f->kind) {
+	case HOSTCFG_FILE_CMDLINE:
+		return cmdline_kernel_params(f->old, f->old_len, ret, ret_lines, err);
+	case HOSTCFG_FILE_GRUB:
+		return cmdline_grub_params(f->old, f->old_len, ret, ret_lines, err);
+	case HOSTCFG_FILE_LOADER_ENTRY:
+		return cmdline_entry_params(f->old, f->old_len, ret, ret_lines, err);
+	default:
+		return -EINVAL;
+	}
+}
+
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d)
 {
@@ -549,15 +566,16 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		struct hostcfg_file *f = &cfg->files[i];
 		_cleanup_strv_free_ char **present = NULL, **add = NULL;
 		_cleanup_free_ char *content = NULL;
+		_cleanup_free_ unsigned *plines = NULL;
 		_cleanup_(error_clear) struct error e = {};
 
 		switch (f->kind) {
 		case HOSTCFG_FILE_CMDLINE:
 		case HOSTCFG_FILE_GRUB:
 		case HOSTCFG_FILE_LOADER_ENTRY:
-			r = bootloader_file_cmdline(f->kind, f->old, f->old_len, &present, &e);
+			r = file_params(f, &present, &plines, &e);
 			if (r >= 0)
-				r = cmdline_missing(present, p_all, f->name, d, &add);
+				r = cmdline_missing(present, plines, p_all, f->name, d, &add);
 			if (r >= 0)
 				r = bootloader_edit(cfg->boot, f->kind, f->old, f->old_len, add,
 						    &content, &e);
