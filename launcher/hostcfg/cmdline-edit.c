@@ -153,7 +153,6 @@ int cmdline_missing(char *const *present, const unsigned *lines, char *const *wa
 	return 0;
 }
 
-
 /* The kernel parameters of a command line, with the 1-based line of each: the tokens before a
  * `--` (what follows it is init's). @lines of @s start at @line. */
 static int kparams(const char *s, size_t len, unsigned line, char ***tokens, unsigned **lines,
@@ -342,10 +341,11 @@ static int kcmd_edit(const char *buf, size_t len, char *const *add, char **ret, 
 	if (r >= 0)
 		r = kcmd_view(out, strlen(out), &new);
 	if (r >= 0 && !kcmd_verify(&old, &new, add))
-		r = error_set_line(err, EINVAL, NULL, at_line >= 0 ? (unsigned)at_line + 1 : 0,
-				   "adding '%s' would not give the old kernel parameters plus these: "
-				   "refused",
-				   joined);
+		r = error_set_line(
+		    err, EINVAL, NULL, at_line >= 0 ? (unsigned)at_line + 1 : 0,
+		    "adding '%s' would not give the old kernel parameters plus these: "
+		    "refused",
+		    joined);
 	kcmd_view_done(&old);
 	kcmd_view_done(&new);
 	if (r < 0)
@@ -704,11 +704,12 @@ static int sh_eval(struct grub_file *g, const char *w, size_t n, unsigned line, 
 			}
 			v = grub_var(g, w + s, k - s);
 			if (!v || !v->known) {
-				snprintf(whybuf, whylen,
-					 v ? "$%.*s, which is set on line %u in a way gpurun does not "
-					     "evaluate"
-					   : "$%.*s, which is not set earlier in this file",
-					 (int)(k - s), w + s, v ? v->line : 0);
+				snprintf(
+				    whybuf, whylen,
+				    v ? "$%.*s, which is set on line %u in a way gpurun does not "
+					"evaluate"
+				      : "$%.*s, which is not set earlier in this file",
+				    (int)(k - s), w + s, v ? v->line : 0);
 				*why = whybuf;
 				return -EINVAL;
 			}
@@ -749,9 +750,8 @@ struct sh_cmd {
 	bool at_cmd;	 /* the next word is in command position */
 };
 
-static const char *const sh_changers[] = { "unset",  "read",  "eval",	  "declare",
-					   "typeset", "local", "getopts", "printf",
-					   "mapfile", "readarray" };
+static const char *const sh_changers[] = { "unset", "read",    "eval",	 "declare", "typeset",
+					   "local", "getopts", "printf", "mapfile", "readarray" };
 
 static int grub_fail(struct error *err, unsigned line, const char *var, const char *why)
 {
@@ -861,8 +861,8 @@ static bool word_is(const char *w, size_t n, const char *s)
 
 /* A command that can change a variable by name (unset, read, eval...): refused when its
  * arguments, up to the end of the command, name one of ours. */
-static int sh_changer(const char *buf, size_t len, const char *w, size_t n, size_t p,
-		      unsigned line, struct error *err)
+static int sh_changer(const char *buf, size_t len, const char *w, size_t n, size_t p, unsigned line,
+		      struct error *err)
 {
 	bool changer = false;
 	size_t e = p;
@@ -875,9 +875,10 @@ static int sh_changer(const char *buf, size_t len, const char *w, size_t n, size
 		e++;
 	for (int v = _GRUB_VAR_MAX - 1; v >= 0; v--)
 		if (memmem(buf + p, e - p, grub_vars[v], strlen(grub_vars[v])))
-			return error_set_line(err, EINVAL, NULL, line,
-					      "%s is changed by `%.*s`, which gpurun does not follow",
-					      grub_vars[v], (int)n, w);
+			return error_set_line(
+			    err, EINVAL, NULL, line,
+			    "%s is changed by `%.*s`, which gpurun does not follow", grub_vars[v],
+			    (int)n, w);
 	return 0;
 }
 
@@ -1270,11 +1271,13 @@ static int grub_edit(const char *buf, size_t len, char *const *add, char **ret, 
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 || new_linux != old_linux || strv_length(new) != strv_length(old) + na ||
-	    !strv_equal_n(new, old, strv_length(old)) || !strv_equal_n(new + strv_length(old), add, na))
-		return error_set_line(err, EINVAL, NULL, line,
-				      "adding '%s' to GRUB_CMDLINE_LINUX_DEFAULT here would not give "
-				      "its old value plus these parameters: refused",
-				      joined);
+	    !strv_equal_n(new, old, strv_length(old)) ||
+	    !strv_equal_n(new + strv_length(old), add, na))
+		return error_set_line(
+		    err, EINVAL, NULL, line,
+		    "adding '%s' to GRUB_CMDLINE_LINUX_DEFAULT here would not give "
+		    "its old value plus these parameters: refused",
+		    joined);
 	*ret = TAKE_PTR(out);
 	return 0;
 }
@@ -1294,8 +1297,7 @@ static bool is_options_line(const char *l)
 }
 
 /* Every `options` line's kernel parameters, in order, up to a `--`. */
-static int entry_params(char *const *lines, char ***tokens, unsigned **tl, size_t *n,
-			char ***init)
+static int entry_params(char *const *lines, char ***tokens, unsigned **tl, size_t *n, char ***init)
 {
 	bool dd = false;
 	int r;
