@@ -134,13 +134,18 @@ int cmdline_missing(char *const *present, const unsigned *lines, char *const *wa
 		if (found || strv_contains(add, *w))
 			continue;
 		if (conflict) {
+			char at[32] = "";
+
+			/* where it is set, for a file whose value builds up over several lines */
+			if (cline)
+				snprintf(at, sizeof(at), " (line %u)", cline);
 			r = diag_add(
 			    d, DIAG_WARN, "hostcfg-conflict",
 			    "Remove it from the file if you want gpurun's setting, then run gpurun "
 			    "host-config again",
-			    "%s%s%.0u has '%s', which conflicts with '%s': left as it is, '%s' not "
-			    "added",
-			    where, cline ? ":" : "", cline, conflict, *w, *w);
+			    "%s has '%s', which conflicts with '%s': left as it is, '%s' not "
+			    "added%s",
+			    where, conflict, *w, *w, at);
 			if (r < 0)
 				return r;
 			continue;

@@ -187,27 +187,48 @@ bool hostcfg_exists_under(const char *root, const char *rel)
 	return p && hostfs_exists(p);
 }
 
+/* Where modprobe reads its configuration, in libkmod's order (as host/ctx.c's list). */
+static const char *const modprobe_dirs[] = {
+	"/etc/modprobe.d",     "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+	"/usr/lib/modprobe.d", "/lib/modprobe.d",
+};
+
 static int load_modprobe(struct ctx *c, struct hostcfg *cfg, struct error *err)
 {
 	_cleanup_free_ char *ml = path_join(c->etc, "modules-load.d/vfio.conf");
-	_cleanup_free_ char *mpd = path_join(c->etc, "modprobe.d");
 	_cleanup_free_ char *mp = path_join(c->etc, "modprobe.d/vfio.conf");
 	_cleanup_free_ char *bl = path_join(c->etc, "modprobe.d/blacklist-gpu.conf");
-	_cleanup_strv_free_ char **others = NULL;
+	_cleanup_strv_free_ char **seen = strv_new_empty();
 	int r;
 
-	if (!ml || !mpd || !mp || !bl)
+	if (!ml || !mp || !bl || !seen)
 		return -ENOMEM;
 	r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODULES_LOAD, ml, err);
 	if (r >= 0)
 		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE, mp, err);
 	if (r >= 0)
 		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_BLACKLIST, bl, err);
-	if (r >= 0)
-		r = hostcfg_list_dir(mpd, ".conf", &others);
-	for (char **i = others; r >= 0 && *i; i++)
-		if (!streq(*i, mp) && !streq(*i, bl))
-			r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, err);
+	/* every file modprobe reads: a name in an earlier directory hides the same name in a
+	 * later one (ours are in the first) */
+	if (r >= 0 && (r = strv_extend(&seen, "vfio.conf")) >= 0)
+		r = strv_extend(&seen, "blacklist-gpu.conf");
+	for (size_t d = 0; r >= 0 && d < ELEMENTSOF(modprobe_dirs); d++) {
+		_cleanup_strv_free_ char **files = NULL;
+		_cleanup_free_ char *dir = NULL;
+
+		if (asprintf(&dir, "%s%s", c->root, modprobe_dirs[d]) < 0)
+			return -ENOMEM;
+		r = hostcfg_list_dir(dir, ".conf", &files);
+		for (char **i = files; r >= 0 && *i; i++) {
+			const char *base = strrchr(*i, '/') + 1;
+
+			if (strv_contains(seen, base))
+				continue;
+			r = strv_extend(&seen, base);
+			if (r >= 0)
+				r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, err);
+		}
+	}
 	return r;
 }
 
@@ -457,7 +478,7 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	_cleanup_strv_free_ char **sel = NULL, **ids = strv_new_empty(), **mods = strv_new_empty();
 	_cleanup_strv_free_ char **softdeps = strv_new_empty(), **blacklist = strv_new_empty();
 	_cleanup_strv_free_ char **p_all = NULL;
-	int r, changed = 0;
+	int r, changed = 0, malformed = 0;
 
 	if (!ids || !mods || !softdeps || !blacklist)
 		return -ENOMEM;
@@ -595,7 +616,12 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_MODPROBE_OTHER: {
 			_cleanup_strv_free_ char **other = NULL;
 
-			r = modprobe_vfio_ids(f->old, f->old_len, &other, &e);
+			/* not ours to rewrite: a malformed line is reported with its fix */
+			r = modprobe_vfio_lint(f->old, f->old_len, f->name, d, &e);
+			if (r > 0)
+				malformed += r;
+			if (r >= 0)
+				r = modprobe_vfio_ids(f->old, f->old_len, &other, &e);
 			if (r >= 0 && strv_length(other) > 0)
 				r = diag_add(
 				    d, DIAG_WARN, "hostcfg-ids-elsewhere",
@@ -642,6 +668,8 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 			changed += r;
 		}
 	}
+	if (malformed > 0)
+		return -EINVAL;
 	if (cfg->boot == HOSTCFG_BOOT_UNKNOWN) {
 		_cleanup_free_ char *j = strv_join(p_all, " ");
 

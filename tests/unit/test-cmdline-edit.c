@@ -11,6 +11,7 @@
 
 #include "core/diag.h"
 #include "hostcfg/cmdline-edit.h"
+#include "hostcfg/modprobe-edit.h"
 #include "testutil.h"
 #include "util/error.h"
 #include "util/strv.h"
@@ -193,7 +194,8 @@ static void test_grub_assignments(void **state)
 	assert_int_equal(d.n, 1);
 	x = &d.items[0];
 	assert_string_equal(x->id, "hostcfg-conflict");
-	assert_non_null(strstr(x->message, "/etc/default/grub:1 has 'amd_iommu=off'"));
+	assert_non_null(strstr(x->message, "/etc/default/grub has 'amd_iommu=off'"));
+	assert_non_null(strstr(x->message, "not added (line 1)"));
 	diag_list_clear(&d);
 	tok = strv_free(tok);
 	add = strv_free(add);
@@ -216,7 +218,8 @@ static void test_grub_assignments(void **state)
 	assert_int_equal(cmdline_grub_params(glinux, strlen(glinux), &tok, &lines, NULL), 0);
 	assert_tokens(tok, "rhgb amd_iommu=off quiet");
 	assert_int_equal(cmdline_missing(tok, lines, want, "/etc/default/grub", &d, &add), 0);
-	assert_non_null(strstr(d.items[0].message, "/etc/default/grub:1 has 'amd_iommu=off'"));
+	assert_non_null(strstr(d.items[0].message, "'amd_iommu=off'"));
+	assert_non_null(strstr(d.items[0].message, "(line 1)"));
 	diag_list_clear(&d);
 	tok = strv_free(tok);
 	add = strv_free(add);
@@ -302,6 +305,97 @@ static void test_kernel_dashdash(void **state)
 	assert_tokens(tok, "root=UUID=1");
 }
 
+/* Item 4: the vfio-pci line from a popular guide. */
+static const char guide[] = "options vfio-pci ids=(1002:164e,1002:1640) disable_vga=1 softdep "
+			    "radeon pre: vfio-pci\n";
+
+static const struct diag *find(const struct diag_list *d, enum diag_status s, const char *id)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].status == s && streq(d->items[i].id, id))
+			return &d->items[i];
+	return NULL;
+}
+
+static void test_modprobe_malformed(void **state)
+{
+	_cleanup_strv_free_ char **ids = sv2("1002:1586", "1002:1640");
+	_cleanup_strv_free_ char **soft = sv2("amdgpu", NULL);
+	_cleanup_strv_free_ char **got = NULL;
+	struct diag_list d = { 0 };
+	const struct diag *x;
+	char *out = NULL;
+
+	(void)state;
+	/* our own file: rewritten, never merged into the broken token */
+	assert_int_equal(modprobe_vfio_edit(guide, strlen(guide), ids, soft,
+					    "/etc/modprobe.d/vfio.conf", &d, &out, NULL),
+			 0);
+	assert_string_equal(out,
+			    "options vfio-pci ids=1002:164e,1002:1640,1002:1586 disable_vga=1\n"
+			    "softdep radeon pre: vfio-pci\n"
+			    "softdep amdgpu pre: vfio-pci\n");
+	x = find(&d, DIAG_WARN, "hostcfg-modprobe-malformed");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "/etc/modprobe.d/vfio.conf:1:"));
+	assert_non_null(
+	    strstr(x->message, "'(1002:164e' is not VENDOR:DEVICE (read as 1002:164e)"));
+	assert_non_null(strstr(x->message, "'softdep radeon pre: vfio-pci' is a directive"));
+	diag_list_clear(&d);
+	/* the result is well-formed: a second run changes nothing and says nothing */
+	{
+		char *again = NULL;
+
+		assert_int_equal(
+		    modprobe_vfio_edit(out, strlen(out), ids, soft, "x", &d, &again, NULL), 0);
+		assert_string_equal(again, out);
+		assert_int_equal(d.n, 0);
+		free(again);
+	}
+	assert_int_equal(modprobe_vfio_lint(out, strlen(out), "x", &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	free(out);
+
+	/* a file gpurun does not write: a FAIL with the line and the fix, nothing changed */
+	assert_int_equal(
+	    modprobe_vfio_lint(guide, strlen(guide), "/etc/modprobe.d/gpu.conf", &d, NULL), 1);
+	x = find(&d, DIAG_FAIL, "hostcfg-modprobe-malformed");
+	assert_non_null(x);
+	assert_non_null(strstr(x->message, "/etc/modprobe.d/gpu.conf:1: malformed"));
+	assert_non_null(strstr(x->fix, "'options vfio-pci ids=1002:164e,1002:1640 disable_vga=1' "
+				       "and 'softdep radeon pre: vfio-pci'"));
+	diag_list_clear(&d);
+
+	/* other malformed words; a well-formed line with every parameter passes */
+	assert_int_equal(
+	    modprobe_vfio_lint("options vfio_pci ids=xyz disable_vga=2 foo=1\n"
+			       "options vfio-pci ids=1002:1586:ffffffff:ffffffff:030000:"
+			       "ffff00,10de:2684 nointxmask disable_idle_d3=Y "
+			       "enable_sriov=off disable_denylist=0 # ok\n",
+			       188, "f", &d, NULL),
+	    1);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.items[0].message, "f:1:"));
+	assert_non_null(strstr(d.items[0].message, "'xyz' is not VENDOR:DEVICE (dropped)"));
+	assert_non_null(strstr(d.items[0].message, "'disable_vga=2' is not a boolean"));
+	assert_non_null(strstr(d.items[0].message, "'foo=1' is not a vfio-pci parameter"));
+	assert_non_null(strstr(d.items[0].fix, "Remove that line"));
+	diag_list_clear(&d);
+
+	/* two ids= lines: the kernel keeps the last; one line gets them all */
+	assert_int_equal(modprobe_vfio_edit("options vfio-pci ids=10de:2684\n"
+					    "options vfio-pci ids=1002:1586 disable_vga=1\n",
+					    76, ids, NULL, "v", &d, &out, NULL),
+			 0);
+	assert_string_equal(out, "options vfio-pci ids=10de:2684,1002:1586,1002:1640\n"
+				 "options vfio-pci disable_vga=1\n");
+	assert_non_null(find(&d, DIAG_WARN, "hostcfg-modprobe-conflict"));
+	assert_int_equal(modprobe_vfio_ids(out, strlen(out), &got, NULL), 0);
+	assert_int_equal(strv_length(got), 3);
+	diag_list_clear(&d);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_grub_wordexp_oracle),
 		cmocka_unit_test(test_grub_assignments),
 		cmocka_unit_test(test_kernel_dashdash),
+		cmocka_unit_test(test_modprobe_malformed),
 	};
 
 	return testutil_run(tests);
