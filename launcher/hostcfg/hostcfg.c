@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/checks.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
@@ -485,6 +486,12 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	r = selected_functions(h, req, &sel);
 	if (r < 0)
 		return r;
+	/* vfio-pci ids for a group that cannot be passed through: say it, as check and plan do
+	 * (run refuses such a group; the files are still shown and written on --apply, as the
+	 * profile may pass the group's other devices as [device] sections) */
+	for (size_t g = 0; g < req->n_gpus; g++)
+		if ((r = checks_groups(h, req->gpus[g], sel, d)) < 0)
+			return r;
 
 	/* ids and the modules that would claim the functions first */
 	for (char **a = sel; *a; a++) {
