@@ -473,6 +473,12 @@ static int check_groups(const struct host *h, const struct pci_func *gpu, char *
 	return 0;
 }
 
+int checks_groups(const struct host *h, const struct pci_func *gpu, char *const *passed,
+		  struct diag_list *d)
+{
+	return check_groups(h, gpu, passed, d);
+}
+
 static int check_reset(const struct host *h, const struct pci_func *gpu, struct diag_list *d)
 {
 	_cleanup_free_ char *resets = strv_join(gpu->reset_methods, " ");

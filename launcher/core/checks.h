@@ -89,6 +89,12 @@ int checks_vfio_modules(const struct host *h, struct diag_list *d);
 int checks_gpu(const struct host *h, const struct pci_func *gpu, char *const *passed,
 	       bool allow_boot_vga, struct diag_list *d);
 
+/* Only the group part of checks_gpu(): the IOMMU group of every function in @passed (strv),
+ * group-viable PASS or FAIL (iommu-group for a function in none), worded as check words it
+ * (host-config reports it for the functions it gives to vfio-pci). 0 or -ENOMEM. */
+int checks_groups(const struct host *h, const struct pci_func *gpu, char *const *passed,
+		  struct diag_list *d);
+
 /* What a host/ helper read for the preview of a run (host/state.h fills it). */
 enum check_file_kind {
 	CHECK_FILE_VBIOS,

@@ -400,7 +400,8 @@ int bootloader_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t
 	}
 	switch (kind) {
 	case HOSTCFG_FILE_CMDLINE:
-		return error_set_errno(err, cmdline_split(buf, len, ret));
+		/* what the kernel takes: the tokens before `--` (the rest is for init) */
+		return cmdline_kernel_params(buf, len, ret, NULL, err);
 	case HOSTCFG_FILE_GRUB:
 		return cmdline_grub_tokens(buf, len, ret, err);
 	case HOSTCFG_FILE_LOADER_ENTRY:

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/checks.h"
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
@@ -230,27 +231,48 @@ bool hostcfg_exists_under(const char *root, const char *rel)
 	return p && hostfs_exists(p);
 }
 
+/* Where modprobe reads its configuration, in libkmod's order (as host/ctx.c's list). */
+static const char *const modprobe_dirs[] = {
+	"/etc/modprobe.d",     "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+	"/usr/lib/modprobe.d", "/lib/modprobe.d",
+};
+
 static int load_modprobe(struct ctx *c, struct hostcfg *cfg, struct error *err)
 {
 	_cleanup_free_ char *ml = path_join(c->etc, "modules-load.d/vfio.conf");
-	_cleanup_free_ char *mpd = path_join(c->etc, "modprobe.d");
 	_cleanup_free_ char *mp = path_join(c->etc, "modprobe.d/vfio.conf");
 	_cleanup_free_ char *bl = path_join(c->etc, "modprobe.d/blacklist-gpu.conf");
-	_cleanup_strv_free_ char **others = NULL;
+	_cleanup_strv_free_ char **seen = strv_new_empty();
 	int r;
 
-	if (!ml || !mpd || !mp || !bl)
+	if (!ml || !mp || !bl || !seen)
 		return -ENOMEM;
 	r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODULES_LOAD, ml, err);
 	if (r >= 0)
 		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE, mp, err);
 	if (r >= 0)
 		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_BLACKLIST, bl, err);
-	if (r >= 0)
-		r = hostcfg_list_dir(mpd, ".conf", &others);
-	for (char **i = others; r >= 0 && *i; i++)
-		if (!streq(*i, mp) && !streq(*i, bl))
-			r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, err);
+	/* every file modprobe reads: a name in an earlier directory hides the same name in a
+	 * later one (ours are in the first) */
+	if (r >= 0 && (r = strv_extend(&seen, "vfio.conf")) >= 0)
+		r = strv_extend(&seen, "blacklist-gpu.conf");
+	for (size_t d = 0; r >= 0 && d < ELEMENTSOF(modprobe_dirs); d++) {
+		_cleanup_strv_free_ char **files = NULL;
+		_cleanup_free_ char *dir = NULL;
+
+		if (asprintf(&dir, "%s%s", c->root, modprobe_dirs[d]) < 0)
+			return -ENOMEM;
+		r = hostcfg_list_dir(dir, ".conf", &files);
+		for (char **i = files; r >= 0 && *i; i++) {
+			const char *base = strrchr(*i, '/') + 1;
+
+			if (strv_contains(seen, base))
+				continue;
+			r = strv_extend(&seen, base);
+			if (r >= 0)
+				r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_MODPROBE_OTHER, *i, err);
+		}
+	}
 	return r;
 }
 
@@ -480,19 +502,42 @@ static int set_new(struct hostcfg_file *f, char *content)
 	return 1;
 }
 
+/* The kernel parameters a bootloader file gives the next boot, with the line of each (what
+ * follows a `--` is init's, not the kernel's). */
+static int file_params(const struct hostcfg_file *f, char ***ret, unsigned **ret_lines,
+		       struct error *err)
+{
+	switch (f->kind) {
+	case HOSTCFG_FILE_CMDLINE:
+		return cmdline_kernel_params(f->old, f->old_len, ret, ret_lines, err);
+	case HOSTCFG_FILE_GRUB:
+		return cmdline_grub_params(f->old, f->old_len, ret, ret_lines, err);
+	case HOSTCFG_FILE_LOADER_ENTRY:
+		return cmdline_entry_params(f->old, f->old_len, ret, ret_lines, err);
+	default:
+		return -EINVAL;
+	}
+}
+
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d)
 {
 	_cleanup_strv_free_ char **sel = NULL, **ids = strv_new_empty(), **mods = strv_new_empty();
 	_cleanup_strv_free_ char **softdeps = strv_new_empty(), **blacklist = strv_new_empty();
 	_cleanup_strv_free_ char **p_all = NULL;
-	int r, changed = 0;
+	int r, changed = 0, malformed = 0;
 
 	if (!ids || !mods || !softdeps || !blacklist)
 		return -ENOMEM;
 	r = selected_functions(h, req, &sel);
 	if (r < 0)
 		return r;
+	/* vfio-pci ids for a group that cannot be passed through: say it, as check and plan do
+	 * (run refuses such a group; the files are still shown and written on --apply, as the
+	 * profile may pass the group's other devices as [device] sections) */
+	for (size_t g = 0; g < req->n_gpus; g++)
+		if ((r = checks_groups(h, req->gpus[g], sel, d)) < 0)
+			return r;
 
 	/* ids and the modules that would claim the functions first */
 	for (char **a = sel; *a; a++) {
@@ -595,15 +640,16 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		struct hostcfg_file *f = &cfg->files[i];
 		_cleanup_strv_free_ char **present = NULL, **add = NULL;
 		_cleanup_free_ char *content = NULL;
+		_cleanup_free_ unsigned *plines = NULL;
 		_cleanup_(error_clear) struct error e = {};
 
 		switch (f->kind) {
 		case HOSTCFG_FILE_CMDLINE:
 		case HOSTCFG_FILE_GRUB:
 		case HOSTCFG_FILE_LOADER_ENTRY:
-			r = bootloader_file_cmdline(f->kind, f->old, f->old_len, &present, &e);
+			r = file_params(f, &present, &plines, &e);
 			if (r >= 0)
-				r = cmdline_missing(present, p_all, f->name, d, &add);
+				r = cmdline_missing(present, plines, p_all, f->name, d, &add);
 			if (r >= 0)
 				r = bootloader_edit(cfg->boot, f->kind, f->old, f->old_len, add,
 						    &content, &e);
@@ -638,7 +684,12 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_MODPROBE_OTHER: {
 			_cleanup_strv_free_ char **other = NULL;
 
-			r = modprobe_vfio_ids(f->old, f->old_len, &other, &e);
+			/* not ours to rewrite: a malformed line is reported with its fix */
+			r = modprobe_vfio_lint(f->old, f->old_len, f->name, d, &e);
+			if (r > 0)
+				malformed += r;
+			if (r >= 0)
+				r = modprobe_vfio_ids(f->old, f->old_len, &other, &e);
 			if (r >= 0 && strv_length(other) > 0)
 				r = diag_add(
 				    d, DIAG_WARN, "hostcfg-ids-elsewhere",
@@ -685,6 +736,8 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 			changed += r;
 		}
 	}
+	if (malformed > 0)
+		return -EINVAL;
 	if (cfg->boot == HOSTCFG_BOOT_UNKNOWN) {
 		_cleanup_free_ char *j = strv_join(p_all, " ");
 

@@ -58,7 +58,8 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_BLACKLIST,	   /* etc/modprobe.d/blacklist-gpu.conf */
 	HOSTCFG_FILE_INITRAMFS,	   /* the initramfs generator's list of early modules */
 	/* read only, never written: files that can override ours */
-	HOSTCFG_FILE_MODPROBE_OTHER, /* every other etc/modprobe.d/NAME.conf */
+	HOSTCFG_FILE_MODPROBE_OTHER, /* every other modprobe.d NAME.conf modprobe reads: etc/, run/,
+				      * usr/local/lib/, usr/lib/, lib/ (a name hides later ones) */
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
 	_HOSTCFG_FILE_KIND_MAX,
 };
@@ -147,7 +148,9 @@ bool hostcfg_exists_under(const char *root, const char *rel);
  * diagnostics (WARN for conflicting user parameters, a driver shared with other devices,
  * missing modules; INFO for what was decided and why). Returns the number of files that
  * change, -EINVAL when a file cannot be edited (a FAIL "hostcfg-unparsable" in @d says
- * "NAME:LINE: cannot edit this file safely: REASON"), or -ENOMEM. */
+ * "NAME:LINE: cannot edit this file safely: REASON") or a modprobe.d file gpurun does not write
+ * has a malformed vfio-pci options line (a FAIL "hostcfg-modprobe-malformed" each, with the
+ * correct line as the fix), or -ENOMEM. */
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,247 @@ int modprobe_vfio_ids(const char *buf, size_t len, char ***ret, struct error *er
 	return error_set_errno(err, vfio_ids(buf, len, ret, err));
 }
 
+/* ---- vfio-pci option lines: what the kernel and modprobe make of them ---- */
+
+/* vfio-pci's module parameters (drivers/vfio/pci/vfio_pci.c); all but ids are booleans. */
+static const char *const vfio_pci_params[] = { "ids",	       "nointxmask",
+					       "disable_vga",  "disable_idle_d3",
+					       "enable_sriov", "disable_denylist" };
+/* modprobe.d(5) directives: one of these inside an options line starts a line of its own that
+ * someone forgot to break. */
+static const char *const modprobe_directives[] = { "options", "softdep", "blacklist", "install",
+						   "remove",  "alias",	 "weakdep" };
+
+static bool in_list(const char *const *l, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(l[i]) == len && !strncmp(l[i], s, len))
+			return true;
+	return false;
+}
+
+/* VENDOR:DEVICE[:SUBVENDOR[:SUBDEVICE[:CLASS[:CLASS_MASK]]]], hex fields of 1-8 digits. */
+static bool vfio_id_ok(const char *s)
+{
+	unsigned fields = 0;
+
+	for (;;) {
+		size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+		if (n == 0 || n > 8)
+			return false;
+		fields++;
+		s += n;
+		if (!*s)
+			return fields >= 2 && fields <= 6;
+		if (*s++ != ':')
+			return false;
+	}
+}
+
+/* The kernel's kstrtobool(): y/Y/t/T/1, n/N/f/F/0, on/off; a bare flag is true. */
+static bool bool_ok(const char *v)
+{
+	return v[0] && (strchr("yYtT1nNfF0", v[0]) ||
+			((v[0] == 'o' || v[0] == 'O') && strchr("nNfF", v[1]) && v[1]));
+}
+
+static int problem(char **p, const char *fmt, ...) _printf_(2, 3);
+static int problem(char **p, const char *fmt, ...)
+{
+	_cleanup_free_ char *m = NULL;
+	char *x;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	if (asprintf(&x, "%s%s%s", *p ? *p : "", *p ? "; " : "", m) < 0)
+		return -ENOMEM;
+	free(*p);
+	*p = x;
+	return 0;
+}
+
+/* The words @w of an `options vfio-pci` line, corrected: *ret_words the options line,
+ * *ret_extra lines for directives that were run into it, *ret_problems what was wrong (NULL:
+ * nothing, the line is well-formed). Ids wrapped in brackets or quotes are read without them;
+ * other words that are no vfio-pci parameter are dropped: the kernel ignores them anyway. */
+static int vfio_line_fix(char *const *w, char ***ret_words, char ***ret_extra, char **ret_problems)
+{
+	_cleanup_strv_free_ char **out = strv_new_empty(), **extra = strv_new_empty();
+	_cleanup_free_ char *probs = NULL;
+	int r;
+
+	if (!out || !extra)
+		return -ENOMEM;
+	if ((r = strv_extend(&out, w[0])) < 0 || (r = strv_extend(&out, w[1])) < 0)
+		return r;
+	for (size_t k = 2; w[k]; k++) {
+		const char *eq = strchr(w[k], '=');
+		size_t nl = eq ? (size_t)(eq - w[k]) : strlen(w[k]);
+
+		if (in_list(modprobe_directives, ELEMENTSOF(modprobe_directives), w[k],
+			    strlen(w[k]))) {
+			_cleanup_free_ char *rest = strv_join((char **)w + k, " ");
+
+			if (!rest)
+				return -ENOMEM;
+			if ((r = problem(&probs,
+					 "'%s' is a directive of its own (moved to its own "
+					 "line)",
+					 rest)) < 0 ||
+			    (r = strv_extend(&extra, rest)) < 0)
+				return r;
+			break;
+		}
+		if (!in_list(vfio_pci_params, ELEMENTSOF(vfio_pci_params), w[k], nl)) {
+			if ((r = problem(&probs, "'%s' is not a vfio-pci parameter (dropped)",
+					 w[k])) < 0)
+				return r;
+			continue;
+		}
+		if (nl == 3 && !strncmp(w[k], "ids", 3)) {
+			_cleanup_strv_free_ char **v = NULL, **good = strv_new_empty();
+			_cleanup_free_ char *j = NULL;
+
+			if (!good)
+				return -ENOMEM;
+			r = strv_split(eq ? eq + 1 : "", ",", &v);
+			if (r < 0)
+				return r;
+			for (char **i = v; *i; i++) {
+				_cleanup_free_ char *bare = NULL;
+				size_t a = strspn(*i, "([{\"'"), b = strlen(*i);
+
+				if (vfio_id_ok(*i)) {
+					if (!strv_contains_case(good, *i) &&
+					    (r = strv_extend(&good, *i)) < 0)
+						return r;
+					continue;
+				}
+				while (b > a && strchr(")]}\"'", (*i)[b - 1]))
+					b--;
+				bare = strndup(*i + a, b - a);
+				if (!bare)
+					return -ENOMEM;
+				if (vfio_id_ok(bare)) {
+					r = problem(&probs,
+						    "'%s' is not VENDOR:DEVICE (read as %s)", *i,
+						    bare);
+					if (r >= 0 && !strv_contains_case(good, bare))
+						r = strv_extend(&good, bare);
+				} else
+					r = problem(&probs, "'%s' is not VENDOR:DEVICE (dropped)",
+						    *i);
+				if (r < 0)
+					return r;
+			}
+			if (!good[0]) {
+				if ((r = problem(&probs, "'%s' names no device (dropped)", w[k])) <
+				    0)
+					return r;
+				continue;
+			}
+			j = strv_join(good, ",");
+			if (!j || (r = strv_extendf(&out, "ids=%s", j)) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (eq && !bool_ok(eq + 1)) {
+			if ((r = problem(&probs, "'%s' is not a boolean (dropped)", w[k])) < 0)
+				return r;
+			continue;
+		}
+		if ((r = strv_extend(&out, w[k])) < 0)
+			return r;
+	}
+	*ret_words = TAKE_PTR(out);
+	*ret_extra = TAKE_PTR(extra);
+	*ret_problems = TAKE_PTR(probs);
+	return 0;
+}
+
+/* What to put instead of a malformed line: "'options vfio-pci ...' and 'softdep ...'". */
+static int fix_lines(char *const *fixed, char *const *extra, char **ret)
+{
+	_cleanup_strv_free_ char **all = strv_new_empty();
+	int r;
+
+	if (!all)
+		return -ENOMEM;
+	if (strv_length(fixed) > 2 && (r = strv_consume(&all, strv_join(fixed, " "))) < 0)
+		return r;
+	for (char *const *e = extra; e && *e; e++)
+		if ((r = strv_extend(&all, *e)) < 0)
+			return r;
+	*ret = strv_join(all, "' and '");
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int fix_text(char *const *fixed, char *const *extra, char **ret)
+{
+	_cleanup_free_ char *l = NULL;
+	int r;
+
+	r = fix_lines(fixed, extra, &l);
+	if (r < 0)
+		return r;
+	if (asprintf(ret,
+		     *l ? "Replace that line with '%s' (gpurun edits only the files it writes), "
+			  "then run gpurun host-config again"
+			: "Remove that line%s (gpurun edits only the files it writes), then run "
+			  "gpurun host-config again",
+		     l) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_list *d,
+		     struct error *err)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	int r, bad = 0;
+
+	r = lines_split(buf, len, &lines, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; lines[i]; i++) {
+		_cleanup_strv_free_ char **w = NULL, **fixed = NULL, **extra = NULL;
+		_cleanup_free_ char *probs = NULL, *fix = NULL;
+
+		r = config_words(lines[i], &w, NULL);
+		if (r < 0)
+			return r;
+		if (!is_vfio_pci_options(w))
+			continue;
+		r = vfio_line_fix(w, &fixed, &extra, &probs);
+		if (r < 0)
+			return r;
+		if (!probs)
+			continue;
+		r = fix_text(fixed, extra, &fix);
+		if (r < 0)
+			return r;
+		r = diag_add(d, DIAG_FAIL, "hostcfg-modprobe-malformed", fix,
+			     "%s:%zu: malformed vfio-pci options line, left as it is: %s", name,
+			     i + 1, probs);
+		if (r < 0)
+			return r;
+		bad++;
+	}
+	return bad;
+}
+
+int modprobe_vfio_lint(const char *buf, size_t len, const char *name, struct diag_list *d,
+		       struct error *err)
+{
+	return error_set_errno(err, vfio_lint(buf, len, name, d, err));
+}
+
 static int rebuild_line(char **lines, size_t i, char *const *w, const char *comment)
 {
 	_cleanup_free_ char *j = strv_join(w, " ");
@@ -178,18 +420,78 @@ static int rebuild_line(char **lines, size_t i, char *const *w, const char *comm
 	return lines_replace(lines, i, s);
 }
 
+/* Several `options vfio-pci ids=` lines: the kernel keeps the last ids= it is given, so the
+ * union @have goes on line @at and the others lose their ids=. */
+static int vfio_ids_merge(char **lines, size_t at, char *const *have, const char *name,
+			  struct diag_list *d)
+{
+	_cleanup_free_ char *j = strv_join(have, ",");
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	for (size_t i = 0; lines[i]; i++) {
+		_cleanup_strv_free_ char **w = NULL;
+		_cleanup_free_ char *comment = NULL;
+		bool done = false, dropped = false;
+
+		r = config_words(lines[i], &w, &comment);
+		if (r < 0)
+			return r;
+		if (!is_vfio_pci_options(w))
+			continue;
+		for (size_t k = 2; w[k];) {
+			if (!startswith(w[k], "ids=")) {
+				k++;
+				continue;
+			}
+			if (i == at && !done) {
+				char *s;
+
+				if (asprintf(&s, "ids=%s", j) < 0)
+					return -ENOMEM;
+				r = lines_replace(w, k++, s);
+				if (r < 0)
+					return r;
+				done = true;
+				continue;
+			}
+			free(w[k]);
+			memmove(w + k, w + k + 1, (strv_length(w + k + 1) + 1) * sizeof(char *));
+			dropped = true;
+		}
+		if (i != at && !dropped)
+			continue;
+		if (dropped && i != at) {
+			r = diag_add(d, DIAG_WARN, "hostcfg-modprobe-conflict",
+				     "Check the merged line in the diff below",
+				     "%s:%zu: a second vfio-pci ids= overrides the one on line %zu "
+				     "(the kernel keeps the last): merged into line %zu",
+				     name, i + 1, at + 1, at + 1);
+			if (r < 0)
+				return r;
+		}
+		r = rebuild_line(lines, i, w, comment);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int vfio_options(char **lines, char ***plines, char *const *ids, const char *name,
 			struct diag_list *d)
 {
 	_cleanup_strv_free_ char **have = strv_new_empty(), **missing = strv_new_empty();
 	_cleanup_free_ char *dv = NULL;
 	ssize_t first = -1, with_ids = -1;
+	size_t n_ids_lines = 0;
 	int r;
 
 	if (!have || !missing)
 		return -ENOMEM;
 	for (size_t i = 0; lines[i]; i++) {
 		_cleanup_strv_free_ char **w = NULL;
+		bool line_ids = false;
 
 		r = config_words(lines[i], &w, NULL);
 		if (r < 0)
@@ -199,6 +501,8 @@ static int vfio_options(char **lines, char ***plines, char *const *ids, const ch
 		if (first < 0)
 			first = (ssize_t)i;
 		for (size_t k = 2; w[k]; k++) {
+			if (startswith(w[k], "ids=") && (k == 2 || !line_ids))
+				line_ids = true;
 			if (startswith(w[k], "ids=") && with_ids < 0)
 				with_ids = (ssize_t)i;
 			if (startswith(w[k], "disable_vga=")) {
@@ -208,6 +512,7 @@ static int vfio_options(char **lines, char ***plines, char *const *ids, const ch
 					return -ENOMEM;
 			}
 		}
+		n_ids_lines += line_ids;
 		r = ids_of_words(w, &have);
 		if (r < 0)
 			return r;
@@ -219,6 +524,12 @@ static int vfio_options(char **lines, char ***plines, char *const *ids, const ch
 		r = diag_add(d, DIAG_WARN, "hostcfg-disable-vga",
 			     "Set disable_vga=1 unless the host needs VGA decoding on that GPU",
 			     "%s has disable_vga=%s: left as it is", name, dv);
+		if (r < 0)
+			return r;
+	}
+	if (n_ids_lines > 1) {
+		/* the kernel keeps the last ids= it is given: one line must hold them all */
+		r = vfio_ids_merge(lines, (size_t)with_ids, have, name, d);
 		if (r < 0)
 			return r;
 	}
@@ -328,6 +639,53 @@ static int vfio_softdep(char ***plines, const char *mod)
 	return strv_extendf(plines, "softdep %s pre: vfio-pci", mod);
 }
 
+/* In the file gpurun writes: each malformed `options vfio-pci` line rewritten (vfio_line_fix()),
+ * directives run into it put on lines of their own below it; a WARN says what changed. */
+static int vfio_repair(char ***plines, const char *name, struct diag_list *d)
+{
+	int r;
+
+	for (size_t i = 0; (*plines)[i]; i++) {
+		_cleanup_strv_free_ char **w = NULL, **fixed = NULL, **extra = NULL;
+		_cleanup_free_ char *comment = NULL, *probs = NULL;
+		size_t n, ne;
+		char **x;
+
+		r = config_words((*plines)[i], &w, &comment);
+		if (r < 0)
+			return r;
+		if (!is_vfio_pci_options(w))
+			continue;
+		r = vfio_line_fix(w, &fixed, &extra, &probs);
+		if (r < 0)
+			return r;
+		if (!probs)
+			continue;
+		r = diag_add(d, DIAG_WARN, "hostcfg-modprobe-malformed",
+			     "Check the rewritten line in the diff below",
+			     "%s:%zu: malformed vfio-pci options line, rewritten: %s", name, i + 1,
+			     probs);
+		if (r < 0)
+			return r;
+		r = rebuild_line(*plines, i, fixed, comment);
+		if (r < 0)
+			return r;
+		n = strv_length(*plines);
+		ne = strv_length(extra);
+		if (ne == 0)
+			continue;
+		x = realloc(*plines, (n + ne + 1) * sizeof(char *));
+		if (!x)
+			return -ENOMEM;
+		*plines = x;
+		memmove(x + i + 1 + ne, x + i + 1, (n - i) * sizeof(char *));
+		for (size_t k = 0; k < ne; k++)
+			x[i + 1 + k] = TAKE_PTR(extra[k]);
+		i += ne;
+	}
+	return 0;
+}
+
 static int vfio_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
 		     const char *name, struct diag_list *d, char **ret, struct error *err)
 {
@@ -343,6 +701,9 @@ static int vfio_edit(const char *buf, size_t len, char *const *ids, char *const 
 		if (r < 0)
 			return r;
 	}
+	r = vfio_repair(&lines, name, d);
+	if (r < 0)
+		return r;
 	r = vfio_options(lines, &lines, ids, name, d);
 	if (r < 0)
 		return r;

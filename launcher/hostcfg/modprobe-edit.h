@@ -31,6 +31,18 @@ int modprobe_modules_load_edit(const char *buf, size_t len, char *const *mods, c
  * (inserted into an existing softdep line of MOD). */
 int modprobe_vfio_edit(const char *buf, size_t len, char *const *ids, char *const *softdeps,
 		       const char *name, struct diag_list *d, char **ret, struct error *err);
+/* Malformed `options vfio-pci` lines — a word that is no vfio-pci parameter, a directive run
+ * into the line (`... disable_vga=1 softdep radeon pre: vfio-pci`), an id that is not
+ * VENDOR:DEVICE (`ids=(1002:164e,1002:1640)`), a boolean that is not one — are never merged
+ * into. modprobe_vfio_edit() rewrites them in the file it edits (ids in brackets or quotes read
+ * without them, a run-in directive moved to its own line, the rest dropped: the kernel ignores
+ * it anyway), each a WARN "hostcfg-modprobe-malformed" naming @name:LINE; several ids= lines
+ * (the kernel keeps the last) become one, a WARN "hostcfg-modprobe-conflict".
+ * modprobe_vfio_lint() is for the files gpurun does not write: each malformed line is a FAIL
+ * "hostcfg-modprobe-malformed" naming @name:LINE whose fix is the correct line; the file is
+ * not changed. Returns the number of malformed lines, or a negative errno. */
+int modprobe_vfio_lint(const char *buf, size_t len, const char *name, struct diag_list *d,
+		       struct error *err);
 /* blacklist-gpu.conf: `blacklist MOD` for each of @mods not yet there. */
 int modprobe_blacklist_edit(const char *buf, size_t len, char *const *mods, char **ret,
 			    struct error *err);

@@ -272,6 +272,38 @@ else
 	skip "libfault.so not built"
 fi
 
+# --- issue 13: shell quoting, blocks, `--`, malformed vfio-pci lines, group viability -------
+# golden_diff NAME HOST DEVICE: the plan's diffs on HOST + overlay NAME equal NAME/expected.diff
+# (GPURUN_UPDATE_GOLDEN=1 rewrites it)
+golden_diff() {
+	fresh "$2" "$1"
+	expect_rc 0 "$1: plan" hc --device "$3"
+	sed -n '/^--- /,/^Then:$/p' "$T/out" | sed '$d' >"$T/diff"
+	golden "$1: golden diff" "$T/diff" "$HC/$1/expected.diff"
+}
+golden_diff grub-escaped shared-group 1002:73df
+contains "escaped space: one word, rewritten in double quotes" "$T/out" '^\+GRUB_CMDLINE_LINUX_DEFAULT="quiet splash amd_iommu=on iommu=pt'
+contains "group not viable: said as check says it" "$T/out" '^FAIL  IOMMU group 15 is not viable: it also holds 0000:0c:00.0'
+expect_rc 0 "grub-escaped: apply" hc --device 1002:73df --apply
+contains "grub-escaped: applied" "$T/root/etc/default/grub" '^GRUB_CMDLINE_LINUX_DEFAULT="quiet splash amd_iommu=on iommu=pt initcall_blacklist=sysfb_init"$'
+expect_rc 0 "grub-escaped: second run" hc --device 1002:73df
+contains "grub-escaped: nothing left to change" "$T/out" '^Nothing to change'
+expect_rc 0 "grub-escaped: revert" hc --revert
+unchanged "grub-escaped: revert restores every file"
+golden_diff pve-dashdash strix-halo 1002:1586
+golden_diff guide-vfio strix-halo 1002:1586
+contains "own vfio.conf: malformed line reported with its line" "$T/out" '^WARN  /etc/modprobe.d/vfio.conf:2: malformed vfio-pci options line, rewritten'
+contains "group viable: PASS" "$T/out" '^PASS  IOMMU group 14 is viable'
+fresh strix-halo guide-foreign
+expect_rc 2 "foreign malformed vfio-pci line: refused" hc --device 1002:1586 --apply
+contains "names file and line" "$T/out" '^FAIL  /etc/modprobe.d/gpu-passthrough.conf:2: malformed vfio-pci options line, left as it is'
+contains "gives the correct line" "$T/out" "fix: Replace that line with 'options vfio-pci ids=1002:1586,1002:1640 disable_vga=1' and 'softdep amdgpu pre: vfio-pci'"
+unchanged "foreign malformed line: nothing written"
+fresh shared-group grub-if-block
+expect_rc 2 "assignment inside an if block: refused" hc --device 1002:73df --apply
+contains "names the line" "$T/out" '^FAIL  /etc/default/grub:4: cannot edit this file safely: GRUB_CMDLINE_LINUX_DEFAULT is set inside a compound command'
+unchanged "if block: nothing written"
+
 # --- usage ---------------------------------------------------------------------------------
 fresh strix-halo
 expect_rc 2 "no device" hc

@@ -72,7 +72,7 @@ static void test_cmdline_missing(void **state)
 
 	(void)state;
 	/* iommu=soft is the user's: warn, keep it, do not add iommu=pt next to it */
-	assert_int_equal(cmdline_missing(p1, want, "/etc/kernel/cmdline", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p1, NULL, want, "/etc/kernel/cmdline", &d, &add), 0);
 	assert_int_equal(strv_length(add), 1);
 	assert_string_equal(add[0], "amd_iommu=on");
 	x = find_diag(&d, DIAG_WARN, "hostcfg-conflict");
@@ -83,12 +83,12 @@ static void test_cmdline_missing(void **state)
 	diag_list_clear(&d);
 
 	/* comma lists count */
-	assert_int_equal(cmdline_missing(p2, w2, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p2, NULL, w2, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 0);
 	assert_int_equal(d.n, 0);
 	add = strv_free(add);
 
-	assert_int_equal(cmdline_missing(p3, want, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(p3, NULL, want, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 2);
 	assert_string_equal(add[0], "iommu=pt");
 	assert_non_null(find_diag(&d, DIAG_WARN, "hostcfg-conflict"));
@@ -96,7 +96,7 @@ static void test_cmdline_missing(void **state)
 	diag_list_clear(&d);
 
 	/* nothing present: everything, in order, once */
-	assert_int_equal(cmdline_missing(NULL, want, "x", &d, &add), 0);
+	assert_int_equal(cmdline_missing(NULL, NULL, want, "x", &d, &add), 0);
 	assert_int_equal(strv_length(add), 3);
 	assert_string_equal(add[2], "initcall_blacklist=sysfb_init");
 	strv_free(add);
@@ -200,6 +200,16 @@ static void test_grub_edit(void **state)
 	assert_int_equal(bootloader_file_cmdline(HOSTCFG_FILE_MODPROBE, "x\n", 2, &tok, &err),
 			 -EINVAL);
 	assert_non_null(strstr(err.message, "'modprobe'"));
+	error_clear(&err);
+	/* /etc/kernel/cmdline: what follows `--` goes to init, not the kernel (check's pending
+	 * state must not count it as configured) */
+	assert_int_equal(bootloader_file_cmdline(HOSTCFG_FILE_CMDLINE,
+						 "root=ZFS=rpool -- amd_iommu=on\n", 31, &tok,
+						 &err),
+			 0);
+	assert_string_equal(tok[0], "root=ZFS=rpool");
+	assert_null(tok[1]);
+	tok = strv_free(tok);
 }
 
 static void test_entry_edit(void **state)
