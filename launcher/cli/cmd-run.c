@@ -212,7 +212,7 @@ int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms)
 
 int cmd_run_guard_signals(void)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
 	int r;
 
 	if (sigaction(SIGPIPE, &ign, NULL) < 0)
@@ -220,6 +220,11 @@ int cmd_run_guard_signals(void)
 	r = runner_block_signals(NULL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to block signals: %m");
+	/* a shell starts a background job (`gpurun bind ... &` in a script) with SIGINT and SIGQUIT
+	 * ignored: blocked now, they are to revert like SIGTERM, not be dropped (SIGHUP stays as
+	 * inherited: under nohup, a hangup is not the user's stop) */
+	if (sigaction(SIGINT, &dfl, NULL) < 0 || sigaction(SIGQUIT, &dfl, NULL) < 0)
+		return log_error_errno(negative_errno(), "Failed to reset SIGINT/SIGQUIT: %m");
 	return 0;
 }
 

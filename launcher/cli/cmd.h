@@ -233,7 +233,9 @@ int cmd_run_create_journal(struct ctx *c, const char *vm, const char *release,
 int cmd_run_revert(struct ctx *c, struct journal *j, unsigned timeout_ms);
 /* Before the first host change of run/bind: SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGCHLD)
  * blocked, so each leads to the revert (seen between steps, passed to the guest while it runs);
- * SIGPIPE ignored, so a closed stderr cannot end gpurun before its revert. */
+ * SIGINT and SIGQUIT taken back from an inherited SIG_IGN (a shell's background job), SIGHUP
+ * left as inherited (nohup); SIGPIPE ignored, so a closed stderr cannot end gpurun before its
+ * revert. */
 int cmd_run_guard_signals(void);
 /* After prepare_plan()/prepare_addresses() failed with @err: with nothing in @j nothing was
  * changed ("Refusing: ...", the journal goes); otherwise everything in @j is reverted, whatever

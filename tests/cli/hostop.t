@@ -131,6 +131,9 @@ for sig in QUIT HUP; do
 	"$GPURUN" --root "$T/root" bind "$T/w.profile" >"$T/bg.out" 2>"$T/bg.err" &
 	P=$!
 	wait_file "$T/fk.err" "$AUD unbound from snd_hda_intel"
+	# started with `&` from sh: SIGINT and SIGQUIT came ignored; gpurun takes them back
+	ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$P/status")
+	check "SIG$sig: SIGINT and SIGQUIT are not left ignored (SigIgn $ign)" test $((0x$ign & 0x6)) -eq 0
 	kill -$sig $P
 	wait $P
 	rc=$?

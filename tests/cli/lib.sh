@@ -63,6 +63,9 @@ wait_gone() {
 FAKE=${GPURUN_BUILD:-build}/tools/fake-kernel
 FK=
 fake_kernel_start() {
+	# the files of the last fake kernel go first: the redirections below happen in the child,
+	# and until it runs, its predecessor's "ready" and log lines would still be read
+	rm -f "$T/fk.out" "$T/fk.err"
 	"$FAKE" "$@" >"$T/fk.out" 2>"$T/fk.err" &
 	FK=$!
 	wait_file "$T/fk.out" ready
