@@ -274,7 +274,7 @@ if [ -d "$FIX/desktop-dgpu" ]; then
 	fresh desktop-dgpu fedora-bls
 	prep_grubby
 	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
-	expect_rc 1 "grubby fails" env FAKE_GRUBBY_FAIL=1 "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
+	expect_rc 1 "grubby fails" env FAKE_GRUBBY_FAIL=args "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
 	contains "grubby fails: says so" "$T/err" "Failed to write /usr/sbin/grubby: '--update-kernel=ALL --args=intel_iommu=on iommu=pt' failed with exit status 1"
 	unchanged "grubby fails: /etc as it was"
 	check "grubby fails: no backup left" test -z "$(ls "$T/root/etc/gpurun/backup" 2>/dev/null)"
@@ -283,7 +283,7 @@ if [ -d "$FIX/desktop-dgpu" ]; then
 	prep_grubby
 	expect_rc 0 "grubby under --root, no seam" env -u GPURUN_TEST_ROOT_TOOLS "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
 	contains "... skipped" "$T/out" '^skipped: --root is not /: /usr/sbin/grubby --update-kernel=ALL'
-	check "... entries untouched" diff -r "$FIX/desktop-dgpu/boot/loader" "$T/root/boot/loader" -x '*.conf'
+	check "... entries untouched" diff -r "$HC/fedora-bls/boot/loader" "$T/root/boot/loader"
 fi
 if [ -d "$FIX/iommu-off" ] && command -v python3 >/dev/null; then
 	fresh iommu-off pop-kernelstub
