@@ -64,7 +64,8 @@ static char *quoted(char *const *argv)
 		if (!strchr(argv[i], ' '))
 			(void)strv_extend(&q, argv[i]);
 		else if (eq && argv[i][0] == '-')
-			(void)strv_extendf(&q, "%.*s\"%s\"", (int)(eq - argv[i] + 1), argv[i], eq + 1);
+			(void)strv_extendf(&q, "%.*s\"%s\"", (int)(eq - argv[i] + 1), argv[i],
+					   eq + 1);
 		else
 			(void)strv_extendf(&q, "\"%s\"", argv[i]);
 	}

@@ -421,8 +421,9 @@ static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct b
 			if (q < 0) {
 				_cleanup_free_ char *why = error_format(&e);
 
-				if (rb && (q = strv_extendf(&rb->not_restored, "the boot entries (%s)",
-							    strna(why))) < 0) {
+				if (rb &&
+				    (q = strv_extendf(&rb->not_restored, "the boot entries (%s)",
+						      strna(why))) < 0) {
 					r = q;
 					goto out;
 				}
@@ -482,7 +483,8 @@ static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct b
 			else {
 				_cleanup_free_ char *why = error_format(&e);
 
-				q = strv_extendf(&not_restored, "the boot entries (%s)", strna(why));
+				q = strv_extendf(&not_restored, "the boot entries (%s)",
+						 strna(why));
 			}
 			if (q < 0) {
 				r = q;

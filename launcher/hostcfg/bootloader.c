@@ -253,8 +253,7 @@ static int sdboot_edit(enum hostcfg_file_kind kind, const char *buf, size_t len,
  * GRUB_CMDLINE_LINUX(_DEFAULT) when GRUB_ENABLE_BLSCFG is on, so /etc/default/grub must say the
  * same or the next grub2-mkconfig drops them. */
 
-static int fedora_detect(const struct ctx *c, const struct bootloader_probe *p,
-			 char **ret_evidence)
+static int fedora_detect(const struct ctx *c, const struct bootloader_probe *p, char **ret_evidence)
 {
 	if (!p->grubby || !p->entries_boot ||
 	    !(strv_contains(p->os_ids, "fedora") || strv_contains(p->os_ids, "rhel")))
@@ -543,7 +542,8 @@ static int kernelstub_options(const char *buf, size_t len, char ***ret, struct e
 			if (!json_object_is_type(o, json_type_string))
 				r = error_set(err, EINVAL, "kernel_options: not a list of strings");
 			else
-				r = error_set_errno(err, strv_extend(&l, json_object_get_string(o)));
+				r = error_set_errno(err,
+						    strv_extend(&l, json_object_get_string(o)));
 		}
 	} else
 		r = error_set(err, EINVAL, "kernel_options: not a list of strings");
@@ -555,8 +555,8 @@ static int kernelstub_options(const char *buf, size_t len, char ***ret, struct e
 	return 0;
 }
 
-int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params,
-			 bool remove, char ***ret)
+int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params, bool remove,
+			 char ***ret)
 {
 	_cleanup_free_ char *j = strv_join(params, " "), *a = NULL;
 

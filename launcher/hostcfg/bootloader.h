@@ -32,8 +32,8 @@ struct bootloader_probe {
 	char *kstub_cfg; /* ROOT/etc/kernelstub/configuration */
 	bool has_kcmd, has_uuids, has_grub, has_kstub_cfg;
 	bool entries_boot; /* loader entries under ROOT/boot/loader/entries */
-	bool has_pve;  /* ROOT/etc/pve is a directory */
-	bool grub_dir; /* ROOT/boot/grub or ROOT/boot/grub2 exists */
+	bool has_pve;	   /* ROOT/etc/pve is a directory */
+	bool grub_dir;	   /* ROOT/boot/grub or ROOT/boot/grub2 exists */
 };
 
 struct bootloader_ops {
@@ -70,8 +70,8 @@ int bootloader_edit(enum hostcfg_boot boot, enum hostcfg_file_kind kind, const c
 /* The command that has @tool (full path @path) add @params to every boot entry, or with
  * @remove take them out again: grubby --update-kernel=ALL --args="P..." (--remove-args=),
  * kernelstub -a "P..." (-d). -EINVAL for HOSTCFG_TOOL_NONE, -ENOMEM. */
-int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params,
-			 bool remove, char ***ret);
+int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params, bool remove,
+			 char ***ret);
 
 /* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY, TOOL_STATE: a
  * BLS entry's options, or kernelstub's JSON "user": {"kernel_options"}; a NULL

@@ -42,9 +42,9 @@ enum hostcfg_boot {
 	HOSTCFG_BOOT_PROXMOX_SDBOOT, /* etc/kernel/cmdline + etc/kernel/proxmox-boot-uuids */
 	HOSTCFG_BOOT_PROXMOX_GRUB,   /* etc/pve or proxmox-boot-uuids, with etc/default/grub */
 	HOSTCFG_BOOT_KERNELSTUB,     /* Pop!_OS: etc/kernelstub/configuration, kernelstub -a */
-	HOSTCFG_BOOT_FEDORA_BLS,     /* Fedora/RHEL: grubby --update-kernel=ALL + etc/default/grub */
-	HOSTCFG_BOOT_GRUB,	     /* etc/default/grub */
-	HOSTCFG_BOOT_SDBOOT,	     /* etc/kernel/cmdline (kernel-install) and/or loader entries */
+	HOSTCFG_BOOT_FEDORA_BLS, /* Fedora/RHEL: grubby --update-kernel=ALL + etc/default/grub */
+	HOSTCFG_BOOT_GRUB,	 /* etc/default/grub */
+	HOSTCFG_BOOT_SDBOOT,	 /* etc/kernel/cmdline (kernel-install) and/or loader entries */
 	HOSTCFG_BOOT_UNKNOWN,
 	_HOSTCFG_BOOT_MAX,
 };
@@ -97,7 +97,7 @@ DECLARE_STRING_TABLE_LOOKUP(hostcfg_tool, enum hostcfg_tool);
 struct hostcfg_tool_run {
 	enum hostcfg_tool tool; /* HOSTCFG_TOOL_NONE: the bootloader has no such tool */
 	char *path;		/* full path under the roots of the installed tool */
-	char **add; /* hostcfg_compute(): the parameters it is to add; NULL or empty: none */
+	char **add;   /* hostcfg_compute(): the parameters it is to add; NULL or empty: none */
 	bool skipped; /* backup_apply(): not run, --root is not / (hostcfg/backup.h) */
 };
 
