@@ -51,7 +51,8 @@ void backup_rollback_done(struct backup_rollback *rb);
 int backup_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct backup_rollback *rb,
 		 struct error *err);
 
-/* Restore the newest backup that was not reverted yet: saved files are written back
+/* Restore the newest backup that was not reverted yet: the boot tool's undo runs first (on the
+ * real root only), then saved files are written back
  * atomically, files that did not exist are removed (and the directories the apply created, if
  * empty); the backup dir is then renamed to "reverted-<timestamp>". -ENOENT when there is
  * none. *ret_backup names the backup used, *ret_files the host names restored (strv, a removed
