@@ -12,6 +12,7 @@
 #include "host/profile-load.h"
 #include "host/remote.h"
 #include "hostcfg/backup.h"
+#include "hostcfg/bootloader.h"
 #include "hostcfg/diff.h"
 #include "hostcfg/hostcfg.h"
 #include "util/error.h"
@@ -40,9 +41,42 @@ static void json_strv(char *const *l)
 	printf("]");
 }
 
-/* --json: the plan as data (the same diffs and diagnostics as the text). */
-static int print_json(const struct hostcfg *cfg, const struct diag_list *d)
+/* The boot tool's command as the host runs it (host path), or NULL when it has nothing to do. */
+static char **tool_argv(const struct ctx *c, const struct hostcfg *cfg)
 {
+	char **argv = NULL;
+
+	if (cfg->tool.tool == HOSTCFG_TOOL_NONE || strv_length(cfg->tool.add) == 0 ||
+	    bootloader_tool_argv(cfg->tool.tool, hostcfg_host_name(c, cfg->tool.path),
+				 cfg->tool.add, false, &argv) < 0)
+		return NULL;
+	return argv;
+}
+
+/* argv as a shell would take it back: words with a space in double quotes */
+static char *quoted(char *const *argv)
+{
+	_cleanup_strv_free_ char **q = strv_new_empty();
+
+	for (size_t i = 0; q && argv[i]; i++) {
+		const char *eq = strchr(argv[i], '=');
+
+		if (!strchr(argv[i], ' '))
+			(void)strv_extend(&q, argv[i]);
+		else if (eq && argv[i][0] == '-')
+			(void)strv_extendf(&q, "%.*s\"%s\"", (int)(eq - argv[i] + 1), argv[i],
+					   eq + 1);
+		else
+			(void)strv_extendf(&q, "\"%s\"", argv[i]);
+	}
+	return q ? strv_join(q, " ") : NULL;
+}
+
+/* --json: the plan as data (the same diffs and diagnostics as the text). */
+static int print_json(const struct ctx *c, const struct hostcfg *cfg, const struct diag_list *d)
+{
+	_cleanup_strv_free_ char **tool = tool_argv(c, cfg);
+
 	printf("{\"bootloader\":");
 	json_string(stdout, hostcfg_boot_to_string(cfg->boot));
 	printf(",\"evidence\":");
@@ -69,10 +103,14 @@ static int print_json(const struct hostcfg *cfg, const struct diag_list *d)
 		printf("}");
 	}
 	printf("],\"commands\":[");
-	if (cfg->refresh_argv)
+	if (tool)
+		json_strv(tool);
+	if (cfg->refresh_argv) {
+		printf("%s", tool ? "," : "");
 		json_strv(cfg->refresh_argv);
+	}
 	if (cfg->initramfs_argv) {
-		printf("%s", cfg->refresh_argv ? "," : "");
+		printf("%s", tool || cfg->refresh_argv ? "," : "");
 		json_strv(cfg->initramfs_argv);
 	}
 	printf("],\"checks\":");
@@ -112,17 +150,24 @@ static bool run_commands(const struct ctx *c, char **const *cmds, size_t n)
 	return ok;
 }
 
-static void print_commands(const struct hostcfg *cfg)
+static void print_commands(const struct ctx *c, const struct hostcfg *cfg)
 {
+	_cleanup_strv_free_ char **tool = tool_argv(c, cfg);
+	_cleanup_free_ char *tline = tool ? quoted(tool) : NULL;
 	_cleanup_free_ char *refresh = cfg->refresh_argv ? strv_join(cfg->refresh_argv, " ") : NULL;
 	_cleanup_free_ char *initrd =
 	    cfg->initramfs_argv ? strv_join(cfg->initramfs_argv, " ") : NULL;
 
+	if (tline)
+		printf("Run (with the backup; --revert undoes it):\n  %s\n", tline);
 	printf("Then:\n");
 	if (refresh)
 		printf("  %s\n", refresh);
 	else if (cfg->boot == HOSTCFG_BOOT_SDBOOT)
 		printf("  (no bootloader refresh: systemd-boot reads the entries directly)\n");
+	else if (cfg->tool.tool != HOSTCFG_TOOL_NONE)
+		printf("  (no bootloader refresh: %s writes the boot entries itself)\n",
+		       hostcfg_tool_to_string(cfg->tool.tool));
 	if (initrd)
 		printf("  %s\n", initrd);
 	else
@@ -346,7 +391,7 @@ int cmd_host_config(int argc, char **argv)
 
 		if (changed == 0 && hostcfg_read_state(c, &st) >= 0)
 			(void)hostcfg_pending(h, st, &d);
-		r = print_json(cfg, &d);
+		r = print_json(c, cfg, &d);
 		diag_list_clear(&d);
 		if (r < 0)
 			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
@@ -387,7 +432,7 @@ int cmd_host_config(int argc, char **argv)
 			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;
 		fputs(diff, stdout);
 	}
-	print_commands(cfg);
+	print_commands(c, cfg);
 	if (!apply) {
 		printf("Nothing was changed: run `gpurun host-config --apply` with the same "
 		       "arguments to write this.\n");
@@ -421,6 +466,14 @@ int cmd_host_config(int argc, char **argv)
 		return EXIT_FAILURE_OP;
 	}
 	printf("Written (backup in %s; `gpurun host-config --revert` restores it).\n", backup);
+	{
+		_cleanup_strv_free_ char **tool = tool_argv(c, cfg);
+		_cleanup_free_ char *tline = tool ? quoted(tool) : NULL;
+
+		if (tline)
+			printf("%s: %s\n", cfg->tool.skipped ? "skipped: --root is not /" : "ran",
+			       tline);
+	}
 	{
 		char **cmds[] = { cfg->refresh_argv, cfg->initramfs_argv };
 

@@ -17,6 +17,7 @@
 #include "host/ctx.h"
 #include "host/hostfs.h"
 #include "hostcfg/backup.h"
+#include "hostcfg/bootloader.h"
 #include "util/fileio.h"
 #include "util/lines.h"
 #include "util/strutil.h"
@@ -214,6 +215,41 @@ void backup_rollback_done(struct backup_rollback *rb)
 	rb->not_restored = strv_free(rb->not_restored);
 }
 
+/* Boot tools change the real machine's boot entries, whatever --root says: they run only on the
+ * real root. GPURUN_TEST_ROOT_TOOLS (secure_getenv) lets the fixture tests run the fake ones
+ * installed under --root (tests/tools/fake-grubby, fake-kernelstub), which edit the root. */
+static bool tools_run(const struct ctx *c)
+{
+	return c->real_root || secure_getenv("GPURUN_TEST_ROOT_TOOLS");
+}
+
+/* Run @tool at @path (full, under the roots) to add (or, @remove, take out) @params. 0 also when
+ * skipped (*ret_skipped); a failure names the tool (host name) in @err. */
+static int run_tool(struct ctx *c, enum hostcfg_tool tool, const char *path, char *const *params,
+		    bool remove, bool *ret_skipped, struct error *err)
+{
+	_cleanup_strv_free_ char **argv = NULL;
+	_cleanup_free_ char *line = NULL;
+	int r;
+
+	if (ret_skipped)
+		*ret_skipped = !tools_run(c);
+	if (!tools_run(c))
+		return 0;
+	r = bootloader_tool_argv(tool, path, params, remove, &argv);
+	if (r < 0)
+		return r;
+	line = strv_join(argv + 1, " ");
+	r = hostcfg_run(argv);
+	if (r < 0)
+		return error_set_line(err, -r, hostcfg_host_name(c, path), 0,
+				      "could not be started (%s)", strna(line));
+	if (r > 0)
+		return error_set_line(err, EIO, hostcfg_host_name(c, path), 0,
+				      "'%s' failed with exit status %d", strna(line), r);
+	return 0;
+}
+
 /* Per changed file of an apply: where it is written and who owns it. */
 struct target {
 	char *path; /* symlinks followed */
@@ -267,6 +303,18 @@ static int make_backup(struct ctx *c, struct hostcfg *cfg, const char *base, str
 	}
 	for (char **i = created; *i; i++)
 		fprintf(m, "mkdir %s\n", hostcfg_host_name(c, *i));
+	if (cfg->tool.tool != HOSTCFG_TOOL_NONE && strv_length(cfg->tool.add) > 0) {
+		_cleanup_free_ char *j = strv_join(cfg->tool.add, " ");
+
+		if (!j) {
+			fclose(m);
+			rm_rf(tmp);
+			return -ENOMEM;
+		}
+		/* written before the tool runs: --revert takes out what it may have added */
+		fprintf(m, "undo %s %s %s\n", hostcfg_tool_to_string(cfg->tool.tool),
+			hostcfg_host_name(c, cfg->tool.path), j);
+	}
 	for (size_t i = 0; i < cfg->n_files; i++) {
 		struct hostcfg_file *f = &cfg->files[i];
 		_cleanup_free_ char *b = NULL;
@@ -316,6 +364,7 @@ static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct b
 	_cleanup_strv_free_ char **created = NULL, **restored = NULL, **not_restored = NULL;
 	_cleanup_close_ int lock = -1;
 	struct target *tg = NULL;
+	bool use_tool;
 	int r;
 
 	r = base_dir(c, &base);
@@ -351,6 +400,40 @@ static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct b
 		r = make_backup(c, cfg, base, tg, created, &dir);
 	if (r < 0)
 		goto out;
+	use_tool = cfg->tool.tool != HOSTCFG_TOOL_NONE && strv_length(cfg->tool.add) > 0;
+	if (use_tool) {
+		r = run_tool(c, cfg->tool.tool, cfg->tool.path, cfg->tool.add, false,
+			     &cfg->tool.skipped, err);
+		if (r < 0) {
+			/* it may have changed some entries before it failed */
+			_cleanup_(error_clear) struct error e = {};
+			int q = run_tool(c, cfg->tool.tool, cfg->tool.path, cfg->tool.add, true,
+					 NULL, &e);
+
+			if (rb) {
+				rb->restored = strv_new_empty();
+				rb->not_restored = strv_new_empty();
+				if (!rb->restored || !rb->not_restored) {
+					r = -ENOMEM;
+					goto out;
+				}
+			}
+			if (q < 0) {
+				_cleanup_free_ char *why = error_format(&e);
+
+				if (rb &&
+				    (q = strv_extendf(&rb->not_restored, "the boot entries (%s)",
+						      strna(why))) < 0) {
+					r = q;
+					goto out;
+				}
+				if (rb)
+					rb->kept = TAKE_PTR(dir);
+			} else
+				rm_rf(dir);
+			goto out;
+		}
+	}
 
 	for (size_t i = 0; i < cfg->n_files; i++) {
 		struct hostcfg_file *f = &cfg->files[i];
@@ -384,6 +467,25 @@ static int apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct b
 				q = strv_extend(&restored, g->name);
 			else
 				q = strv_extendf(&not_restored, "%s (%s)", g->name, strerror(-q));
+			if (q < 0) {
+				r = q;
+				goto out;
+			}
+		}
+		if (use_tool) {
+			_cleanup_(error_clear) struct error e = {};
+			int q = run_tool(c, cfg->tool.tool, cfg->tool.path, cfg->tool.add, true,
+					 NULL, &e);
+
+			if (q >= 0)
+				q = strv_extendf(&restored, "the boot entries (%s)",
+						 hostcfg_host_name(c, cfg->tool.path));
+			else {
+				_cleanup_free_ char *why = error_format(&e);
+
+				q = strv_extendf(&not_restored, "the boot entries (%s)",
+						 strna(why));
+			}
 			if (q < 0) {
 				r = q;
 				goto out;
@@ -475,6 +577,40 @@ static bool changed_since(const char *path, const struct restore_item *it)
 	return true;
 }
 
+/* What a boot tool added, from the manifest's "undo TOOL PATH PARAM..." line. */
+struct tool_undo {
+	enum hostcfg_tool tool; /* HOSTCFG_TOOL_NONE: no such line */
+	char *path;		/* host name */
+	char **params;
+};
+
+/* "undo TOOL PATH PARAM...": a known tool, at a path named after it (the manifest is data: it
+ * names what to undo, never a program of its own choosing); 0 or -EBADMSG. */
+static int parse_undo(const char *l, struct tool_undo *u)
+{
+	_cleanup_strv_free_ char **w = NULL;
+	const char *base;
+	int t;
+
+	if (u->tool != HOSTCFG_TOOL_NONE || strv_split(l + 5, " ", &w) < 0 || strv_length(w) < 3)
+		return -EBADMSG;
+	t = hostcfg_tool_from_string(w[0]);
+	if (t <= HOSTCFG_TOOL_NONE || !name_ok(w[1]))
+		return -EBADMSG;
+	base = strrchr(w[1], '/') + 1;
+	if (!streq(base, w[0]))
+		return -EBADMSG;
+	for (char **p = w + 2; *p; p++)
+		if (!**p || strpbrk(*p, "\"'\\\t"))
+			return -EBADMSG;
+	u->path = strdup(w[1]);
+	u->params = strv_copy(w + 2);
+	if (!u->path || !u->params)
+		return -ENOMEM;
+	u->tool = t;
+	return 0;
+}
+
 /* One manifest line into items[*n] (or onto an earlier item: owner, wrote); 0 or -EBADMSG. */
 static int parse_line(const char *l, struct restore_item *items, size_t *n, const char *dir)
 {
@@ -548,6 +684,7 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 	_cleanup_strv_free_ char **lines = NULL, **files = strv_new_empty(), **changed = NULL;
 	_cleanup_close_ int lock = -1;
 	struct restore_item *items = NULL;
+	struct tool_undo undo = {};
 	size_t n = 0, len = 0;
 	struct dirent **list = NULL;
 	const char *mname;
@@ -602,7 +739,10 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 	if (!items)
 		return -ENOMEM;
 	for (size_t i = 0; lines[i]; i++) {
-		r = parse_line(lines[i], items, &n, dir);
+		if (startswith(lines[i], "undo "))
+			r = parse_undo(lines[i], &undo);
+		else
+			r = parse_line(lines[i], items, &n, dir);
 		if (r == -EBADMSG)
 			r = error_set_line(
 			    err, EBADMSG, mname, (unsigned)i + 1,
@@ -610,7 +750,8 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 			    "UID:GID "
 			    "NAME' or 'wrote LEN:HASH NAME' with NAME an absolute path without . "
 			    "or "
-			    ".. (owner and wrote after the file's saved or absent line)");
+			    ".. (owner and wrote after the file's saved or absent line), or one "
+			    "'undo grubby|kernelstub PATH PARAM...'");
 		else if (r == -ENODATA) {
 			/* not "no backup" (-ENOENT): this one is incomplete */
 			_cleanup_free_ char *b = path_join(dir, strchr(lines[i] + 6, ' ') + 1);
@@ -654,6 +795,21 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 		    changed[1] ? " (and so did " : "", changed[1] ? strempty(others) : "",
 		    changed[1] ? ")" : "", hostcfg_host_name(c, dir));
 		goto out;
+	}
+
+	/* the boot tool first: what it added to the entries comes out (a no-op for what it did
+	 * not add, so a second --revert can repeat it) */
+	if (undo.tool != HOSTCFG_TOOL_NONE) {
+		_cleanup_free_ char *p = strdup_printf("%s%s", c->root, undo.path);
+
+		r = p ? run_tool(c, undo.tool, p, undo.params, true, NULL, err) : -ENOMEM;
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0)
+			first_err = r;
+		else if ((r = strv_extendf(&files, "the boot entries (%s %s)", undo.path,
+					   tools_run(c) ? "ran" : "skipped: --root is not /")) < 0)
+			goto out;
 	}
 
 	/* keep going past a failing file: restore as much as possible */
@@ -711,6 +867,8 @@ static int revert(struct ctx *c, char **ret_backup, char ***ret_files, struct er
 	r = 0;
 out:
 	restore_items_free(items, n + 1);
+	free(undo.path);
+	strv_free(undo.params);
 	return r;
 }
 

@@ -7,7 +7,9 @@
  * "mkdir NAME" for each directory the writes create, then one line per file, "saved MODE NAME"
  * (octal mode) or "absent NAME", each followed by "owner UID:GID NAME" (saved files) and
  * "wrote LEN:HASH NAME" (what apply wrote: its length and FNV-1a 64 hash, hex); NAME is the
- * host path and runs to the end of the line. A reverted backup is renamed
+ * host path and runs to the end of the line; when a boot tool sets the parameters
+ * (hostcfg.tool), one "undo TOOL PATH PARAM..." line (grubby or kernelstub, its host path, the
+ * parameters it is to add), written before the tool runs. A reverted backup is renamed
  * "reverted-<timestamp>".
  *
  * Errors are negative errno values; @err (may be NULL) is filled on failure (util/error.h),
@@ -37,7 +39,11 @@ void backup_rollback_done(struct backup_rollback *rb);
  * - A file that is a symlink is written through it (its target under the root changes, the link
  *   stays); the new file keeps the owner and mode of the one it replaces. The manifest records
  *   the owner ("owner UID:GID NAME") and what was written ("wrote LEN:HASH NAME").
- * - If a write fails, the files already written are put back from the backup; @err->file is
+ * - A boot tool (cfg->tool with parameters to add) runs once the backup is published, before the
+ *   first file is written, only on the real root (else cfg->tool.skipped); failing (-EIO, @err
+ *   naming the tool), its undo runs and nothing is written.
+ * - If a write fails, the files already written are put back from the backup, and the tool's
+ *   undo runs ("the boot entries (...)" in rb); @err->file is
  *   the failing file's host name and @rb (may be NULL) says what was restored. The backup is
  *   removed when everything was put back and kept (rb->kept) when not.
  * When the backup itself cannot be made nothing was written and @err->file is unset. On
@@ -45,7 +51,8 @@ void backup_rollback_done(struct backup_rollback *rb);
 int backup_apply(struct ctx *c, struct hostcfg *cfg, char **ret_backup, struct backup_rollback *rb,
 		 struct error *err);
 
-/* Restore the newest backup that was not reverted yet: saved files are written back
+/* Restore the newest backup that was not reverted yet: the boot tool's undo runs first (on the
+ * real root only), then saved files are written back
  * atomically, files that did not exist are removed (and the directories the apply created, if
  * empty); the backup dir is then renamed to "reverted-<timestamp>". -ENOENT when there is
  * none. *ret_backup names the backup used, *ret_files the host names restored (strv, a removed

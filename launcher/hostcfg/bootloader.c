@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +11,28 @@
 #include "hostcfg/cmdline-edit.h"
 #include "util/fileio.h"
 #include "util/lines.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 static const char *const hostcfg_boot_table[_HOSTCFG_BOOT_MAX] = {
 	[HOSTCFG_BOOT_PROXMOX_SDBOOT] = "Proxmox VE, systemd-boot via proxmox-boot-tool",
 	[HOSTCFG_BOOT_PROXMOX_GRUB] = "Proxmox VE, GRUB",
+	[HOSTCFG_BOOT_KERNELSTUB] = "Pop!_OS, systemd-boot via kernelstub",
+	[HOSTCFG_BOOT_FEDORA_BLS] = "GRUB with BLS entries via grubby",
 	[HOSTCFG_BOOT_GRUB] = "GRUB",
 	[HOSTCFG_BOOT_SDBOOT] = "systemd-boot / kernel-install",
 	[HOSTCFG_BOOT_UNKNOWN] = "unknown",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(hostcfg_boot, enum hostcfg_boot, _HOSTCFG_BOOT_MAX)
+
+static const char *const hostcfg_tool_table[_HOSTCFG_TOOL_MAX] = {
+	[HOSTCFG_TOOL_NONE] = "none",
+	[HOSTCFG_TOOL_GRUBBY] = "grubby",
+	[HOSTCFG_TOOL_KERNELSTUB] = "kernelstub",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(hostcfg_tool, enum hostcfg_tool, _HOSTCFG_TOOL_MAX)
 
 static int set_argv(char ***dst, const char *a, const char *b, const char *c2, const char *d)
 {
@@ -235,6 +247,82 @@ static int sdboot_edit(enum hostcfg_file_kind kind, const char *buf, size_t len,
 	return wrong_kind(HOSTCFG_BOOT_SDBOOT, kind, err);
 }
 
+/* ---- Fedora / RHEL: grubby edits the BLS entries, etc/default/grub for what comes later ----
+ * `grubby --update-kernel=ALL --args=` appends to the options line of every entry (after
+ * removing a parameter of the same key); Fedora's grub2-mkconfig regenerates those options from
+ * GRUB_CMDLINE_LINUX(_DEFAULT) when GRUB_ENABLE_BLSCFG is on, so /etc/default/grub must say the
+ * same or the next grub2-mkconfig drops them. */
+
+static int fedora_detect(const struct ctx *c, const struct bootloader_probe *p, char **ret_evidence)
+{
+	if (!p->grubby || !p->entries_boot ||
+	    !(strv_contains(p->os_ids, "fedora") || strv_contains(p->os_ids, "rhel")))
+		return 0;
+	if (asprintf(ret_evidence, "%s is installed, BLS entries under %s/loader/entries",
+		     hostcfg_host_name(c, p->grubby), hostcfg_host_name(c, c->boot)) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
+static int fedora_load(struct ctx *c, const struct bootloader_probe *p, struct hostcfg *cfg,
+		       struct error *err)
+{
+	_cleanup_strv_free_ char **drop = NULL, **entries = NULL;
+	_cleanup_free_ char *dir = path_join(c->boot, "loader/entries");
+	int r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	cfg->tool.tool = HOSTCFG_TOOL_GRUBBY;
+	cfg->tool.path = strdup(p->grubby);
+	if (!cfg->tool.path)
+		return -ENOMEM;
+	if (p->has_grub)
+		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_GRUB, p->grub, err);
+	if (r >= 0)
+		r = hostcfg_list_dir(p->grubd, ".cfg", &drop);
+	for (char **i = drop; r >= 0 && *i; i++)
+		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_GRUB_DROPIN, *i, err);
+	/* grubby's BLS directory: /boot/loader/entries, also on EFI systems */
+	if (r >= 0)
+		r = hostcfg_list_dir(dir, ".conf", &entries);
+	for (char **i = entries; r >= 0 && *i; i++)
+		r = hostcfg_load_file(c, cfg, HOSTCFG_FILE_TOOL_STATE, *i, err);
+	return r;
+}
+
+static int fedora_edit(enum hostcfg_file_kind kind, const char *buf, size_t len, char *const *add,
+		       char **ret, struct error *err)
+{
+	if (kind == HOSTCFG_FILE_GRUB)
+		return cmdline_grub_edit(buf, len, add, ret, err);
+	return wrong_kind(HOSTCFG_BOOT_FEDORA_BLS, kind, err);
+}
+
+/* ---- Pop!_OS: kernelstub keeps the options in its configuration and writes the ESP entry ----
+ * `kernelstub -a "P..."` adds to "user": {"kernel_options": [...]} what is not there yet, and
+ * `-d "P..."` takes them out again. */
+
+static int kernelstub_detect(const struct ctx *c, const struct bootloader_probe *p,
+			     char **ret_evidence)
+{
+	if (!p->has_kstub_cfg)
+		return 0;
+	if (asprintf(ret_evidence, "%s exists", hostcfg_host_name(c, p->kstub_cfg)) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
+static int kernelstub_load(struct ctx *c, const struct bootloader_probe *p, struct hostcfg *cfg,
+			   struct error *err)
+{
+	cfg->tool.tool = HOSTCFG_TOOL_KERNELSTUB;
+	cfg->tool.path = strdup(p->kstub);
+	if (!cfg->tool.path)
+		return -ENOMEM;
+	return hostcfg_load_file(c, cfg, HOSTCFG_FILE_TOOL_STATE, p->kstub_cfg, err);
+}
+
 /* ---- not recognised: nothing is written, compute says where the parameters go ---- */
 
 static int unknown_detect(const struct ctx *c, const struct bootloader_probe *p,
@@ -262,6 +350,17 @@ static const struct bootloader_ops bootloader_table[_HOSTCFG_BOOT_MAX] = {
 		.load = grub_load,
 		.edit = pve_grub_edit,
 		.refresh_argv = pve_grub_refresh_argv,
+	},
+	[HOSTCFG_BOOT_KERNELSTUB] = {
+		.boot = HOSTCFG_BOOT_KERNELSTUB,
+		.detect = kernelstub_detect,
+		.load = kernelstub_load,
+	},
+	[HOSTCFG_BOOT_FEDORA_BLS] = {
+		.boot = HOSTCFG_BOOT_FEDORA_BLS,
+		.detect = fedora_detect,
+		.load = fedora_load,
+		.edit = fedora_edit,
 	},
 	[HOSTCFG_BOOT_GRUB] = {
 		.boot = HOSTCFG_BOOT_GRUB,
@@ -295,8 +394,13 @@ static void probe_done(struct bootloader_probe *p)
 	free(p->uuids);
 	free(p->grub);
 	free(p->grubd);
+	free(p->grubby);
+	free(p->kstub);
+	free(p->kstub_cfg);
 	strv_free(p->entries);
 }
+
+static const char *const grubby_paths[] = { "usr/sbin/grubby", "usr/bin/grubby" };
 
 static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 {
@@ -317,6 +421,7 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 	r = hostcfg_list_dir(ent1, ".conf", &p->entries);
 	if (r < 0)
 		return r;
+	p->entries_boot = p->entries[0] != NULL;
 	r = hostcfg_list_dir(ent2, ".conf", &more);
 	if (r < 0)
 		return r;
@@ -340,6 +445,19 @@ static int probe(struct ctx *c, char *const *os_ids, struct bootloader_probe *p)
 			return r;
 		p->has_kcmd = hostfs_exists(t);
 	}
+	for (size_t i = 0; i < ELEMENTSOF(grubby_paths) && !p->grubby; i++) {
+		_cleanup_free_ char *g = path_join(c->root[0] ? c->root : "/", grubby_paths[i]);
+
+		if (!g)
+			return -ENOMEM;
+		if (hostfs_exists(g))
+			p->grubby = TAKE_PTR(g);
+	}
+	p->kstub = path_join(c->root[0] ? c->root : "/", "usr/bin/kernelstub");
+	p->kstub_cfg = path_join(c->etc, "kernelstub/configuration");
+	if (!p->kstub || !p->kstub_cfg)
+		return -ENOMEM;
+	p->has_kstub_cfg = hostfs_exists(p->kstub_cfg);
 	p->has_uuids = hostfs_exists(p->uuids);
 	p->has_pve = hostfs_is_dir(pve);
 	p->has_grub = hostfs_exists(p->grub);
@@ -391,6 +509,70 @@ int bootloader_edit(enum hostcfg_boot boot, enum hostcfg_file_kind kind, const c
 	return row->edit(kind, buf, len, add, ret, err);
 }
 
+/* "user": {"kernel_options": [...]} (a string of words in configurations before rev 3). */
+static int kernelstub_options(const char *buf, size_t len, char ***ret, struct error *err)
+{
+	_cleanup_strv_free_ char **l = strv_new_empty();
+	struct json_tokener *tok = json_tokener_new();
+	json_object *root = NULL, *user, *opts;
+	int r = 0;
+
+	if (!l || !tok) {
+		if (tok)
+			json_tokener_free(tok);
+		return error_set_errno(err, -ENOMEM);
+	}
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success)
+		r = error_set(err, EINVAL, "not valid JSON: %s",
+			      json_tokener_error_desc(json_tokener_get_error(tok)));
+	else if (!json_object_object_get_ex(root, "user", &user) ||
+		 !json_object_object_get_ex(user, "kernel_options", &opts))
+		r = error_set(err, EINVAL, "no \"user\": {\"kernel_options\": ...}");
+	else if (json_object_is_type(opts, json_type_string)) {
+		const char *str = json_object_get_string(opts);
+
+		r = cmdline_split(str, strlen(str), &l);
+		if (r < 0)
+			r = error_set_errno(err, r);
+	} else if (json_object_is_type(opts, json_type_array)) {
+		for (size_t i = 0; r >= 0 && i < json_object_array_length(opts); i++) {
+			json_object *o = json_object_array_get_idx(opts, i);
+
+			if (!json_object_is_type(o, json_type_string))
+				r = error_set(err, EINVAL, "kernel_options: not a list of strings");
+			else
+				r = error_set_errno(err,
+						    strv_extend(&l, json_object_get_string(o)));
+		}
+	} else
+		r = error_set(err, EINVAL, "kernel_options: not a list of strings");
+	json_object_put(root);
+	json_tokener_free(tok);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params, bool remove,
+			 char ***ret)
+{
+	_cleanup_free_ char *j = strv_join(params, " "), *a = NULL;
+
+	if (!j)
+		return -ENOMEM;
+	switch (tool) {
+	case HOSTCFG_TOOL_GRUBBY:
+		a = strdup_printf("%s%s", remove ? "--remove-args=" : "--args=", j);
+		return a ? set_argv(ret, path, "--update-kernel=ALL", a, NULL) : -ENOMEM;
+	case HOSTCFG_TOOL_KERNELSTUB:
+		return set_argv(ret, path, remove ? "-d" : "-a", j, NULL);
+	default:
+		return -EINVAL;
+	}
+}
+
 int bootloader_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,
 			    struct error *err)
 {
@@ -405,6 +587,11 @@ int bootloader_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t
 	case HOSTCFG_FILE_GRUB:
 		return cmdline_grub_tokens(buf, len, ret, err);
 	case HOSTCFG_FILE_LOADER_ENTRY:
+		return cmdline_entry_tokens(buf, len, ret, err);
+	case HOSTCFG_FILE_TOOL_STATE:
+		/* kernelstub's configuration is JSON, a BLS entry is not */
+		if (buf[strspn(buf, " \t\n")] == '{')
+			return kernelstub_options(buf, len, ret, err);
 		return cmdline_entry_tokens(buf, len, ret, err);
 	default:
 		return error_set(err, EINVAL, "files of kind '%s' hold no kernel command line",

@@ -27,9 +27,13 @@ struct bootloader_probe {
 			 * ROOT/boot/efi/loader/entries/, then ROOT/efi/loader/entries/ (bootctl's
 			 * ESP and XBOOTLDR places), each sorted; never NULL */
 	char *const *os_ids; /* borrowed: the ID and ID_LIKE words of os-release */
-	bool has_kcmd, has_uuids, has_grub;
-	bool has_pve;  /* ROOT/etc/pve is a directory */
-	bool grub_dir; /* ROOT/boot/grub or ROOT/boot/grub2 exists */
+	char *grubby;	 /* ROOT/usr/sbin/grubby or ROOT/usr/bin/grubby when installed, else NULL */
+	char *kstub;	 /* ROOT/usr/bin/kernelstub */
+	char *kstub_cfg; /* ROOT/etc/kernelstub/configuration */
+	bool has_kcmd, has_uuids, has_grub, has_kstub_cfg;
+	bool entries_boot; /* loader entries under ROOT/boot/loader/entries */
+	bool has_pve;	   /* ROOT/etc/pve is a directory */
+	bool grub_dir;	   /* ROOT/boot/grub or ROOT/boot/grub2 exists */
 };
 
 struct bootloader_ops {
@@ -63,7 +67,14 @@ int bootloader_load(struct ctx *c, char *const *os_ids, struct hostcfg *cfg, str
 int bootloader_edit(enum hostcfg_boot boot, enum hostcfg_file_kind kind, const char *buf,
 		    size_t len, char *const *add, char **ret, struct error *err);
 
-/* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY; a NULL
+/* The command that has @tool (full path @path) add @params to every boot entry, or with
+ * @remove take them out again: grubby --update-kernel=ALL --args="P..." (--remove-args=),
+ * kernelstub -a "P..." (-d). -EINVAL for HOSTCFG_TOOL_NONE, -ENOMEM. */
+int bootloader_tool_argv(enum hostcfg_tool tool, const char *path, char *const *params, bool remove,
+			 char ***ret);
+
+/* Tokens of the command line a file configures (kind CMDLINE, GRUB, LOADER_ENTRY, TOOL_STATE: a
+ * BLS entry's options, or kernelstub's JSON "user": {"kernel_options"}; a NULL
  * @buf, an absent file, gives none). -EINVAL for another kind, or a file that cannot be
  * parsed (@err: reason and line). */
 int bootloader_file_cmdline(enum hostcfg_file_kind kind, const char *buf, size_t len, char ***ret,

@@ -35,6 +35,7 @@ static const char *const hostcfg_file_kind_table[_HOSTCFG_FILE_KIND_MAX] = {
 	[HOSTCFG_FILE_INITRAMFS] = "initramfs",
 	[HOSTCFG_FILE_MODPROBE_OTHER] = "modprobe-other",
 	[HOSTCFG_FILE_GRUB_DROPIN] = "grub-dropin",
+	[HOSTCFG_FILE_TOOL_STATE] = "tool-state",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind, _HOSTCFG_FILE_KIND_MAX)
@@ -83,6 +84,8 @@ struct hostcfg *hostcfg_free(struct hostcfg *cfg)
 	if (!cfg)
 		return NULL;
 	free(cfg->boot_evidence);
+	free(cfg->tool.path);
+	strv_free(cfg->tool.add);
 	strv_free(cfg->refresh_argv);
 	strv_free(cfg->initramfs_argv);
 	free(cfg->initramfs_evidence);
@@ -635,6 +638,10 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	r = kernel_params(h, req, d, &p_all);
 	if (r < 0)
 		return r;
+	cfg->tool.add = strv_free(cfg->tool.add);
+	cfg->tool.add = strv_new_empty();
+	if (!cfg->tool.add)
+		return -ENOMEM;
 
 	for (size_t i = 0; i < cfg->n_files; i++) {
 		struct hostcfg_file *f = &cfg->files[i];
@@ -653,6 +660,15 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 			if (r >= 0)
 				r = bootloader_edit(cfg->boot, f->kind, f->old, f->old_len, add,
 						    &content, &e);
+			break;
+		case HOSTCFG_FILE_TOOL_STATE:
+			/* the tool adds to every entry what any of them lacks */
+			r = bootloader_file_cmdline(f->kind, f->old, f->old_len, &present, &e);
+			if (r >= 0)
+				r = cmdline_missing(present, NULL, p_all, f->name, d, &add);
+			for (char **a = add; r >= 0 && a && *a; a++)
+				if (!strv_contains(cfg->tool.add, *a))
+					r = strv_extend(&cfg->tool.add, *a);
 			break;
 		case HOSTCFG_FILE_MODULES_LOAD:
 			r = modprobe_modules_load_edit(f->old, f->old_len, mods, &content, &e);
@@ -738,6 +754,8 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	}
 	if (malformed > 0)
 		return -EINVAL;
+	if (cfg->tool.tool != HOSTCFG_TOOL_NONE && strv_length(cfg->tool.add) > 0)
+		changed++;
 	if (cfg->boot == HOSTCFG_BOOT_UNKNOWN) {
 		_cleanup_free_ char *j = strv_join(p_all, " ");
 
@@ -798,7 +816,8 @@ int hostcfg_read_state(struct ctx *c, struct hostcfg_state **ret)
 			if ((pass == 0 && f->kind == HOSTCFG_FILE_GRUB) ||
 			    (pass == 0 && f->kind == HOSTCFG_FILE_CMDLINE &&
 			     cfg->boot == HOSTCFG_BOOT_PROXMOX_SDBOOT) ||
-			    (pass == 1 && f->kind == HOSTCFG_FILE_LOADER_ENTRY) ||
+			    (pass == 1 && (f->kind == HOSTCFG_FILE_LOADER_ENTRY ||
+					   f->kind == HOSTCFG_FILE_TOOL_STATE)) ||
 			    (pass == 2 && f->kind == HOSTCFG_FILE_CMDLINE))
 				src = f;
 		}

@@ -41,8 +41,10 @@ struct pci_func;
 enum hostcfg_boot {
 	HOSTCFG_BOOT_PROXMOX_SDBOOT, /* etc/kernel/cmdline + etc/kernel/proxmox-boot-uuids */
 	HOSTCFG_BOOT_PROXMOX_GRUB,   /* etc/pve or proxmox-boot-uuids, with etc/default/grub */
-	HOSTCFG_BOOT_GRUB,	     /* etc/default/grub */
-	HOSTCFG_BOOT_SDBOOT,	     /* etc/kernel/cmdline (kernel-install) and/or loader entries */
+	HOSTCFG_BOOT_KERNELSTUB,     /* Pop!_OS: etc/kernelstub/configuration, kernelstub -a */
+	HOSTCFG_BOOT_FEDORA_BLS, /* Fedora/RHEL: grubby --update-kernel=ALL + etc/default/grub */
+	HOSTCFG_BOOT_GRUB,	 /* etc/default/grub */
+	HOSTCFG_BOOT_SDBOOT,	 /* etc/kernel/cmdline (kernel-install) and/or loader entries */
 	HOSTCFG_BOOT_UNKNOWN,
 	_HOSTCFG_BOOT_MAX,
 };
@@ -61,10 +63,13 @@ enum hostcfg_file_kind {
 	HOSTCFG_FILE_MODPROBE_OTHER, /* every other modprobe.d NAME.conf modprobe reads: etc/, run/,
 				      * usr/local/lib/, usr/lib/, lib/ (a name hides later ones) */
 	HOSTCFG_FILE_GRUB_DROPIN,    /* etc/default/grub.d/NAME.cfg */
+	/* read only: what a boot tool (struct hostcfg_tool) changes itself: the BLS entries
+	 * grubby edits, kernelstub's configuration */
+	HOSTCFG_FILE_TOOL_STATE,
 	_HOSTCFG_FILE_KIND_MAX,
 };
 /* "cmdline", "grub", "loader-entry", "modules-load", "modprobe", "blacklist", "initramfs",
- * "modprobe-other", "grub-dropin". */
+ * "modprobe-other", "grub-dropin", "tool-state". */
 DECLARE_STRING_TABLE_LOOKUP(hostcfg_file_kind, enum hostcfg_file_kind);
 
 struct hostcfg_file {
@@ -78,8 +83,28 @@ struct hostcfg_file {
 	size_t new_len;
 };
 
+/* A boot tool that sets the kernel parameters itself (grubby, kernelstub): gpurun does not edit
+ * its files but runs it with the parameters to add, and records in the backup manifest how to
+ * undo it (hostcfg/backup.h). */
+enum hostcfg_tool {
+	HOSTCFG_TOOL_NONE,
+	HOSTCFG_TOOL_GRUBBY,	 /* grubby --update-kernel=ALL --args="P..." / --remove-args= */
+	HOSTCFG_TOOL_KERNELSTUB, /* kernelstub -a "P..." / -d "P..." */
+	_HOSTCFG_TOOL_MAX,
+};
+/* "none", "grubby", "kernelstub": also the word of the manifest's undo line. */
+DECLARE_STRING_TABLE_LOOKUP(hostcfg_tool, enum hostcfg_tool);
+
+struct hostcfg_tool_run {
+	enum hostcfg_tool tool; /* HOSTCFG_TOOL_NONE: the bootloader has no such tool */
+	char *path;		/* full path under the roots of the installed tool */
+	char **add;   /* hostcfg_compute(): the parameters it is to add; NULL or empty: none */
+	bool skipped; /* backup_apply(): not run, --root is not / (hostcfg/backup.h) */
+};
+
 struct hostcfg {
 	enum hostcfg_boot boot;
+	struct hostcfg_tool_run tool;
 	char *
 	    boot_evidence; /* why: "/etc/kernel/cmdline and /etc/kernel/proxmox-boot-uuids exist" */
 	char **refresh_argv;   /* bootloader refresh command, NULL if the loader reads our file */
@@ -144,7 +169,8 @@ int hostcfg_list_dir(const char *dir, const char *suffix, char ***ret);
 /* Whether @root/@rel exists (false also on ENOMEM). */
 bool hostcfg_exists_under(const char *root, const char *rel);
 
-/* Compute every change for @req. Fills files[].new where content changes and appends
+/* Compute every change for @req. Fills files[].new where content changes, tool.add with the
+ * parameters a boot tool is to add (it counts as one change), and appends
  * diagnostics (WARN for conflicting user parameters, a driver shared with other devices,
  * missing modules; INFO for what was decided and why). Returns the number of files that
  * change, -EINVAL when a file cannot be edited (a FAIL "hostcfg-unparsable" in @d says

@@ -22,7 +22,7 @@
 # Cells that fail today are listed in tests/cli/faults.known and print
 # "not ok ... # TODO known: KIND" (not counted as failures); any other failing cell fails.
 #   FAULTS_ONLY="run bind"   only these scenarios (run bind unbind restore hc hc-existing
-#                            hc-revert)
+#                            hc-revert hc-fedora)
 #   FAULTS_MODES="errno:EIO" only these modes (kill-before kill-after errno:EBUSY errno:EIO)
 #   FAULTS_JOBS=N            cells run in N parallel workers (default: the CPU count, at most 4)
 #   FAULTS_KNOWN_UPDATE=FILE write the failing cells to FILE, in faults.known's format
@@ -68,13 +68,16 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 # --- helpers --------------------------------------------------------------------------------
-# fresh FIXTURE [OVERLAY|- [kernel]]: a new copy in $R (+ a tests/fixtures/hostcfg overlay),
-# with a fake kernel when asked
+# fresh FIXTURE [OVERLAY|- [kernel|grubby]]: a new copy in $R (+ a tests/fixtures/hostcfg
+# overlay), with a fake kernel, or tests/tools/fake-grubby as ROOT/usr/sbin/grubby, when asked
 fresh() {
 	stop_kernel
 	rm -rf "${R:?}"
 	cp -a "$FIX/$1" "$R"
 	if [ -n "${2:-}" ] && [ "$2" != - ]; then cp -a "$HC/$2/." "$R/"; fi
+	if [ "${3:-}" = grubby ]; then
+		mkdir -p "$R/usr/sbin" && cp "$GPURUN_TOP/tests/tools/fake-grubby" "$R/usr/sbin/grubby"
+	fi
 	if [ "${3:-}" = kernel ]; then
 		# it says "ready" once its watches are set
 		[ -p "$P/fk.fifo" ] || mkfifo "$P/fk.fifo"
@@ -260,9 +263,20 @@ setup_hc_revert() { g host-config --device 1002:1586 --apply >"$P/setup.out" 2>&
 cmd_hc_revert() { "$@" "$GPURUN" --root "$R" host-config --revert; }
 recover_hc_revert() { recover_hc; }
 
+# Fedora with grubby: the boot entries are changed by grubby (a program of its own, whose writes
+# libfault does not count), run after the backup is published and before the first file is
+# written: kill-after at the backup's rename is "killed before grubby ran", kill-before at the
+# first file write "killed after grubby ran"; --revert must take its parameters out again.
+# The fake tools under the copy run only with GPURUN_TEST_ROOT_TOOLS (hostcfg/backup.c).
+export GPURUN_TEST_ROOT_TOOLS=1
+scen_hc_fedora() { echo desktop-dgpu fedora-bls grubby; }
+setup_hc_fedora() { :; }
+cmd_hc_fedora() { "$@" "$GPURUN" --root "$R" host-config --device 0000:03:00.0 --apply; }
+recover_hc_fedora() { recover_hc; }
+
 # said RC: " (exit RC: its last message)" after a recovery command that failed
 said() { [ "$1" -eq 0 ] || echo " (exit $1: $(tail -1 "$P/rec.err" | sed "s|$R|ROOT|g"))"; }
-fn_of() { case $1 in hc-existing) echo hc_existing ;; hc-revert) echo hc_revert ;; *) echo "$1" ;; esac; }
+fn_of() { case $1 in hc-existing) echo hc_existing ;; hc-revert) echo hc_revert ;; hc-fedora) echo hc_fedora ;; *) echo "$1" ;; esac; }
 recover_name() { case $1 in hc*) echo "host-config --revert" ;; *) echo restore ;; esac; }
 # hc: a backup directory is named after its time stamp until `--revert` renames it reverted-*;
 # none may be left, whole or partial, once the host is back.
@@ -487,7 +501,7 @@ stop_kernel
 # For each scenario: the host as found ($T/pristine.S), its writes ($T/keys.S), the host after
 # the fault-free command ($T/clean.S); then the units of work, one per scenario and mode.
 : >"$T/units"
-for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert}; do
+for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert hc-fedora}; do
 	fn=$(fn_of "$s")
 	# shellcheck disable=SC2046
 	fresh $(scen_"$fn")

@@ -18,6 +18,10 @@ fresh() {
 same_etc() { diff -r -x gpurun "$T/pristine/etc" "$T/root/etc" >"$T/etcdiff" 2>&1; }
 unchanged() { if same_etc; then ok "$1"; else not_ok "$1"; sed 's/^/# /' "$T/etcdiff"; fi; }
 hc() { "$GPURUN" --root "$T/root" host-config "$@"; }
+# the fake boot tools installed under a fixture root (tests/tools/fake-grubby, fake-kernelstub)
+# are run; no other fixture has them
+export GPURUN_TEST_ROOT_TOOLS=1
+TOOLS="$GPURUN_TOP/tests/tools"
 jqt() { jq -e "$1" "$2" >/dev/null; }
 
 # --- Strix Halo, Proxmox systemd-boot (ZFS) -------------------------------------------------
@@ -208,6 +212,13 @@ prep_pve_grub() { rm -f "$T/root/etc/kernel/cmdline" "$T/root/etc/kernel/proxmox
 prep_arch_efi() { mkdir -p "$T/root/efi"; mv "$T/root/boot/loader" "$T/root/efi/"; }
 # nothing recognised (Limine, rEFInd, UKI only)
 prep_unknown() { rm -f "$T/root/etc/default/grub"; }
+# Fedora with grubby installed: grubby edits the BLS entries, gpurun /etc/default/grub
+prep_grubby() { mkdir -p "$T/root/usr/sbin" && cp "$TOOLS/fake-grubby" "$T/root/usr/sbin/grubby"; }
+# Pop!_OS: kernelstub keeps the options (no /etc/default/grub there)
+prep_kernelstub() {
+	rm -f "$T/root/etc/default/grub"
+	mkdir -p "$T/root/usr/bin" && cp "$TOOLS/fake-kernelstub" "$T/root/usr/bin/kernelstub"
+}
 # a symlinked /etc/kernel/cmdline (absolute target, under the root): still a link afterwards
 prep_pve_link() {
 	mkdir -p "$T/root/etc/kernel/cmdline.d"
@@ -234,10 +245,60 @@ proxmox-sdboot-symlink strix-halo - pve_link 1002:1586
 proxmox-grub strix-halo pve-grub pve_grub 1002:1586
 debian-grub iommu-off - none 0000:03:00.0
 fedora-bls desktop-dgpu fedora-bls none 0000:03:00.0
+fedora-grubby desktop-dgpu fedora-bls grubby 0000:03:00.0
+pop-kernelstub iommu-off pop-kernelstub kernelstub 0000:03:00.0
 arch-sdboot boot-vga-only - none 0000:03:00.0
 arch-sdboot-efi boot-vga-only - arch_efi 0000:03:00.0
 unknown iommu-off - unknown 0000:03:00.0
 ROWS
+# the tool-driven rows: the tool really runs (argv recorded), --revert runs its undo
+if [ -d "$FIX/desktop-dgpu" ]; then
+	fresh desktop-dgpu fedora-bls
+	prep_grubby
+	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
+	: >"$T/tool.log"
+	expect_rc 0 "grubby: --apply" env FAKE_TOOL_LOG="$T/tool.log" "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
+	contains "grubby: says it ran" "$T/out" '^ran: /usr/sbin/grubby --update-kernel=ALL --args="intel_iommu=on iommu=pt"$'
+	contains "grubby: argv as one --args word" "$T/tool.log" 'usr/sbin/grubby \[--update-kernel=ALL\] \[--args=intel_iommu=on iommu=pt\]$'
+	check "grubby: the entry has the parameters" sh -c "grep -q '^options .* \\\$tuned_params intel_iommu=on iommu=pt$' '$T'/root/boot/loader/entries/*.conf"
+	contains "grubby: /etc/default/grub too (for grub2-mkconfig and new kernels)" "$T/root/etc/default/grub" '^GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"$'
+	check "grubby: the undo is in the manifest" sh -c "grep -qx 'undo grubby /usr/sbin/grubby intel_iommu=on iommu=pt' '$T'/root/etc/gpurun/backup/*/manifest"
+	expect_rc 0 "grubby: second run" hc --device 0000:03:00.0
+	contains "grubby: nothing to change" "$T/out" '^Nothing to change'
+	expect_rc 0 "grubby: --revert" env FAKE_TOOL_LOG="$T/tool.log" "$GPURUN" --root "$T/root" host-config --revert
+	contains "grubby: --revert ran the undo" "$T/tool.log" '\[--remove-args=intel_iommu=on iommu=pt\]$'
+	contains "grubby: --revert names it" "$T/out" '^  the boot entries \(/usr/sbin/grubby ran\)$'
+	check "grubby: entries back" diff -r "$T/pristine/boot" "$T/root/boot"
+	unchanged "grubby: /etc back"
+	# the tool fails: nothing stays changed, the backup goes
+	fresh desktop-dgpu fedora-bls
+	prep_grubby
+	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
+	expect_rc 1 "grubby fails" env FAKE_GRUBBY_FAIL=args "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
+	contains "grubby fails: says so" "$T/err" "Failed to write /usr/sbin/grubby: '--update-kernel=ALL --args=intel_iommu=on iommu=pt' failed with exit status 1"
+	unchanged "grubby fails: /etc as it was"
+	check "grubby fails: no backup left" test -z "$(ls "$T/root/etc/gpurun/backup" 2>/dev/null)"
+	# without the test seam a tool under --root is not run (it would change this machine)
+	fresh desktop-dgpu fedora-bls
+	prep_grubby
+	expect_rc 0 "grubby under --root, no seam" env -u GPURUN_TEST_ROOT_TOOLS "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply
+	contains "... skipped" "$T/out" '^skipped: --root is not /: /usr/sbin/grubby --update-kernel=ALL'
+	check "... entries untouched" diff -r "$HC/fedora-bls/boot/loader" "$T/root/boot/loader"
+fi
+if [ -d "$FIX/iommu-off" ] && command -v python3 >/dev/null; then
+	fresh iommu-off pop-kernelstub
+	prep_kernelstub
+	rm -rf "$T/pristine"; cp -a "$T/root" "$T/pristine"
+	expect_rc 0 "kernelstub: --apply" hc --device 0000:03:00.0 --apply
+	contains "kernelstub: says it ran" "$T/out" '^ran: /usr/bin/kernelstub -a "amd_iommu=on iommu=pt"$'
+	check "kernelstub: the options" jqt '.user.kernel_options == ["quiet","loglevel=0","systemd.show_status=false","splash","amd_iommu=on","iommu=pt"]' "$T/root/etc/kernelstub/configuration"
+	expect_rc 0 "kernelstub: second run" hc --device 0000:03:00.0
+	contains "kernelstub: nothing to change (read from the JSON)" "$T/out" '^Nothing to change'
+	expect_rc 0 "kernelstub: --revert" hc --revert
+	unchanged "kernelstub: the configuration back byte for byte"
+else
+	skip "kernelstub: fixture iommu-off or python3 (the fake kernelstub) not present"
+fi
 fresh strix-halo
 prep_pve_link
 expect_rc 0 "symlinked cmdline: --apply" hc --device 1002:1586 --apply
