@@ -433,6 +433,14 @@ int cmd_host_config(int argc, char **argv)
 		fputs(diff, stdout);
 	}
 	print_commands(c, cfg);
+	if (apply && cfg->boot == HOSTCFG_BOOT_UNKNOWN) {
+		/* where the kernel parameters go is not known, nor whether the initramfs tool that
+		 * would be refreshed is the one this boot uses: the diffs are the instructions */
+		log_error("Bootloader not recognised: nothing written. Make the changes above by "
+			  "hand, with the kernel parameters on your bootloader's command line, and "
+			  "rebuild the initramfs.");
+		return EXIT_FAILURE_OP;
+	}
 	if (!apply) {
 		printf("Nothing was changed: run `gpurun host-config --apply` with the same "
 		       "arguments to write this.\n");
