@@ -162,7 +162,7 @@ DEB_TEST  := libcmocka-dev clang clang-format libvirt-clients libxml2-utils pciu
              qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools kmod man-db systemd libclang-rt-dev python3 \
              libvirt-daemon libvirt-daemon-driver-qemu
 DEB_VM    := qemu-system-x86 swtpm linux-image-amd64 busybox-static cpio ovmf libvirt-daemon-system jq \
-             socat virtinst
+             socat virtinst iproute2
 deps:
 	@tests/tools/ensure-debs $(DEB_BUILD) $(DEB_TEST)
 deps-vm:
