@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -748,67 +747,10 @@ int journal_remove(struct ctx *c, const char *vm)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int journal_list(struct ctx *c, char ***ret)
 {
-	_cleanup_strv_free_ char **l = NULL;
-	_cleanup_close_ int sfd = -1;
-	DIR *d;
-	struct dirent *de;
-	int r = 0, dfd;
-
-	l = calloc(1, sizeof(char *));
-	if (!l)
-		return -ENOMEM;
-	r = statedir_open(c, false, &sfd, NULL);
-	if (r == -ENOENT) {
-		*ret = TAKE_PTR(l);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	dfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return negative_errno();
-	d = fdopendir(dfd);
-	if (!d) {
-		r = negative_errno();
-		close(dfd);
-		return r;
-	}
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *p = NULL;
-		struct stat st;
-
-		if (de->d_name[0] == '.' || streq(de->d_name, "locks"))
-			continue;
-		if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		/* a symlink in place of a VM dir is listed: opening it names the problem */
-		if (S_ISDIR(st.st_mode)) {
-			p = path_join(de->d_name, "journal");
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			if (fstatat(sfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-		} else if (!S_ISLNK(st.st_mode))
-			continue;
-		r = strv_extend(&l, de->d_name);
-		if (r < 0)
-			break;
-	}
-	closedir(d);
-	if (r < 0)
-		return r;
-	qsort(l, strv_length(l), sizeof(char *), cmp_str);
-	*ret = TAKE_PTR(l);
-	return 0;
+	/* a symlink in place of a VM dir is listed: opening it names the problem */
+	return statedir_list_vms(c, "journal", true, ret);
 }
 
 /* The journal of @vm exists (a plain check, for the device locks' "journal left"). */

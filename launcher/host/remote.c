@@ -229,7 +229,9 @@ static int pool_of(const char *uri, const char *pool, virStoragePoolPtr *ret, st
 	return 0;
 }
 
-int remote_volume_exists(const char *uri, const char *pool, const char *name, struct error *err)
+/* The volume @name of @pool on @uri: 1 with *@ret, 0 when the pool has no such volume. */
+static int volume_of(const char *uri, const char *pool, const char *name, virStorageVolPtr *ret,
+		     struct error *err)
 {
 	virStoragePoolPtr p;
 	virStorageVolPtr v;
@@ -250,6 +252,18 @@ int remote_volume_exists(const char *uri, const char *pool, const char *name, st
 		return r;
 	}
 	sym_virStoragePoolFree(p);
+	*ret = v;
+	return 1;
+}
+
+int remote_volume_exists(const char *uri, const char *pool, const char *name, struct error *err)
+{
+	virStorageVolPtr v;
+	int r;
+
+	r = volume_of(uri, pool, name, &v, err);
+	if (r <= 0)
+		return r;
 	sym_virStorageVolFree(v);
 	return 1;
 }
@@ -313,25 +327,12 @@ int remote_volume_upload(const char *uri, const char *pool, const char *name, co
 
 int remote_volume_delete(const char *uri, const char *pool, const char *name, struct error *err)
 {
-	virStoragePoolPtr p;
 	virStorageVolPtr v;
 	int r;
 
-	r = pool_of(uri, pool, &p, err);
-	if (r < 0)
+	r = volume_of(uri, pool, name, &v, err);
+	if (r <= 0)
 		return r;
-	v = sym_virStorageVolLookupByName(p, name);
-	if (!v) {
-		/* before any other call: each one resets libvirt's last error */
-		virErrorPtr e = sym_virGetLastError();
-
-		r = e && e->code == VIR_ERR_NO_STORAGE_VOL
-			? 0
-			: lv_error(err, "Failed to look up volume %s on %s", name, uri);
-		sym_virStoragePoolFree(p);
-		return r;
-	}
-	sym_virStoragePoolFree(p);
 	r = sym_virStorageVolDelete(v, 0) < 0
 		? lv_error(err, "Failed to delete volume %s on %s", name, uri)
 		: 0;

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host/ctx.h"
 #include "host/statedir.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
+#include "util/strv.h"
 
 bool statedir_plain_name(const char *s)
 {
@@ -231,5 +235,74 @@ int statedir_open(const struct ctx *c, bool create, int *ret_fd, struct error *e
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Whether the entry @name of the state dir @sfd is a VM directory that holds @file. */
+static int vm_has_file(int sfd, const char *name, const char *file, bool suspect)
+{
+	_cleanup_free_ char *p = path_join(name, file);
+	struct stat st;
+
+	if (!p)
+		return -ENOMEM;
+	if (!suspect)
+		return fstatat(sfd, p, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode);
+	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (S_ISLNK(st.st_mode))
+		return true;
+	return S_ISDIR(st.st_mode) && fstatat(sfd, p, &st, AT_SYMLINK_NOFOLLOW) >= 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int statedir_list_vms(const struct ctx *c, const char *file, bool suspect, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	_cleanup_close_ int sfd = -1;
+	struct dirent *de;
+	DIR *d;
+	int r, dfd;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	r = statedir_open(c, false, &sfd, NULL);
+	if (r == -ENOENT) {
+		*ret = TAKE_PTR(l);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	dfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return negative_errno();
+	d = fdopendir(dfd);
+	if (!d) {
+		r = negative_errno();
+		close(dfd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || streq(de->d_name, "locks"))
+			continue;
+		r = vm_has_file(sfd, de->d_name, file, suspect);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		r = strv_extend(&l, de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	qsort(l, strv_length(l), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(l);
 	return 0;
 }

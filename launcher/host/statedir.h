@@ -40,3 +40,10 @@ int statedir_verify(int fd, const char *path, bool dir, struct error *err);
 
 /* One plain path component: not empty, no '/', not "." or "..". */
 bool statedir_plain_name(const char *s);
+
+/* The names of the VM directories in ctx->state (not "locks", nothing starting with '.') that
+ * hold @file, sorted, in a strv the caller frees; an empty list without a state dir. @suspect:
+ * list also what opening would refuse, so that opening names the problem: a symlink in place
+ * of a VM directory, and a @file of any type; without it, only a VM whose @file is a regular
+ * file counts (a symlinked VM directory is followed there). 0 or a negative errno. */
+int statedir_list_vms(const struct ctx *c, const char *file, bool suspect, char ***ret);

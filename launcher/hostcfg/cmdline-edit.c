@@ -275,6 +275,49 @@ static bool kcmd_verify(const struct kcmd_view *old, const struct kcmd_view *new
 	       strv_equal_n(new->init, old->init, strv_length(old->init));
 }
 
+/* The end of an edit: @lines (the edited file) joined into *@ret, kept only when @view of it
+ * gives @view of the old file @buf plus @add. Otherwise -EINVAL, @err naming @at_line
+ * (0-based, -1: none) and saying "adding '@joined'@where would not give ...". */
+static int kcmd_finish(char *const *lines, const char *buf, size_t len, char *const *add,
+		       const char *joined, int (*view)(const char *, size_t, struct kcmd_view *),
+		       ssize_t at_line, const char *where, char **ret, struct error *err)
+{
+	_cleanup_free_ char *out = NULL;
+	struct kcmd_view old = {}, new = {};
+	int r;
+
+	r = lines_join(lines, &out);
+	if (r < 0)
+		return r;
+	r = view(buf, len, &old);
+	if (r >= 0)
+		r = view(out, strlen(out), &new);
+	if (r >= 0 && !kcmd_verify(&old, &new, add))
+		r = error_set_line(err, EINVAL, NULL, at_line >= 0 ? (unsigned)at_line + 1 : 0,
+				   "adding '%s'%s would not give the old kernel parameters plus "
+				   "these: refused",
+				   joined, where);
+	kcmd_view_done(&old);
+	kcmd_view_done(&new);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+/* Hand out @v's parameters (when @r is not an error), then free @v: 0 or @r, set in @err. */
+static int kcmd_view_take(struct kcmd_view *v, int r, char ***ret, unsigned **ret_lines,
+			  struct error *err)
+{
+	if (r >= 0) {
+		*ret = TAKE_PTR(v->params);
+		if (ret_lines)
+			*ret_lines = TAKE_PTR(v->lines);
+	}
+	kcmd_view_done(v);
+	return r < 0 ? error_set_errno(err, r) : 0;
+}
+
 int cmdline_kernel_params(const char *buf, size_t len, char ***ret, unsigned **ret_lines,
 			  struct error *err)
 {
@@ -286,23 +329,13 @@ int cmdline_kernel_params(const char *buf, size_t len, char ***ret, unsigned **r
 	if (r < 0)
 		return error_set_errno(err, r);
 	r = kcmd_view(buf, len, &v);
-	if (r < 0) {
-		kcmd_view_done(&v);
-		return error_set_errno(err, r);
-	}
-	*ret = TAKE_PTR(v.params);
-	if (ret_lines)
-		*ret_lines = TAKE_PTR(v.lines);
-	kcmd_view_done(&v);
-	return 0;
+	return kcmd_view_take(&v, r, ret, ret_lines, err);
 }
 
 static int kcmd_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
 	_cleanup_free_ char *joined = strv_join(add, " ");
-	_cleanup_free_ char *out = NULL;
-	struct kcmd_view old = {}, new = {};
 	ssize_t at_line = -1;
 	bool dd = false;
 	int r;
@@ -339,24 +372,7 @@ static int kcmd_edit(const char *buf, size_t len, char *const *add, char **ret, 
 	}
 	if (r < 0)
 		return r;
-	r = lines_join(lines, &out);
-	if (r < 0)
-		return r;
-	r = kcmd_view(buf, len, &old);
-	if (r >= 0)
-		r = kcmd_view(out, strlen(out), &new);
-	if (r >= 0 && !kcmd_verify(&old, &new, add))
-		r = error_set_line(
-		    err, EINVAL, NULL, at_line >= 0 ? (unsigned)at_line + 1 : 0,
-		    "adding '%s' would not give the old kernel parameters plus these: "
-		    "refused",
-		    joined);
-	kcmd_view_done(&old);
-	kcmd_view_done(&new);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(out);
-	return 0;
+	return kcmd_finish(lines, buf, len, add, joined, kcmd_view, at_line, "", ret, err);
 }
 
 int cmdline_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
@@ -1345,11 +1361,15 @@ static int entry_view(const char *buf, size_t len, struct kcmd_view *v, struct e
 	return entry_params(lines, &v->params, &v->lines, &v->n, &v->init);
 }
 
+static int entry_view_quiet(const char *buf, size_t len, struct kcmd_view *v)
+{
+	return entry_view(buf, len, v, NULL);
+}
+
 static int entry_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
 {
 	_cleanup_strv_free_ char **lines = NULL;
-	_cleanup_free_ char *joined = strv_join(add, " "), *out = NULL;
-	struct kcmd_view old = {}, new = {};
+	_cleanup_free_ char *joined = strv_join(add, " ");
 	ssize_t last = -1;
 	bool dd = false;
 	int r;
@@ -1384,23 +1404,8 @@ static int entry_edit(const char *buf, size_t len, char *const *add, char **ret,
 	}
 	if (r < 0)
 		return r;
-	r = lines_join(lines, &out);
-	if (r < 0)
-		return r;
-	r = entry_view(buf, len, &old, NULL);
-	if (r >= 0)
-		r = entry_view(out, strlen(out), &new, NULL);
-	if (r >= 0 && !kcmd_verify(&old, &new, add))
-		r = error_set_line(err, EINVAL, NULL, last >= 0 ? (unsigned)last + 1 : 0,
-				   "adding '%s' to the options would not give the old kernel "
-				   "parameters plus these: refused",
-				   joined);
-	kcmd_view_done(&old);
-	kcmd_view_done(&new);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(out);
-	return 0;
+	return kcmd_finish(lines, buf, len, add, joined, entry_view_quiet, last, " to the options",
+			   ret, err);
 }
 
 int cmdline_entry_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err)
@@ -1415,13 +1420,7 @@ int cmdline_entry_params(const char *buf, size_t len, char ***ret, unsigned **re
 	int r;
 
 	r = entry_view(buf, len, &v, err);
-	if (r >= 0) {
-		*ret = TAKE_PTR(v.params);
-		if (ret_lines)
-			*ret_lines = TAKE_PTR(v.lines);
-	}
-	kcmd_view_done(&v);
-	return error_set_errno(err, r);
+	return kcmd_view_take(&v, r, ret, ret_lines, err);
 }
 
 int cmdline_entry_tokens(const char *buf, size_t len, char ***ret, struct error *err)

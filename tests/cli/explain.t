@@ -96,21 +96,7 @@ contains "says what to give" "$T/err" "name the VM or give the log with --log FI
 
 # --- gpurun run explains a QEMU that failed -------------------------------------------------
 . tests/cli/strix.sh
-profile() {
-	cat >"$T/$1.profile" <<EOP
-[vm]
-name = $1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = vfct
-allow-boot-vga = yes
-EOP
-}
-profile t1
+strix_profile t1
 # the stub: QEMU's message on stderr, the kernel's record appended to ROOT/dev/kmsg, exit 1
 cat >"$T/qemu" <<EOS
 #!/bin/sh

@@ -17,23 +17,8 @@ snap() {
 		cat sys/bus/pci/devices/*/driver_override sys/class/vtconsole/*/bind)
 }
 host_is_back() { strix_is_back "$1"; }
-profile() { # NAME VBIOS [EXTRA LINE]
-	cat >"$T/$1.profile" <<EOP
-[vm]
-name = $1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = $2
-allow-boot-vga = yes
-${3:-}
-EOP
-}
-mkdir -p "$T/q"
-export RECORDER_QEMU_DIR="$T/q" RECORDER_QEMU_ROOT="$T/root" RECORDER_QEMU_WATCH="$GPU $AUD"
+profile() { strix_profile "$1" "$2" yes 2 "" "${3:-}"; } # NAME VBIOS [EXTRA LINE]
+strix_recorder
 g() { "$GPURUN" --root "$T/root" --qemu "$RECORDER" "$@"; }
 profile t vfct
 profile w none

@@ -11,20 +11,8 @@ snap() { # the host: everything but the state dir
 		cat sys/bus/pci/devices/*/driver_override sys/class/vtconsole/*/bind)
 }
 host_is_back() { strix_drivers_back && [ ! -e "$S/$1/journal" ] && [ ! -e "$T/root/dev/vfio/14" ]; }
-cat >"$T/t1.profile" <<EOP
-[vm]
-name = t1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = none
-allow-boot-vga = yes
-EOP
-mkdir -p "$T/q"
-export RECORDER_QEMU_DIR="$T/q" RECORDER_QEMU_ROOT="$T/root" RECORDER_QEMU_WATCH="$GPU $AUD"
+strix_profile t1 none
+strix_recorder
 g() { "$GPURUN" --root "$T/root" --qemu "$RECORDER" "$@"; }
 # the fake kernel truncates what it handled a moment after the write: compare once it settled
 same_as_before() {

@@ -28,23 +28,8 @@ while i < len(c):
     out.append(str(c[i]) if i == j else '%d-%d' % (c[i], c[j])); i = j + 1
 print(','.join(out))")
 
-profile() { # NAME CPUS PINNING
-	cat >"$T/$1.profile" <<EOP
-[vm]
-name = $1
-memory = 1G
-cpus = $2
-cpu-pinning = $3
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = vfct
-allow-boot-vga = yes
-EOP
-}
-mkdir -p "$T/q"
-export RECORDER_QEMU_DIR="$T/q" RECORDER_QEMU_ROOT="$T/root" RECORDER_QEMU_WATCH="$GPU $AUD"
+profile() { strix_profile "$1" vfct yes "$2" "cpu-pinning = $3"; } # NAME CPUS PINNING
+strix_recorder
 run() { "$GPURUN" --root "$T/root" --qemu "$RECORDER" "$@"; }
 aff() { awk -v w="$1" '$1 == w { print $3 }' "$T/q/affinity"; }
 reset_q() { rm -f "$T/q/affinity" "$T/q/got-signal" "$T/q/started"; }

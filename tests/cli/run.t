@@ -9,20 +9,7 @@ snap() {
 		cat sys/bus/pci/devices/*/driver_override sys/class/vtconsole/*/bind)
 }
 host_is_back() { strix_is_back "$1"; }
-profile() { # NAME [allow-boot-vga]
-	cat >"$T/$1.profile" <<EOP
-[vm]
-name = $1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = vfct
-allow-boot-vga = ${2:-yes}
-EOP
-}
+profile() { strix_profile "$1" vfct "${2:-yes}"; } # NAME [allow-boot-vga]
 profile t1
 profile t2
 profile novga no

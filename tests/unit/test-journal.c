@@ -306,6 +306,54 @@ static void test_files_and_locks(void **state)
 	testutil_rmroot(dir);
 }
 
+static void test_list_vms(void **state)
+{
+	char *dir = testutil_mkroot();
+	_cleanup_(ctx_freep) struct ctx *c = NULL;
+	_cleanup_strv_free_ char **strict = NULL, **suspect = NULL, **none = NULL;
+	_cleanup_free_ char *state_dir = NULL, *fifo = NULL;
+	(void)state;
+
+	state_dir = path_join(dir, "state");
+	assert_int_equal(ctx_new(dir, state_dir, &c), 0);
+	/* no state dir: an empty list */
+	assert_int_equal(statedir_list_vms(c, "journal", true, &none), 0);
+	assert_int_equal(strv_length(none), 0);
+
+	testutil_put(dir, "state/zeta/journal", "x");
+	testutil_put(dir, "state/alpha/journal", "x");
+	testutil_mkdir(dir, "state/empty");
+	testutil_put(dir, "state/other/run", "x");
+	testutil_put(dir, "state/locks/journal", "x");
+	testutil_put(dir, "state/.hidden/journal", "x");
+	testutil_put(dir, "state/plainfile", "x");
+	testutil_mkdir(dir, "state/fifo");
+	fifo = path_join(state_dir, "fifo/journal");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	testutil_symlink(dir, "alpha", "state/linked");
+	testutil_symlink(dir, "nowhere", "state/dangling");
+	testutil_mkdir(dir, "state/subdir-link");
+	testutil_symlink(dir, "../alpha/journal", "state/subdir-link/journal");
+
+	/* only a regular file counts, a symlinked VM dir is followed */
+	assert_int_equal(statedir_list_vms(c, "journal", false, &strict), 0);
+	assert_int_equal(strv_length(strict), 3);
+	assert_string_equal(strict[0], "alpha");
+	assert_string_equal(strict[1], "linked");
+	assert_string_equal(strict[2], "zeta");
+
+	/* what opening would refuse is listed too: a FIFO, a symlinked file, any symlinked dir */
+	assert_int_equal(statedir_list_vms(c, "journal", true, &suspect), 0);
+	assert_int_equal(strv_length(suspect), 6);
+	assert_string_equal(suspect[0], "alpha");
+	assert_string_equal(suspect[1], "dangling");
+	assert_string_equal(suspect[2], "fifo");
+	assert_string_equal(suspect[3], "linked");
+	assert_string_equal(suspect[4], "subdir-link");
+	assert_string_equal(suspect[5], "zeta");
+	testutil_rmroot(dir);
+}
+
 static void test_liveness_records(void **state)
 {
 	_cleanup_(liveness_record_done) struct liveness_record r = {};
@@ -448,7 +496,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad),	cmocka_unit_test(test_parse_messages),
 		cmocka_unit_test(test_kind_table),	cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_files_and_locks), cmocka_unit_test(test_liveness_records),
-		cmocka_unit_test(test_journal_states),
+		cmocka_unit_test(test_list_vms),	cmocka_unit_test(test_journal_states),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
