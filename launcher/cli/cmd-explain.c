@@ -464,14 +464,16 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 		} else {
 			struct stat st;
 
-			r = read_full_file(*l, EXPLAIN_READ_MAX, &buf, &len);
-			if (r == -EINVAL && stat(*l, &st) == 0 && S_ISFIFO(st.st_mode)) {
+			/* a pipe by name is read once, like stdin (opening it twice would lose its
+			 * writer); anything else as a regular file only */
+			if (stat(*l, &st) == 0 && S_ISFIFO(st.st_mode)) {
 				_cleanup_fclose_ FILE *f = fopen(*l, "re");
 
 				r = f ? read_stream(f, EXPLAIN_READ_MAX, &buf, &len) : -errno;
 				if (r < 0)
 					return log_error_errno(r, "Failed to read '%s': %m", *l);
-			}
+			} else
+				r = read_full_file(*l, EXPLAIN_READ_MAX, &buf, &len);
 			if (r < 0)
 				return log_error("Failed to read '%s': %s", *l,
 						 read_full_file_strerror(r)),
