@@ -331,31 +331,26 @@ static int vfio_line_fix(char *const *w, char ***ret_words, char ***ret_extra, c
 	return 0;
 }
 
-/* What to put instead of a malformed line: "'options vfio-pci ...' and 'softdep ...'". */
-static int fix_lines(char *const *fixed, char *const *extra, char **ret)
-{
-	_cleanup_strv_free_ char **all = strv_new_empty();
-	int r;
+static int vfio_repair(char ***plines, const char *name, struct diag_list *d);
 
-	if (!all)
-		return -ENOMEM;
-	if (strv_length(fixed) > 2 && (r = strv_consume(&all, strv_join(fixed, " "))) < 0)
-		return r;
-	for (char *const *e = extra; e && *e; e++)
-		if ((r = strv_extend(&all, *e)) < 0)
-			return r;
-	*ret = strv_join(all, "' and '");
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int fix_text(char *const *fixed, char *const *extra, char **ret)
+/* The advice for a malformed line of a file gpurun does not write: the lines vfio_repair()
+ * would put in its place, "Replace that line with 'A' and 'B'" (or "Remove that line"). */
+static int fix_text(const char *line, const char *name, char **ret)
 {
+	_cleanup_strv_free_ char **one = strv_new_empty();
 	_cleanup_free_ char *l = NULL;
+	struct diag_list scratch = {};
 	int r;
 
-	r = fix_lines(fixed, extra, &l);
+	if (!one || (r = strv_extend(&one, line)) < 0)
+		return -ENOMEM;
+	r = vfio_repair(&one, name, &scratch);
+	diag_list_clear(&scratch);
 	if (r < 0)
 		return r;
+	l = strv_join(one, "' and '");
+	if (!l)
+		return -ENOMEM;
 	if (asprintf(ret,
 		     *l ? "Replace that line with '%s' (gpurun edits only the files it writes), "
 			  "then run gpurun host-config again"
@@ -389,7 +384,7 @@ static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_
 			return r;
 		if (!probs)
 			continue;
-		r = fix_text(fixed, extra, &fix);
+		r = fix_text(lines[i], name, &fix);
 		if (r < 0)
 			return r;
 		r = diag_add(d, DIAG_FAIL, "hostcfg-modprobe-malformed", fix,
@@ -640,48 +635,66 @@ static int vfio_softdep(char ***plines, const char *mod)
 }
 
 /* In the file gpurun writes: each malformed `options vfio-pci` line rewritten (vfio_line_fix()),
- * directives run into it put on lines of their own below it; a WARN says what changed. */
+ * directives run into it put on lines of their own below it; a WARN says what changed. A line
+ * left with no parameter goes (the kernel reads nothing from it), and a moved directive is
+ * looked at in turn: it can be another malformed `options vfio-pci` line. Each moved line is a
+ * strict tail of the words it came from, so this ends. */
 static int vfio_repair(char ***plines, const char *name, struct diag_list *d)
 {
 	int r;
 
-	for (size_t i = 0; (*plines)[i]; i++) {
+	for (size_t i = 0; (*plines)[i];) {
 		_cleanup_strv_free_ char **w = NULL, **fixed = NULL, **extra = NULL;
 		_cleanup_free_ char *comment = NULL, *probs = NULL;
-		size_t n, ne;
+		bool keep;
+		size_t n, ne, add;
 		char **x;
 
 		r = config_words((*plines)[i], &w, &comment);
 		if (r < 0)
 			return r;
-		if (!is_vfio_pci_options(w))
+		if (!is_vfio_pci_options(w)) {
+			i++;
 			continue;
+		}
 		r = vfio_line_fix(w, &fixed, &extra, &probs);
 		if (r < 0)
 			return r;
-		if (!probs)
+		if (!probs) {
+			i++;
 			continue;
+		}
+		keep = strv_length(fixed) > 2 || comment;
 		r = diag_add(d, DIAG_WARN, "hostcfg-modprobe-malformed",
 			     "Check the rewritten line in the diff below",
-			     "%s:%zu: malformed vfio-pci options line, rewritten: %s", name, i + 1,
-			     probs);
+			     "%s:%zu: malformed vfio-pci options line, %s: %s", name, i + 1,
+			     keep ? "rewritten" : "removed", probs);
 		if (r < 0)
 			return r;
-		r = rebuild_line(*plines, i, fixed, comment);
+		if (keep && strv_length(fixed) <= 2) {
+			/* only a comment is left of it */
+			r = lines_replace(*plines, i, strdup(comment));
+		} else if (keep)
+			r = rebuild_line(*plines, i, fixed, comment);
 		if (r < 0)
 			return r;
 		n = strv_length(*plines);
 		ne = strv_length(extra);
-		if (ne == 0)
-			continue;
-		x = realloc(*plines, (n + ne + 1) * sizeof(char *));
-		if (!x)
-			return -ENOMEM;
-		*plines = x;
-		memmove(x + i + 1 + ne, x + i + 1, (n - i) * sizeof(char *));
+		add = ne + keep; /* lines in place of line i */
+		if (add > 1) {
+			x = realloc(*plines, (n + add) * sizeof(char *));
+			if (!x)
+				return -ENOMEM;
+			*plines = x;
+		}
+		x = *plines;
+		if (!keep)
+			free(x[i]);
+		/* the tail after line i, NULL included, moves to after the new lines */
+		memmove(x + i + add, x + i + 1, (n - i) * sizeof(char *));
 		for (size_t k = 0; k < ne; k++)
-			x[i + 1 + k] = TAKE_PTR(extra[k]);
-		i += ne;
+			x[i + keep + k] = TAKE_PTR(extra[k]);
+		i += keep;
 	}
 	return 0;
 }

@@ -394,6 +394,36 @@ static void test_modprobe_malformed(void **state)
 	assert_int_equal(strv_length(got), 3);
 	diag_list_clear(&d);
 	free(out);
+	strv_free(got);
+	got = NULL;
+
+	/* a directive run into the line is itself a malformed options line (found by
+	 * fuzz-hostcfg-edit): it is repaired in turn; a line left with no parameter goes */
+	{
+		const char *nested = "options vfio-pci ids=(1002:1x a options vfio-pci "
+				     "ids=(1002:1586,zz) bogus\n";
+		char *again = NULL;
+
+		assert_int_equal(modprobe_vfio_edit(nested, strlen(nested), ids, NULL, "n", &d,
+						    &out, NULL),
+				 0);
+		assert_string_equal(out, "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n");
+		assert_non_null(strstr(d.items[0].message, "n:1: malformed vfio-pci options line, "
+							   "removed"));
+		diag_list_clear(&d);
+		assert_int_equal(modprobe_vfio_lint(out, strlen(out), "n", &d, NULL), 0);
+		assert_int_equal(
+		    modprobe_vfio_edit(out, strlen(out), ids, NULL, "n", &d, &again, NULL), 0);
+		assert_string_equal(again, out);
+		assert_int_equal(d.n, 0);
+		free(again);
+		free(out);
+		/* the advice for a foreign file is a line that is itself well-formed */
+		assert_int_equal(modprobe_vfio_lint(nested, strlen(nested), "g", &d, NULL), 1);
+		assert_non_null(strstr(d.items[0].fix, "Replace that line with 'options vfio-pci "
+						       "ids=1002:1586'"));
+		diag_list_clear(&d);
+	}
 }
 
 int main(void)
