@@ -404,10 +404,10 @@ static void test_modprobe_malformed(void **state)
 				     "ids=(1002:1586,zz) bogus\n";
 		char *again = NULL;
 
-		assert_int_equal(modprobe_vfio_edit(nested, strlen(nested), ids, NULL, "n", &d,
-						    &out, NULL),
-				 0);
-		assert_string_equal(out, "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n");
+		assert_int_equal(
+		    modprobe_vfio_edit(nested, strlen(nested), ids, NULL, "n", &d, &out, NULL), 0);
+		assert_string_equal(out,
+				    "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\n");
 		assert_non_null(strstr(d.items[0].message, "n:1: malformed vfio-pci options line, "
 							   "removed"));
 		diag_list_clear(&d);
