@@ -12,6 +12,56 @@
  * this machine. */
 static const char *const remote_transports[] = { "ssh", "libssh", "libssh2", "tcp", "tls", "ext" };
 
+/* Whether @path (a socket= value, unescaped) is one of this machine's libvirt daemon sockets:
+ * a plain path under /run/libvirt/ or /var/run/libvirt/ (system), or /run/user/UID/libvirt/
+ * (session). Any other socket may be an ssh-forwarded one that ends on another machine. */
+static bool daemon_socket(const char *path)
+{
+	static const char *const dirs[] = { "/run/libvirt/", "/var/run/libvirt/" };
+	const char *rest = NULL;
+
+	if (strstr(path, "/../") || strstr(path, "/./") || strstr(path, "//"))
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+			rest = path + strlen(dirs[i]);
+	if (!rest && strncmp(path, "/run/user/", 10) == 0) {
+		const char *p = path + 10;
+
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p > path + 10 && strncmp(p, "/libvirt/", 9) == 0)
+			rest = p + 9;
+	}
+	return rest && *rest && !strchr(rest, '/');
+}
+
+/* Whether the query of @u has a socket= parameter that is not a daemon socket of this machine
+ * (see daemon_socket()); -ENOMEM. */
+static int foreign_socket(xmlURIPtr u)
+{
+	const char *q = u->query_raw ? u->query_raw : u->query;
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+
+		if (n >= 7 && strncmp(q, "socket=", 7) == 0) {
+			char *v = xmlURIUnescapeString(q + 7, (int)(n - 7), NULL);
+			bool local;
+
+			if (!v)
+				return -ENOMEM;
+			local = daemon_socket(v);
+			xmlFree(v);
+			if (!local)
+				return 1;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
 static bool valid_driver(const char *s, size_t n)
 {
 	if (n == 0)
@@ -78,6 +128,13 @@ int libvirt_uri_is_remote(const char *uri, struct error *err)
 			    (auth && auth[3] && auth[3] != '/')
 			? 1
 			: 0;
+	}
+	/* a socket of its own may be a forwarded one (ssh -L SOCKET:/run/libvirt/...): only
+	 * this machine's daemon sockets are local */
+	if (r == 0) {
+		r = foreign_socket(u);
+		if (r < 0)
+			r = error_set(err, ENOMEM, "Out of memory");
 	}
 out:
 	xmlFreeURI(u);

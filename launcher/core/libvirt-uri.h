@@ -13,7 +13,10 @@
  *     (it is then read and prepared through its own libvirt daemon's node-device API);
  *   - a network transport without a host (qemu+ssh:///system, qemu+tcp:///system, qemu+tls,
  *     qemu+libssh, qemu+libssh2, qemu+ext): the connection goes through a transport that may
- *     end anywhere.
+ *     end anywhere;
+ *   - a socket= parameter naming anything but a daemon socket of this machine (a plain path
+ *     under /run/libvirt/, /var/run/libvirt/ or /run/user/UID/libvirt/): a unix socket can be
+ *     forwarded from another machine (ssh -L /tmp/gpuhost.sock:/run/libvirt/libvirt-sock).
  * A URI that does not parse, has no driver scheme, or names an unknown transport is -EINVAL. */
 #pragma once
 

@@ -119,6 +119,14 @@ expect_rc 1 "run --dry-run against an unreachable node" g run --dry-run "$T/ssh.
 contains "fails on the node" "$T/err" "Failed to inspect node qemu\\+tcp://127.0.0.1:1/system"
 lacks "never plans a local bind" "$T/out" "bind 0000:03:00.0|amdgpu -> vfio-pci"
 untouched "unreachable node"
+# a unix socket of its own may be forwarded from another machine (ssh -L SOCK:/run/libvirt/...)
+profile fwd "qemu+unix:///system?socket=$T/gpuhost.sock"
+expect_rc 1 "run --dry-run through a forwarded socket" g run --dry-run "$T/fwd.profile"
+contains "goes to the node behind it" "$T/err" "Failed to inspect node qemu\\+unix:///system\\?socket="
+lacks "never plans a local bind" "$T/out" "bind 0000:03:00.0|amdgpu -> vfio-pci"
+expect_rc 1 "ls --connect through a forwarded socket" g ls --connect "qemu:///system?socket=$T/gpuhost.sock"
+lacks "lists nothing of this machine" "$T/out" "03:00\\.0"
+untouched "forwarded socket"
 export GPURUN_TEST_REMOTE_URI="$U"
 
 # --- bind and restore: the journal is kept here (keyed by URI), the changes go to the node.

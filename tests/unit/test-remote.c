@@ -49,6 +49,18 @@ static void test_uri_table(void **state)
 		{ "qemu+ssh:///system", 1 },
 		{ "qemu+tcp:///system", 1 },
 		{ "qemu+ext:///system?command=/bin/true", 1 },
+		/* a socket of its own may be forwarded from another machine; the daemon's are local */
+		{ "qemu:///system?socket=/run/libvirt/libvirt-sock", 0 },
+		{ "qemu:///system?socket=/var/run/libvirt/libvirt-sock", 0 },
+		{ "qemu:///session?socket=/run/user/1000/libvirt/virtqemud-sock", 0 },
+		{ "qemu:///system?socket=%2Frun%2Flibvirt%2Flibvirt-sock", 0 },
+		{ "qemu:///system?socket=/tmp/gpuhost.sock", 1 },
+		{ "qemu+unix:///system?socket=/tmp/gpuhost.sock", 1 },
+		{ "qemu+unix:///system?mode=direct&socket=/home/u/fwd.sock", 1 },
+		{ "qemu+unix:///system?socket=/run/libvirt/../../tmp/fwd.sock", 1 },
+		{ "qemu+unix:///system?socket=/run/libvirt/fwd/libvirt-sock", 1 },
+		{ "qemu+unix:///system?socket=", 1 },
+		{ "test:///default?socket=/tmp/x", 1 },
 		/* not URIs gpurun accepts */
 		{ "", -EINVAL },
 		{ "system", -EINVAL },
