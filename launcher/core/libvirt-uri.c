@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/uri.h>
@@ -62,6 +63,14 @@ static int foreign_socket(xmlURIPtr u)
 	return 0;
 }
 
+static bool has_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return true;
+	return false;
+}
+
 static bool valid_driver(const char *s, size_t n)
 {
 	if (n == 0)
@@ -97,6 +106,18 @@ int libvirt_uri_is_remote(const char *uri, struct error *err)
 	}
 	plus = strchr(u->scheme, '+');
 	n = plus ? (size_t)(plus - u->scheme) : strlen(u->scheme);
+	if (has_upper(u->scheme)) {
+		_cleanup_free_ char *lower = strdup(u->scheme);
+
+		for (char *c = lower; c && *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		r = error_set(err, EINVAL,
+			      "'%s' is not a libvirt URI: libvirt's driver and transport names are "
+			      "lower case ('%s')",
+			      uri, strna(lower));
+		goto out;
+	}
 	if (!valid_driver(u->scheme, n)) {
 		r = error_set(err, EINVAL, "'%s' is not a libvirt URI: bad driver name in '%s'",
 			      uri, u->scheme);

@@ -68,6 +68,8 @@ static void test_uri_table(void **state)
 		{ "qemu+carrierpigeon://host/system", -EINVAL },
 		{ "qemu+ssh://gpu host/system", -EINVAL },
 		{ "QE MU:///system", -EINVAL },
+		{ "QEMU+SSH://gpuhost/system", -EINVAL },
+		{ "qemu+SSH://gpuhost/system", -EINVAL },
 		{ "qemu://[::1/system", -EINVAL },
 	};
 	(void)state;
@@ -83,6 +85,9 @@ static void test_uri_table(void **state)
 			assert_non_null(err.message);
 			assert_non_null(strstr(err.message, "URI"));
 		}
+		/* an upper-case scheme names the lower-case one libvirt knows */
+		if (strstr(cases[i].uri, "SSH:"))
+			assert_non_null(strstr(err.message, "lower case ('qemu+ssh')"));
 	}
 }
 
