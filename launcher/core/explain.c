@@ -36,7 +36,10 @@ const struct explain_signature explain_table[] = {
 	{
 	    .id = "firmware-missing",
 	    .patterns =
-		P("Could not open '[^']*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS|\\.fd)[^']*'",
+		/* the firmware's name, not any path that holds ".fd" ("fdisk.fdimg") or a
+		 * folder named OVMF: the file name has OVMF/edk2/_CODE/_VARS or ends in .fd */
+		P("Could not open '([^']*/)?[^'/]*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS)[^'/]*'",
+		  "Could not open '[^']*\\.fd'",
 		  "could not load PC BIOS", "Unable to find '?efi'? firmware that is compatible"),
 	    .meaning = "the UEFI firmware (OVMF) file or its variable store could not be opened",
 	    .fix = "Install the UEFI firmware package (Debian/Ubuntu: ovmf; Fedora, Arch: "
@@ -47,12 +50,13 @@ const struct explain_signature explain_table[] = {
 	},
 	{
 	    .id = "romfile-missing",
-	    .patterns = P("failed to find romfile", "[Ff]ailed to open romfile"),
+	    .patterns = P("failed to find romfile", "[Ff]ailed to open romfile",
+			  "failed to load romfile", "Could not open option rom '"),
 	    .meaning = "the ROM file given to a passed-through function (romfile=) does not exist",
 	    .fix = "Check `vbios =` and `gop =` in [gpu] (`gpurun plan PROFILE` shows each "
 		   "function's romfile) and that the staged copy in /var/lib/gpurun/roms is still "
 		   "there when QEMU starts",
-	    .source = "QEMU hw/pci/pci.c (pci_add_option_rom)",
+	    .source = "QEMU hw/pci/pci.c (pci_add_option_rom), hw/core/loader.c (rom_add_file)",
 	},
 	{
 	    .id = "rom-invalid",
@@ -75,6 +79,17 @@ const struct explain_signature explain_table[] = {
 		"Give the guest a ROM file: `vbios = vfct` (the ACPI VFCT table's image; `gpurun "
 		"vbios list` shows it) or `vbios = FILE` in [gpu]",
 	    .source = "QEMU hw/vfio/pci.c (vfio_pci_load_rom)",
+	},
+	{
+	    .id = "iommu-off",
+	    .patterns = P("no iommu_group found", "no iommu_group for device"),
+	    .meaning = "the device has no IOMMU group: the IOMMU is off (firmware setting or "
+		       "kernel command line), so nothing can be passed through",
+	    .fix = "Turn the IOMMU on: VT-d / AMD-Vi (IOMMU) in the firmware setup and "
+		   "intel_iommu=on on Intel hosts (`gpurun host-config` writes the kernel "
+		   "parameters, `gpurun check` shows what is missing), then reboot",
+	    .source = "QEMU hw/vfio/container.c (vfio_device_get_name, vfio_device_groupid); "
+		      "older hw/vfio/pci.c (vfio_initfn)",
 	},
 	{
 	    .id = "group-not-viable",
@@ -105,13 +120,32 @@ const struct explain_signature explain_table[] = {
 	    .id = "device-busy",
 	    .patterns = P("failed to open /dev/vfio/[0-9]+: Device or resource busy",
 			  "error getting device from group [0-9]+: Device or resource busy",
-			  "not already in use", "[Uu]nbind[^:]*:.*Device or resource busy"),
+			  "[Uu]nbind[^:]*:.*Device or resource busy"),
 	    .meaning = "another process holds the device or its VFIO group",
 	    .fix = "Find who holds it (`fuser -v /dev/vfio/*`, `gpurun ls`): stop the other guest "
 		   "(`gpurun restore VM` after a killed gpurun) or the host program using the GPU "
 		   "(display server, compute jobs, nvidia-persistenced)",
 	    .source = "QEMU hw/vfio/container.c (vfio_get_group, vfio_get_device); Linux "
 		      "drivers/vfio/group.c",
+	},
+	{
+	    .id = "vfio-not-bound",
+	    .patterns = P("failed to open /dev/vfio/[0-9]+: No such file or directory"),
+	    .meaning = "the device's VFIO group node does not exist: the device is not bound to "
+		       "vfio-pci (or vfio-pci is not loaded)",
+	    .fix = "Bind the device before QEMU starts: `gpurun run` does it; for QEMU or "
+		   "libvirt started by hand `gpurun bind PROFILE` first (libvirt: or managed='yes' "
+		   "hostdevs); `gpurun ls` shows each function's driver",
+	    .source = "QEMU hw/vfio/container.c (vfio_get_group); Linux drivers/vfio/group.c",
+	},
+	{
+	    .id = "vfio-permission",
+	    .patterns = P("failed to open /dev/vfio/([0-9]+|vfio): Permission denied"),
+	    .meaning = "QEMU's user may not open the VFIO group node (/dev/vfio/N is root's)",
+	    .fix = "Start QEMU as root (`gpurun run` does) or give its user the group node and "
+		   "enough locked memory; with libvirt use qemu:///system, whose managed hostdevs "
+		   "get the node's ownership right, not qemu:///session",
+	    .source = "QEMU hw/vfio/container.c (vfio_get_group, vfio_connect_container)",
 	},
 	{
 	    .id = "bar-reserved",
@@ -174,6 +208,21 @@ const struct explain_signature explain_table[] = {
 		   "`hugepages = yes` in [vm]; check that `memory =` fits the host",
 	    .source = "QEMU hw/vfio/container.c (vfio_legacy_dma_map); Linux "
 		      "drivers/vfio/vfio_iommu_type1.c (vfio_pin_pages_remote)",
+	},
+	{
+	    .id = "memory-short",
+	    .patterns = P("unable to map backing store for guest RAM: Cannot allocate memory",
+			  "Insufficient free host memory pages available to allocate guest RAM",
+			  "cannot set up guest memory '[^']*': Cannot allocate memory",
+			  "Unable to find any usable hugetlbfs mount"),
+	    .meaning = "the host could not give the guest its RAM: not enough free memory, or "
+		       "(with hugepages) not enough free hugepages or no hugetlbfs mount",
+	    .fix = "Make `memory =` in [vm] fit what the host has free; with `hugepages = yes` "
+		   "reserve enough pages first (vm.nr_hugepages, or hugepages= on the kernel "
+		   "command line; `gpurun plan PROFILE` checks the reservation) and mount "
+		   "hugetlbfs (/dev/hugepages)",
+	    .source = "QEMU system/physmem.c (qemu_ram_alloc_from_fd, ram_block_add), "
+		      "util/oslib-posix.c (qemu_prealloc_mem); libvirt src/qemu/qemu_command.c",
 	},
 	{
 	    .id = "dma-fault",
