@@ -449,6 +449,11 @@ static int read_stream(FILE *f, size_t max, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* what to do with a log over EXPLAIN_READ_MAX: its end holds the failure */
+#define TOO_LARGE                                                                                  \
+	"explain reads at most 4 MiB; give it the end of the log, where the failure is: "          \
+	"`tail -n 20000 FILE | gpurun explain --log -`"
+
 static int explain_logs(struct explain *e, struct report *rep, char **logs)
 {
 	for (char **l = logs; *l; l++) {
@@ -458,6 +463,9 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 
 		if (streq(*l, "-")) {
 			r = read_stream(stdin, EXPLAIN_READ_MAX, &buf, &len);
+			if (r == -EFBIG)
+				return log_error("Failed to read stdin: File too large (%s)", TOO_LARGE),
+				       r;
 			if (r < 0)
 				return log_error_errno(r, "Failed to read stdin: %m");
 			r = feed(e, rep, "stdin", NULL, "stdin", true, buf, len);
@@ -470,10 +478,18 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 				_cleanup_fclose_ FILE *f = fopen(*l, "re");
 
 				r = f ? read_stream(f, EXPLAIN_READ_MAX, &buf, &len) : -errno;
+				if (r == -EFBIG)
+					return log_error("Failed to read '%s': File too large (%s)", *l,
+							 TOO_LARGE),
+					       r;
 				if (r < 0)
 					return log_error_errno(r, "Failed to read '%s': %m", *l);
 			} else
 				r = read_full_file(*l, EXPLAIN_READ_MAX, &buf, &len);
+			if (r == -EFBIG)
+				return log_error("Failed to read '%s': File too large (%s)", *l,
+						 TOO_LARGE),
+				       r;
 			if (r < 0)
 				return log_error("Failed to read '%s': %s", *l,
 						 read_full_file_strerror(r)),
