@@ -321,6 +321,13 @@ int cmd_parse_options(struct cmd_parser *p)
 			p->status = EXIT_OK;
 			return -ECANCELED;
 		}
+		/* `--root "$UNSET"` must not mean the real host, nor `--state-dir ""` journals in / */
+		if (o->has_arg != no_argument && optarg && !*optarg) {
+			cmd_usage_error(p->command, "option '--%s' needs a non-empty %s (got '')",
+					o->name, o->arg_name ? o->arg_name : "argument");
+			p->status = EXIT_USAGE;
+			return -EINVAL;
+		}
 		r = common_option(c, optarg);
 		if (r < 0) {
 			log_error_errno(r, "Failed to handle option '--%s': %m", o->name);

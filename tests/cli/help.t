@@ -146,6 +146,12 @@ usage_error "gpurun: error: check: option '--d' is ambiguous; did you mean '--dr
 usage_error "gpurun: error: check: option '--device' needs an argument (--device BDF|VVVV:DDDD)" check --device
 usage_error "gpurun: error: rom: option '-o' needs an argument (-o OUT)" rom combine a b -o
 usage_error "gpurun: error: ls: option '--json' takes no argument (got '--json=yes')" ls --json=yes
+# an empty path (an unset shell variable) is never the real host's /, nor journals in /
+usage_error "gpurun: error: option '--root' needs a non-empty DIR (got '')" --root "" ls
+usage_error "gpurun: error: ls: option '--root' needs a non-empty DIR (got '')" ls --root=
+usage_error "gpurun: error: bind: option '--state-dir' needs a non-empty DIR (got '')" bind --state-dir "" 0000:03:00.0
+usage_error "gpurun: error: option '--qemu' needs a non-empty PATH (got '')" --qemu "" run x.profile
+usage_error "gpurun: error: option '--connect' needs a non-empty URI (got '')" --connect "" ls
 usage_error "gpurun: error: emit: unknown output 'qemo'; did you mean 'qemu'?" emit qemo x.profile
 usage_error "gpurun: error: vbios: unknown subcommand 'lst'; did you mean 'list'?" vbios lst
 usage_error "gpurun: error: rom: unknown subcommand 'inf'; did you mean 'info'?" rom inf x.rom
