@@ -464,7 +464,8 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 		if (streq(*l, "-")) {
 			r = read_stream(stdin, EXPLAIN_READ_MAX, &buf, &len);
 			if (r == -EFBIG)
-				return log_error("Failed to read stdin: File too large (%s)", TOO_LARGE),
+				return log_error("Failed to read stdin: File too large (%s)",
+						 TOO_LARGE),
 				       r;
 			if (r < 0)
 				return log_error_errno(r, "Failed to read stdin: %m");
@@ -479,8 +480,8 @@ static int explain_logs(struct explain *e, struct report *rep, char **logs)
 
 				r = f ? read_stream(f, EXPLAIN_READ_MAX, &buf, &len) : -errno;
 				if (r == -EFBIG)
-					return log_error("Failed to read '%s': File too large (%s)", *l,
-							 TOO_LARGE),
+					return log_error("Failed to read '%s': File too large (%s)",
+							 *l, TOO_LARGE),
 					       r;
 				if (r < 0)
 					return log_error_errno(r, "Failed to read '%s': %m", *l);

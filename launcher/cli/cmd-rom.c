@@ -227,6 +227,9 @@ int cmd_rom(int argc, char **argv)
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case 'o':
+			if (!*parser.arg)
+				return cmd_usage_error(
+				    "rom", "option '-o' needs a non-empty OUT (got '')");
 			out = parser.arg;
 			break;
 		case ARG_FORCE:

@@ -425,6 +425,9 @@ int cmd_vbios(int argc, char **argv)
 	while ((opt = cmd_parse_options(&parser)) > 0)
 		switch (opt) {
 		case 'o':
+			if (!*parser.arg)
+				return cmd_usage_error(
+				    "vbios", "option '-o' needs a non-empty DIR (got '')");
 			out = parser.arg;
 			break;
 		case ARG_FORCE:

@@ -38,9 +38,9 @@ const struct explain_signature explain_table[] = {
 	    .patterns =
 		/* the firmware's name, not any path that holds ".fd" ("fdisk.fdimg") or a
 		 * folder named OVMF: the file name has OVMF/edk2/_CODE/_VARS or ends in .fd */
-		P("Could not open '([^']*/)?[^'/]*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS)[^'/]*'",
-		  "Could not open '[^']*\\.fd'",
-		  "could not load PC BIOS", "Unable to find '?efi'? firmware that is compatible"),
+	    P("Could not open '([^']*/)?[^'/]*(OVMF|ovmf|edk2|AAVMF|_CODE|_VARS)[^'/]*'",
+	      "Could not open '[^']*\\.fd'", "could not load PC BIOS",
+	      "Unable to find '?efi'? firmware that is compatible"),
 	    .meaning = "the UEFI firmware (OVMF) file or its variable store could not be opened",
 	    .fix = "Install the UEFI firmware package (Debian/Ubuntu: ovmf; Fedora, Arch: "
 		   "edk2-ovmf) or set `firmware = bios` in [vm]; `gpurun plan PROFILE` names the "

@@ -152,6 +152,8 @@ usage_error "gpurun: error: ls: option '--root' needs a non-empty DIR (got '')" 
 usage_error "gpurun: error: bind: option '--state-dir' needs a non-empty DIR (got '')" bind --state-dir "" 0000:03:00.0
 usage_error "gpurun: error: option '--qemu' needs a non-empty PATH (got '')" --qemu "" run x.profile
 usage_error "gpurun: error: option '--connect' needs a non-empty URI (got '')" --connect "" ls
+usage_error "gpurun: error: vbios: option '-o' needs a non-empty DIR (got '')" vbios extract -o ""
+usage_error "gpurun: error: rom: option '-o' needs a non-empty OUT (got '')" rom combine -o "" a b
 usage_error "gpurun: error: emit: unknown output 'qemo'; did you mean 'qemu'?" emit qemo x.profile
 usage_error "gpurun: error: vbios: unknown subcommand 'lst'; did you mean 'list'?" vbios lst
 usage_error "gpurun: error: rom: unknown subcommand 'inf'; did you mean 'info'?" rom inf x.rom
