@@ -286,13 +286,33 @@ static int feed_run_log(struct ctx *c, struct explain *e, struct report *rep,
 	return feed(e, rep, "QEMU log", rl->log, base, true, buf, len);
 }
 
+/* A guest on a remote node: its QEMU log and kernel messages are there; say where, read
+ * nothing of this machine's. */
+static int node_sources(struct report *rep, const char *node, const char *vm)
+{
+	_cleanup_free_ char *where = strdup_printf(
+	    "on the node %s: libvirt keeps it there (/var/log/libvirt/qemu/%s.log); paste it with "
+	    "--log",
+	    node, strna(vm));
+	_cleanup_free_ char *kwhere =
+	    strdup_printf("on the node %s: `journalctl -k` there; paste them with --log", node);
+
+	if (!where || !kwhere)
+		return -ENOMEM;
+	if (add_source(rep, "QEMU log", NULL, 0, where) < 0 ||
+	    add_source(rep, "kernel messages", NULL, 0, kwhere) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* ---- the end of a failed `gpurun run` ---- */
 
 void cmd_explain_run_begin(struct ctx *c, struct cmd_explain_run *x)
 {
 	*x = (struct cmd_explain_run){ .kmsg_fd = -1 };
 	x->rec.start_usec = runlog_now_usec();
-	if (runlog_kmsg_open(c, true, &x->kmsg_fd) < 0)
+	/* a guest on a remote node: this machine's kernel says nothing about it */
+	if (!c->remote_uri && runlog_kmsg_open(c, true, &x->kmsg_fd) < 0)
 		x->kmsg_fd = -1;
 }
 
@@ -303,10 +323,15 @@ void cmd_explain_run_record(struct ctx *c, struct cmd_explain_run *x, const char
 	char *abs = profile ? realpath(profile, NULL) : NULL;
 	int r;
 
+	if (c->remote_uri) {
+		/* QEMU's log and the kernel's messages are on the node, not here */
+		x->rec.node = strdup(c->remote_uri);
+		log = NULL;
+	}
 	x->rec.vm = strdup(vm);
 	x->rec.profile = abs ? abs : (profile ? strdup(profile) : NULL);
 	x->rec.backend = strdup(backend);
-	x->rec.boot_id = runlog_boot_id(c);
+	x->rec.boot_id = c->remote_uri ? NULL : runlog_boot_id(c);
 	x->rec.log = log ? strdup(log) : NULL;
 	/* --log appends, libvirt's log is libvirt's: this run's part starts at today's end */
 	x->rec.log_offset = runlog_file_size(log);
@@ -333,10 +358,13 @@ void cmd_explain_run_end(struct ctx *c, struct cmd_explain_run *x, const struct 
 	if (r < 0)
 		return;
 	/* the log's offset was taken when the record was written, before QEMU started */
-	r = feed_run_log(c, e, &rep, &x->rec);
+	if (c->remote_uri)
+		r = node_sources(&rep, c->remote_uri, x->rec.vm);
+	else
+		r = feed_run_log(c, e, &rep, &x->rec);
 	if (r >= 0 && x->kmsg_fd >= 0)
 		r = feed_kmsg(e, &rep, x->kmsg_fd, 0, 0, &first);
-	if (r >= 0 && x->kmsg_fd < 0)
+	if (r >= 0 && x->kmsg_fd < 0 && !c->remote_uri)
 		r = add_source(&rep, "kernel messages", NULL, 0, "not readable");
 	if (r >= 0)
 		r = explain_finish(e, h, p);
@@ -519,6 +547,12 @@ static int explain_vm(struct ctx *c, struct explain *e, struct report *rep, cons
 	}
 	if (r < 0)
 		return cmd_log_error(&err, r, "Failed to read the run record of VM '%s'", vm), r;
+	if (rl->node) {
+		/* the guest ran on another machine: nothing of this one's is its */
+		if (node_sources(rep, rl->node, vm) < 0)
+			return log_error_errno(-ENOMEM, "Out of memory");
+		return 0;
+	}
 	r = feed_run_log(c, e, rep, rl);
 	if (r < 0)
 		return log_error_errno(r, "Out of memory");
@@ -585,7 +619,8 @@ int cmd_explain(int argc, char **argv)
 			return log_error_errno(-ENOMEM, "Out of memory"), EXIT_FAILURE_OP;
 		if (explain_vm(c, e, &rep, vm, &rl) < 0)
 			goto out;
-		load_context(c, rl.profile, &h, &profile, &plan);
+		if (!rl.node) /* this machine's devices are not the node's */
+			load_context(c, rl.profile, &h, &profile, &plan);
 	}
 	r = explain_finish(e, h, plan);
 	if (r < 0) {

@@ -26,6 +26,7 @@ void runlog_done(struct runlog *r)
 	free(r->backend);
 	free(r->boot_id);
 	free(r->log);
+	free(r->node);
 	*r = (struct runlog){};
 }
 
@@ -77,6 +78,8 @@ int runlog_parse(const char *buf, size_t len, struct runlog *ret, struct error *
 			target = &r.boot_id;
 		else if (streq(line, "log"))
 			target = &r.log;
+		else if (streq(line, "node"))
+			target = &r.node;
 		else if (streq(line, "start-usec"))
 			k = parse_ull(value, &r.start_usec);
 		else if (streq(line, "log-offset"))
@@ -109,17 +112,19 @@ int runlog_parse(const char *buf, size_t len, struct runlog *ret, struct error *
 
 char *runlog_format(const struct runlog *r)
 {
-	_cleanup_free_ char *kseq = NULL;
+	_cleanup_free_ char *kseq = NULL, *node = NULL;
 
 	if (r->has_kmsg_seq && asprintf(&kseq, "kmsg-seq %llu\n", r->kmsg_seq) < 0)
 		return NULL;
-	return strdup_printf("gpurun-run 1\nvm %s\n%s%s%sbackend %s\n%s%s%sstart-usec %llu\n%s%s%s"
-			     "log-offset %llu\n%s",
-			     strempty(r->vm), r->profile ? "profile " : "", strempty(r->profile),
-			     r->profile ? "\n" : "", strempty(r->backend),
-			     r->boot_id ? "boot-id " : "", strempty(r->boot_id),
-			     r->boot_id ? "\n" : "", r->start_usec, r->log ? "log " : "",
-			     strempty(r->log), r->log ? "\n" : "", r->log_offset, strempty(kseq));
+	if (r->node && asprintf(&node, "node %s\n", r->node) < 0)
+		return NULL;
+	return strdup_printf(
+	    "gpurun-run 1\nvm %s\n%s%s%sbackend %s\n%s%s%sstart-usec %llu\n%s%s%s"
+	    "log-offset %llu\n%s%s",
+	    strempty(r->vm), r->profile ? "profile " : "", strempty(r->profile),
+	    r->profile ? "\n" : "", strempty(r->backend), r->boot_id ? "boot-id " : "",
+	    strempty(r->boot_id), r->boot_id ? "\n" : "", r->start_usec, r->log ? "log " : "",
+	    strempty(r->log), r->log ? "\n" : "", r->log_offset, strempty(kseq), strempty(node));
 }
 
 static bool field_ok(const char *s)
@@ -138,7 +143,7 @@ int runlog_write(struct ctx *c, const struct runlog *r, struct error *err)
 	if (!r->vm || !statedir_plain_name(r->vm))
 		return error_set(err, EINVAL, "'%s' is not a VM name", strempty(r->vm));
 	if (!field_ok(r->profile) || !field_ok(r->log) || !field_ok(r->boot_id) ||
-	    !field_ok(r->backend))
+	    !field_ok(r->backend) || !field_ok(r->node))
 		return error_set(err, EINVAL, "A path of VM '%s' holds a line break", r->vm);
 	text = runlog_format(r);
 	vmpath = path_join(c->state, r->vm);

@@ -33,7 +33,9 @@ struct runlog {
 	char *backend; /* "qemu", "libvirt" */
 	char *boot_id; /* NULL: unknown */
 	unsigned long long start_usec;
-	char *log; /* NULL: none kept */
+	char *log;  /* NULL: none kept */
+	char *node; /* the libvirt URI of the remote node the guest ran on; NULL: this machine
+		     * (then log and the kernel's messages are this machine's) */
 	unsigned long long log_offset;
 	bool has_kmsg_seq;
 	unsigned long long kmsg_seq;

@@ -141,4 +141,14 @@ STUB_MODE=clean expect_rc 0 "run: clean quick stop" "$GPURUN" --root "$T/root" -
 lacks "clean stop without a cause: no explanation" "$T/err" "gpurun explain:"
 check "a clean run truncates the old log" test ! -s "$T/root/run/gpurun/t1/qemu.log"
 fake_kernel_stop
+
+# --- a run on a remote libvirt node: this machine's log and kernel messages are not its
+mkdir -p "$T/root/run/gpurun/r1" "$T/root/var/log/libvirt/qemu"
+printf 'gpurun-run 1\nvm r1\nbackend libvirt\nstart-usec 0\nlog-offset 0\nnode qemu+ssh://gpuhost/system\n' >"$T/root/run/gpurun/r1/run"
+cp "$CORPUS/bar-reserved.log" "$T/root/var/log/libvirt/qemu/r1.log"
+printf '4,3000,7400000000,-;vfio-pci 0000:c4:00.0: BAR 0: can'"'"'t reserve [mem 0xd0000000-0xdfffffff 64bit pref]\n' >"$T/root/dev/kmsg"
+expect_rc 0 "explain VM of a run on a remote node" "$GPURUN" --root "$T/root" explain r1
+lacks "nothing of this machine's kernel or libvirt log" "$T/out" "^Cause"
+contains "says where QEMU's log is" "$T/out" "QEMU log \(not read: on the node qemu\+ssh://gpuhost/system: libvirt keeps it there \(/var/log/libvirt/qemu/r1.log\)"
+contains "and the kernel's messages" "$T/out" "kernel messages \(not read: on the node qemu\+ssh://gpuhost/system: .journalctl -k. there"
 done_testing

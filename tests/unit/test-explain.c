@@ -195,8 +195,18 @@ static void test_runlog_parse(void **state)
 	assert_string_equal(r2.profile, r.profile);
 	assert_string_equal(r2.log, r.log);
 	assert_int_equal(r2.kmsg_seq, 77);
+	assert_null(r2.node);
 	runlog_done(&r);
 	runlog_done(&r2);
+	/* a run on a remote node keeps the node's URI */
+	assert_int_equal(
+	    runlog_parse("gpurun-run 1\nvm w\nnode qemu+ssh://gpuhost/system\n", 48, &r, NULL), 0);
+	assert_string_equal(r.node, "qemu+ssh://gpuhost/system");
+	free(text);
+	text = runlog_format(&r);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nnode qemu+ssh://gpuhost/system\n"));
+	runlog_done(&r);
 	assert_int_equal(runlog_parse("gpurun-journal 1\n", 17, &r, &err), -EBADMSG);
 	assert_int_equal(runlog_parse("gpurun-run 1\nstart-usec x\n", 26, &r, &err), -EBADMSG);
 	assert_int_equal(err.line, 2);
