@@ -400,6 +400,11 @@ static char *shorten(const char *line, size_t len, size_t so, size_t eo)
 			end = start + keep;
 		else
 			start = tail - keep;
+		/* never cut a UTF-8 character in two */
+		while (start < end && ((unsigned char)line[start] & 0xc0) == 0x80)
+			start++;
+		while (end < tail && end > start && ((unsigned char)line[end] & 0xc0) == 0x80)
+			end--;
 	}
 	s = malloc(end - start + 7);
 	if (!s)

@@ -126,6 +126,35 @@ static void test_evidence(void **state)
 	assert_true(strncmp(e->findings[0].evidence[0].text, "...", 3) == 0);
 	e = explain_free(e);
 
+	/* cut around the match, never inside a UTF-8 character (2 and 3 bytes long here) */
+	for (size_t i = 0; i < 600; i += 2)
+		memcpy(line + i, "\xc3\xa9", 2);
+	memcpy(line + 600, " group 1 is not viable ", 23);
+	for (size_t i = 623; i + 3 < sizeof(line) - 2; i += 3)
+		memcpy(line + i, "\xe2\x82\xac", 3);
+	line[sizeof(line) - 2] = '\n';
+	line[sizeof(line) - 1] = '\0';
+	for (size_t shift = 0; shift < 3; shift++) {
+		const char *t;
+
+		e = run(line + shift * 2);
+		assert_int_equal(e->n_findings, 1);
+		t = e->findings[0].evidence[0].text;
+		assert_true(strlen(t) <= EXPLAIN_EVIDENCE_MAX);
+		assert_non_null(strstr(t, "group 1 is not viable"));
+		for (const unsigned char *c = (const unsigned char *)t; *c; c++)
+			if (*c >= 0x80) {
+				size_t n = *c >= 0xe0 ? 3 : 2;
+
+				assert_true((*c & 0xc0) ==
+					    0xc0); /* a lead byte, never a continuation */
+				for (size_t k = 1; k < n; k++)
+					assert_true((c[k] & 0xc0) == 0x80);
+				c += n - 1;
+			}
+		e = explain_free(e);
+	}
+
 	/* the same message again is counted, not repeated; AMD-Vi's short address is found */
 	e = run("[1.0] AMD-Vi: Event logged [IO_PAGE_FAULT device=0e:00.0 domain=0x0021 "
 		"address=0xfd3b2000 flags=0x0020]\n"
