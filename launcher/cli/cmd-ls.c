@@ -253,8 +253,10 @@ static int select_arg(const struct host *h, const char *arg, bool *show)
 	_cleanup_free_ const struct pci_func **m = NULL;
 	int n;
 
-	if (*arg && strspn(arg, "0123456789") == strlen(arg) && strlen(arg) <= 6) {
-		const struct iommu_group *g = host_find_group(h, atoi(arg));
+	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
+		/* a group number too large for an int is no group either */
+		const struct iommu_group *g =
+		    strlen(arg) <= 6 ? host_find_group(h, atoi(arg)) : NULL;
 
 		if (!g) {
 			log_error("No IOMMU group %s on this host (%s).", arg,

@@ -47,6 +47,8 @@ fi
 expect_rc 2 "ls of no such group" "$GPURUN" --root "$FIX/strix-halo" ls 99
 contains "says so" "$T/err" "No IOMMU group 99 on this host"
 check "names \`gpurun ls\` once" test "$(grep -o 'gpurun ls' "$T/err" | wc -l)" -eq 1
+expect_rc 2 "ls of a group number too large for any host" "$GPURUN" --root "$FIX/strix-halo" ls 4294967310
+contains "says there is no such group" "$T/err" "No IOMMU group 4294967310 on this host"
 expect_rc 2 "ls of a group on iommu-off" "$GPURUN" --root "$FIX/iommu-off" ls 3
 contains "says the IOMMU is off" "$T/err" "No IOMMU group 3 on this host \(the IOMMU is off; see \`gpurun ls\`\)"
 expect_rc 2 "ls of no such device" "$GPURUN" --root "$FIX/strix-halo" ls c5:00.0
