@@ -341,9 +341,22 @@ const char *cmd_closest(const char *word, const char *const *cands)
 {
 	size_t n = 0;
 
+	_cleanup_free_ char *lower = NULL;
+	const char *best;
+
 	while (cands && cands[n])
 		n++;
-	return str_closest(word, cands, n);
+	best = str_closest(word, cands, n);
+	if (best || !word)
+		return best;
+	/* `gpurun LS`, `--JSON`: every name is lower case */
+	lower = strdup(word);
+	if (!lower)
+		return NULL;
+	for (char *c = lower; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return streq(lower, word) ? NULL : str_closest(lower, cands, n);
 }
 
 static int vlog_usage(const char *command, const char *fmt, va_list ap)

@@ -131,6 +131,10 @@ usage_error() {
 	fi
 }
 usage_error "gpurun: error: unknown command 'chek'; did you mean 'check'?" chek
+usage_error "gpurun: error: unknown command 'LS'; did you mean 'ls'?" LS
+usage_error "gpurun: error: help: unknown command 'CHECK'; did you mean 'check'?" help CHECK
+usage_error "gpurun: error: ls: unrecognized option '--JSON'; did you mean '--json'?" ls --JSON
+usage_error "gpurun: error: vbios: unknown subcommand 'LIST'; did you mean 'list'?" vbios LIST
 usage_error "gpurun: error: unknown command 'hostconfig'; did you mean 'host-config'?" hostconfig
 usage_error "gpurun: error: unknown command 'frobnicate' (see 'gpurun help')" frobnicate
 usage_error "gpurun: error: help: unknown command 'chek'; did you mean 'check'?" help chek
