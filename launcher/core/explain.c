@@ -340,7 +340,7 @@ int explain_new(struct explain **ret, struct error *err)
 	if (regcomp(&e->addr[0], "[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]",
 		    REG_EXTENDED) != 0)
 		return error_set(err, ENOMEM, "Out of memory");
-	if (regcomp(&e->addr[1], "(device=|\\[)([0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7])",
+	if (regcomp(&e->addr[1], "(device=|host=|\\[)([0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7])",
 		    REG_EXTENDED) != 0) {
 		regfree(&e->addr[0]);
 		return error_set(err, ENOMEM, "Out of memory");

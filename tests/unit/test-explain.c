@@ -163,6 +163,14 @@ static void test_evidence(void **state)
 	assert_int_equal(e->findings[0].n_matches, 2);
 	assert_int_equal(e->findings[0].n_evidence, 1);
 	assert_string_equal(e->findings[0].device, "0000:0e:00.0");
+	e = explain_free(e);
+
+	/* QEMU's short host=BUS:DEV.FN names the device too */
+	e = run("qemu-system-x86_64: -device vfio-pci,host=01:00.0,multifunction=on: vfio: error, "
+		"group 1 is not viable, please ensure all devices within the iommu_group are "
+		"bound to their vfio bus driver.\n");
+	assert_int_equal(e->n_findings, 1);
+	assert_string_equal(e->findings[0].device, "0000:01:00.0");
 }
 
 static void test_kmsg(void **state)
