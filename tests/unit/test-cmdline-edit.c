@@ -252,6 +252,26 @@ static void test_grub_assignments(void **state)
 	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n", 1, "never closed");
 	grub_refuse("cat <<EOF\nGRUB_CMDLINE_LINUX_DEFAULT=a\nEOF\n", 1, "here-document");
 
+	/* line continuations: removed before the shell reads the words */
+	grub_expect("export \\\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\n",
+		    "export \\\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash amd_iommu=on "
+		    "iommu=pt\"\n");
+	grub_expect("GRUB_CMDLINE_LINUX=\"\" \\\n  GRUB_CMDLINE_LINUX_DEFAULT=quiet\n",
+		    "GRUB_CMDLINE_LINUX=\"\" \\\n  GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on "
+		    "iommu=pt\"\n");
+	grub_refuse("GRUB_CMDLINE_LINUX_DEF\\\nAULT=\"quiet splash\"\n", 1,
+		    "GRUB_CMDLINE_LINUX_DEFAULT is set with a line continuation");
+	grub_refuse("X\\\nY=a\nGRUB_CMDLINE_LINUX_DEFAULT=\"$XY\"\n", 3, "$XY");
+	grub_refuse(
+	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nunset \\\n  GRUB_CMDLINE_LINUX_DEFAULT\n", 2,
+	    "changed by `unset`");
+	/* DOS line endings: the CR is part of the line for the shell */
+	grub_refuse("GRUB_DEFAULT=0\r\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\n", 1,
+		    "carriage return");
+	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r", 1, "carriage return");
+	grub_expect("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\r\"\n",
+		    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\r amd_iommu=on iommu=pt\"\n");
+
 	/* what is not ours may be anywhere */
 	grub_expect("if [ -x /usr/bin/x ]; then\n  GRUB_TIMEOUT=5\nfi\nexport "
 		    "GRUB_CMDLINE_LINUX_DEFAULT=quiet\n",
