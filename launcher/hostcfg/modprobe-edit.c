@@ -30,6 +30,54 @@ bool modprobe_modname_in(char *const *l, const char *m)
 	return false;
 }
 
+/* A modprobe.d file as lines, a line that ends with a backslash joined with the next one as
+ * modprobe joins them (the backslash-newline kept in the string, so that an unchanged line is
+ * written back as it was, and read as a blank by config_words()). */
+static int config_lines(const char *buf, size_t len, char ***ret, struct error *err)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	size_t o = 0;
+	int r;
+
+	r = lines_split(buf, len, &lines, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; lines[i]; o++) {
+		char *l = TAKE_PTR(lines[i]);
+
+		i++;
+		while (lines[i] && *l && l[strlen(l) - 1] == '\\') {
+			char *x;
+
+			if (asprintf(&x, "%s\n%s", l, lines[i]) < 0) {
+				free(l);
+				return -ENOMEM;
+			}
+			free(l);
+			l = x;
+			lines[i] = mfree(lines[i]);
+			i++;
+		}
+		lines[o] = l;
+	}
+	lines[o] = NULL;
+	*ret = TAKE_PTR(lines);
+	return 0;
+}
+
+/* The 1-based line of the file where line @i of config_lines() starts. */
+static size_t config_line_no(char *const *lines, size_t i)
+{
+	size_t n = 1;
+
+	for (size_t k = 0; k < i && lines[k]; k++) {
+		n++;
+		for (const char *p = lines[k]; (p = strchr(p, '\n')); p++)
+			n++;
+	}
+	return n;
+}
+
 /* Whitespace-separated words of a config line up to a '#' comment (modprobe.d syntax). */
 static int config_words(const char *line, char ***ret, char **ret_comment)
 {
@@ -38,6 +86,9 @@ static int config_words(const char *line, char ***ret, char **ret_comment)
 
 	if (!copy)
 		return -ENOMEM;
+	/* a line continuation is a blank */
+	for (char *p = copy; (p = strstr(p, "\\\n"));)
+		p[0] = p[1] = ' ';
 	hash = strchr(copy, '#');
 	if (ret_comment)
 		*ret_comment = NULL;
@@ -146,7 +197,7 @@ static int vfio_ids(const char *buf, size_t len, char ***ret, struct error *err)
 
 	if (!ids)
 		return -ENOMEM;
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -367,7 +418,7 @@ static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_
 	_cleanup_strv_free_ char **lines = NULL;
 	int r, bad = 0;
 
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -389,7 +440,7 @@ static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_
 			return r;
 		r = diag_add(d, DIAG_FAIL, "hostcfg-modprobe-malformed", fix,
 			     "%s:%zu: malformed vfio-pci options line, left as it is: %s", name,
-			     i + 1, probs);
+			     config_line_no(lines, i), probs);
 		if (r < 0)
 			return r;
 		bad++;
@@ -462,7 +513,8 @@ static int vfio_ids_merge(char **lines, size_t at, char *const *have, const char
 				     "Check the merged line in the diff below",
 				     "%s:%zu: a second vfio-pci ids= overrides the one on line %zu "
 				     "(the kernel keeps the last): merged into line %zu",
-				     name, i + 1, at + 1, at + 1);
+				     name, config_line_no(lines, i), config_line_no(lines, at),
+				     config_line_no(lines, at));
 			if (r < 0)
 				return r;
 		}
@@ -667,8 +719,8 @@ static int vfio_repair(char ***plines, const char *name, struct diag_list *d)
 		keep = strv_length(fixed) > 2 || comment;
 		r = diag_add(d, DIAG_WARN, "hostcfg-modprobe-malformed",
 			     "Check the rewritten line in the diff below",
-			     "%s:%zu: malformed vfio-pci options line, %s: %s", name, i + 1,
-			     keep ? "rewritten" : "removed", probs);
+			     "%s:%zu: malformed vfio-pci options line, %s: %s", name,
+			     config_line_no(*plines, i), keep ? "rewritten" : "removed", probs);
 		if (r < 0)
 			return r;
 		if (keep && strv_length(fixed) <= 2) {
@@ -705,7 +757,7 @@ static int vfio_edit(const char *buf, size_t len, char *const *ids, char *const 
 	_cleanup_strv_free_ char **lines = NULL;
 	int r;
 
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	if (!buf && (strv_length(ids) > 0 || strv_length(softdeps) > 0)) {

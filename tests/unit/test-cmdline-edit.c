@@ -446,6 +446,49 @@ static void test_modprobe_malformed(void **state)
 	}
 }
 
+/* modprobe joins a line that ends with a backslash with the next one: the ids there count, a
+ * continued line is no malformed one, and an untouched one is written back as it was. */
+static void test_modprobe_continuation(void **state)
+{
+	_cleanup_strv_free_ char **ids = sv2("1002:1586", "1002:1640");
+	_cleanup_strv_free_ char **soft = sv2("amdgpu", NULL);
+	_cleanup_strv_free_ char **got = NULL;
+	const char *cont = "# mine\noptions vfio-pci \\\n  ids=10de:1b80 \\\n disable_vga=1\n"
+			   "softdep amdgpu \\\n pre: vfio-pci\n";
+	const char *bad = "# x\noptions vfio-pci \\\n  ids=(10de:1b80)\nsoftdep amdgpu pre: "
+			  "vfio-pci\noptions vfio-pci \\\n ids=10de:10f0\n";
+	struct diag_list d = { 0 };
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(modprobe_vfio_ids(cont, strlen(cont), &got, NULL), 0);
+	assert_tokens(got, "10de:1b80");
+	assert_int_equal(modprobe_vfio_lint(cont, strlen(cont), "c", &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(modprobe_vfio_edit(cont, strlen(cont), ids, soft, "c", &d, &out, NULL), 0);
+	assert_string_equal(out, "# mine\noptions vfio-pci ids=10de:1b80,1002:1586,1002:1640 "
+				 "disable_vga=1\nsoftdep amdgpu \\\n pre: vfio-pci\n");
+	assert_int_equal(d.n, 0);
+	free(out);
+	/* nothing to add: byte for byte */
+	assert_int_equal(modprobe_vfio_edit(cont, strlen(cont), got, soft, "c", &d, &out, NULL), 0);
+	assert_string_equal(out, cont);
+	free(out);
+
+	/* a malformed continued line: named by the line it starts on, in both file kinds */
+	assert_int_equal(modprobe_vfio_lint(bad, strlen(bad), "b", &d, NULL), 1);
+	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
+	diag_list_clear(&d);
+	assert_int_equal(modprobe_vfio_edit(bad, strlen(bad), ids, soft, "b", &d, &out, NULL), 0);
+	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
+	assert_non_null(find(&d, DIAG_WARN, "hostcfg-modprobe-conflict"));
+	assert_string_equal(out,
+			    "# x\noptions vfio-pci ids=10de:1b80,10de:10f0,1002:1586,1002:1640 "
+			    "disable_vga=1\nsoftdep amdgpu pre: vfio-pci\noptions vfio-pci\n");
+	diag_list_clear(&d);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_grub_assignments),
 		cmocka_unit_test(test_kernel_dashdash),
 		cmocka_unit_test(test_modprobe_malformed),
+		cmocka_unit_test(test_modprobe_continuation),
 	};
 
 	return testutil_run(tests);
