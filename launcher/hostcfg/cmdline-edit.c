@@ -1113,6 +1113,15 @@ static int grub_scan(const char *buf, size_t len, struct grub_file *g, struct er
 					continue;
 				}
 				c.cmd_word = true;
+				/* another file read into this one can set anything */
+				if (word_is(w, n, ".") || word_is(w, n, "source"))
+					return error_set_line(
+					    err, EINVAL, NULL, wline,
+					    "`%.*s` reads another file into this one, which can "
+					    "change GRUB_CMDLINE_LINUX and "
+					    "GRUB_CMDLINE_LINUX_DEFAULT "
+					    "in ways gpurun does not follow",
+					    (int)n, w);
 				r = sh_changer(buf, len, w, n, x.p, wline, err);
 				if (r < 0)
 					return r;

@@ -265,6 +265,10 @@ static void test_grub_assignments(void **state)
 	grub_refuse(
 	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nunset \\\n  GRUB_CMDLINE_LINUX_DEFAULT\n", 2,
 	    "changed by `unset`");
+	/* another file sourced: it can set anything */
+	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n. /etc/default/grub.local\n", 2,
+		    "`.` reads another file");
+	grub_refuse("source /etc/x; GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n", 1, "`source`");
 	/* DOS line endings: the CR is part of the line for the shell */
 	grub_refuse("GRUB_DEFAULT=0\r\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\n", 1,
 		    "carriage return");
