@@ -78,6 +78,18 @@ static size_t config_line_no(char *const *lines, size_t i)
 	return n;
 }
 
+/* Before a line is appended: a last line that ends with a backslash would join the new line to
+ * it (modprobe reads them as one), so an empty line ends it first. */
+static int end_continuation(char ***plines)
+{
+	size_t n = strv_length(*plines);
+	const char *l = n > 0 ? (*plines)[n - 1] : NULL;
+
+	if (l && *l && l[strlen(l) - 1] == '\\')
+		return strv_extend(plines, "");
+	return 0;
+}
+
 /* Whitespace-separated words of a config line up to a '#' comment (modprobe.d syntax). */
 static int config_words(const char *line, char ***ret, char **ret_comment)
 {
@@ -137,6 +149,8 @@ static int list_edit(const char *buf, size_t len, const char *header, const char
 	for (char *const *m = mods; m && *m; m++) {
 		if (modprobe_modname_in(have, *m))
 			continue;
+		if (prefix && (r = end_continuation(&lines)) < 0)
+			return r;
 		r = prefix ? strv_extendf(&lines, "%s %s", prefix, *m) : strv_extend(&lines, *m);
 		if (r < 0)
 			return r;
@@ -588,6 +602,8 @@ static int vfio_options(char **lines, char ***plines, char *const *ids, const ch
 
 		if (!j)
 			return -ENOMEM;
+		if ((r = end_continuation(plines)) < 0)
+			return r;
 		return strv_extendf(plines, "options vfio-pci ids=%s disable_vga=1", j);
 	} else {
 		size_t at = (size_t)(with_ids >= 0 ? with_ids : first);
@@ -683,6 +699,8 @@ static int vfio_softdep(char ***plines, const char *mod)
 		}
 		return rebuild_line(lines, i, w, comment);
 	}
+	if ((r = end_continuation(plines)) < 0)
+		return r;
 	return strv_extendf(plines, "softdep %s pre: vfio-pci", mod);
 }
 

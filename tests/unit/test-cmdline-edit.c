@@ -479,6 +479,25 @@ static void test_modprobe_continuation(void **state)
 	assert_string_equal(out, cont);
 	free(out);
 
+	/* a last line that ends with a backslash: what is appended is not joined to it */
+	assert_int_equal(
+	    modprobe_vfio_edit("blacklist nouveau \\", 19, ids, soft, "e", &d, &out, NULL), 0);
+	assert_string_equal(out, "blacklist nouveau \\\n\noptions vfio-pci ids=1002:1586,1002:1640 "
+				 "disable_vga=1\nsoftdep amdgpu pre: vfio-pci\n");
+	strv_free(got);
+	got = NULL;
+	assert_int_equal(modprobe_vfio_ids(out, strlen(out), &got, NULL), 0);
+	assert_tokens(got, "1002:1586 1002:1640");
+	free(out);
+	{
+		_cleanup_strv_free_ char **bl = sv2("amdgpu", NULL);
+
+		assert_int_equal(
+		    modprobe_blacklist_edit("blacklist radeon \\\n", 19, bl, &out, NULL), 0);
+		assert_string_equal(out, "blacklist radeon \\\n\nblacklist amdgpu\n");
+		free(out);
+	}
+
 	/* a malformed continued line: named by the line it starts on, in both file kinds */
 	assert_int_equal(modprobe_vfio_lint(bad, strlen(bad), "b", &d, NULL), 1);
 	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
