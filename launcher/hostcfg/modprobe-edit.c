@@ -78,6 +78,11 @@ static size_t config_line_no(char *const *lines, size_t i)
 	return n;
 }
 
+static bool ends_in_backslash(const char *s)
+{
+	return *s && s[strlen(s) - 1] == '\\';
+}
+
 /* Before a line is appended: a last line that ends with a backslash would join the new line to
  * it (modprobe reads them as one), so an empty line ends it first. */
 static int end_continuation(char ***plines)
@@ -85,7 +90,7 @@ static int end_continuation(char ***plines)
 	size_t n = strv_length(*plines);
 	const char *l = n > 0 ? (*plines)[n - 1] : NULL;
 
-	if (l && *l && l[strlen(l) - 1] == '\\')
+	if (l && ends_in_backslash(l))
 		return strv_extend(plines, "");
 	return 0;
 }
@@ -321,6 +326,14 @@ static int vfio_line_fix(char *const *w, char ***ret_words, char ***ret_extra, c
 
 			if (!rest)
 				return -ENOMEM;
+			if (ends_in_backslash(rest)) {
+				char *x;
+
+				if (asprintf(&x, "%s ", rest) < 0)
+					return -ENOMEM;
+				free(rest);
+				rest = x;
+			}
 			if ((r = problem(&probs,
 					 "'%s' is a directive of its own (moved to its own "
 					 "line)",
@@ -468,6 +481,9 @@ int modprobe_vfio_lint(const char *buf, size_t len, const char *name, struct dia
 	return error_set_errno(err, vfio_lint(buf, len, name, d, err));
 }
 
+/* A line made of words: a last word that ends with a backslash (it was followed by a blank or a
+ * comment in the line it came from) gets a blank after it, or modprobe would join the next
+ * line to it (ends_in_backslash()). */
 static int rebuild_line(char **lines, size_t i, char *const *w, const char *comment)
 {
 	_cleanup_free_ char *j = strv_join(w, " ");
@@ -475,7 +491,8 @@ static int rebuild_line(char **lines, size_t i, char *const *w, const char *comm
 
 	if (!j)
 		return -ENOMEM;
-	if (asprintf(&s, "%s%s%s", j, comment ? " " : "", comment ? comment : "") < 0)
+	if (asprintf(&s, "%s%s%s", j, comment || ends_in_backslash(j) ? " " : "",
+		     comment ? comment : "") < 0)
 		return -ENOMEM;
 	return lines_replace(lines, i, s);
 }

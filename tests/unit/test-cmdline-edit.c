@@ -498,6 +498,25 @@ static void test_modprobe_continuation(void **state)
 		free(out);
 	}
 
+	/* a word that ends with a backslash, a blank after it: a rewritten line keeps the blank, or
+	 * it would continue on the next line (found by fuzz-hostcfg-edit) */
+	{
+		const char *w = "softdep amdgpu pre: foo\\ \noptions vfio-pci ids=1002:1586 "
+				"disable_vga=1\\ splash\noptions vfio-pci softdep x pre: y\\ # c\n"
+				"blacklist radeon\n";
+
+		assert_int_equal(modprobe_vfio_edit(w, strlen(w), ids, soft, "w", &d, &out, NULL),
+				 0);
+		assert_string_equal(out,
+				    "softdep amdgpu pre: vfio-pci foo\\ \n"
+				    "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\\ \n"
+				    "# c\nsoftdep x pre: y\\ \n"
+				    "blacklist radeon\n");
+		diag_list_clear(&d);
+		assert_int_equal(modprobe_vfio_lint(out, strlen(out), "w", &d, NULL), 0);
+		free(out);
+	}
+
 	/* a malformed continued line: named by the line it starts on, in both file kinds */
 	assert_int_equal(modprobe_vfio_lint(bad, strlen(bad), "b", &d, NULL), 1);
 	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
