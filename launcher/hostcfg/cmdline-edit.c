@@ -892,7 +892,9 @@ static int sh_changer(const char *buf, size_t len, const char *w, size_t n, size
 		changer |= word_is(w, n, sh_changers[i]);
 	if (!changer)
 		return 0;
-	while (e < len && buf[e] != '\n' && !strchr(";&|", buf[e]))
+	/* to the end of the command: a line continuation does not end it */
+	while (e < len && !strchr(";&|", buf[e]) &&
+	       (buf[e] != '\n' || (e > p && buf[e - 1] == '\\')))
 		e++;
 	for (int v = _GRUB_VAR_MAX - 1; v >= 0; v--)
 		if (memmem(buf + p, e - p, grub_vars[v], strlen(grub_vars[v])))
@@ -901,6 +903,34 @@ static int sh_changer(const char *buf, size_t len, const char *w, size_t n, size
 			    "%s is changed by `%.*s`, which gpurun does not follow", grub_vars[v],
 			    (int)n, w);
 	return 0;
+}
+
+/* A word whose leading name is cut by a line continuation (`NA\<newline>ME=...`), which the
+ * shell joins before reading the word: 1 when it is an assignment to another variable (not
+ * followed: a later $NAME of it is refused as not set), -EINVAL when it assigns one of ours,
+ * 0 when it is no assignment. */
+static int sh_split_name(const char *w, size_t n, unsigned line, struct error *err)
+{
+	char name[64];
+	size_t k = 0, m = 0;
+
+	while (k < n) {
+		if (k + 1 < n && w[k] == '\\' && w[k + 1] == '\n')
+			k += 2;
+		else if (is_name_char(w[k]) && m + 1 < sizeof(name))
+			name[m++] = w[k++];
+		else
+			break;
+	}
+	if (m == 0 || !is_name_start(name[0]) || k >= n ||
+	    !(w[k] == '=' || (w[k] == '+' && k + 1 < n && w[k + 1] == '=')))
+		return 0;
+	for (int v = 0; v < _GRUB_VAR_MAX; v++)
+		if (word_is(name, m, grub_vars[v]))
+			return grub_fail(err, line, grub_vars[v],
+					 "with a line continuation (a backslash at the end of a "
+					 "line) inside its name");
+	return 1;
 }
 
 /* Read @buf (NUL-free) into @g. -EINVAL (@err: line, reason) for what touches the watched
@@ -922,7 +952,20 @@ static int grub_scan(const char *buf, size_t len, struct grub_file *g, struct er
 			x.p++;
 			continue;
 		}
+		/* a line continuation between words is removed before the line is read: the
+		 * command goes on, and the next word starts after it */
+		if (ch == '\\' && x.p + 1 < len && buf[x.p + 1] == '\n') {
+			x.p += 2;
+			x.line++;
+			continue;
+		}
 		if (ch == '\n') {
+			if (x.p > 0 && buf[x.p - 1] == '\r')
+				return error_set_line(err, EINVAL, NULL, x.line,
+						      "the line ends with a carriage return (a DOS "
+						      "line ending), which the shell reads as part "
+						      "of the line: convert the file to Unix line "
+						      "endings (dos2unix)");
 			x.p++;
 			x.line++;
 			/* a newline after && || | continues the same list */
@@ -1037,6 +1080,14 @@ static int grub_scan(const char *buf, size_t len, struct grub_file *g, struct er
 			}
 			while (k < n && is_name_char(w[k]))
 				k++;
+			if ((c.at_cmd || c.declare) && k + 1 < n && w[k] == '\\' &&
+			    w[k + 1] == '\n') {
+				r = sh_split_name(w, n, wline, err);
+				if (r < 0)
+					return r;
+				if (r > 0)
+					continue;
+			}
 			if ((c.at_cmd || c.declare) && k > 0 && is_name_start(w[0]) && k < n &&
 			    (w[k] == '=' || (w[k] == '+' && k + 1 < n && w[k + 1] == '='))) {
 				struct sh_assign *a;
@@ -1062,12 +1113,25 @@ static int grub_scan(const char *buf, size_t len, struct grub_file *g, struct er
 					continue;
 				}
 				c.cmd_word = true;
+				/* another file read into this one can set anything */
+				if (word_is(w, n, ".") || word_is(w, n, "source"))
+					return error_set_line(
+					    err, EINVAL, NULL, wline,
+					    "`%.*s` reads another file into this one, which can "
+					    "change GRUB_CMDLINE_LINUX and "
+					    "GRUB_CMDLINE_LINUX_DEFAULT "
+					    "in ways gpurun does not follow",
+					    (int)n, w);
 				r = sh_changer(buf, len, w, n, x.p, wline, err);
 				if (r < 0)
 					return r;
 			}
 		}
 	}
+	if (len > 0 && buf[len - 1] == '\r')
+		return error_set_line(err, EINVAL, NULL, x.line,
+				      "the file ends with a carriage return, which the shell reads "
+				      "as part of the line: remove it");
 	r = sh_cmd_end(g, buf, &c, depth, false, err);
 	if (r < 0)
 		return r;
@@ -1180,7 +1244,8 @@ static int grub_new_word(const char *buf, const struct grub_assign *a, const cha
 {
 	const char *w = buf + a->wstart;
 	size_t n = a->wend - a->wstart;
-	bool sep = a->own.n > 0 && !lines_is_blank(a->own.s[a->own.n - 1]);
+	/* a CR in the value is no separator for GRUB's own parser */
+	bool sep = a->own.n > 0 && a->own.s[a->own.n - 1] != ' ' && a->own.s[a->own.n - 1] != '\t';
 	_cleanup_free_ char *out = NULL;
 	int r;
 

@@ -45,7 +45,9 @@ int cmdline_edit(const char *buf, size_t len, char *const *add, char **ret, stru
  * GRUB_CMDLINE_LINUX_DEFAULT is set where its value cannot be known: inside if/case/a loop/a
  * function/{ }, in a conditional or pipeline, as a command prefix, with +=, a value going on
  * past its line, a command substitution, $VAR not set earlier in the file, ${VAR...}
- * operators, ~, or changed by unset/read/eval...; or a here-document or an unclosed quote. */
+ * operators, ~, a line continuation inside its name, or changed by unset/read/eval...; or a
+ * here-document, an unclosed quote, a file read in with `.`/source, or a CR line ending. A line
+ * continuation between words joins them, as in the shell. */
 int cmdline_grub_edit(const char *buf, size_t len, char *const *add, char **ret, struct error *err);
 /* A loader entry: before the first `--` of the `options` lines, else at the end of the last
  * `options` line, or a new one. */

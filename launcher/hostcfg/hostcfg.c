@@ -522,6 +522,40 @@ static int file_params(const struct hostcfg_file *f, char ***ret, unsigned **ret
 	}
 }
 
+/* A kernel command line that passes vfio-pci its own ids= (vfio-pci.ids=, vfio_pci.ids=): the
+ * module gets one ids= list, so that one and modprobe.d's override each other. One WARN per
+ * such parameter, naming @name and the line (from @lines, may be NULL). */
+static int cmdline_ids_elsewhere(char *const *present, const unsigned *lines, const char *name,
+				 char *const *ids, struct diag_list *d)
+{
+	_cleanup_free_ char *j = strv_join(ids, ","), *fix = NULL;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	if (asprintf(&fix,
+		     "Keep the ids in one place: remove it from the kernel command line and add "
+		     "its ids to /etc/modprobe.d/vfio.conf, or add %s to it",
+		     j) < 0)
+		return -ENOMEM;
+	for (size_t k = 0; present && present[k]; k++) {
+		char at[32] = "";
+
+		if (!startswith(present[k], "vfio-pci.ids=") &&
+		    !startswith(present[k], "vfio_pci.ids="))
+			continue;
+		if (lines && lines[k])
+			snprintf(at, sizeof(at), ":%u", lines[k]);
+		r = diag_add(d, DIAG_WARN, "hostcfg-ids-elsewhere", fix,
+			     "%s%s has '%s': vfio-pci gets one ids= list, so it and the ids= of "
+			     "/etc/modprobe.d/vfio.conf override each other",
+			     name, at, present[k]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct hostcfg_request *req,
 		    struct diag_list *d)
 {
@@ -656,6 +690,8 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_LOADER_ENTRY:
 			r = file_params(f, &present, &plines, &e);
 			if (r >= 0)
+				r = cmdline_ids_elsewhere(present, plines, f->name, ids, d);
+			if (r >= 0)
 				r = cmdline_missing(present, plines, p_all, f->name, d, &add);
 			if (r >= 0)
 				r = bootloader_edit(cfg->boot, f->kind, f->old, f->old_len, add,
@@ -664,6 +700,8 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 		case HOSTCFG_FILE_TOOL_STATE:
 			/* the tool adds to every entry what any of them lacks */
 			r = bootloader_file_cmdline(f->kind, f->old, f->old_len, &present, &e);
+			if (r >= 0)
+				r = cmdline_ids_elsewhere(present, NULL, f->name, ids, d);
 			if (r >= 0)
 				r = cmdline_missing(present, NULL, p_all, f->name, d, &add);
 			for (char **a = add; r >= 0 && a && *a; a++)

@@ -30,6 +30,71 @@ bool modprobe_modname_in(char *const *l, const char *m)
 	return false;
 }
 
+/* A modprobe.d file as lines, a line that ends with a backslash joined with the next one as
+ * modprobe joins them (the backslash-newline kept in the string, so that an unchanged line is
+ * written back as it was, and read as a blank by config_words()). */
+static int config_lines(const char *buf, size_t len, char ***ret, struct error *err)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	size_t o = 0;
+	int r;
+
+	r = lines_split(buf, len, &lines, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; lines[i]; o++) {
+		char *l = TAKE_PTR(lines[i]);
+
+		i++;
+		while (lines[i] && *l && l[strlen(l) - 1] == '\\') {
+			char *x;
+
+			if (asprintf(&x, "%s\n%s", l, lines[i]) < 0) {
+				free(l);
+				return -ENOMEM;
+			}
+			free(l);
+			l = x;
+			lines[i] = mfree(lines[i]);
+			i++;
+		}
+		lines[o] = l;
+	}
+	lines[o] = NULL;
+	*ret = TAKE_PTR(lines);
+	return 0;
+}
+
+/* The 1-based line of the file where line @i of config_lines() starts. */
+static size_t config_line_no(char *const *lines, size_t i)
+{
+	size_t n = 1;
+
+	for (size_t k = 0; k < i && lines[k]; k++) {
+		n++;
+		for (const char *p = lines[k]; (p = strchr(p, '\n')); p++)
+			n++;
+	}
+	return n;
+}
+
+static bool ends_in_backslash(const char *s)
+{
+	return *s && s[strlen(s) - 1] == '\\';
+}
+
+/* Before a line is appended: a last line that ends with a backslash would join the new line to
+ * it (modprobe reads them as one), so an empty line ends it first. */
+static int end_continuation(char ***plines)
+{
+	size_t n = strv_length(*plines);
+	const char *l = n > 0 ? (*plines)[n - 1] : NULL;
+
+	if (l && ends_in_backslash(l))
+		return strv_extend(plines, "");
+	return 0;
+}
+
 /* Whitespace-separated words of a config line up to a '#' comment (modprobe.d syntax). */
 static int config_words(const char *line, char ***ret, char **ret_comment)
 {
@@ -38,6 +103,9 @@ static int config_words(const char *line, char ***ret, char **ret_comment)
 
 	if (!copy)
 		return -ENOMEM;
+	/* a line continuation is a blank */
+	for (char *p = copy; (p = strstr(p, "\\\n"));)
+		p[0] = p[1] = ' ';
 	hash = strchr(copy, '#');
 	if (ret_comment)
 		*ret_comment = NULL;
@@ -86,6 +154,8 @@ static int list_edit(const char *buf, size_t len, const char *header, const char
 	for (char *const *m = mods; m && *m; m++) {
 		if (modprobe_modname_in(have, *m))
 			continue;
+		if (prefix && (r = end_continuation(&lines)) < 0)
+			return r;
 		r = prefix ? strv_extendf(&lines, "%s %s", prefix, *m) : strv_extend(&lines, *m);
 		if (r < 0)
 			return r;
@@ -146,7 +216,7 @@ static int vfio_ids(const char *buf, size_t len, char ***ret, struct error *err)
 
 	if (!ids)
 		return -ENOMEM;
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -256,6 +326,14 @@ static int vfio_line_fix(char *const *w, char ***ret_words, char ***ret_extra, c
 
 			if (!rest)
 				return -ENOMEM;
+			if (ends_in_backslash(rest)) {
+				char *x;
+
+				if (asprintf(&x, "%s ", rest) < 0)
+					return -ENOMEM;
+				free(rest);
+				rest = x;
+			}
 			if ((r = problem(&probs,
 					 "'%s' is a directive of its own (moved to its own "
 					 "line)",
@@ -367,7 +445,7 @@ static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_
 	_cleanup_strv_free_ char **lines = NULL;
 	int r, bad = 0;
 
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; lines[i]; i++) {
@@ -389,7 +467,7 @@ static int vfio_lint(const char *buf, size_t len, const char *name, struct diag_
 			return r;
 		r = diag_add(d, DIAG_FAIL, "hostcfg-modprobe-malformed", fix,
 			     "%s:%zu: malformed vfio-pci options line, left as it is: %s", name,
-			     i + 1, probs);
+			     config_line_no(lines, i), probs);
 		if (r < 0)
 			return r;
 		bad++;
@@ -403,6 +481,9 @@ int modprobe_vfio_lint(const char *buf, size_t len, const char *name, struct dia
 	return error_set_errno(err, vfio_lint(buf, len, name, d, err));
 }
 
+/* A line made of words: a last word that ends with a backslash (it was followed by a blank or a
+ * comment in the line it came from) gets a blank after it, or modprobe would join the next
+ * line to it (ends_in_backslash()). */
 static int rebuild_line(char **lines, size_t i, char *const *w, const char *comment)
 {
 	_cleanup_free_ char *j = strv_join(w, " ");
@@ -410,7 +491,8 @@ static int rebuild_line(char **lines, size_t i, char *const *w, const char *comm
 
 	if (!j)
 		return -ENOMEM;
-	if (asprintf(&s, "%s%s%s", j, comment ? " " : "", comment ? comment : "") < 0)
+	if (asprintf(&s, "%s%s%s", j, comment || ends_in_backslash(j) ? " " : "",
+		     comment ? comment : "") < 0)
 		return -ENOMEM;
 	return lines_replace(lines, i, s);
 }
@@ -462,7 +544,8 @@ static int vfio_ids_merge(char **lines, size_t at, char *const *have, const char
 				     "Check the merged line in the diff below",
 				     "%s:%zu: a second vfio-pci ids= overrides the one on line %zu "
 				     "(the kernel keeps the last): merged into line %zu",
-				     name, i + 1, at + 1, at + 1);
+				     name, config_line_no(lines, i), config_line_no(lines, at),
+				     config_line_no(lines, at));
 			if (r < 0)
 				return r;
 		}
@@ -536,6 +619,8 @@ static int vfio_options(char **lines, char ***plines, char *const *ids, const ch
 
 		if (!j)
 			return -ENOMEM;
+		if ((r = end_continuation(plines)) < 0)
+			return r;
 		return strv_extendf(plines, "options vfio-pci ids=%s disable_vga=1", j);
 	} else {
 		size_t at = (size_t)(with_ids >= 0 ? with_ids : first);
@@ -631,6 +716,8 @@ static int vfio_softdep(char ***plines, const char *mod)
 		}
 		return rebuild_line(lines, i, w, comment);
 	}
+	if ((r = end_continuation(plines)) < 0)
+		return r;
 	return strv_extendf(plines, "softdep %s pre: vfio-pci", mod);
 }
 
@@ -667,8 +754,8 @@ static int vfio_repair(char ***plines, const char *name, struct diag_list *d)
 		keep = strv_length(fixed) > 2 || comment;
 		r = diag_add(d, DIAG_WARN, "hostcfg-modprobe-malformed",
 			     "Check the rewritten line in the diff below",
-			     "%s:%zu: malformed vfio-pci options line, %s: %s", name, i + 1,
-			     keep ? "rewritten" : "removed", probs);
+			     "%s:%zu: malformed vfio-pci options line, %s: %s", name,
+			     config_line_no(*plines, i), keep ? "rewritten" : "removed", probs);
 		if (r < 0)
 			return r;
 		if (keep && strv_length(fixed) <= 2) {
@@ -705,7 +792,7 @@ static int vfio_edit(const char *buf, size_t len, char *const *ids, char *const 
 	_cleanup_strv_free_ char **lines = NULL;
 	int r;
 
-	r = lines_split(buf, len, &lines, err);
+	r = config_lines(buf, len, &lines, err);
 	if (r < 0)
 		return r;
 	if (!buf && (strv_length(ids) > 0 || strv_length(softdeps) > 0)) {

@@ -8,7 +8,11 @@
  * owned by the caller: strings NUL-terminated, lists strv (util/strv.h). Errors are negative
  * errno values; @err (may be NULL) is filled on failure: -EINVAL for a buffer that is not a
  * text file (a NUL byte), with the reason and the 1-based line but no file name (the caller
- * knows it: error_set_file()); -ENOMEM with the errno alone. */
+ * knows it: error_set_file()); -ENOMEM with the errno alone.
+ *
+ * modprobe.d lines are read as modprobe reads them: a line that ends with a backslash goes on
+ * on the next one (kept as it is when not rewritten; a message names the line it starts on),
+ * and no line gpurun writes or appends ends with one. */
 #pragma once
 
 #include <stdbool.h>

@@ -371,6 +371,14 @@ expect_rc 2 "assignment inside an if block: refused" hc --device 1002:73df --app
 contains "names the line" "$T/out" '^FAIL  /etc/default/grub:4: cannot edit this file safely: GRUB_CMDLINE_LINUX_DEFAULT is set inside a compound command'
 unchanged "if block: nothing written"
 
+# the kernel command line passes vfio-pci ids of its own: the module gets one ids= list, so the
+# two override each other (the user's other GPU, or ours, would not go to vfio-pci): said
+fresh strix-halo
+printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs vfio-pci.ids=10de:1b80,10de:10f0\n' >"$T/root/etc/kernel/cmdline"
+expect_rc 0 "vfio-pci.ids on the kernel command line" hc --device 1002:1586
+contains "... reported with file and line" "$T/out" "^WARN  /etc/kernel/cmdline:1 has 'vfio-pci.ids=10de:1b80,10de:10f0': vfio-pci gets one ids= list"
+contains "... and how to keep one list" "$T/out" "add 1002:1586,1002:1640 to it"
+
 # --- usage ---------------------------------------------------------------------------------
 fresh strix-halo
 expect_rc 2 "no device" hc

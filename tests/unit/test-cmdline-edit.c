@@ -252,6 +252,30 @@ static void test_grub_assignments(void **state)
 	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n", 1, "never closed");
 	grub_refuse("cat <<EOF\nGRUB_CMDLINE_LINUX_DEFAULT=a\nEOF\n", 1, "here-document");
 
+	/* line continuations: removed before the shell reads the words */
+	grub_expect("export \\\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\n",
+		    "export \\\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash amd_iommu=on "
+		    "iommu=pt\"\n");
+	grub_expect("GRUB_CMDLINE_LINUX=\"\" \\\n  GRUB_CMDLINE_LINUX_DEFAULT=quiet\n",
+		    "GRUB_CMDLINE_LINUX=\"\" \\\n  GRUB_CMDLINE_LINUX_DEFAULT=\"quiet amd_iommu=on "
+		    "iommu=pt\"\n");
+	grub_refuse("GRUB_CMDLINE_LINUX_DEF\\\nAULT=\"quiet splash\"\n", 1,
+		    "GRUB_CMDLINE_LINUX_DEFAULT is set with a line continuation");
+	grub_refuse("X\\\nY=a\nGRUB_CMDLINE_LINUX_DEFAULT=\"$XY\"\n", 3, "$XY");
+	grub_refuse(
+	    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nunset \\\n  GRUB_CMDLINE_LINUX_DEFAULT\n", 2,
+	    "changed by `unset`");
+	/* another file sourced: it can set anything */
+	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n. /etc/default/grub.local\n", 2,
+		    "`.` reads another file");
+	grub_refuse("source /etc/x; GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n", 1, "`source`");
+	/* DOS line endings: the CR is part of the line for the shell */
+	grub_refuse("GRUB_DEFAULT=0\r\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\n", 1,
+		    "carriage return");
+	grub_refuse("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r", 1, "carriage return");
+	grub_expect("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\r\"\n",
+		    "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\r amd_iommu=on iommu=pt\"\n");
+
 	/* what is not ours may be anywhere */
 	grub_expect("if [ -x /usr/bin/x ]; then\n  GRUB_TIMEOUT=5\nfi\nexport "
 		    "GRUB_CMDLINE_LINUX_DEFAULT=quiet\n",
@@ -426,6 +450,87 @@ static void test_modprobe_malformed(void **state)
 	}
 }
 
+/* modprobe joins a line that ends with a backslash with the next one: the ids there count, a
+ * continued line is no malformed one, and an untouched one is written back as it was. */
+static void test_modprobe_continuation(void **state)
+{
+	_cleanup_strv_free_ char **ids = sv2("1002:1586", "1002:1640");
+	_cleanup_strv_free_ char **soft = sv2("amdgpu", NULL);
+	_cleanup_strv_free_ char **got = NULL;
+	const char *cont = "# mine\noptions vfio-pci \\\n  ids=10de:1b80 \\\n disable_vga=1\n"
+			   "softdep amdgpu \\\n pre: vfio-pci\n";
+	const char *bad = "# x\noptions vfio-pci \\\n  ids=(10de:1b80)\nsoftdep amdgpu pre: "
+			  "vfio-pci\noptions vfio-pci \\\n ids=10de:10f0\n";
+	struct diag_list d = { 0 };
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(modprobe_vfio_ids(cont, strlen(cont), &got, NULL), 0);
+	assert_tokens(got, "10de:1b80");
+	assert_int_equal(modprobe_vfio_lint(cont, strlen(cont), "c", &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(modprobe_vfio_edit(cont, strlen(cont), ids, soft, "c", &d, &out, NULL), 0);
+	assert_string_equal(out, "# mine\noptions vfio-pci ids=10de:1b80,1002:1586,1002:1640 "
+				 "disable_vga=1\nsoftdep amdgpu \\\n pre: vfio-pci\n");
+	assert_int_equal(d.n, 0);
+	free(out);
+	/* nothing to add: byte for byte */
+	assert_int_equal(modprobe_vfio_edit(cont, strlen(cont), got, soft, "c", &d, &out, NULL), 0);
+	assert_string_equal(out, cont);
+	free(out);
+
+	/* a last line that ends with a backslash: what is appended is not joined to it */
+	assert_int_equal(
+	    modprobe_vfio_edit("blacklist nouveau \\", 19, ids, soft, "e", &d, &out, NULL), 0);
+	assert_string_equal(out, "blacklist nouveau \\\n\noptions vfio-pci ids=1002:1586,1002:1640 "
+				 "disable_vga=1\nsoftdep amdgpu pre: vfio-pci\n");
+	strv_free(got);
+	got = NULL;
+	assert_int_equal(modprobe_vfio_ids(out, strlen(out), &got, NULL), 0);
+	assert_tokens(got, "1002:1586 1002:1640");
+	free(out);
+	{
+		_cleanup_strv_free_ char **bl = sv2("amdgpu", NULL);
+
+		assert_int_equal(
+		    modprobe_blacklist_edit("blacklist radeon \\\n", 19, bl, &out, NULL), 0);
+		assert_string_equal(out, "blacklist radeon \\\n\nblacklist amdgpu\n");
+		free(out);
+	}
+
+	/* a word that ends with a backslash, a blank after it: a rewritten line keeps the blank, or
+	 * it would continue on the next line (found by fuzz-hostcfg-edit) */
+	{
+		const char *w = "softdep amdgpu pre: foo\\ \noptions vfio-pci ids=1002:1586 "
+				"disable_vga=1\\ splash\noptions vfio-pci softdep x pre: y\\ # c\n"
+				"blacklist radeon\n";
+
+		assert_int_equal(modprobe_vfio_edit(w, strlen(w), ids, soft, "w", &d, &out, NULL),
+				 0);
+		assert_string_equal(out,
+				    "softdep amdgpu pre: vfio-pci foo\\ \n"
+				    "options vfio-pci ids=1002:1586,1002:1640 disable_vga=1\\ \n"
+				    "# c\nsoftdep x pre: y\\ \n"
+				    "blacklist radeon\n");
+		diag_list_clear(&d);
+		assert_int_equal(modprobe_vfio_lint(out, strlen(out), "w", &d, NULL), 0);
+		free(out);
+	}
+
+	/* a malformed continued line: named by the line it starts on, in both file kinds */
+	assert_int_equal(modprobe_vfio_lint(bad, strlen(bad), "b", &d, NULL), 1);
+	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
+	diag_list_clear(&d);
+	assert_int_equal(modprobe_vfio_edit(bad, strlen(bad), ids, soft, "b", &d, &out, NULL), 0);
+	assert_non_null(strstr(d.items[0].message, "b:2: malformed"));
+	assert_non_null(find(&d, DIAG_WARN, "hostcfg-modprobe-conflict"));
+	assert_string_equal(out,
+			    "# x\noptions vfio-pci ids=10de:1b80,10de:10f0,1002:1586,1002:1640 "
+			    "disable_vga=1\nsoftdep amdgpu pre: vfio-pci\noptions vfio-pci\n");
+	diag_list_clear(&d);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_grub_assignments),
 		cmocka_unit_test(test_kernel_dashdash),
 		cmocka_unit_test(test_modprobe_malformed),
+		cmocka_unit_test(test_modprobe_continuation),
 	};
 
 	return testutil_run(tests);
