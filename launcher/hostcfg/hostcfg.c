@@ -563,6 +563,7 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	_cleanup_strv_free_ char **softdeps = strv_new_empty(), **blacklist = strv_new_empty();
 	_cleanup_strv_free_ char **p_all = NULL;
 	int r, changed = 0, malformed = 0;
+	bool bridge = false;
 
 	if (!ids || !mods || !softdeps || !blacklist)
 		return -ENOMEM;
@@ -572,9 +573,26 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 	/* vfio-pci ids for a group that cannot be passed through: say it, as check and plan do
 	 * (run refuses such a group; the files are still shown and written on --apply, as the
 	 * profile may pass the group's other devices as [device] sections) */
-	for (size_t g = 0; g < req->n_gpus; g++)
-		if ((r = checks_groups(h, req->gpus[g], sel, d)) < 0)
+	if (req->n_gpus > 0 && (r = checks_groups(h, req->gpus[0], sel, d)) < 0)
+		return r;
+	/* a bridge (a vendor:device id that names the root complex's host bridges, say) stays
+	 * with the host: ids= would hand every bridge with that id to vfio-pci at boot */
+	for (char **a = sel; *a; a++) {
+		const struct pci_func *f = host_find_func(h, *a);
+
+		if (!f || !f->is_bridge)
+			continue;
+		r = diag_add(d, DIAG_FAIL, "hostcfg-bridge",
+			     "Give the GPU's own address or vendor:device id (gpurun ls shows them)",
+			     "%s [%04x:%04x] is a PCI bridge (class %06x), not a device to pass "
+			     "through: vfio-pci ids= would take it from the host at boot",
+			     f->address, f->vendor, f->device, f->class);
+		if (r < 0)
 			return r;
+		bridge = true;
+	}
+	if (bridge)
+		return -EINVAL;
 
 	/* ids and the modules that would claim the functions first */
 	for (char **a = sel; *a; a++) {

@@ -53,6 +53,12 @@ else
 fi
 expect_rc 2 "--json does not apply" hc --device 1002:1586 --json --apply
 unchanged "still nothing written"
+# an id that names the root complex's three host bridges: refused, each group said once
+expect_rc 2 "host bridges by vendor:device: refused" hc --device 1022:1509 --apply
+contains "a bridge is not passed through" "$T/out" '0000:00:02.0 \[1022:1509\] is a PCI bridge'
+contains "... the FAIL line" "$T/out" '^FAIL  0000:00:01.0 \[1022:1509\] is a PCI bridge'
+check "each IOMMU group said once" sh -c '[ "$(grep -c "IOMMU group 1 is viable" "$1")" -eq 1 ]' sh "$T/out"
+unchanged "a bridge: nothing written"
 
 expect_rc 0 "strix: --apply" hc --device 1002:1586 --apply
 cp "$T/out" "$T/apply"
