@@ -582,11 +582,12 @@ int hostcfg_compute(struct hostcfg *cfg, const struct host *h, const struct host
 
 		if (!f || !f->is_bridge)
 			continue;
-		r = diag_add(d, DIAG_FAIL, "hostcfg-bridge",
-			     "Give the GPU's own address or vendor:device id (gpurun ls shows them)",
-			     "%s [%04x:%04x] is a PCI bridge (class %06x), not a device to pass "
-			     "through: vfio-pci ids= would take it from the host at boot",
-			     f->address, f->vendor, f->device, f->class);
+		r = diag_add(
+		    d, DIAG_FAIL, "hostcfg-bridge",
+		    "Give the GPU's own address or vendor:device id (gpurun ls shows them)",
+		    "%s [%04x:%04x] is a PCI bridge (class %06x), not a device to pass "
+		    "through: vfio-pci ids= would take it from the host at boot",
+		    f->address, f->vendor, f->device, f->class);
 		if (r < 0)
 			return r;
 		bridge = true;
