@@ -391,8 +391,19 @@ static int platform_revert(struct ctx *c, const struct journal_entry *e,
 	if (!p)
 		return -ENOMEM;
 	r = hostfs_write_attr(p, e->target);
-	/* -EBUSY: already bound again */
-	if (r < 0 && r != -EBUSY)
+	if (r == -EBUSY) {
+		/* the kernel's answer when the device has a driver already (bound again by
+		 * another): only then is it done; an unbound device stays the failure it is */
+		_cleanup_free_ char *l = path_join(c->sys, "bus/platform/devices", e->target,
+						   "driver"),
+				    *drv = NULL;
+
+		if (!l)
+			return -ENOMEM;
+		if (hostfs_readlink_base(l, &drv) >= 0)
+			return 0;
+	}
+	if (r < 0)
 		return revert_report_warn(rep, r, "Failed to bind %s to %s again", e->target,
 					  e->value);
 	return 0;

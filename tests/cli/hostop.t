@@ -223,4 +223,37 @@ check "efifb: and bound again" efifb_rebound
 check "efifb: host back after the failure" host_is_back w
 fake_kernel_stop
 
+# the kernel's EBUSY to the framebuffer's bind is "bound already" only when it is: unbind (a
+# revert) that gets it for a framebuffer still unbound must fail, keep its journal, and restore
+# must finish
+if [ -f "$FAULTLIB" ]; then
+	efifb_host
+	fake_kernel_start "$T/root"
+	expect_rc 0 "efifb EBUSY: bind PROFILE" g bind "$T/w.profile"
+	rm -f "$T/faults.log"
+	FAULT_ROOT="$T/root" FAULT_LOG="$T/faults.log" LD_PRELOAD="$FAULTLIB" \
+		"$GPURUN" --root "$T/root" unbind "$T/w.profile" >/dev/null 2>&1
+	check "efifb EBUSY: framebuffer bound again (counting pass)" efifb_rebound
+	expect_rc 0 "efifb EBUSY: bind PROFILE again" g bind "$T/w.profile"
+	n=$(grep -E "^[0-9]+ write sys/bus/platform/drivers/efi-framebuffer/bind" "$T/faults.log" | head -1 | cut -d' ' -f1)
+	check "efifb EBUSY: fault log names the framebuffer's bind" test -n "$n"
+	# once: the revert's second pass binds it
+	FAULT_ROOT="$T/root" FAULT_AT="$n" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
+		expect_rc 0 "efifb EBUSY once: unbind" "$GPURUN" --root "$T/root" unbind "$T/w.profile"
+	contains "efifb EBUSY once: said" "$T/err" "Failed to bind efi-framebuffer.0 to efi-framebuffer again: Device or resource busy"
+	check "efifb EBUSY once: framebuffer bound again" efifb_rebound
+	check "efifb EBUSY once: host back" host_is_back w
+	expect_rc 0 "efifb EBUSY: bind PROFILE a third time" g bind "$T/w.profile"
+	# from there on: the revert fails
+	FAULT_ROOT="$T/root" FAULT_AT="$n+" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
+		expect_rc 1 "efifb EBUSY: unbind fails" "$GPURUN" --root "$T/root" unbind "$T/w.profile"
+	contains "efifb EBUSY: said" "$T/err" "Failed to bind efi-framebuffer.0 to efi-framebuffer again: Device or resource busy"
+	check "efifb EBUSY: framebuffer still unbound" test ! -e "$T/root/sys/devices/platform/efi-framebuffer.0/driver"
+	check "efifb EBUSY: journal kept" test -s "$T/root/run/gpurun/w/journal"
+	expect_rc 0 "efifb EBUSY: restore finishes" g restore
+	check "efifb EBUSY: framebuffer bound after restore" efifb_rebound
+	check "efifb EBUSY: host back" host_is_back w
+	fake_kernel_stop
+fi
+
 done_testing
