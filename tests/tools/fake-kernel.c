@@ -147,6 +147,9 @@ static bool all_vfio(int group)
 		if (devs[i].group != group)
 			continue;
 		drv = current_driver(&devs[i]);
+		/* as the kernel's vfio: a bridge on pcieport does not break a group's viability */
+		if (streq_ptr(drv, "pcieport"))
+			continue;
 		if (!streq_ptr(drv, "vfio-pci"))
 			return false;
 		any = true;
