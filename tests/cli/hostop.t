@@ -106,12 +106,27 @@ rc=$?
 check "SIGQUIT while the guest runs: exit 0 (rc $rc)" test $rc -eq 0
 contains "QEMU got SIGTERM" "$T/q/got-signal" TERM
 check "host back after SIGQUIT" host_is_back t
+# every other signal that would end gpurun (SIGUSR1, SIGALRM, ...): a stop like SIGTERM, not a
+# death that leaves the GPU on vfio-pci
+for sig in USR1 USR2 ALRM XCPU; do
+	rm -f "$T/q/started" "$T/q/got-signal"
+	RECORDER_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t.profile" \
+		>"$T/bg.out" 2>"$T/bg.err" &
+	P=$!
+	wait_file "$T/q/started"
+	kill -$sig $P
+	wait $P
+	rc=$?
+	check "SIG$sig while the guest runs: exit 0 (rc $rc)" test $rc -eq 0
+	contains "SIG$sig: QEMU got SIGTERM" "$T/q/got-signal" TERM
+	check "host back after SIG$sig" host_is_back t
+done
 fake_kernel_stop
 
 # SIGQUIT and SIGHUP while binding: the next step is not taken, what was done is reverted (every
 # probe takes 3 s: the signal lands while the audio function's bind is under way, also on a
 # loaded machine)
-for sig in QUIT HUP; do
+for sig in QUIT HUP USR1 ALRM; do
 	start_kernel --delay 3000
 	"$GPURUN" --root "$T/root" bind "$T/w.profile" >"$T/bg.out" 2>"$T/bg.err" &
 	P=$!
