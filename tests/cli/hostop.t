@@ -271,4 +271,20 @@ if [ -f "$FAULTLIB" ]; then
 	fake_kernel_stop
 fi
 
+# restore when the host driver's module is gone (rmmod amdgpu while the guest ran): the GPU
+# is not taken from vfio-pci into no driver at all; it stays, with the journal, until the
+# driver is back
+start_kernel
+expect_rc 0 "no driver: bind PROFILE" g bind "$T/w.profile"
+mv "$T/root/sys/bus/pci/drivers/amdgpu" "$T/amdgpu.away"
+expect_rc 1 "no driver: restore fails" g restore --timeout 2
+contains "no driver: says why and what to do" "$T/err" "Cannot give $GPU back to amdgpu, which is not loaded .*; it stays on vfio-pci: load the module \\(modprobe amdgpu\\) and restore again"
+check "no driver: the GPU stays on vfio-pci" test "$(drv $GPU)" = vfio-pci
+check "no driver: audio restored" test "$(drv $AUD)" = snd_hda_intel
+check "no driver: journal kept" test -s "$T/root/run/gpurun/w/journal"
+mv "$T/amdgpu.away" "$T/root/sys/bus/pci/drivers/amdgpu"
+expect_rc 0 "no driver: restore once it is back" g restore --timeout 5
+check "no driver: host back" eventually host_is_back w
+fake_kernel_stop
+
 done_testing
