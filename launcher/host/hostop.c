@@ -14,6 +14,7 @@
 #include "host/hostop.h"
 #include "host/journal.h"
 #include "host/kmodule.h"
+#include "host/pcidev.h"
 #include "host/prepare.h"
 #include "host/remote.h"
 #include "host/revert.h"
@@ -391,8 +392,19 @@ static int platform_revert(struct ctx *c, const struct journal_entry *e,
 	if (!p)
 		return -ENOMEM;
 	r = hostfs_write_attr(p, e->target);
-	/* -EBUSY: already bound again */
-	if (r < 0 && r != -EBUSY)
+	if (r == -EBUSY) {
+		/* the kernel's answer when the device has a driver already (bound again by
+		 * another): only then is it done; an unbound device stays the failure it is */
+		_cleanup_free_ char *l = path_join(c->sys, "bus/platform/devices", e->target,
+						   "driver"),
+				    *drv = NULL;
+
+		if (!l)
+			return -ENOMEM;
+		if (hostfs_readlink_base(l, &drv) >= 0)
+			return 0;
+	}
+	if (r < 0)
 		return revert_report_warn(rep, r, "Failed to bind %s to %s again", e->target,
 					  e->value);
 	return 0;
@@ -465,13 +477,54 @@ static int bind_apply(const struct host_op_env *x, const struct plan_action *a _
 	return 0;
 }
 
+static bool pci_driver_registered(struct ctx *c, const char *drv)
+{
+	_cleanup_free_ char *p = path_join(c->sys, "bus/pci/drivers", drv);
+
+	return p && hostfs_is_dir(p);
+}
+
+/* The host driver @want of @bdf is not registered (its module was unloaded since): load the
+ * module for the device as udev does (by its modalias), on the real host. */
+static void load_driver_of(struct ctx *c, const char *bdf, const char *want,
+			   struct revert_report *rep)
+{
+	_cleanup_free_ char *p = pcidev_attr_path(c, bdf, "modalias"), *alias = NULL;
+	int r;
+
+	if (!c->real_root || !p || hostfs_read_line(p, &alias) < 0 || !alias || !*alias)
+		return;
+	r = kmodule_load(c, alias);
+	if (r < 0)
+		(void)revert_report_note(rep, "Failed to load the module for %s (%s): %s", bdf,
+					 want, strerror(-r));
+	else if (pci_driver_registered(c, want))
+		(void)revert_report_note(rep, "loaded the module of driver %s for %s again", want,
+					 bdf);
+}
+
 static int bind_revert(struct ctx *c, const struct journal_entry *e, unsigned timeout_ms,
 		       struct revert_report *rep)
 {
 	const char *want = e->value && *e->value ? e->value : NULL;
-	_cleanup_free_ char *final = NULL;
+	_cleanup_free_ char *final = NULL, *now = NULL;
 	int r;
 
+	if (want && !pci_driver_registered(c, want)) {
+		load_driver_of(c, e->target, want, rep);
+		if (!pci_driver_registered(c, want) &&
+		    vfio_read_state(c, e->target, &now, NULL) >= 0 && streq_ptr(now, VFIO_DRIVER)) {
+			/* taken from vfio-pci, it would have no driver at all: it stays where it
+			 * is, and the journal with it, until the driver is back */
+			(void)revert_report_function(rep, e->target, want, now);
+			return revert_report_warn(
+			    rep, -ENODEV,
+			    "Cannot give %s back to %s, which is not loaded (its module was "
+			    "removed?); it stays on vfio-pci: load the module (modprobe %s) and "
+			    "restore again",
+			    e->target, want, want);
+		}
+	}
 	r = vfio_restore(c, e->target, want, e->extra, timeout_ms, &final);
 	if (r == -ENOENT && vfio_read_state(c, e->target, NULL, NULL) == -ENOENT)
 		/* removed (hot-unplugged, or its bridge was): nothing is left to give back */

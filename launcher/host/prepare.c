@@ -13,6 +13,7 @@
 #include "host/paths.h"
 #include "host/prepare.h"
 #include "host/romstage.h"
+#include "host/runner.h"
 #include "host/vfio.h"
 #include "util/error.h"
 #include "util/strutil.h"
@@ -42,13 +43,14 @@ static int on_device(struct error *err, const char *bdf, int r)
 
 static int check_signal(const struct prepare_options *o, struct error *err)
 {
-	sigset_t s;
+	sigset_t s, stops;
 
 	if (!o->check_signals || sigpending(&s) < 0)
 		return 0;
-	if (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP) ||
-	    sigismember(&s, SIGQUIT))
-		return error_set(err, -EINTR, "interrupted by a signal");
+	runner_stop_signals(&stops);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&stops, sig) == 1 && sigismember(&s, sig) == 1)
+			return error_set(err, -EINTR, "interrupted by a signal");
 	return 0;
 }
 

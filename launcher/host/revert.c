@@ -6,6 +6,7 @@
 #include "host/hostop.h"
 #include "host/journal.h"
 #include "host/revert.h"
+#include "host/runner.h"
 #include "util/strutil.h"
 #include "util/strv.h"
 
@@ -106,11 +107,7 @@ int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
 	bool masked;
 	int r;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
+	runner_stop_signals(&block);
 	masked = sigprocmask(SIG_BLOCK, &block, &old) == 0;
 	r = replay(c, j, timeout_ms, &rep);
 	if (masked)

@@ -30,8 +30,9 @@ struct revert_report {
 
 /* Revert every entry of @j, last first, each through its host operation (hostop.h). Returns 0
  * (see ret->n_failed for failed steps) or -ENOMEM. @timeout_ms bounds each driver wait.
- * SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked for the whole replay (and the caller's mask
- * restored after), so a signal cannot cut a revert in half: it stays pending. */
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT and the other stopping signals (runner_stop_signals()) are
+ * blocked for the whole replay (and the caller's mask restored after), so a signal cannot cut
+ * a revert in half: it stays pending. */
 int revert_journal(struct ctx *c, const struct journal *j, unsigned timeout_ms,
 		   struct revert_report *ret);
 void revert_report_done(struct revert_report *r);

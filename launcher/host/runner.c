@@ -63,13 +63,32 @@ long long runner_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void runner_stop_signals(sigset_t *s)
+{
+	/* every signal whose default action ends the process and that no fault of gpurun's own
+	 * raises (SIGSEGV, SIGABRT, ... are not stops: blocked, the kernel would kill anyway):
+	 * a stray SIGUSR1 or SIGALRM must not leave the GPU on vfio-pci without a revert */
+	static const int stops[] = {
+		SIGINT,	   SIGTERM,   SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+		SIGALRM,   SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,
+#ifdef SIGPWR
+		SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+		SIGSTKFLT,
+#endif
+	};
+
+	sigemptyset(s);
+	for (size_t i = 0; i < ELEMENTSOF(stops); i++)
+		sigaddset(s, stops[i]);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(s, sig);
+}
+
 static void forward_set(sigset_t *s)
 {
-	sigemptyset(s);
-	sigaddset(s, SIGINT);
-	sigaddset(s, SIGTERM);
-	sigaddset(s, SIGHUP);
-	sigaddset(s, SIGQUIT);
+	runner_stop_signals(s);
 	sigaddset(s, SIGCHLD);
 }
 
@@ -563,8 +582,9 @@ static int qemu_stop(struct runner *r, int sig, struct error *err)
 {
 	if (r->pid <= 0)
 		return 0;
-	/* SIGQUIT would make QEMU dump core; SIGTERM is its clean shutdown */
-	if (sig == SIGQUIT)
+	/* SIGQUIT would make QEMU dump core, the other stops (SIGUSR1, SIGALRM, ...) mean nothing
+	 * to it or kill it outright; SIGTERM is its clean shutdown */
+	if (sig != SIGINT && sig != SIGHUP)
 		sig = SIGTERM;
 	if (kill(r->pid, sig) < 0 && errno != ESRCH)
 		return error_set(err, errno, "Failed to pass %s to QEMU: %s", strsignal(sig),

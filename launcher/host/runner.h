@@ -12,10 +12,12 @@
  *     r = b->wait(runner, &result, &err);            until the guest stops
  *     runner = runner_free(runner);                  stops what still runs (swtpm), then revert
  *
- * Signals: the caller blocks SIGINT, SIGTERM, SIGHUP, SIGQUIT (runner_block_signals()) before
+ * Signals: the caller blocks SIGINT, SIGTERM, SIGHUP, SIGQUIT and the other stops
+ * (runner_stop_signals(): SIGUSR1, SIGALRM, ...; runner_block_signals()) before
  * it changes the host, so a signal arriving while preparing stays pending and is seen between
  * steps (see prepare.h); wait() then takes them with sigtimedwait() while the guest runs and
- * passes each to the row's stop() (qemu: kill() to the child, SIGQUIT as SIGTERM; libvirt:
+ * passes each to the row's stop() (qemu: kill() to the child, SIGINT and SIGHUP as they are,
+ * every other stop as SIGTERM; libvirt:
  * virDomainDestroy). wait() blocks them
  * itself when the caller has not, and leaves them blocked. The runner always returns so that
  * the caller can revert; it never exits and never prints: progress lines go to the say()
@@ -119,8 +121,11 @@ void runner_set_keep_fd(struct runner *r, int fd);
  * copied, none NULL: -EINVAL). */
 int runner_set_domain(struct runner *r, const char *uri, const char *xml, const char *name);
 
-/* Block SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGCHLD in the calling thread; *ret_old (may be NULL)
- * gets the previous mask. */
+/* The signals that stop a run and lead to the revert: SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * every other one whose default action ends the process and that gpurun does not raise
+ * itself (SIGUSR1/2, SIGALRM, SIGXCPU, real-time signals, ...). runner_block_signals() blocks
+ * them and SIGCHLD in the calling thread; *ret_old (may be NULL) gets the previous mask. */
+void runner_stop_signals(sigset_t *s);
 int runner_block_signals(sigset_t *ret_old);
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long runner_now_ms(void);

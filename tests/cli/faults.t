@@ -92,7 +92,8 @@ fresh() {
 # blank driver_override into "(null)" as sysfs shows it.
 pending() {
 	for f in "$R"/sys/bus/pci/drivers_probe "$R"/sys/bus/pci/drivers/*/bind \
-		"$R"/sys/bus/pci/drivers/*/unbind; do
+		"$R"/sys/bus/pci/drivers/*/unbind "$R"/sys/bus/platform/drivers/*/bind \
+		"$R"/sys/bus/platform/drivers/*/unbind; do
 		[ -s "$f" ] && return 0
 	done
 	for f in "$R"/sys/bus/pci/devices/*/driver_override; do

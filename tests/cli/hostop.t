@@ -106,12 +106,27 @@ rc=$?
 check "SIGQUIT while the guest runs: exit 0 (rc $rc)" test $rc -eq 0
 contains "QEMU got SIGTERM" "$T/q/got-signal" TERM
 check "host back after SIGQUIT" host_is_back t
+# every other signal that would end gpurun (SIGUSR1, SIGALRM, ...): a stop like SIGTERM, not a
+# death that leaves the GPU on vfio-pci
+for sig in USR1 USR2 ALRM XCPU; do
+	rm -f "$T/q/started" "$T/q/got-signal"
+	RECORDER_QEMU_MODE=wait "$GPURUN" --root "$T/root" --qemu "$RECORDER" run "$T/t.profile" \
+		>"$T/bg.out" 2>"$T/bg.err" &
+	P=$!
+	wait_file "$T/q/started"
+	kill -$sig $P
+	wait $P
+	rc=$?
+	check "SIG$sig while the guest runs: exit 0 (rc $rc)" test $rc -eq 0
+	contains "SIG$sig: QEMU got SIGTERM" "$T/q/got-signal" TERM
+	check "host back after SIG$sig" host_is_back t
+done
 fake_kernel_stop
 
 # SIGQUIT and SIGHUP while binding: the next step is not taken, what was done is reverted (every
 # probe takes 3 s: the signal lands while the audio function's bind is under way, also on a
 # loaded machine)
-for sig in QUIT HUP; do
+for sig in QUIT HUP USR1 ALRM; do
 	start_kernel --delay 3000
 	"$GPURUN" --root "$T/root" bind "$T/w.profile" >"$T/bg.out" 2>"$T/bg.err" &
 	P=$!
@@ -221,6 +236,55 @@ expect_rc 1 "efifb: bind failing at the GPU" g bind --timeout 0.3 "$T/w.profile"
 contains "efifb: framebuffer was unbound" "$T/fk.err" "efi-framebuffer.0 unbound from efi-framebuffer"
 check "efifb: and bound again" efifb_rebound
 check "efifb: host back after the failure" host_is_back w
+fake_kernel_stop
+
+# the kernel's EBUSY to the framebuffer's bind is "bound already" only when it is: unbind (a
+# revert) that gets it for a framebuffer still unbound must fail, keep its journal, and restore
+# must finish
+if [ -f "$FAULTLIB" ]; then
+	efifb_host
+	fake_kernel_start "$T/root"
+	expect_rc 0 "efifb EBUSY: bind PROFILE" g bind "$T/w.profile"
+	rm -f "$T/faults.log"
+	FAULT_ROOT="$T/root" FAULT_LOG="$T/faults.log" LD_PRELOAD="$FAULTLIB" \
+		"$GPURUN" --root "$T/root" unbind "$T/w.profile" >/dev/null 2>&1
+	check "efifb EBUSY: framebuffer bound again (counting pass)" efifb_rebound
+	expect_rc 0 "efifb EBUSY: bind PROFILE again" g bind "$T/w.profile"
+	n=$(grep -E "^[0-9]+ write sys/bus/platform/drivers/efi-framebuffer/bind" "$T/faults.log" | head -1 | cut -d' ' -f1)
+	check "efifb EBUSY: fault log names the framebuffer's bind" test -n "$n"
+	# once: the revert's second pass binds it
+	FAULT_ROOT="$T/root" FAULT_AT="$n" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
+		expect_rc 0 "efifb EBUSY once: unbind" "$GPURUN" --root "$T/root" unbind "$T/w.profile"
+	contains "efifb EBUSY once: said" "$T/err" "Failed to bind efi-framebuffer.0 to efi-framebuffer again: Device or resource busy"
+	check "efifb EBUSY once: framebuffer bound again" efifb_rebound
+	check "efifb EBUSY once: host back" host_is_back w
+	expect_rc 0 "efifb EBUSY: bind PROFILE a third time" g bind "$T/w.profile"
+	# from there on: the revert fails
+	FAULT_ROOT="$T/root" FAULT_AT="$n+" FAULT_MODE=errno:EBUSY LD_PRELOAD="$FAULTLIB" \
+		expect_rc 1 "efifb EBUSY: unbind fails" "$GPURUN" --root "$T/root" unbind "$T/w.profile"
+	contains "efifb EBUSY: said" "$T/err" "Failed to bind efi-framebuffer.0 to efi-framebuffer again: Device or resource busy"
+	check "efifb EBUSY: framebuffer still unbound" test ! -e "$T/root/sys/devices/platform/efi-framebuffer.0/driver"
+	check "efifb EBUSY: journal kept" test -s "$T/root/run/gpurun/w/journal"
+	expect_rc 0 "efifb EBUSY: restore finishes" g restore
+	check "efifb EBUSY: framebuffer bound after restore" efifb_rebound
+	check "efifb EBUSY: host back" host_is_back w
+	fake_kernel_stop
+fi
+
+# restore when the host driver's module is gone (rmmod amdgpu while the guest ran): the GPU
+# is not taken from vfio-pci into no driver at all; it stays, with the journal, until the
+# driver is back
+start_kernel
+expect_rc 0 "no driver: bind PROFILE" g bind "$T/w.profile"
+mv "$T/root/sys/bus/pci/drivers/amdgpu" "$T/amdgpu.away"
+expect_rc 1 "no driver: restore fails" g restore --timeout 2
+contains "no driver: says why and what to do" "$T/err" "Cannot give $GPU back to amdgpu, which is not loaded .*; it stays on vfio-pci: load the module \\(modprobe amdgpu\\) and restore again"
+check "no driver: the GPU stays on vfio-pci" test "$(drv $GPU)" = vfio-pci
+check "no driver: audio restored" test "$(drv $AUD)" = snd_hda_intel
+check "no driver: journal kept" test -s "$T/root/run/gpurun/w/journal"
+mv "$T/amdgpu.away" "$T/root/sys/bus/pci/drivers/amdgpu"
+expect_rc 0 "no driver: restore once it is back" g restore --timeout 5
+check "no driver: host back" eventually host_is_back w
 fake_kernel_stop
 
 done_testing

@@ -5,7 +5,8 @@
  *
  * It watches ROOT/sys with inotify and reacts to writes the way the kernel does:
  *   bus/pci/drivers_probe  BDF  unbound BDF binds to its driver_override, or, when that is empty,
- *                               to its native driver (the one bound in the initial tree);
+ *                               to its native driver (the one bound in the initial tree), when
+ *                               that driver's directory exists (its module is loaded);
  *   bus/pci/drivers/X/unbind BDF  the driver link of BDF (bound to X) is removed;
  *   bus/pci/drivers/X/bind BDF    an unbound BDF binds to X;
  *   devices/BDF/driver_override   a blank write reads back "(null)", as in sysfs;
@@ -147,6 +148,9 @@ static bool all_vfio(int group)
 		if (devs[i].group != group)
 			continue;
 		drv = current_driver(&devs[i]);
+		/* as the kernel's vfio: a bridge on pcieport does not break a group's viability */
+		if (streq_ptr(drv, "pcieport"))
+			continue;
 		if (!streq_ptr(drv, "vfio-pci"))
 			return false;
 		any = true;
@@ -251,6 +255,16 @@ static void probe(const char *bdf)
 	if (streq(want, "vfio-pci") && is_refused(bdf)) {
 		fprintf(stderr, "fake-kernel: vfio-pci refuses %s\n", bdf);
 		return;
+	}
+	{
+		/* a host driver whose module is not loaded (its directory gone): nothing binds
+		 * (vfio-pci's directory comes with its first bind here) */
+		_cleanup_free_ char *dd = path_join(sys_dir, "bus/pci/drivers", want);
+
+		if (!streq(want, "vfio-pci") && dd && !hostfs_is_dir(dd)) {
+			fprintf(stderr, "fake-kernel: no driver %s to probe %s\n", want, bdf);
+			return;
+		}
 	}
 	do_bind(d, want);
 }
