@@ -262,9 +262,16 @@ static int do_unbind_bdfs(struct ctx *c, char *const *bdfs, unsigned timeout_ms,
 			continue;
 		}
 		if (c->dry_run) {
-			cmd_report_say("release %s: clear driver_override, unbind from " VFIO_DRIVER
-				       ", drivers_probe",
-				       *b);
+			_cleanup_free_ char *now = NULL;
+
+			/* what vfio_release() would do, from the driver the function has now */
+			(void)vfio_read_state(c, *b, &now, NULL);
+			if (!now || streq(now, VFIO_DRIVER))
+				cmd_report_say("release %s: clear driver_override, %sdrivers_probe",
+					       *b, now ? "unbind from " VFIO_DRIVER ", " : "");
+			else
+				cmd_report_say("release %s: already on %s (clear driver_override)",
+					       *b, now);
 			continue;
 		}
 		r = vfio_release(c, *b, timeout_ms, &final);

@@ -25,8 +25,9 @@ static const struct cmd_command commands[] = {
 		"Check the host, prepare it (vfio modules, ROM files, every function of the GPU "
 		"bound to vfio-pci; each change is written to a journal before it is made), start "
 		"the guest with the profile's backend (QEMU, or a transient libvirt domain), wait "
-		"for it to stop and revert every change. SIGINT, SIGTERM and SIGHUP stop the "
-		"guest; the host is reverted whatever way it ends. `gpurun PROFILE` is the same.",
+		"for it to stop and revert every change. SIGINT, SIGTERM, SIGHUP and every other "
+		"signal that would end gpurun (SIGQUIT, SIGUSR1, SIGALRM...) stop the guest; the "
+		"host is reverted whatever way it ends. `gpurun PROFILE` is the same.",
 	    .options = cmd_run_options,
 	    .examples =
 		(const struct cmd_example[]){

@@ -781,8 +781,10 @@ static int parse_holder(const char *s, char **ret_vm, long *ret_pid)
 
 /* Take one lock; -EBUSY with *ret_holder = "VM (pid N)", "VM (journal left)" or NULL (not
  * known) when refused. A hostile locks dir or lock file: @err names it. */
-static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **ret_holder,
-		    struct error *err)
+/* @probe: only whether it is free, leaving the state dir as it is (no directory or lock file
+ * made, nothing written: a lock file that does not exist is held by nobody) */
+static int lock_try(struct ctx *c, struct journal *j, const char *bdf, bool probe,
+		    char **ret_holder, struct error *err)
 {
 	_cleanup_free_ char *dir = path_join(c->state, "locks"), *name = NULL, *holder_vm = NULL,
 			    *line = NULL;
@@ -797,15 +799,23 @@ static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **re
 		return -ENOMEM;
 	if (!statedir_plain_name(bdf))
 		return -EINVAL;
-	r = statedir_open(c, true, &sfd, err);
+	r = statedir_open(c, !probe, &sfd, err);
 	if (r >= 0)
-		r = statedir_open_dir(sfd, c->state, "locks", true, &lfd, err);
+		r = statedir_open_dir(sfd, c->state, "locks", !probe, &lfd, err);
+	if (r == -ENOENT && probe) {
+		error_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	name = strdup_printf("%s.lock", bdf);
 	if (!name)
 		return -ENOMEM;
-	r = statedir_open_file(lfd, dir, name, O_RDWR | O_CREAT, &fd, err);
+	r = statedir_open_file(lfd, dir, name, probe ? O_RDONLY : O_RDWR | O_CREAT, &fd, err);
+	if (r == -ENOENT && probe) {
+		error_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	len = pread(fd, content, sizeof(content) - 1, 0);
@@ -826,6 +836,8 @@ static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **re
 			*ret_holder = NULL;
 		return -EBUSY;
 	}
+	if (probe)
+		return 0; /* the lock goes with fd */
 	if (asprintf(&line, "%s %d\n", j->vm, (int)getpid()) < 0)
 		return -ENOMEM;
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, strlen(line), 0) != (ssize_t)strlen(line) ||
@@ -839,12 +851,13 @@ static int lock_try(struct ctx *c, struct journal *j, const char *bdf, char **re
 	return 0;
 }
 
-static int lock_one(struct ctx *c, struct journal *j, const char *bdf, struct error *err)
+static int lock_one(struct ctx *c, struct journal *j, const char *bdf, bool probe,
+		    struct error *err)
 {
 	_cleanup_free_ char *holder = NULL;
 	int r;
 
-	r = lock_try(c, j, bdf, &holder, err);
+	r = lock_try(c, j, bdf, probe, &holder, err);
 	if (r >= 0)
 		return r;
 	if (r != -EBUSY && error_is_set(err) && err->file) {
@@ -865,7 +878,7 @@ static int lock_one(struct ctx *c, struct journal *j, const char *bdf, struct er
 
 int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, struct error *err)
 {
-	return lock_one(c, j, bdf, err);
+	return lock_one(c, j, bdf, false, err);
 }
 
 int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
@@ -875,7 +888,7 @@ int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
 	for (size_t i = 0; i < j->n_entries; i++) {
 		if (j->entries[i].kind != JOURNAL_BIND)
 			continue;
-		r = lock_one(c, j, j->entries[i].target, err);
+		r = lock_one(c, j, j->entries[i].target, false, err);
 		if (r < 0)
 			return r;
 	}
@@ -885,16 +898,11 @@ int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err)
 int journal_device_in_use(struct ctx *c, const char *bdf, struct error *err)
 {
 	_cleanup_(journal_freep) struct journal *probe = journal_new();
-	int r;
 
 	/* a VM name no journal can have: every holder counts */
 	if (!probe || !(probe->vm = strdup("")))
 		return error_set(err, ENOMEM, NULL);
-	r = lock_one(c, probe, bdf, err);
-	if (r < 0)
-		return r;
-	journal_unlock_all(probe);
-	return 0;
+	return lock_one(c, probe, bdf, true, err);
 }
 
 void journal_unlock_all(struct journal *j)

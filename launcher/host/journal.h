@@ -172,7 +172,8 @@ int journal_lock_device(struct ctx *c, struct journal *j, const char *bdf, struc
  * journal_lock_device, but a lock file naming the journal's own VM is ours. */
 int journal_lock_entries(struct ctx *c, struct journal *j, struct error *err);
 /* Whether PCI function @bdf is taken: -EBUSY (with @err as journal_lock_device) when a gpurun
- * holds its lock or the lock names a VM whose journal exists; 0 when free (nothing is kept). */
+ * holds its lock or the lock names a VM whose journal exists; 0 when free. Makes and writes
+ * nothing (a lock file that does not exist is held by nobody). */
 int journal_device_in_use(struct ctx *c, const char *bdf, struct error *err);
 /* Clear and release every lock held by @j. */
 void journal_unlock_all(struct journal *j);

@@ -31,6 +31,11 @@ expect_rc 2 "unknown address" g bind 0000:99:00.0
 contains "no such device, with the closest" "$T/err" "No PCI device matches device '0000:99:00.0': no device 0000:99:00.0 on this host; see .gpurun ls."
 expect_rc 2 "short address of no device" g bind c5:0.0
 contains "did you mean" "$T/err" "no device 0000:c5:00.0 on this host \(did you mean 0000:c4:00.0\?\)"
+# a dry-run unbind of functions on their host drivers: says so, and makes no lock file
+rm -rf "$T/root/run/gpurun/locks"
+expect_rc 0 "unbind --dry-run of functions on their host drivers" g --dry-run unbind $GPU $AUD
+contains "dry-run says the function keeps its driver" "$T/out" "release $GPU: already on amdgpu"
+check "dry-run unbind made no lock file" sh -c '! ls "$1"/run/gpurun/locks/*.lock 2>/dev/null' sh "$T/root"
 expect_rc 2 "not an address or profile" g unbind 0000:zz:00.0
 contains "says it is no address" "$T/err" "Invalid device '0000:zz:00.0': not a PCI address"
 expect_rc 2 "function out of range" g bind c4:00.8
