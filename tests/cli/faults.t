@@ -211,12 +211,17 @@ faulted() {
 }
 # after a killed run: its guest ends on its own (restore rightly refuses while it lives)
 guest_gone() {
-	[ -s "$P/qemu.pid" ] || return 0
-	read -r q <"$P/qemu.pid"
+	q=
+	[ -s "$P/qemu.pid" ] && read -r q <"$P/qemu.pid"
 	_w=0
-	while kill -0 "$q" 2>/dev/null && [ $_w -lt 200 ]; do sleep 0.01; _w=$((_w + 1)); done
+	while [ -n "$q" ] && kill -0 "$q" 2>/dev/null && [ $_w -lt 200 ]; do sleep 0.01; _w=$((_w + 1)); done
 	rm -f "$P/qemu.pid"
+	# a guest started just before the kill may not have written its pid file yet: wait while
+	# any process still has a file of the state dir open (the VM lock a guest inherits)
+	_w=0
+	while state_open && [ $_w -lt 500 ]; do sleep 0.01; _w=$((_w + 1)); done
 }
+state_open() { [ -n "$(find /proc/[0-9]*/fd -lname "$R/run/gpurun/*" -print -quit 2>/dev/null)" ]; }
 has_journal() { [ -n "$(find "$R/run/gpurun" -name journal 2>/dev/null)" ]; }
 
 # --- scenarios ------------------------------------------------------------------------------

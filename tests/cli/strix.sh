@@ -30,7 +30,9 @@ strix_drivers_back() {
 		[ "$(cat "$T/root/sys/class/vtconsole/vtcon1/bind")" = 1 ]
 }
 # strix_is_back VM: that, no driver_override left, no journal of VM, no VFIO group node
-strix_is_back() {
+# (polled: the fake kernel turns a cleared driver_override into "(null)" after the write)
+strix_is_back() { eventually strix_is_back_now "$1"; }
+strix_is_back_now() {
 	strix_drivers_back &&
 		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$GPU/driver_override" &&
 		grep -qx '(null)' "$T/root/sys/bus/pci/devices/$AUD/driver_override" &&
