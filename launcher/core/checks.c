@@ -714,6 +714,26 @@ static int check_hugepages(const struct host *h, const struct profile *pr, struc
 		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
 		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
 }
+/* A [device] that is the host's boot VGA device or carries its console: run releases the
+ * consoles of the [gpu] only (allow-boot-vga), so taking this one from its driver would pull the
+ * display, and the console on it, from under the host. */
+static int check_extra_console(const struct host *h, const struct plan_device *x,
+			       struct diag_list *d)
+{
+	const struct pci_func *f = host_find_func(h, x->address);
+
+	if (!f || (f->boot_vga != 1 && !f->console))
+		return 0;
+	return add(d, CHECK_BOOT_VGA, DIAG_FAIL,
+		   "Name it as the [gpu] with allow-boot-vga = yes (the console is released and "
+		   "handed back), or leave it to the host",
+		   "[device %s] %s is %s: gpurun releases the console only for the [gpu]",
+		   strna(x->name), x->address,
+		   f->boot_vga == 1 && f->console ? "the boot VGA device and holds the console"
+		   : f->boot_vga == 1		  ? "the boot VGA device"
+						  : "the console framebuffer");
+}
+
 /* cpu-pinning names host CPUs: each must be online (the run's sched_setaffinity, libvirt's
  * <vcpupin> and Proxmox's affinity: all fail on one that is not). */
 static int check_cpu_pinning(const struct host *h, const struct profile *pr, struct diag_list *d)
@@ -768,6 +788,11 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 			return -ENOMEM;
 		if (!gpu && p->devices[i].role == PLAN_ROLE_GPU)
 			gpu = host_find_func(h, p->devices[i].address);
+		if (p->devices[i].role == PLAN_ROLE_EXTRA) {
+			r = check_extra_console(h, &p->devices[i], d);
+			if (r < 0)
+				return r;
+		}
 	}
 	if (!gpu && p->n_devices > 0 && p->devices[0].role != PLAN_ROLE_EXTRA)
 		gpu = host_find_func(h, p->devices[0].address);

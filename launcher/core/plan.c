@@ -739,6 +739,18 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 				return r;
 			continue;
 		}
+		if (f->is_bridge) {
+			/* vfio-pci binds endpoints only (its probe refuses a header type other
+			 * than 0): bind would fail with the GPU already taken from the host */
+			r = diag_add(&p->diags, DIAG_FAIL, "device",
+				     "Pass the devices behind it as [device] sections instead (see "
+				     "`gpurun ls`)",
+				     "[device %s] %s is a PCI bridge: vfio-pci cannot take it",
+				     pd->name, pd->address);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = add_device(p, f, PLAN_ROLE_EXTRA, pd->name);
 		if (r < 0)
 			return r;

@@ -1,0 +1,46 @@
+#!/bin/sh
+# plan predicts run, and the three outputs refuse the same way: profiles that run (or libvirt,
+# or QEMU) would trip over are refused by plan, `run --dry-run` and every `emit` alike.
+. tests/cli/lib.sh
+export NO_COLOR=1
+H="$FIX/desktop-dgpu"
+g() { "$GPURUN" --root "$H" --state-dir "$T/st" "$@"; }
+# all EXIT WHAT PROFILE: plan, run --dry-run and the three emitters exit EXIT
+all() {
+	for c in plan "run --dry-run" "emit qemu" "emit libvirt" "emit proxmox"; do
+		# shellcheck disable=SC2086
+		expect_rc "$1" "$2: $c exits $1" g $c "$3"
+	done
+}
+
+# a [device] that is a PCI bridge: vfio-pci's probe refuses a header type other than 0, so the
+# bind of run fails after the GPU was taken from the host
+printf '[vm]\nname = br\n[gpu]\ndevice = 0000:03:00.0\n[device br]\naddress = 0000:00:1c.0\n' >"$T/br.profile"
+all 1 "[device] bridge" "$T/br.profile"
+g plan "$T/br.profile" >"$T/out" 2>&1
+contains "[device] bridge: FAIL names it" "$T/out" '^FAIL device: \[device br\] 0000:00:1c\.0 is a PCI bridge'
+lacks "[device] bridge: no bind planned" "$T/out" 'bind-vfio 0000:00:1c\.0'
+
+# a [device] that is the host's boot VGA with the console: run releases the consoles of the
+# [gpu] only, so it would pull the display from under the host
+printf '[vm]\nname = ig\n[gpu]\ndevice = 0000:03:00.0\nallow-boot-vga = yes\n[device igpu]\naddress = 0000:00:02.0\n' >"$T/ig.profile"
+all 1 "[device] boot VGA" "$T/ig.profile"
+g plan "$T/ig.profile" >"$T/out" 2>&1
+contains "[device] boot VGA: FAIL names it" "$T/out" '^FAIL boot-vga: \[device igpu\] 0000:00:02\.0 is the boot VGA device and holds the console'
+# the same device as the [gpu] with allow-boot-vga is fine (its console is released)
+printf '[vm]\nname = ig2\n[gpu]\ndevice = 0000:00:02.0\nallow-boot-vga = yes\n' >"$T/ig2.profile"
+expect_rc 0 "boot VGA as [gpu] with allow-boot-vga plans" g plan "$T/ig2.profile"
+# an ordinary [device] still plans
+printf '[vm]\nname = nv\n[gpu]\ndevice = 0000:03:00.0\n[device nvme]\naddress = 0000:05:00.0\n' >"$T/nv.profile"
+expect_rc 0 "[device] NVMe plans" g plan "$T/nv.profile"
+
+# more than 255 vCPUs: libvirt refuses the domain (no IOMMU in extended interrupt mode), QEMU
+# under TCG the -smp, q35 stops at 288: one profile error for every command
+for n in 256 288 1024; do
+	printf '[vm]\nname = c\ncpus = %s\n[gpu]\ndevice = 0000:03:00.0\n' "$n" >"$T/c.profile"
+	all 2 "cpus = $n" "$T/c.profile"
+	contains "cpus = $n: the error names the line and the limit" "$T/err" "c\\.profile:3: 'cpus': $n is out of range, allowed 1 to 255"
+done
+printf '[vm]\nname = c\ncpus = 255\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/c.profile"
+all 0 "cpus = 255" "$T/c.profile"
+done_testing
