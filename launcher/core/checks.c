@@ -55,6 +55,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_HUGEPAGES] = { "hugepages", NULL, DIAG_FAIL },
 	[CHECK_OUTPUT_LIMIT] = { "output-limit", NULL, DIAG_FAIL },
 	[CHECK_CPU_PINNING] = { "cpu-pinning", NULL, DIAG_FAIL },
+	[CHECK_MEMORY] = { "memory", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -86,6 +87,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_HUGEPAGES] = "hugepages",
 	[CHECK_OUTPUT_LIMIT] = "output-limit",
 	[CHECK_CPU_PINNING] = "cpu-pinning",
+	[CHECK_MEMORY] = "memory",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -714,6 +716,7 @@ static int check_hugepages(const struct host *h, const struct profile *pr, struc
 		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
 		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
 }
+
 /* A [device] that is the host's boot VGA device or carries its console: run releases the
  * consoles of the [gpu] only (allow-boot-vga), so taking this one from its driver would pull the
  * display, and the console on it, from under the host. */
@@ -759,8 +762,46 @@ static int check_cpu_pinning(const struct host *h, const struct profile *pr, str
 				    h->n_cpus_online
 				? ""
 				: ", with gaps");
+	/* run pins the vCPU threads of the QEMU it starts with sched_setaffinity(), which fails
+	 * for a CPU outside gpurun's own set (taskset, a cgroup cpuset); libvirt pins from
+	 * libvirtd, whose set this process does not know */
+	for (size_t i = 0; i < pr->n_pin_cpus && pr->backend == PROFILE_BACKEND_QEMU; i++) {
+		_cleanup_free_ char *allowed = NULL;
+
+		if (host_cpu_allowed(h, pr->pin_cpus[i]))
+			continue;
+		allowed = cpulist_format(h->cpus_allowed, h->n_cpus_allowed);
+		if (!allowed)
+			return -ENOMEM;
+		return add(d, CHECK_CPU_PINNING, checks_table[CHECK_CPU_PINNING].severity,
+			   "Run gpurun where it may use those CPUs (taskset, the cgroup's cpuset), "
+			   "or name CPUs of its set",
+			   "cpu-pinning = %s: CPU %u is not one gpurun may run on (allowed: %s): "
+			   "its vCPU thread cannot be pinned there",
+			   pr->cpu_pinning, pr->pin_cpus[i], allowed);
+	}
 	return add(d, CHECK_CPU_PINNING, DIAG_PASS, NULL, "cpu-pinning = %s: every CPU is online",
 		   pr->cpu_pinning);
+}
+
+/* VFIO maps, and so pins, every page of the guest memory when QEMU starts: a guest larger than
+ * the host's memory cannot start, whatever the overcommit settings. */
+static int check_memory(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	uint64_t total_mib = h->mem_total_kib / 1024;
+
+	if (h->mem_total_kib == 0 || h->remote_uri)
+		return 0;
+	if (pr->memory_mib > total_mib)
+		return add(d, CHECK_MEMORY, checks_table[CHECK_MEMORY].severity,
+			   "Give the guest less memory than the host has (and leave the host some)",
+			   "memory = %" PRIu64 " MiB is more than the host's %" PRIu64
+			   " MiB: a guest with a passed-through device has all of its memory "
+			   "pinned",
+			   pr->memory_mib, total_mib);
+	return add(d, CHECK_MEMORY, DIAG_PASS, NULL,
+		   "memory = %" PRIu64 " MiB fits in the host's %" PRIu64 " MiB", pr->memory_mib,
+		   total_mib);
 }
 
 static enum emit_kind backend_output(const struct profile *pr);
@@ -781,6 +822,8 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 	r = check_hugepages(h, pr, d);
 	if (r >= 0)
 		r = check_cpu_pinning(h, pr, d);
+	if (r >= 0)
+		r = check_memory(h, pr, d);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {

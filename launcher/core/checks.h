@@ -52,6 +52,7 @@ enum check_id {
 	CHECK_HUGEPAGES,    /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
 	CHECK_OUTPUT_LIMIT, /* an output has no place for every disk, cdrom or device */
 	CHECK_CPU_PINNING,  /* cpu-pinning names a CPU the host does not have online */
+	CHECK_MEMORY,	    /* the guest memory, all pinned for VFIO, is more than the host has */
 	_CHECK_ID_MAX,
 };
 

@@ -695,7 +695,8 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 
 			for (size_t j = 0; j < pr->n_pin_cpus && !pinned; j++)
 				pinned = pr->pin_cpus[j] == h->cpus_online[i];
-			if (!pinned)
+			/* run pins them to the CPUs of its own set (sched_getaffinity) */
+			if (!pinned && host_cpu_allowed(h, h->cpus_online[i]))
 				rest[n++] = h->cpus_online[i];
 		}
 		if (n > 0 && !(p->emulator_cpus = cpulist_format(rest, n)))

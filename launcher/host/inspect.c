@@ -84,6 +84,40 @@ static void read_cpus_online(struct ctx *c, struct host *h)
 	h->n_cpus_online = n;
 }
 
+/* proc/self/status Cpus_allowed_list (where gpurun may run: cpu-pinning outside it fails) and
+ * proc/meminfo MemTotal (all of a VFIO guest's memory is pinned). Unreadable: unknown. */
+static void read_self_limits(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *status = path_join(c->proc, "self/status"),
+			    *meminfo = path_join(c->proc, "meminfo"), *buf = NULL;
+	char *l;
+
+	if (status && read_full_file(status, 1024 * 1024, &buf, NULL) >= 0 &&
+	    (l = strstr(buf, "\nCpus_allowed_list:"))) {
+		_cleanup_free_ unsigned *cpus = NULL;
+		size_t n = 0;
+
+		l += strlen("\nCpus_allowed_list:");
+		l += strspn(l, " \t");
+		l[strcspn(l, "\n")] = '\0';
+		if (cpulist_parse(l, CPULIST_CPU_MAX + 1, &cpus, &n) >= 0) {
+			qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
+			h->cpus_allowed = TAKE_PTR(cpus);
+			h->n_cpus_allowed = n;
+		}
+	}
+	free(buf);
+	buf = NULL;
+	if (meminfo && read_full_file(meminfo, 1024 * 1024, &buf, NULL) >= 0 &&
+	    (l = strstr(buf, "MemTotal:")) && (l == buf || l[-1] == '\n')) {
+		unsigned long long kib;
+		char unit[4];
+
+		if (sscanf(l, "MemTotal: %llu %3s", &kib, unit) == 2 && streq(unit, "kB"))
+			h->mem_total_kib = kib;
+	}
+}
+
 /* The 2 MiB huge page pool hugepages = yes draws from. */
 static void read_hugepages(struct ctx *c, struct host *h)
 {
@@ -221,6 +255,7 @@ int host_inspect(struct ctx *c, struct host **ret)
 	read_console(c, h);
 	read_hugepages(c, h);
 	read_cpus_online(c, h);
+	read_self_limits(c, h);
 
 	free(p);
 	p = path_join(c->dev, "kvm");
