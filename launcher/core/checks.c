@@ -971,6 +971,39 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 		return add(d, id, DIAG_FAIL, "Check the file's permissions",
 			   "%s = %s: cannot read the file: %s", w, f->path,
 			   read_full_file_strerror(f->error));
+	if (!rom && f->qcow2 >= 0) {
+		/* the format every output names: a disk's from its name, the nvram the OVMF
+		 * variables template's */
+		bool want = f->kind == CHECK_FILE_NVRAM
+				? p->ovmf_vars_format == FIRMWARE_FORMAT_QCOW2
+				: streq(profile_disk_format(f->path), "qcow2");
+
+		if (want && !f->qcow2)
+			return add(
+			    d, id, DIAG_FAIL,
+			    f->kind == CHECK_FILE_NVRAM
+				? "Convert it (qemu-img convert -O qcow2 FILE NEW), or leave "
+				  "nvram out: gpurun then copies the template"
+				: "Convert it (qemu-img convert -O qcow2 FILE NEW), or name a "
+				  "raw image without .qcow2 (qemu-img create makes a raw one "
+				  "unless given -f qcow2)",
+			    "%s = %s: not a qcow2 image, but read as one (%s): QEMU refuses "
+			    "to open it",
+			    w, f->path,
+			    f->kind == CHECK_FILE_NVRAM ? "the OVMF variables are qcow2 here"
+							: "its name ends in .qcow2");
+		if (!want && f->qcow2)
+			return add(d, id, f->kind == CHECK_FILE_NVRAM ? DIAG_FAIL : DIAG_WARN,
+				   f->kind == CHECK_FILE_NVRAM
+				       ? "Convert it (qemu-img convert -O raw FILE NEW), or leave "
+					 "nvram out: gpurun then copies the template"
+				       : "Name it *.qcow2, or convert it (qemu-img convert -O raw)",
+				   "%s = %s: a qcow2 image, but read as raw (%s): the guest sees "
+				   "qcow2's metadata, not its contents",
+				   w, f->path,
+				   f->kind == CHECK_FILE_NVRAM ? "the OVMF variables are raw here"
+							       : "its name does not end in .qcow2");
+	}
 	if (!rom)
 		return add(d, id, DIAG_PASS, NULL, "%s = %s: readable", w, f->path);
 	if (rom_validate_for_guest(f->data, f->size, f->kind == CHECK_FILE_GOP, &err) < 0) {

@@ -111,6 +111,9 @@ struct check_file {
 	int error;     /* 0, or the -errno of opening/reading it */
 	uint8_t *data; /* VBIOS and GOP only: the contents (at most ROM_MAX_SIZE) */
 	size_t size;
+	/* disks and nvram: 1 the file starts with the qcow2 magic ("QFI\xfb"), 0 it holds
+	 * something else, -1 empty or not read (QEMU reads it as the output's format= says) */
+	int qcow2;
 };
 struct check_lock {
 	char *address; /* the PCI function */

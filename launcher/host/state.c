@@ -50,12 +50,21 @@ static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind k
 		f->size = len;
 		return 0;
 	}
-	/* disks, ISOs, nvram: QEMU opens them; readable is what can be known here */
+	/* disks, ISOs, nvram: QEMU opens them; readable is what can be known here, and for a
+	 * disk or the nvram whether it is a qcow2 image (QEMU refuses one that is not, named
+	 * format=qcow2) */
+	f->qcow2 = -1;
 	r = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (r < 0)
 		f->error = -errno;
-	else
+	else {
+		unsigned char magic[4];
+		ssize_t n = kind == CHECK_FILE_CDROM ? 0 : pread(r, magic, sizeof(magic), 0);
+
+		if (n > 0)
+			f->qcow2 = n == sizeof(magic) && memcmp(magic, "QFI\xfb", 4) == 0;
 		close(r);
+	}
 	return 0;
 }
 

@@ -57,4 +57,34 @@ printf '[vm]\nname = m\nmemory = 16G\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/m.pro
 all 0 "memory below MemTotal" "$T/m.profile"
 g check "$T/m.profile" >"$T/out" 2>&1
 contains "memory: check PROFILE passes it" "$T/out" '^PASS  memory = 16384 MiB fits in the host.s 32000 MiB'
+
+# the format every output names for a disk (its name: .qcow2 or raw) and the nvram (the OVMF
+# variables template's) against the file's own: QEMU refuses a non-qcow2 file read as qcow2
+# (`qemu-img create x.qcow2 10G` without -f qcow2 makes a raw one); a qcow2 image read as raw
+# starts, showing the guest qcow2's metadata. An empty file (the fixtures') is not judged.
+H="$FIX/desktop-dgpu"
+head -c 65536 /dev/zero >"$T/raw.qcow2"
+printf 'QFI\373\000\000\000\003' >"$T/q.img"
+printf 'QFI\373\000\000\000\003' >"$T/q.qcow2"
+printf 'placeholder' >"$T/vars.fd"
+disk() { printf '[vm]\nname = f\n%s\n[gpu]\ndevice = 0000:03:00.0\n' "$1" >"$T/f.profile"; }
+disk "disk = $T/raw.qcow2"
+all 1 "raw image named .qcow2" "$T/f.profile"
+contains "raw image named .qcow2: FAIL says why" "$T/err" "^FAIL disk: disk = .*/raw\.qcow2: not a qcow2 image, but read as one \(its name ends in \.qcow2\): QEMU refuses to open it"
+disk "disk = $T/q.qcow2"
+all 0 "qcow2 image named .qcow2" "$T/f.profile"
+disk "disk = $T/q.img"
+expect_rc 0 "qcow2 image named .img: plan passes" g plan "$T/f.profile"
+contains "qcow2 image named .img: WARN" "$T/out" "^WARN disk: disk = .*/q\.img: a qcow2 image, but read as raw"
+# desktop-dgpu's OVMF variables are qcow2 (Fedora's descriptors)
+disk "nvram = $T/vars.fd"
+all 1 "raw nvram where the variables are qcow2" "$T/f.profile"
+contains "raw nvram: FAIL says why" "$T/err" "^FAIL nvram: nvram = .*/vars\.fd: not a qcow2 image, but read as one \(the OVMF variables are qcow2 here\)"
+disk "nvram = $T/q.qcow2"
+all 0 "qcow2 nvram where the variables are qcow2" "$T/f.profile"
+# boot-vga-only's (Arch) are raw
+H="$FIX/boot-vga-only"
+printf '[vm]\nname = f\nnvram = %s\n[gpu]\ndevice = 0000:03:00.0\nallow-boot-vga = yes\n' "$T/q.qcow2" >"$T/f.profile"
+all 1 "qcow2 nvram where the variables are raw" "$T/f.profile"
+contains "qcow2 nvram: FAIL says why" "$T/err" "^FAIL nvram: nvram = .*/q\.qcow2: a qcow2 image, but read as raw \(the OVMF variables are raw here\)"
 done_testing
