@@ -56,6 +56,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_OUTPUT_LIMIT] = { "output-limit", NULL, DIAG_FAIL },
 	[CHECK_CPU_PINNING] = { "cpu-pinning", NULL, DIAG_FAIL },
 	[CHECK_MEMORY] = { "memory", NULL, DIAG_FAIL },
+	[CHECK_TEMPLATE] = { "template", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -88,6 +89,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_OUTPUT_LIMIT] = "output-limit",
 	[CHECK_CPU_PINNING] = "cpu-pinning",
 	[CHECK_MEMORY] = "memory",
+	[CHECK_TEMPLATE] = "template",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -1024,6 +1026,41 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 	return add(d, id, DIAG_PASS, NULL, "%s = %s: a valid option ROM", w, f->path);
 }
 
+/* backend = libvirt: run fills the template (emit_libvirt_xml_from_buffer) before it changes
+ * anything, and stops when that fails; the same call here tells it first. */
+static int check_template(const struct plan *p, const struct check_state *s, struct diag_list *d)
+{
+	_cleanup_free_ char *xml = NULL;
+	int r;
+
+	if (!s->template_name)
+		return 0;
+	if (s->template_error == -ENOENT && strchr(s->template_name, '/'))
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL, "Fix the path, or use template = linux",
+			   "template = %s: the file does not exist", s->template_name);
+	if (s->template_error == -ENOENT)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL,
+			   "Name a template of that directory without .xml (linux, windows11), or "
+			   "a file by its path",
+			   "template = %s: not found (looked in %s)", s->template_name,
+			   strempty(s->template_dir));
+	if (s->template_error < 0)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL, "Check the file's permissions",
+			   "template = %s: cannot read it: %s", s->template_name,
+			   read_full_file_strerror(s->template_error));
+	r = emit_libvirt_xml_from_buffer(p, s->template_xml, s->template_len, false, &xml);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EBADMSG)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL,
+			   "Fix the file (xmllint FILE shows where), or use template = linux",
+			   "template = %s: not a <domain> XML document", s->template_name);
+	if (r < 0)
+		return 0; /* not the template's fault: the findings above say what is missing */
+	return add(d, CHECK_TEMPLATE, DIAG_PASS, NULL, "template = %s: a <domain> document",
+		   s->template_name);
+}
+
 int checks_preview(const struct host *h, const struct plan *p, const struct check_state *state,
 		   struct diag_list *d)
 {
@@ -1034,6 +1071,9 @@ int checks_preview(const struct host *h, const struct plan *p, const struct chec
 		if (r < 0)
 			return r;
 	}
+	r = check_template(p, state, d);
+	if (r < 0)
+		return r;
 	switch (state->journal) {
 	case CHECK_JOURNAL_NONE:
 		r = 0;
@@ -1103,6 +1143,9 @@ void check_state_done(struct check_state *s)
 	free(s->locks);
 	free(s->journal_text);
 	strv_free(s->vfio_open);
+	free(s->template_name);
+	free(s->template_dir);
+	free(s->template_xml);
 	*s = (struct check_state){};
 }
 

@@ -53,6 +53,7 @@ enum check_id {
 	CHECK_OUTPUT_LIMIT, /* an output has no place for every disk, cdrom or device */
 	CHECK_CPU_PINNING,  /* cpu-pinning names a CPU the host does not have online */
 	CHECK_MEMORY,	    /* the guest memory, all pinned for VFIO, is more than the host has */
+	CHECK_TEMPLATE,	    /* backend = libvirt: the domain template is missing or not usable */
 	_CHECK_ID_MAX,
 };
 
@@ -136,6 +137,12 @@ struct check_state {
 	struct check_lock *locks;
 	size_t n_locks;
 	char **vfio_open; /* addresses whose /dev/vfio/GROUP a process has open */
+	/* backend = libvirt: the domain template run fills (template_name NULL otherwise) */
+	char *template_name; /* as the profile names it ("linux" by default) */
+	char *template_dir;  /* where a name without '/' is looked up */
+	int template_error;  /* 0, or the -errno of reading it */
+	char *template_xml;
+	size_t template_len;
 };
 void check_state_done(struct check_state *s);
 

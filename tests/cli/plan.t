@@ -87,4 +87,31 @@ H="$FIX/boot-vga-only"
 printf '[vm]\nname = f\nnvram = %s\n[gpu]\ndevice = 0000:03:00.0\nallow-boot-vga = yes\n' "$T/q.qcow2" >"$T/f.profile"
 all 1 "qcow2 nvram where the variables are raw" "$T/f.profile"
 contains "qcow2 nvram: FAIL says why" "$T/err" "^FAIL nvram: nvram = .*/q\.qcow2: a qcow2 image, but read as raw \(the OVMF variables are raw here\)"
+
+# backend = libvirt: run fills the domain template before it changes anything; a template that
+# is missing or not a <domain> document is a FAIL of plan too (backend = qemu needs none)
+H="$FIX/desktop-dgpu"
+tp() { printf '[vm]\nname = t\nbackend = libvirt\ntemplate = %s\n[gpu]\ndevice = 0000:03:00.0\n' "$1" >"$T/t.profile"; }
+tp nosuch
+for c in plan "run --dry-run" check; do
+	# shellcheck disable=SC2086
+	expect_rc 1 "template not found: $c exits 1" g $c "$T/t.profile"
+done
+g plan "$T/t.profile" >"$T/out" 2>&1
+contains "template not found: FAIL says where it looked" "$T/out" '^FAIL template: template = nosuch: not found \(looked in .*xml-templates\)'
+tp "$T/none.xml"
+expect_rc 1 "template path missing: plan exits 1" g plan "$T/t.profile"
+contains "template path missing: FAIL" "$T/out" "^FAIL template: template = $T/none\.xml: the file does not exist"
+printf '<domain><name>x</name>\n' >"$T/bad.xml"
+tp "$T/bad.xml"
+expect_rc 1 "template not XML: plan exits 1" g plan "$T/t.profile"
+contains "template not XML: FAIL" "$T/out" "^FAIL template: template = $T/bad\.xml: not a <domain> XML document"
+expect_rc 1 "template not XML: run --dry-run exits 1" g run --dry-run "$T/t.profile"
+tp windows11
+expect_rc 0 "template windows11: plan passes" g plan "$T/t.profile"
+g check "$T/t.profile" >"$T/out" 2>&1
+contains "template windows11: check PROFILE passes it" "$T/out" '^PASS  template = windows11: a <domain> document'
+# backend = qemu does not read it
+printf '[vm]\nname = t\ntemplate = nosuch\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/t.profile"
+expect_rc 0 "backend = qemu: the template is not needed" g plan "$T/t.profile"
 done_testing
