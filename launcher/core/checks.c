@@ -57,6 +57,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_CPU_PINNING] = { "cpu-pinning", NULL, DIAG_FAIL },
 	[CHECK_MEMORY] = { "memory", NULL, DIAG_FAIL },
 	[CHECK_TEMPLATE] = { "template", NULL, DIAG_FAIL },
+	[CHECK_NETWORK] = { "network", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -90,6 +91,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_CPU_PINNING] = "cpu-pinning",
 	[CHECK_MEMORY] = "memory",
 	[CHECK_TEMPLATE] = "template",
+	[CHECK_NETWORK] = "network",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -786,6 +788,71 @@ static int check_cpu_pinning(const struct host *h, const struct profile *pr, str
 		   pr->cpu_pinning);
 }
 
+/* qemu-bridge-helper's ACL: "allow NAME|all", "deny NAME|all" lines (# comments), every rule
+ * applied in turn; allowed when some allow matched and no deny did. 1 allowed, 0 refused, -1 not
+ * known (an include line, whose file this does not follow). */
+static int bridge_acl_allows(const char *conf, const char *bridge)
+{
+	bool allowed = false, denied = false;
+
+	for (const char *l = conf; l && *l;) {
+		size_t len = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, len);
+		char cmd[16], arg[64];
+		int n;
+
+		l += len + (l[len] == '\n');
+		if (!line)
+			return -1;
+		line[strcspn(line, "#")] = '\0';
+		n = sscanf(line, "%15s %63s", cmd, arg);
+		if (n < 1)
+			continue;
+		if (n < 2 || streq(cmd, "include"))
+			return -1;
+		if (streq(cmd, "allow"))
+			allowed = allowed || streq(arg, "all") || streq(arg, bridge);
+		else if (streq(cmd, "deny"))
+			denied = denied || streq(arg, "all") || streq(arg, bridge);
+		else
+			return -1;
+	}
+	return allowed && !denied;
+}
+
+/* network = bridge:NAME: QEMU's bridge helper and libvirt both attach the guest's tap to that
+ * bridge, and fail to start the guest when there is none. */
+static int check_network(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	if (pr->network != PROFILE_NETWORK_BRIDGE || !h->net_known || h->remote_uri)
+		return 0;
+	if (!strv_contains(h->bridges, pr->network_bridge))
+		return add(
+		    d, CHECK_NETWORK, checks_table[CHECK_NETWORK].severity,
+		    "Create the bridge (ip link add NAME type bridge; or the distribution's "
+		    "network configuration), name one the host has, or use network = user",
+		    "network = bridge:%s: the host has no bridge '%s' (sys/class/net/%s/bridge)",
+		    pr->network_bridge, pr->network_bridge, pr->network_bridge);
+	if (pr->backend == PROFILE_BACKEND_QEMU) {
+		/* -nic bridge runs qemu-bridge-helper, which refuses a bridge its ACL does not
+		 * allow, and fails without the file (libvirt makes the tap itself) */
+		int acl = bridge_acl_allows(h->bridge_conf, pr->network_bridge);
+
+		if (h->bridge_conf_error < 0 || acl == 0)
+			return add(
+			    d, CHECK_NETWORK, checks_table[CHECK_NETWORK].severity,
+			    "Allow it for QEMU's bridge helper: a line 'allow NAME' in "
+			    "/etc/qemu/bridge.conf (mode 0644), or use backend = libvirt",
+			    "network = bridge:%s: QEMU's bridge helper refuses it: %s",
+			    pr->network_bridge,
+			    h->bridge_conf_error == -ENOENT ? "/etc/qemu/bridge.conf does not exist"
+			    : h->bridge_conf_error < 0	    ? "/etc/qemu/bridge.conf cannot be read"
+						       : "/etc/qemu/bridge.conf does not allow it");
+	}
+	return add(d, CHECK_NETWORK, DIAG_PASS, NULL, "network = bridge:%s: the host has it",
+		   pr->network_bridge);
+}
+
 /* VFIO maps, and so pins, every page of the guest memory when QEMU starts: a guest larger than
  * the host's memory cannot start, whatever the overcommit settings. */
 static int check_memory(const struct host *h, const struct profile *pr, struct diag_list *d)
@@ -826,6 +893,8 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 		r = check_cpu_pinning(h, pr, d);
 	if (r >= 0)
 		r = check_memory(h, pr, d);
+	if (r >= 0)
+		r = check_network(h, pr, d);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {

@@ -54,6 +54,7 @@ enum check_id {
 	CHECK_CPU_PINNING,  /* cpu-pinning names a CPU the host does not have online */
 	CHECK_MEMORY,	    /* the guest memory, all pinned for VFIO, is more than the host has */
 	CHECK_TEMPLATE,	    /* backend = libvirt: the domain template is missing or not usable */
+	CHECK_NETWORK,	    /* network = bridge:NAME names no bridge of the host */
 	_CHECK_ID_MAX,
 };
 

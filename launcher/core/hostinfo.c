@@ -50,6 +50,8 @@ struct host *host_free(struct host *h)
 	free(h->cpu_vendor);
 	free(h->cpus_online);
 	free(h->cpus_allowed);
+	strv_free(h->bridges);
+	free(h->bridge_conf);
 	free(h->intremap_evidence);
 	strv_free(h->vtconsoles);
 	strv_free(h->notes);

@@ -101,6 +101,14 @@ struct host {
 	/* proc/meminfo MemTotal in KiB, 0 when not known: VFIO pins every page of the guest
 	 * memory, so a guest larger than the host's memory cannot start */
 	uint64_t mem_total_kib;
+	/* sys/class/net: net_known when it could be listed; bridges the interfaces with a
+	 * bridge/ directory (network = bridge:NAME attaches to one) */
+	bool net_known;
+	char **bridges;
+	/* etc/qemu/bridge.conf, the ACL of QEMU's bridge helper (what `-nic bridge` runs): its
+	 * text, or NULL with bridge_conf_error the -errno of reading it */
+	char *bridge_conf;
+	int bridge_conf_error;
 	bool hugepages_known;
 	uint64_t hugepages_total; /* nr_hugepages */
 	uint64_t hugepages_free;  /* free_hugepages */

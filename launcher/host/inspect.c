@@ -14,6 +14,7 @@
 #include "host/iommu.h"
 #include "host/kmodule.h"
 #include "host/pcidev.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 static void read_cpu(struct ctx *c, struct host *h)
@@ -115,6 +116,38 @@ static void read_self_limits(struct ctx *c, struct host *h)
 
 		if (sscanf(l, "MemTotal: %llu %3s", &kib, unit) == 2 && streq(unit, "kB"))
 			h->mem_total_kib = kib;
+	}
+}
+
+/* The host's bridges (sys/class/net/NAME/bridge): network = bridge:NAME needs one. */
+static void read_bridges(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *dir = path_join(c->sys, "class/net");
+	DIR *d = dir ? opendir(dir) : NULL;
+
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		_cleanup_free_ char *rel = NULL, *br = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		rel = strdup_printf("%s/bridge", de->d_name);
+		br = rel ? path_join(dir, rel) : NULL;
+		if (br && hostfs_is_dir(br) && strv_extend(&h->bridges, de->d_name) < 0)
+			break;
+	}
+	closedir(d);
+	h->net_known = true;
+
+	free(dir);
+	dir = path_join(c->etc, "qemu/bridge.conf");
+	if (!dir)
+		h->bridge_conf_error = -ENOMEM;
+	else {
+		int r = read_full_file(dir, 1024 * 1024, &h->bridge_conf, NULL);
+
+		h->bridge_conf_error = r < 0 ? r : 0;
 	}
 }
 
@@ -256,6 +289,7 @@ int host_inspect(struct ctx *c, struct host **ret)
 	read_hugepages(c, h);
 	read_cpus_online(c, h);
 	read_self_limits(c, h);
+	read_bridges(c, h);
 
 	free(p);
 	p = path_join(c->dev, "kvm");

@@ -114,4 +114,28 @@ contains "template windows11: check PROFILE passes it" "$T/out" '^PASS  template
 # backend = qemu does not read it
 printf '[vm]\nname = t\ntemplate = nosuch\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/t.profile"
 expect_rc 0 "backend = qemu: the template is not needed" g plan "$T/t.profile"
+
+# network = bridge:NAME: the bridge must exist, and for backend = qemu QEMU's bridge helper
+# must allow it (/etc/qemu/bridge.conf; Debian ships none, so -nic bridge fails there)
+copy_fixture desktop-dgpu
+H="$T/root"
+mkdir -p "$H/sys/class/net/vmbr0/bridge" "$H/sys/class/net/eno1"
+nb() { printf '[vm]\nname = n\nnetwork = bridge:%s\n%s\n[gpu]\ndevice = 0000:03:00.0\n' "$1" "${2:-}" >"$T/n.profile"; }
+nb br9
+all 1 "no such bridge" "$T/n.profile"
+contains "no such bridge: FAIL names it" "$T/err" "^FAIL network: network = bridge:br9: the host has no bridge 'br9'"
+nb vmbr0
+all 1 "bridge without bridge.conf" "$T/n.profile"
+contains "no bridge.conf: FAIL says so" "$T/err" '^FAIL network: network = bridge:vmbr0: QEMU.s bridge helper refuses it: /etc/qemu/bridge.conf does not exist'
+mkdir -p "$H/etc/qemu"
+echo 'allow virbr0' >"$H/etc/qemu/bridge.conf"
+expect_rc 1 "bridge not allowed: plan exits 1" g plan "$T/n.profile"
+contains "bridge not allowed: FAIL says so" "$T/out" 'QEMU.s bridge helper refuses it: /etc/qemu/bridge.conf does not allow it'
+printf '# all of them\nallow all\ndeny virbr0\n' >"$H/etc/qemu/bridge.conf"
+all 0 "bridge allowed" "$T/n.profile"
+printf 'allow all\ndeny vmbr0\n' >"$H/etc/qemu/bridge.conf"
+expect_rc 1 "bridge denied: plan exits 1" g plan "$T/n.profile"
+# libvirt makes the tap itself: the helper's ACL does not matter
+nb vmbr0 'backend = libvirt'
+expect_rc 0 "backend = libvirt: no bridge helper" g plan "$T/n.profile"
 done_testing
