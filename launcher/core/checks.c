@@ -55,6 +55,9 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_HUGEPAGES] = { "hugepages", NULL, DIAG_FAIL },
 	[CHECK_OUTPUT_LIMIT] = { "output-limit", NULL, DIAG_FAIL },
 	[CHECK_CPU_PINNING] = { "cpu-pinning", NULL, DIAG_FAIL },
+	[CHECK_MEMORY] = { "memory", NULL, DIAG_FAIL },
+	[CHECK_TEMPLATE] = { "template", NULL, DIAG_FAIL },
+	[CHECK_NETWORK] = { "network", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -86,6 +89,9 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_HUGEPAGES] = "hugepages",
 	[CHECK_OUTPUT_LIMIT] = "output-limit",
 	[CHECK_CPU_PINNING] = "cpu-pinning",
+	[CHECK_MEMORY] = "memory",
+	[CHECK_TEMPLATE] = "template",
+	[CHECK_NETWORK] = "network",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -714,6 +720,27 @@ static int check_hugepages(const struct host *h, const struct profile *pr, struc
 		   "hugepages = yes: %" PRIu64 " free %u kB huge pages, %" PRIu64 " needed",
 		   h->hugepages_free, HOST_HUGEPAGE_KB, need);
 }
+
+/* A [device] that is the host's boot VGA device or carries its console: run releases the
+ * consoles of the [gpu] only (allow-boot-vga), so taking this one from its driver would pull the
+ * display, and the console on it, from under the host. */
+static int check_extra_console(const struct host *h, const struct plan_device *x,
+			       struct diag_list *d)
+{
+	const struct pci_func *f = host_find_func(h, x->address);
+
+	if (!f || (f->boot_vga != 1 && !f->console))
+		return 0;
+	return add(d, CHECK_BOOT_VGA, DIAG_FAIL,
+		   "Name it as the [gpu] with allow-boot-vga = yes (the console is released and "
+		   "handed back), or leave it to the host",
+		   "[device %s] %s is %s: gpurun releases the console only for the [gpu]",
+		   strna(x->name), x->address,
+		   f->boot_vga == 1 && f->console ? "the boot VGA device and holds the console"
+		   : f->boot_vga == 1		  ? "the boot VGA device"
+						  : "the console framebuffer");
+}
+
 /* cpu-pinning names host CPUs: each must be online (the run's sched_setaffinity, libvirt's
  * <vcpupin> and Proxmox's affinity: all fail on one that is not). */
 static int check_cpu_pinning(const struct host *h, const struct profile *pr, struct diag_list *d)
@@ -739,8 +766,111 @@ static int check_cpu_pinning(const struct host *h, const struct profile *pr, str
 				    h->n_cpus_online
 				? ""
 				: ", with gaps");
+	/* run pins the vCPU threads of the QEMU it starts with sched_setaffinity(), which fails
+	 * for a CPU outside gpurun's own set (taskset, a cgroup cpuset); libvirt pins from
+	 * libvirtd, whose set this process does not know */
+	for (size_t i = 0; i < pr->n_pin_cpus && pr->backend == PROFILE_BACKEND_QEMU; i++) {
+		_cleanup_free_ char *allowed = NULL;
+
+		if (host_cpu_allowed(h, pr->pin_cpus[i]))
+			continue;
+		allowed = cpulist_format(h->cpus_allowed, h->n_cpus_allowed);
+		if (!allowed)
+			return -ENOMEM;
+		return add(d, CHECK_CPU_PINNING, checks_table[CHECK_CPU_PINNING].severity,
+			   "Run gpurun where it may use those CPUs (taskset, the cgroup's cpuset), "
+			   "or name CPUs of its set",
+			   "cpu-pinning = %s: CPU %u is not one gpurun may run on (allowed: %s): "
+			   "its vCPU thread cannot be pinned there",
+			   pr->cpu_pinning, pr->pin_cpus[i], allowed);
+	}
 	return add(d, CHECK_CPU_PINNING, DIAG_PASS, NULL, "cpu-pinning = %s: every CPU is online",
 		   pr->cpu_pinning);
+}
+
+/* qemu-bridge-helper's ACL: "allow NAME|all", "deny NAME|all" lines (# comments), every rule
+ * applied in turn; allowed when some allow matched and no deny did. 1 allowed, 0 refused, -1 not
+ * known (an include line, whose file this does not follow). */
+static int bridge_acl_allows(const char *conf, const char *bridge)
+{
+	bool allowed = false, denied = false;
+
+	for (const char *l = conf; l && *l;) {
+		size_t len = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, len);
+		char cmd[16], arg[64];
+		int n;
+
+		l += len + (l[len] == '\n');
+		if (!line)
+			return -1;
+		line[strcspn(line, "#")] = '\0';
+		n = sscanf(line, "%15s %63s", cmd, arg);
+		if (n < 1)
+			continue;
+		if (n < 2 || streq(cmd, "include"))
+			return -1;
+		if (streq(cmd, "allow"))
+			allowed = allowed || streq(arg, "all") || streq(arg, bridge);
+		else if (streq(cmd, "deny"))
+			denied = denied || streq(arg, "all") || streq(arg, bridge);
+		else
+			return -1;
+	}
+	return allowed && !denied;
+}
+
+/* network = bridge:NAME: QEMU's bridge helper and libvirt both attach the guest's tap to that
+ * bridge, and fail to start the guest when there is none. */
+static int check_network(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	if (pr->network != PROFILE_NETWORK_BRIDGE || !h->net_known || h->remote_uri)
+		return 0;
+	if (!strv_contains(h->bridges, pr->network_bridge))
+		return add(
+		    d, CHECK_NETWORK, checks_table[CHECK_NETWORK].severity,
+		    "Create the bridge (ip link add NAME type bridge; or the distribution's "
+		    "network configuration), name one the host has, or use network = user",
+		    "network = bridge:%s: the host has no bridge '%s' (sys/class/net/%s/bridge)",
+		    pr->network_bridge, pr->network_bridge, pr->network_bridge);
+	if (pr->backend == PROFILE_BACKEND_QEMU) {
+		/* -nic bridge runs qemu-bridge-helper, which refuses a bridge its ACL does not
+		 * allow, and fails without the file (libvirt makes the tap itself) */
+		int acl = bridge_acl_allows(h->bridge_conf, pr->network_bridge);
+
+		if (h->bridge_conf_error < 0 || acl == 0)
+			return add(
+			    d, CHECK_NETWORK, checks_table[CHECK_NETWORK].severity,
+			    "Allow it for QEMU's bridge helper: a line 'allow NAME' in "
+			    "/etc/qemu/bridge.conf (mode 0644), or use backend = libvirt",
+			    "network = bridge:%s: QEMU's bridge helper refuses it: %s",
+			    pr->network_bridge,
+			    h->bridge_conf_error == -ENOENT ? "/etc/qemu/bridge.conf does not exist"
+			    : h->bridge_conf_error < 0	    ? "/etc/qemu/bridge.conf cannot be read"
+						       : "/etc/qemu/bridge.conf does not allow it");
+	}
+	return add(d, CHECK_NETWORK, DIAG_PASS, NULL, "network = bridge:%s: the host has it",
+		   pr->network_bridge);
+}
+
+/* VFIO maps, and so pins, every page of the guest memory when QEMU starts: a guest larger than
+ * the host's memory cannot start, whatever the overcommit settings. */
+static int check_memory(const struct host *h, const struct profile *pr, struct diag_list *d)
+{
+	uint64_t total_mib = h->mem_total_kib / 1024;
+
+	if (h->mem_total_kib == 0 || h->remote_uri)
+		return 0;
+	if (pr->memory_mib > total_mib)
+		return add(d, CHECK_MEMORY, checks_table[CHECK_MEMORY].severity,
+			   "Give the guest less memory than the host has (and leave the host some)",
+			   "memory = %" PRIu64 " MiB is more than the host's %" PRIu64
+			   " MiB: a guest with a passed-through device has all of its memory "
+			   "pinned",
+			   pr->memory_mib, total_mib);
+	return add(d, CHECK_MEMORY, DIAG_PASS, NULL,
+		   "memory = %" PRIu64 " MiB fits in the host's %" PRIu64 " MiB", pr->memory_mib,
+		   total_mib);
 }
 
 static enum emit_kind backend_output(const struct profile *pr);
@@ -761,6 +891,10 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 	r = check_hugepages(h, pr, d);
 	if (r >= 0)
 		r = check_cpu_pinning(h, pr, d);
+	if (r >= 0)
+		r = check_memory(h, pr, d);
+	if (r >= 0)
+		r = check_network(h, pr, d);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_devices; i++) {
@@ -768,6 +902,11 @@ int checks_plan(const struct host *h, const struct plan *p, struct diag_list *d)
 			return -ENOMEM;
 		if (!gpu && p->devices[i].role == PLAN_ROLE_GPU)
 			gpu = host_find_func(h, p->devices[i].address);
+		if (p->devices[i].role == PLAN_ROLE_EXTRA) {
+			r = check_extra_console(h, &p->devices[i], d);
+			if (r < 0)
+				return r;
+		}
 	}
 	if (!gpu && p->n_devices > 0 && p->devices[0].role != PLAN_ROLE_EXTRA)
 		gpu = host_find_func(h, p->devices[0].address);
@@ -903,6 +1042,39 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 		return add(d, id, DIAG_FAIL, "Check the file's permissions",
 			   "%s = %s: cannot read the file: %s", w, f->path,
 			   read_full_file_strerror(f->error));
+	if (!rom && f->qcow2 >= 0) {
+		/* the format every output names: a disk's from its name, the nvram the OVMF
+		 * variables template's */
+		bool want = f->kind == CHECK_FILE_NVRAM
+				? p->ovmf_vars_format == FIRMWARE_FORMAT_QCOW2
+				: streq(profile_disk_format(f->path), "qcow2");
+
+		if (want && !f->qcow2)
+			return add(
+			    d, id, DIAG_FAIL,
+			    f->kind == CHECK_FILE_NVRAM
+				? "Convert it (qemu-img convert -O qcow2 FILE NEW), or leave "
+				  "nvram out: gpurun then copies the template"
+				: "Convert it (qemu-img convert -O qcow2 FILE NEW), or name a "
+				  "raw image without .qcow2 (qemu-img create makes a raw one "
+				  "unless given -f qcow2)",
+			    "%s = %s: not a qcow2 image, but read as one (%s): QEMU refuses "
+			    "to open it",
+			    w, f->path,
+			    f->kind == CHECK_FILE_NVRAM ? "the OVMF variables are qcow2 here"
+							: "its name ends in .qcow2");
+		if (!want && f->qcow2)
+			return add(d, id, f->kind == CHECK_FILE_NVRAM ? DIAG_FAIL : DIAG_WARN,
+				   f->kind == CHECK_FILE_NVRAM
+				       ? "Convert it (qemu-img convert -O raw FILE NEW), or leave "
+					 "nvram out: gpurun then copies the template"
+				       : "Name it *.qcow2, or convert it (qemu-img convert -O raw)",
+				   "%s = %s: a qcow2 image, but read as raw (%s): the guest sees "
+				   "qcow2's metadata, not its contents",
+				   w, f->path,
+				   f->kind == CHECK_FILE_NVRAM ? "the OVMF variables are raw here"
+							       : "its name does not end in .qcow2");
+	}
 	if (!rom)
 		return add(d, id, DIAG_PASS, NULL, "%s = %s: readable", w, f->path);
 	if (rom_validate_for_guest(f->data, f->size, f->kind == CHECK_FILE_GOP, &err) < 0) {
@@ -923,6 +1095,41 @@ static int check_file(const struct plan *p, const struct check_file *f, struct d
 	return add(d, id, DIAG_PASS, NULL, "%s = %s: a valid option ROM", w, f->path);
 }
 
+/* backend = libvirt: run fills the template (emit_libvirt_xml_from_buffer) before it changes
+ * anything, and stops when that fails; the same call here tells it first. */
+static int check_template(const struct plan *p, const struct check_state *s, struct diag_list *d)
+{
+	_cleanup_free_ char *xml = NULL;
+	int r;
+
+	if (!s->template_name)
+		return 0;
+	if (s->template_error == -ENOENT && strchr(s->template_name, '/'))
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL, "Fix the path, or use template = linux",
+			   "template = %s: the file does not exist", s->template_name);
+	if (s->template_error == -ENOENT)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL,
+			   "Name a template of that directory without .xml (linux, windows11), or "
+			   "a file by its path",
+			   "template = %s: not found (looked in %s)", s->template_name,
+			   strempty(s->template_dir));
+	if (s->template_error < 0)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL, "Check the file's permissions",
+			   "template = %s: cannot read it: %s", s->template_name,
+			   read_full_file_strerror(s->template_error));
+	r = emit_libvirt_xml_from_buffer(p, s->template_xml, s->template_len, false, &xml);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EBADMSG)
+		return add(d, CHECK_TEMPLATE, DIAG_FAIL,
+			   "Fix the file (xmllint FILE shows where), or use template = linux",
+			   "template = %s: not a <domain> XML document", s->template_name);
+	if (r < 0)
+		return 0; /* not the template's fault: the findings above say what is missing */
+	return add(d, CHECK_TEMPLATE, DIAG_PASS, NULL, "template = %s: a <domain> document",
+		   s->template_name);
+}
+
 int checks_preview(const struct host *h, const struct plan *p, const struct check_state *state,
 		   struct diag_list *d)
 {
@@ -933,6 +1140,9 @@ int checks_preview(const struct host *h, const struct plan *p, const struct chec
 		if (r < 0)
 			return r;
 	}
+	r = check_template(p, state, d);
+	if (r < 0)
+		return r;
 	switch (state->journal) {
 	case CHECK_JOURNAL_NONE:
 		r = 0;
@@ -1002,6 +1212,9 @@ void check_state_done(struct check_state *s)
 	free(s->locks);
 	free(s->journal_text);
 	strv_free(s->vfio_open);
+	free(s->template_name);
+	free(s->template_dir);
+	free(s->template_xml);
 	*s = (struct check_state){};
 }
 

@@ -52,6 +52,9 @@ enum check_id {
 	CHECK_HUGEPAGES,    /* hugepages = yes: enough free 2 MiB huge pages for the guest memory */
 	CHECK_OUTPUT_LIMIT, /* an output has no place for every disk, cdrom or device */
 	CHECK_CPU_PINNING,  /* cpu-pinning names a CPU the host does not have online */
+	CHECK_MEMORY,	    /* the guest memory, all pinned for VFIO, is more than the host has */
+	CHECK_TEMPLATE,	    /* backend = libvirt: the domain template is missing or not usable */
+	CHECK_NETWORK,	    /* network = bridge:NAME names no bridge of the host */
 	_CHECK_ID_MAX,
 };
 
@@ -110,6 +113,9 @@ struct check_file {
 	int error;     /* 0, or the -errno of opening/reading it */
 	uint8_t *data; /* VBIOS and GOP only: the contents (at most ROM_MAX_SIZE) */
 	size_t size;
+	/* disks and nvram: 1 the file starts with the qcow2 magic ("QFI\xfb"), 0 it holds
+	 * something else, -1 empty or not read (QEMU reads it as the output's format= says) */
+	int qcow2;
 };
 struct check_lock {
 	char *address; /* the PCI function */
@@ -132,6 +138,12 @@ struct check_state {
 	struct check_lock *locks;
 	size_t n_locks;
 	char **vfio_open; /* addresses whose /dev/vfio/GROUP a process has open */
+	/* backend = libvirt: the domain template run fills (template_name NULL otherwise) */
+	char *template_name; /* as the profile names it ("linux" by default) */
+	char *template_dir;  /* where a name without '/' is looked up */
+	int template_error;  /* 0, or the -errno of reading it */
+	char *template_xml;
+	size_t template_len;
 };
 void check_state_done(struct check_state *s);
 

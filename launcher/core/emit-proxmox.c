@@ -3,6 +3,7 @@
  * qemu-server property strings: "ADDRESS[,pcie=1][,romfile=NAME][,x-vga=1]" where NAME is a
  * file in /usr/share/kvm and may not contain ',' or ';'. Disks, the EFI vars disk and the TPM
  * state need a Proxmox storage, so they are printed as the `qm` commands that create them. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,43 @@ bool emit_proxmox_id_valid(const char *s)
 		return false;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
 	       strlen(s);
+}
+
+/* The VM name as qemu-server's `name` (format dns-name, pve_verify_dns_name: dot-separated
+ * labels [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?; a value that is not one is dropped when the
+ * file is read): '_' becomes '-', a label loses its leading and trailing '-', an empty label
+ * goes. A profile name starts with a letter or digit, so something is left. */
+static char *pve_dns_name(const char *name)
+{
+	size_t n = strlen(name), o = 0;
+	char *r = malloc(n + 1);
+
+	if (!r)
+		return NULL;
+	for (const char *s = name; *s;) {
+		size_t len = strcspn(s, "."), start = o;
+
+		for (size_t i = 0; i < len; i++) {
+			char c = s[i];
+
+			if (!isalnum((unsigned char)c))
+				c = '-';
+			if (c == '-' && o == start)
+				continue; /* no leading '-' */
+			r[o++] = c;
+		}
+		while (o > start && r[o - 1] == '-')
+			o--;
+		if (o > start)
+			r[o++] = '.';
+		s += len;
+		if (*s == '.')
+			s++;
+	}
+	if (o > 0 && r[o - 1] == '.')
+		o--;
+	r[o] = '\0';
+	return r;
 }
 
 bool emit_proxmox_node_valid(const char *s)
@@ -454,6 +492,7 @@ int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char 
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 {
 	const struct profile *pr = p->profile;
+	_cleanup_free_ char *pve_name = NULL;
 	char mac[EMIT_MAC_MAX];
 	bool notes = false, xvga = false;
 	int r;
@@ -489,7 +528,15 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 
 	fprintf(f, "# gpurun: Proxmox VE configuration for VM '%s'\n", p->vm_name);
 	fprintf(f, "# Merge into /etc/pve/qemu-server/<vmid>.conf\n");
-	fprintf(f, "name: %s\n", p->vm_name);
+	pve_name = pve_dns_name(p->vm_name);
+	if (!pve_name)
+		return -ENOMEM;
+	fprintf(f, "name: %s\n", pve_name);
+	if (!streq(pve_name, p->vm_name))
+		fprintf(f,
+			"# name: qemu-server takes a DNS name only (letters, digits, '-' inside "
+			"dot-separated labels): '%s' is written as '%s'\n",
+			p->vm_name, pve_name);
 	r = print_keyed(f, pr, "machine: q35", GUEST_PVE_MACHINE);
 	if (r < 0)
 		return r;

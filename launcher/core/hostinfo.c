@@ -49,6 +49,9 @@ struct host *host_free(struct host *h)
 	free(h->cmdline);
 	free(h->cpu_vendor);
 	free(h->cpus_online);
+	free(h->cpus_allowed);
+	strv_free(h->bridges);
+	free(h->bridge_conf);
 	free(h->intremap_evidence);
 	strv_free(h->vtconsoles);
 	strv_free(h->notes);
@@ -452,6 +455,16 @@ char *cpulist_format(const unsigned *cpus, size_t n)
 		i = j + 1;
 	}
 	return TAKE_PTR(s);
+}
+
+bool host_cpu_allowed(const struct host *h, unsigned cpu)
+{
+	if (h->n_cpus_allowed == 0)
+		return true;
+	for (size_t i = 0; i < h->n_cpus_allowed; i++)
+		if (h->cpus_allowed[i] == cpu)
+			return true;
+	return false;
 }
 
 bool host_cpu_online(const struct host *h, unsigned cpu)

@@ -93,6 +93,22 @@ struct host {
 	 * n_cpus_online 0: not readable (a capture without it, a remote node) */
 	unsigned *cpus_online;
 	size_t n_cpus_online;
+	/* proc/self/status Cpus_allowed_list: the CPUs gpurun, and the QEMU it starts, may run on
+	 * (taskset, a cgroup cpuset); sched_setaffinity() fails for a vCPU pinned outside them.
+	 * Sorted, no duplicates; n_cpus_allowed 0: not known (a capture, a remote node). */
+	unsigned *cpus_allowed;
+	size_t n_cpus_allowed;
+	/* proc/meminfo MemTotal in KiB, 0 when not known: VFIO pins every page of the guest
+	 * memory, so a guest larger than the host's memory cannot start */
+	uint64_t mem_total_kib;
+	/* sys/class/net: net_known when it could be listed; bridges the interfaces with a
+	 * bridge/ directory (network = bridge:NAME attaches to one) */
+	bool net_known;
+	char **bridges;
+	/* etc/qemu/bridge.conf, the ACL of QEMU's bridge helper (what `-nic bridge` runs): its
+	 * text, or NULL with bridge_conf_error the -errno of reading it */
+	char *bridge_conf;
+	int bridge_conf_error;
 	bool hugepages_known;
 	uint64_t hugepages_total; /* nr_hugepages */
 	uint64_t hugepages_free;  /* free_hugepages */
@@ -165,6 +181,8 @@ int cpulist_parse(const char *s, size_t max_n, unsigned **ret, size_t *ret_n);
 char *cpulist_format(const unsigned *cpus, size_t n);
 /* Whether CPU @cpu is online on @h (true when the host's list is unknown). */
 bool host_cpu_online(const struct host *h, unsigned cpu);
+/* Whether gpurun may run on CPU @cpu (true when that is not known). */
+bool host_cpu_allowed(const struct host *h, unsigned cpu);
 
 const struct pci_func *host_find_func(const struct host *h, const char *address);
 const struct iommu_group *host_find_group(const struct host *h, int id);

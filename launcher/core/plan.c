@@ -695,7 +695,8 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 
 			for (size_t j = 0; j < pr->n_pin_cpus && !pinned; j++)
 				pinned = pr->pin_cpus[j] == h->cpus_online[i];
-			if (!pinned)
+			/* run pins them to the CPUs of its own set (sched_getaffinity) */
+			if (!pinned && host_cpu_allowed(h, h->cpus_online[i]))
 				rest[n++] = h->cpus_online[i];
 		}
 		if (n > 0 && !(p->emulator_cpus = cpulist_format(rest, n)))
@@ -734,6 +735,18 @@ int plan_build(const struct profile *pr, const struct host *h, const struct plan
 				       : "Check the address with `gpurun ls`",
 				     f ? "[device %s] %s is already passed as a GPU function"
 				       : "[device %s] %s does not exist on this host",
+				     pd->name, pd->address);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (f->is_bridge) {
+			/* vfio-pci binds endpoints only (its probe refuses a header type other
+			 * than 0): bind would fail with the GPU already taken from the host */
+			r = diag_add(&p->diags, DIAG_FAIL, "device",
+				     "Pass the devices behind it as [device] sections instead (see "
+				     "`gpurun ls`)",
+				     "[device %s] %s is a PCI bridge: vfio-pci cannot take it",
 				     pd->name, pd->address);
 			if (r < 0)
 				return r;

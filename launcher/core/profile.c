@@ -15,7 +15,11 @@
 
 #define MEMORY_MIN_MIB 16ULL
 #define MEMORY_MAX_MIB (16ULL * 1024 * 1024) /* 16T */
-#define CPUS_MAX 1024U
+#define CPUS_MAX 1024U			     /* the longest cpu-pinning list read */
+/* vCPUs: APIC ids above 255 need x2APIC with interrupt remapping, an emulated IOMMU with
+ * extended interrupt mode that no output sets up: libvirt refuses such a domain, QEMU under TCG
+ * refuses the -smp, and q35 stops at 288 anyway. One limit for every output. */
+#define VCPUS_MAX 255U
 
 static const char *const profile_firmware_table[_PROFILE_FIRMWARE_MAX] = {
 	[PROFILE_FIRMWARE_UEFI] = "uefi",
@@ -263,8 +267,14 @@ static int set_cpus(struct parser *ps, struct profile *p, const char *key, const
 
 	if (parse_u64(v, &end, &n) < 0 || *end)
 		return fail(ps, "'%s': invalid number '%s'", key, v);
-	if (n < 1 || n > CPUS_MAX)
-		return fail(ps, "'%s': %s is out of range, allowed 1 to %u", key, v, CPUS_MAX);
+	if (n < 1)
+		return fail(ps, "'%s': %s is out of range, allowed 1 to %u", key, v, VCPUS_MAX);
+	if (n > VCPUS_MAX)
+		return fail(
+		    ps,
+		    "'%s': %s is out of range, allowed 1 to %u (more vCPUs need an emulated "
+		    "IOMMU with extended interrupt mode, which gpurun does not set up)",
+		    key, v, VCPUS_MAX);
 	p->cpus = (unsigned)n;
 	return 0;
 }

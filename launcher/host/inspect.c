@@ -14,6 +14,7 @@
 #include "host/iommu.h"
 #include "host/kmodule.h"
 #include "host/pcidev.h"
+#include "util/strutil.h"
 #include "util/strv.h"
 
 static void read_cpu(struct ctx *c, struct host *h)
@@ -82,6 +83,72 @@ static void read_cpus_online(struct ctx *c, struct host *h)
 	qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
 	h->cpus_online = TAKE_PTR(cpus);
 	h->n_cpus_online = n;
+}
+
+/* proc/self/status Cpus_allowed_list (where gpurun may run: cpu-pinning outside it fails) and
+ * proc/meminfo MemTotal (all of a VFIO guest's memory is pinned). Unreadable: unknown. */
+static void read_self_limits(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *status = path_join(c->proc, "self/status"),
+			    *meminfo = path_join(c->proc, "meminfo"), *buf = NULL;
+	char *l;
+
+	if (status && read_full_file(status, 1024 * 1024, &buf, NULL) >= 0 &&
+	    (l = strstr(buf, "\nCpus_allowed_list:"))) {
+		_cleanup_free_ unsigned *cpus = NULL;
+		size_t n = 0;
+
+		l += strlen("\nCpus_allowed_list:");
+		l += strspn(l, " \t");
+		l[strcspn(l, "\n")] = '\0';
+		if (cpulist_parse(l, CPULIST_CPU_MAX + 1, &cpus, &n) >= 0) {
+			qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
+			h->cpus_allowed = TAKE_PTR(cpus);
+			h->n_cpus_allowed = n;
+		}
+	}
+	free(buf);
+	buf = NULL;
+	if (meminfo && read_full_file(meminfo, 1024 * 1024, &buf, NULL) >= 0 &&
+	    (l = strstr(buf, "MemTotal:")) && (l == buf || l[-1] == '\n')) {
+		unsigned long long kib;
+		char unit[4];
+
+		if (sscanf(l, "MemTotal: %llu %3s", &kib, unit) == 2 && streq(unit, "kB"))
+			h->mem_total_kib = kib;
+	}
+}
+
+/* The host's bridges (sys/class/net/NAME/bridge): network = bridge:NAME needs one. */
+static void read_bridges(struct ctx *c, struct host *h)
+{
+	_cleanup_free_ char *dir = path_join(c->sys, "class/net");
+	DIR *d = dir ? opendir(dir) : NULL;
+
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		_cleanup_free_ char *rel = NULL, *br = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		rel = strdup_printf("%s/bridge", de->d_name);
+		br = rel ? path_join(dir, rel) : NULL;
+		if (br && hostfs_is_dir(br) && strv_extend(&h->bridges, de->d_name) < 0)
+			break;
+	}
+	closedir(d);
+	h->net_known = true;
+
+	free(dir);
+	dir = path_join(c->etc, "qemu/bridge.conf");
+	if (!dir)
+		h->bridge_conf_error = -ENOMEM;
+	else {
+		int r = read_full_file(dir, 1024 * 1024, &h->bridge_conf, NULL);
+
+		h->bridge_conf_error = r < 0 ? r : 0;
+	}
 }
 
 /* The 2 MiB huge page pool hugepages = yes draws from. */
@@ -221,6 +288,8 @@ int host_inspect(struct ctx *c, struct host **ret)
 	read_console(c, h);
 	read_hugepages(c, h);
 	read_cpus_online(c, h);
+	read_self_limits(c, h);
+	read_bridges(c, h);
 
 	free(p);
 	p = path_join(c->dev, "kvm");

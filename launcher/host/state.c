@@ -50,12 +50,21 @@ static int add_file(struct ctx *c, struct check_state *s, enum check_file_kind k
 		f->size = len;
 		return 0;
 	}
-	/* disks, ISOs, nvram: QEMU opens them; readable is what can be known here */
+	/* disks, ISOs, nvram: QEMU opens them; readable is what can be known here, and for a
+	 * disk or the nvram whether it is a qcow2 image (QEMU refuses one that is not, named
+	 * format=qcow2) */
+	f->qcow2 = -1;
 	r = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (r < 0)
 		f->error = -errno;
-	else
+	else {
+		unsigned char magic[4];
+		ssize_t n = kind == CHECK_FILE_CDROM ? 0 : pread(r, magic, sizeof(magic), 0);
+
+		if (n > 0)
+			f->qcow2 = n == sizeof(magic) && memcmp(magic, "QFI\xfb", 4) == 0;
 		close(r);
+	}
 	return 0;
 }
 
@@ -240,6 +249,20 @@ int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *
 		r = add_file(c, &s, CHECK_FILE_DISK, *f);
 	for (char **f = pr->cdroms; r >= 0 && f && *f && !p->remote_uri; f++)
 		r = add_file(c, &s, CHECK_FILE_CDROM, *f);
+	if (r >= 0 && pr->backend == PROFILE_BACKEND_LIBVIRT) {
+		/* the template run fills (libvirt_prepare): read the same way */
+		_cleanup_(error_clear) struct error err = {};
+
+		s.template_name = strdup(pr->template ? pr->template : "linux");
+		s.template_dir = paths_templates_dir();
+		if (!s.template_name || !s.template_dir)
+			r = -ENOMEM;
+		else
+			s.template_error = paths_load_template(
+			    s.template_dir, pr->template, &s.template_xml, &s.template_len, &err);
+		if (s.template_error == -ENOMEM)
+			r = -ENOMEM;
+	}
 	if (r >= 0)
 		r = read_journal(c, p->vm_name, &s);
 	for (size_t i = 0; r >= 0 && i < p->n_devices && !p->remote_uri; i++)

@@ -36,4 +36,22 @@ copy_fixture desktop-dgpu
 rm "$T/root/sys/devices/system/cpu/online"
 expect_rc 0 "plan without the online list" "$GPURUN" --root "$T/root" plan "$T/off.profile"
 contains "INFO: not known" "$T/out" "INFO cpu-pinning: cpu-pinning = 20-25: the host's online CPUs are not known"
+
+# gpurun's own CPU set (proc/self/status Cpus_allowed_list: taskset, a cgroup cpuset): run pins
+# each vCPU thread with sched_setaffinity(), which fails outside it, so plan FAILs first
+copy_fixture desktop-dgpu
+mkdir -p "$T/root/proc/self"
+printf 'Name:\tgpurun\nCpus_allowed:\t000f0f\nCpus_allowed_list:\t0-3,8-11\nMems_allowed_list:\t0\n' >"$T/root/proc/self/status"
+gr() { "$GPURUN" --root "$T/root" --state-dir "$T/st" "$@"; }
+pin set 2-3,8-11
+expect_rc 0 "plan: CPUs in gpurun's set" gr plan "$T/set.profile"
+contains "the other threads stay in gpurun's set" "$T/out" "^cpu-pinning: 2-3,8-11 \(QEMU's other threads: 0-1\)"
+pin out 2-7
+expect_rc 1 "plan: CPU 4 is outside gpurun's set" gr plan "$T/out.profile"
+contains "the FAIL names the CPU and the set" "$T/out" "FAIL cpu-pinning: cpu-pinning = 2-7: CPU 4 is not one gpurun may run on \(allowed: 0-3,8-11\)"
+expect_rc 1 "run --dry-run refuses it too" gr run --dry-run "$T/out.profile"
+contains "run names it" "$T/err" "CPU 4 is not one gpurun may run on"
+# libvirt pins from libvirtd, whose set is its own
+sed -i 's/^backend = qemu$/backend = libvirt/' "$T/out.profile"
+expect_rc 0 "backend = libvirt: gpurun's set does not matter" gr plan "$T/out.profile"
 done_testing

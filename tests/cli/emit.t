@@ -396,6 +396,24 @@ else
 	echo "# SKIP alias/escaping/qemu checks: fixture host strix-halo not present"
 fi
 
+# qemu-server's `name` is a DNS name (pve_verify_dns_name): a profile name with '_' or a
+# leading/trailing/double '.' or '-' in a label is written in that form, and said so; the
+# grammar check (tests/tools/check-proxmox) refuses anything else
+if [ -d "$FIX/desktop-dgpu" ]; then
+	for n in odd.name_1 name.dots. 9-_x a..b_-_.c; do
+		printf '[vm]\nname = %s\n[gpu]\ndevice = 0000:03:00.0\n' "$n" >"$T/n.profile"
+		expect_rc 0 "proxmox name '$n'" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/n.profile"
+		contains "proxmox name '$n': says how it is written" "$T/out" "^# name: qemu-server takes a DNS name only .*'$n' is written as '"
+		if command -v python3 >/dev/null; then
+			check "proxmox name '$n': a DNS name" python3 "$GPURUN_TOP/tests/tools/check-proxmox" "$T/out"
+		fi
+	done
+	contains "proxmox name: empty labels and edge '-' go" "$T/out" '^name: a\.b\.c$'
+	printf '[vm]\nname = Win11-a.b\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/n.profile"
+	expect_rc 0 "proxmox DNS name kept" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox "$T/n.profile"
+	contains "proxmox DNS name kept as it is" "$T/out" '^name: Win11-a\.b$'
+	lacks "proxmox DNS name: no note" "$T/out" '^# name:'
+fi
 if [ "$_n" -eq 0 ]; then
 	echo "1..0 # SKIP no fixture hosts in $FIX"
 	exit 0
