@@ -358,7 +358,7 @@ int cmd_bind(int argc, char **argv)
 
 		if (argc - optind != 1)
 			return cmd_usage_error(argv[0], "expected one PROFILE");
-		r = cmd_plan_load_with(argv[optind], allow_boot_vga, &p);
+		r = cmd_plan_load_with(argv[optind], allow_boot_vga, false, &p);
 		if (r != EXIT_OK)
 			return r;
 		release = unbind_command(argv + optind);

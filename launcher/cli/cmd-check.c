@@ -107,7 +107,7 @@ int cmd_check(int argc, char **argv)
 	if (optind == argc - 1) {
 		if (device)
 			return cmd_usage_error("check", "give a PROFILE or --device, not both");
-		r = cmd_plan_load(argv[optind], &planned);
+		r = cmd_plan_load(argv[optind], true, &planned);
 		if (r != EXIT_OK)
 			return r;
 		have_plan = true;

@@ -307,7 +307,7 @@ int cmd_emit(int argc, char **argv)
 				       "either end (Proxmox's node names)",
 				       node_arg);
 
-	r = cmd_plan_load(argv[optind], &c);
+	r = cmd_plan_load(argv[optind], false, &c);
 	if (r != EXIT_OK)
 		return r;
 	/* the chosen output's limits (the backend's are in the plan already) */

@@ -43,7 +43,8 @@ static int cmd_plan_remote(struct cmd_planned *c)
 	return EXIT_OK;
 }
 
-int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret)
+int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, bool guest,
+		       struct cmd_planned *ret)
 {
 	struct cmd_planned c = {};
 	struct plan_paths paths = {};
@@ -86,6 +87,8 @@ int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd
 		struct check_state st = {};
 
 		r = state_read_preview(c.ctx, c.plan, &st);
+		if (r >= 0 && guest)
+			r = state_read_programs(c.ctx, c.plan, &st);
 		if (r >= 0)
 			r = checks_preview(c.host, c.plan, &st, &c.plan->diags);
 		check_state_done(&st);
@@ -99,9 +102,9 @@ int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd
 	return EXIT_OK;
 }
 
-int cmd_plan_load(const char *profile_path, struct cmd_planned *ret)
+int cmd_plan_load(const char *profile_path, bool guest, struct cmd_planned *ret)
 {
-	return cmd_plan_load_with(profile_path, false, ret);
+	return cmd_plan_load_with(profile_path, false, guest, ret);
 }
 
 void cmd_planned_done(struct cmd_planned *c)
@@ -224,7 +227,7 @@ int cmd_plan(int argc, char **argv)
 		return parser.status;
 	if (optind + 1 != argc)
 		return cmd_usage_error("plan", "expected exactly one PROFILE argument");
-	r = cmd_plan_load(argv[optind], &c);
+	r = cmd_plan_load(argv[optind], true, &c);
 	if (r != EXIT_OK)
 		return r;
 	if (arg_json)

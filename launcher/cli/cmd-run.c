@@ -371,7 +371,7 @@ int cmd_run(int argc, char **argv)
 		return parser.status;
 	if (optind + 1 != argc)
 		return cmd_usage_error("run", "expected exactly one PROFILE argument");
-	r = cmd_plan_load_with(argv[optind], allow_boot_vga, &c);
+	r = cmd_plan_load_with(argv[optind], allow_boot_vga, true, &c);
 	if (r != EXIT_OK)
 		return r;
 	if (cmd_run_check_plan(c.plan, force || arg_force, false) < 0)

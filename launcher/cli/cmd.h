@@ -202,10 +202,13 @@ struct cmd_planned {
 	struct plan *plan;
 };
 /* Logs its own errors. Returns EXIT_OK (and fills *ret), EXIT_USAGE (bad profile) or
- * EXIT_FAILURE_OP. */
-int cmd_plan_load(const char *profile_path, struct cmd_planned *ret);
+ * EXIT_FAILURE_OP. @guest: the command starts the guest or says whether run would (run, plan,
+ * check PROFILE): the programs run starts are checked too (state_read_programs); emit and bind
+ * start none. */
+int cmd_plan_load(const char *profile_path, bool guest, struct cmd_planned *ret);
 /* The same with --allow-boot-vga applied to the profile before planning (run, bind). */
-int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, struct cmd_planned *ret);
+int cmd_plan_load_with(const char *profile_path, bool allow_boot_vga, bool guest,
+		       struct cmd_planned *ret);
 void cmd_planned_done(struct cmd_planned *c);
 /* Log the diagnostics of status >= @min to stderr (with their fixes). */
 struct diag_list;

@@ -58,6 +58,7 @@ const struct check_info checks_table[_CHECK_ID_MAX] = {
 	[CHECK_MEMORY] = { "memory", NULL, DIAG_FAIL },
 	[CHECK_TEMPLATE] = { "template", NULL, DIAG_FAIL },
 	[CHECK_NETWORK] = { "network", NULL, DIAG_FAIL },
+	[CHECK_PROGRAM] = { "program", NULL, DIAG_FAIL },
 };
 
 static const char *const check_id_table[_CHECK_ID_MAX] = {
@@ -92,6 +93,7 @@ static const char *const check_id_table[_CHECK_ID_MAX] = {
 	[CHECK_MEMORY] = "memory",
 	[CHECK_TEMPLATE] = "template",
 	[CHECK_NETWORK] = "network",
+	[CHECK_PROGRAM] = "program",
 };
 DEFINE_STRING_TABLE_LOOKUP(check_id, enum check_id, _CHECK_ID_MAX)
 
@@ -1130,10 +1132,42 @@ static int check_template(const struct plan *p, const struct check_state *s, str
 		   s->template_name);
 }
 
+/* run starts QEMU (backend = qemu) and swtpm (tpm = yes) after it has bound the GPU: a program
+ * that is not there is said first. Only a FAIL: where it is found, nothing is printed (the path
+ * is this machine's, not the host's the checks describe). */
+static int check_programs(const struct check_state *s, struct diag_list *d)
+{
+	int r = 0;
+
+	if (s->qemu_binary && s->qemu_error < 0)
+		r = add(
+		    d, CHECK_PROGRAM, DIAG_FAIL,
+		    strchr(s->qemu_binary, '/')
+			? "Give the path of an executable QEMU with --qemu"
+			: "Install QEMU (Debian/Ubuntu: apt install qemu-system-x86; Fedora: dnf "
+			  "install qemu-kvm; Arch: pacman -S qemu-full), or give its path with "
+			  "--qemu",
+		    "QEMU %s: %s", s->qemu_binary,
+		    s->qemu_error == -EACCES	  ? "not executable"
+		    : strchr(s->qemu_binary, '/') ? "no such file"
+						  : "not found in PATH");
+	if (r >= 0 && s->swtpm_read && s->swtpm_error < 0)
+		r = add(d, CHECK_PROGRAM, DIAG_FAIL,
+			"Install swtpm (Debian/Ubuntu: apt install swtpm swtpm-tools; Fedora: dnf "
+			"install swtpm swtpm-tools), or set tpm = no",
+			"tpm = yes needs swtpm: %s",
+			s->swtpm_error == -EACCES ? "not executable" : "not found in PATH");
+	return r;
+}
+
 int checks_preview(const struct host *h, const struct plan *p, const struct check_state *state,
 		   struct diag_list *d)
 {
 	int r = 0;
+
+	r = check_programs(state, d);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; i < state->n_files; i++) {
 		r = check_file(p, &state->files[i], d);
@@ -1215,6 +1249,7 @@ void check_state_done(struct check_state *s)
 	free(s->template_name);
 	free(s->template_dir);
 	free(s->template_xml);
+	free(s->qemu_binary);
 	*s = (struct check_state){};
 }
 

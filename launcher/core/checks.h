@@ -55,6 +55,7 @@ enum check_id {
 	CHECK_MEMORY,	    /* the guest memory, all pinned for VFIO, is more than the host has */
 	CHECK_TEMPLATE,	    /* backend = libvirt: the domain template is missing or not usable */
 	CHECK_NETWORK,	    /* network = bridge:NAME names no bridge of the host */
+	CHECK_PROGRAM,	    /* run would start a program (QEMU, swtpm) this machine does not have */
 	_CHECK_ID_MAX,
 };
 
@@ -144,6 +145,12 @@ struct check_state {
 	int template_error;  /* 0, or the -errno of reading it */
 	char *template_xml;
 	size_t template_len;
+	/* the programs run starts on this machine (state_read_programs(); not read for emit or
+	 * bind, which start none): QEMU for backend = qemu, swtpm for tpm = yes */
+	char *qemu_binary; /* as run executes it (--qemu, $GPURUN_QEMU, qemu-system-x86_64) */
+	int qemu_error;	   /* 0 found, -ENOENT not in PATH, -EACCES not executable */
+	bool swtpm_read;
+	int swtpm_error;
 };
 void check_state_done(struct check_state *s);
 

@@ -2,7 +2,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -381,4 +385,62 @@ int spawn_run(char *const *argv, const struct spawn_options *o, struct spawn_sta
 		return error_set(err, r, "Failed to wait for %s: %s", argv[0], strerror(-r));
 	*ret = st;
 	return 0;
+}
+
+static int program_at(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EACCES;
+	return access(path, X_OK) < 0 ? -errno : 0;
+}
+
+int spawn_find_program(const char *name, char **ret_path)
+{
+	_cleanup_free_ char *dflt = NULL, *copy = NULL;
+	const char *path;
+	int r, found = -ENOENT;
+
+	if (!name || !*name)
+		return -EINVAL;
+	if (strchr(name, '/')) {
+		r = program_at(name);
+		if (r < 0)
+			return r == -ENOTDIR ? -ENOENT : r;
+		if (ret_path && !(*ret_path = strdup(name)))
+			return -ENOMEM;
+		return 0;
+	}
+	path = getenv("PATH");
+	if (!path) {
+		size_t n = confstr(_CS_PATH, NULL, 0);
+
+		dflt = n ? malloc(n) : NULL;
+		if (!dflt)
+			return -ENOMEM;
+		(void)confstr(_CS_PATH, dflt, n);
+		path = dflt;
+	}
+	/* strsep keeps empty entries (the current directory), as execvp reads them */
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	for (char *rest = copy, *dir; (dir = strsep(&rest, ":"));) {
+		_cleanup_free_ char *cand = NULL;
+
+		if (asprintf(&cand, "%s/%s", *dir ? dir : ".", name) < 0)
+			return -ENOMEM;
+		r = program_at(cand);
+		if (r == 0) {
+			if (ret_path)
+				*ret_path = TAKE_PTR(cand);
+			return 0;
+		}
+		if (r == -EACCES)
+			found = -EACCES;
+	}
+	return found;
 }

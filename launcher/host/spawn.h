@@ -47,6 +47,13 @@ struct spawn_options {
 int spawn_start(char *const *argv, const struct spawn_options *o, pid_t *ret_pid,
 		struct error *err);
 
+/* Where execvp(3) would find program @name: a name with a '/' is taken as it is, else each
+ * directory of $PATH (confstr(_CS_PATH) when unset; an empty entry is the current directory).
+ * The file must be a regular file this process may execute. Returns 0 (*ret_path, may be NULL,
+ * the malloc'd path), -ENOENT (not found), -EACCES (found, not executable), -EINVAL (empty
+ * name), -ENOMEM. */
+int spawn_find_program(const char *name, char **ret_path);
+
 struct spawn_status {
 	bool signaled; /* killed by a signal */
 	int code;      /* exit status (0..255), or the signal number when @signaled */

@@ -15,6 +15,7 @@
 #include "host/hostfs.h"
 #include "host/journal.h"
 #include "host/paths.h"
+#include "host/spawn.h"
 #include "host/state.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -274,5 +275,32 @@ int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *
 		return r;
 	}
 	*ret = s;
+	return 0;
+}
+
+int state_read_programs(struct ctx *c, const struct plan *p, struct check_state *s)
+{
+	const struct profile *pr = p->profile;
+	int r;
+
+	if (p->remote_uri)
+		return 0;
+	if (pr->backend == PROFILE_BACKEND_QEMU) {
+		free(s->qemu_binary);
+		s->qemu_binary = strdup(ctx_qemu_binary(c));
+		if (!s->qemu_binary)
+			return -ENOMEM;
+		r = spawn_find_program(s->qemu_binary, NULL);
+		if (r == -ENOMEM)
+			return r;
+		s->qemu_error = r == -EACCES ? r : r < 0 ? -ENOENT : 0;
+	}
+	if (pr->tpm) {
+		r = spawn_find_program("swtpm", NULL);
+		if (r == -ENOMEM)
+			return r;
+		s->swtpm_read = true;
+		s->swtpm_error = r == -EACCES ? r : r < 0 ? -ENOENT : 0;
+	}
 	return 0;
 }

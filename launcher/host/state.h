@@ -28,3 +28,9 @@ int state_vfio_users(struct ctx *c, struct vfio_user **ret, size_t *ret_n);
  * given when ROOT/PATH does not exist (the path the runner opens). A file that cannot be read is data (check_file.error), not a failure.
  * Returns 0 or -ENOMEM. */
 int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *ret);
+
+/* For a command that starts the guest (run, plan, check PROFILE; not emit or bind): whether the
+ * programs run would start on this machine are there (spawn_find_program(), this machine's
+ * PATH, never under the root): QEMU for backend = qemu, swtpm for tpm = yes (also with a local
+ * libvirt, which starts it). Nothing for a remote node. Fills @s's program fields. 0 or -ENOMEM. */
+int state_read_programs(struct ctx *c, const struct plan *p, struct check_state *s);

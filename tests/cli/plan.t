@@ -138,4 +138,31 @@ expect_rc 1 "bridge denied: plan exits 1" g plan "$T/n.profile"
 # libvirt makes the tap itself: the helper's ACL does not matter
 nb vmbr0 'backend = libvirt'
 expect_rc 0 "backend = libvirt: no bridge helper" g plan "$T/n.profile"
+
+# the programs run starts after it has bound the GPU: QEMU (backend = qemu), swtpm (tpm = yes).
+# plan, check PROFILE and run say it first; emit (output for any machine) and bind do not.
+printf '[vm]\nname = pq\nfirmware = uefi\ntpm = yes\n[gpu]\ndevice = 0000:03:00.0\n' >"$T/pq.profile"
+expect_rc 1 "no QEMU at --qemu: plan exits 1" g --qemu "$T/no-qemu" plan "$T/pq.profile"
+contains "no QEMU at --qemu: FAIL program" "$T/out" "^FAIL program: QEMU $T/no-qemu: no such file"
+printf '#!/bin/sh\n' >"$T/qemu-noexec"
+chmod 644 "$T/qemu-noexec"
+expect_rc 1 "QEMU not executable: check PROFILE exits 1" g --qemu "$T/qemu-noexec" check "$T/pq.profile"
+contains "QEMU not executable: said" "$T/out" "^FAIL  QEMU $T/qemu-noexec: not executable"
+mkdir -p "$T/emptybin"
+G=$(command -v "$GPURUN" || echo "$GPURUN")
+expect_rc 1 "no QEMU, no swtpm in PATH: plan exits 1" env PATH="$T/emptybin" "$G" --root "$H" --state-dir "$T/st" plan "$T/pq.profile"
+contains "QEMU not in PATH: said with the package" "$T/out" '^FAIL program: QEMU qemu-system-x86_64: not found in PATH'
+contains "... and the fix names the package" "$T/out" 'apt install qemu-system-x86'
+contains "swtpm not in PATH: said" "$T/out" '^FAIL program: tpm = yes needs swtpm: not found in PATH'
+expect_rc 0 "emit qemu does not look for QEMU" g --qemu "$T/no-qemu" emit qemu "$T/pq.profile"
+cp -a "$H" "$T/hq"
+expect_rc 1 "run refuses before any host change" "$GPURUN" --root "$T/hq" --state-dir "$T/stq" --qemu "$T/no-qemu" run "$T/pq.profile"
+contains "run: refusal names QEMU" "$T/err" 'Refusing: QEMU .*no-qemu: no such file'
+check "run: no state written, nothing bound" sh -c '[ ! -e "$1/stq" ] && [ "$(readlink "$2/sys/bus/pci/devices/0000:03:00.0/driver")" = "$(readlink "$3/sys/bus/pci/devices/0000:03:00.0/driver")" ]' sh "$T" "$T/hq" "$H"
+# a QEMU found by name in PATH, and swtpm with it: no program FAIL
+printf '#!/bin/sh\n' >"$T/emptybin/qemu-system-x86_64"
+printf '#!/bin/sh\n' >"$T/emptybin/swtpm"
+chmod 755 "$T/emptybin/qemu-system-x86_64" "$T/emptybin/swtpm"
+env PATH="$T/emptybin" "$G" --root "$H" --state-dir "$T/st" plan "$T/pq.profile" >"$T/out" 2>&1
+lacks "both in PATH: no program FAIL" "$T/out" 'FAIL program'
 done_testing
