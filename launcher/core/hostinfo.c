@@ -457,22 +457,23 @@ char *cpulist_format(const unsigned *cpus, size_t n)
 	return TAKE_PTR(s);
 }
 
-bool host_cpu_allowed(const struct host *h, unsigned cpu)
+/* @cpu in the list @l of @n CPUs; an empty list (not known) holds every CPU */
+static bool cpu_in(const unsigned *l, size_t n, unsigned cpu)
 {
-	if (h->n_cpus_allowed == 0)
+	if (n == 0)
 		return true;
-	for (size_t i = 0; i < h->n_cpus_allowed; i++)
-		if (h->cpus_allowed[i] == cpu)
+	for (size_t i = 0; i < n; i++)
+		if (l[i] == cpu)
 			return true;
 	return false;
 }
 
+bool host_cpu_allowed(const struct host *h, unsigned cpu)
+{
+	return cpu_in(h->cpus_allowed, h->n_cpus_allowed, cpu);
+}
+
 bool host_cpu_online(const struct host *h, unsigned cpu)
 {
-	if (h->n_cpus_online == 0)
-		return true;
-	for (size_t i = 0; i < h->n_cpus_online; i++)
-		if (h->cpus_online[i] == cpu)
-			return true;
-	return false;
+	return cpu_in(h->cpus_online, h->n_cpus_online, cpu);
 }
