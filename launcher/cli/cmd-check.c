@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/checks.h"
 #include "core/diag.h"
 #include "core/plan.h"
@@ -67,6 +68,7 @@ static int print_json(const struct diag_list *d)
 	printf("{\"checks\":");
 	diag_list_json(&l, stdout);
 	printf("}\n");
+	cmd_json_printed = true;
 	diag_list_clear(&l);
 	return 0;
 }
@@ -81,7 +83,7 @@ const struct cmd_option cmd_check_options[] = {
 	{},
 };
 
-int cmd_check(int argc, char **argv)
+static int check_main(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_check_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -177,4 +179,9 @@ int cmd_check(int argc, char **argv)
 	ret = diag_count(&d, DIAG_FAIL) > 0 ? EXIT_FAILURE_OP : EXIT_OK;
 	diag_list_clear(&d);
 	return ret;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	return cmd_json_finish("check", check_main(argc, argv));
 }

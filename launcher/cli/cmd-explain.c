@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/explain.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -576,7 +577,7 @@ static int explain_vm(struct ctx *c, struct explain *e, struct report *rep, cons
 	return 0;
 }
 
-int cmd_explain(int argc, char **argv)
+static int explain_main(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_explain_options);
 	_cleanup_strv_free_ char **logs = NULL;
@@ -627,9 +628,10 @@ int cmd_explain(int argc, char **argv)
 		log_error_errno(r, "Out of memory");
 		goto out;
 	}
-	if (arg_json)
+	if (arg_json) {
 		print_json(e, &rep, vm, stdout);
-	else
+		cmd_json_printed = true;
+	} else
 		print_text(e, &rep, stdout);
 	ret = EXIT_OK;
 out:
@@ -637,4 +639,9 @@ out:
 	profile_free(profile);
 	runlog_done(&rl);
 	return ret;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	return cmd_json_finish("explain", explain_main(argc, argv));
 }

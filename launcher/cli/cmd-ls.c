@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "host/inspect.h"
 #include "host/pcidev.h"
 #include "util/error.h"
@@ -281,7 +282,7 @@ const struct cmd_option cmd_ls_options[] = {
 	{},
 };
 
-int cmd_ls(int argc, char **argv)
+static int ls_main(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_ls_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -306,9 +307,15 @@ int cmd_ls(int argc, char **argv)
 	if (optind >= argc)
 		for (size_t i = 0; i < h->n_funcs; i++)
 			show[i] = true;
-	if (arg_json)
+	if (arg_json) {
 		ls_json(h, show);
-	else
+		cmd_json_printed = true;
+	} else
 		ls_text(h, show, optind >= argc);
 	return EXIT_OK;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	return cmd_json_finish("ls", ls_main(argc, argv));
 }

@@ -119,6 +119,7 @@ static int vbios_list(struct ctx *c)
 	if (r == 0) {
 		if (arg_json) {
 			printf("{\"table\":null,\"images\":[]}\n");
+			cmd_json_printed = true;
 			return EXIT_OK;
 		}
 		printf("No VFCT table (%s): the firmware publishes no VBIOS copy. Discrete GPUs "
@@ -192,8 +193,10 @@ static int vbios_list(struct ctx *c)
 		if (!info->valid)
 			printf("    %s\n", info->error);
 	}
-	if (arg_json)
+	if (arg_json) {
 		printf("]}\n");
+		cmd_json_printed = true;
+	}
 	return EXIT_OK;
 }
 
@@ -414,7 +417,7 @@ const struct cmd_option cmd_vbios_options[] = {
 	{},
 };
 
-int cmd_vbios(int argc, char **argv)
+static int vbios_main(int argc, char **argv)
 {
 	static const char *const verbs[] = { "list", "extract", NULL };
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_vbios_options);
@@ -471,4 +474,9 @@ int cmd_vbios(int argc, char **argv)
 	r = vbios_extract(c, device, out ? out : c->rom_dir);
 	cmd_report_print("vbios extract", r, "device", device, (const char *)NULL);
 	return r;
+}
+
+int cmd_vbios(int argc, char **argv)
+{
+	return cmd_json_finish("vbios", vbios_main(argc, argv));
 }
