@@ -366,8 +366,8 @@ int cmd_emit(int argc, char **argv)
 		const char *name = c.profile->template ? c.profile->template : "linux";
 
 		templates = paths_templates_dir();
-		r = templates ? paths_load_template(templates, c.profile->template, &template_xml,
-						    &o.template_len, &err)
+		r = templates ? paths_load_template(c.ctx, templates, c.profile->template,
+						    &template_xml, &o.template_len, &err)
 			      : -ENOMEM;
 		if (r == -ENOENT)
 			log_error("libvirt template '%s' not found (looked in %s).", name,
