@@ -83,7 +83,7 @@ const struct cmd_option cmd_check_options[] = {
 	{},
 };
 
-static int check_main(int argc, char **argv)
+int cmd_check(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_check_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -179,9 +179,4 @@ static int check_main(int argc, char **argv)
 	ret = diag_count(&d, DIAG_FAIL) > 0 ? EXIT_FAILURE_OP : EXIT_OK;
 	diag_list_clear(&d);
 	return ret;
-}
-
-int cmd_check(int argc, char **argv)
-{
-	return cmd_json_finish("check", check_main(argc, argv));
 }

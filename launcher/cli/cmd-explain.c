@@ -577,7 +577,7 @@ static int explain_vm(struct ctx *c, struct explain *e, struct report *rep, cons
 	return 0;
 }
 
-static int explain_main(int argc, char **argv)
+int cmd_explain(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_explain_options);
 	_cleanup_strv_free_ char **logs = NULL;
@@ -639,9 +639,4 @@ out:
 	profile_free(profile);
 	runlog_done(&rl);
 	return ret;
-}
-
-int cmd_explain(int argc, char **argv)
-{
-	return cmd_json_finish("explain", explain_main(argc, argv));
 }

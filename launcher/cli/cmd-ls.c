@@ -282,7 +282,7 @@ const struct cmd_option cmd_ls_options[] = {
 	{},
 };
 
-static int ls_main(int argc, char **argv)
+int cmd_ls(int argc, char **argv)
 {
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_ls_options);
 	_cleanup_(ctx_freep) struct ctx *c = NULL;
@@ -313,9 +313,4 @@ static int ls_main(int argc, char **argv)
 	} else
 		ls_text(h, show, optind >= argc);
 	return EXIT_OK;
-}
-
-int cmd_ls(int argc, char **argv)
-{
-	return cmd_json_finish("ls", ls_main(argc, argv));
 }

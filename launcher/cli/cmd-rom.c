@@ -245,7 +245,7 @@ const struct cmd_option cmd_rom_options[] = {
 	{},
 };
 
-static int rom_main(int argc, char **argv)
+int cmd_rom(int argc, char **argv)
 {
 	static const char *const verbs[] = { "info", "combine", NULL };
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_rom_options);
@@ -294,10 +294,4 @@ static int rom_main(int argc, char **argv)
 		return cmd_usage_error("rom", "unknown subcommand '%s'; did you mean '%s'?", verb,
 				       best);
 	return cmd_usage_error("rom", "unknown subcommand '%s' (expected info or combine)", verb);
-}
-
-int cmd_rom(int argc, char **argv)
-{
-	/* info printed its lines, one per FILE; a usage error gets the command's object */
-	return cmd_json_finish("rom", rom_main(argc, argv));
 }

@@ -417,7 +417,7 @@ const struct cmd_option cmd_vbios_options[] = {
 	{},
 };
 
-static int vbios_main(int argc, char **argv)
+int cmd_vbios(int argc, char **argv)
 {
 	static const char *const verbs[] = { "list", "extract", NULL };
 	struct cmd_parser parser = CMD_PARSER(argc, argv, cmd_vbios_options);
@@ -474,9 +474,4 @@ static int vbios_main(int argc, char **argv)
 	r = vbios_extract(c, device, out ? out : c->rom_dir);
 	cmd_report_print("vbios extract", r, "device", device, (const char *)NULL);
 	return r;
-}
-
-int cmd_vbios(int argc, char **argv)
-{
-	return cmd_json_finish("vbios", vbios_main(argc, argv));
 }

@@ -20,7 +20,7 @@ enum cmd_report_array {
 /* Set once the command's JSON object is on stdout (every --json printer sets it). */
 extern bool cmd_json_printed;
 
-/* The end of every --json command: a script piping its output gets ONE JSON object whatever
+/* The end of every command whose options explain --json (main.c calls it): a script piping its output gets ONE JSON object whatever
  * happened. When --json is on, @status is not EXIT_OK and the command printed no object (a
  * usage error, a file that cannot be read, a host that cannot be inspected), print
  *   {"command":COMMAND,"ok":false,"exit_status":STATUS,"error":MESSAGE}

@@ -1,7 +1,7 @@
 #!/bin/sh
-# --json on the error paths of ls, check, explain, rom and vbios: whatever fails (a usage error
-# once the parser has seen --json, a bad --root, a device, profile or file that cannot be used),
-# stdout holds exactly one JSON object per object promised -- never nothing.
+# --json on the error paths of every command whose help explains --json: whatever fails (a
+# usage error once the parser has seen --json, a bad --root, a device, profile or file that
+# cannot be used), stdout holds exactly one JSON object per object promised -- never nothing.
 . tests/cli/lib.sh
 # json_fails RC DESCRIPTION COMMAND...: exit RC, stdout one object {"ok":false,"exit_status":RC,
 # "error":...} whose error is the one on stderr
@@ -51,6 +51,21 @@ json_fails 2 "rom --json of an unknown subcommand" "$GPURUN" rom --json infp x
 json_fails 2 "rom info --json without a FILE" "$GPURUN" --json rom info
 json_fails 2 "vbios --json of an unknown subcommand" "$GPURUN" --root "$FIX/strix-halo" vbios --json lst
 json_fails 2 "vbios list --json on a missing --root" "$GPURUN" --root "$T/none" vbios list --json
+
+# --- the other commands that take --json: the same one object (bind and restore: their report)
+json_fails 2 "plan --json of a missing PROFILE" "$GPURUN" --root "$FIX/strix-halo" plan --json "$T/none.profile"
+json_fails 2 "plan --json of a bad PROFILE" "$GPURUN" --root "$FIX/strix-halo" plan --json "$T/bad.profile"
+expect_rc 1 "plan --json with a FAIL: the plan, nothing more" "$GPURUN" --root "$FIX/iommu-off" --state-dir "$T/state" plan --json profiles/win11-strix-halo.profile
+check "one object: the plan" python3 -c 'import json,sys; t=open(sys.argv[1]).read(); assert t.count("\n")==1 and "vm" in json.loads(t)' "$T/out"
+json_fails 2 "emit --json of an unknown output" "$GPURUN" --root "$FIX/strix-halo" emit --json qemo x.profile
+json_fails 2 "xml --json of a missing PROFILE" "$GPURUN" --root "$FIX/strix-halo" xml --json "$T/none.profile"
+check "named as typed" grep -q '^{"command":"xml"' "$T/out"
+json_fails 2 "bind --json without a PROFILE" "$GPURUN" --root "$FIX/strix-halo" --state-dir "$T/state" bind --json
+json_fails 2 "bind --json of a missing PROFILE: its report" "$GPURUN" --root "$FIX/strix-halo" --state-dir "$T/state" bind --json "$T/none.profile"
+check "the report's arrays" python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["command"]=="bind" and o["changes"]==[] and o["functions"]==[]' "$T/out"
+json_fails 2 "restore --json of two VMs" "$GPURUN" --root "$FIX/strix-halo" --state-dir "$T/state" restore --json a b
+json_fails 2 "host-config --json then a bad option" "$GPURUN" --root "$FIX/strix-halo" host-config --json --bogus
+json_fails 2 "host-config --json with --apply" "$GPURUN" --root "$FIX/strix-halo" host-config --json --apply
 
 # --- no --json: nothing on stdout, as before
 expect_rc 2 "ls of no such group without --json" "$GPURUN" --root "$FIX/strix-halo" ls 99
