@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/checks.h"
 #include "core/diag.h"
 #include "core/plan.h"
@@ -67,6 +68,7 @@ static int print_json(const struct diag_list *d)
 	printf("{\"checks\":");
 	diag_list_json(&l, stdout);
 	printf("}\n");
+	cmd_json_printed = true;
 	diag_list_clear(&l);
 	return 0;
 }

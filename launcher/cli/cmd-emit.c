@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/checks.h"
 #include "core/diag.h"
 #include "core/emit.h"
@@ -326,6 +327,7 @@ int cmd_emit(int argc, char **argv)
 		printf(",\"emitted\":false,\"diagnostics\":");
 		diag_list_json(&c.plan->diags, stdout);
 		printf("}\n");
+		cmd_json_printed = true;
 		log_error("Cannot emit %s for '%s': see the FAIL diagnostics.", e->description,
 			  argv[optind]);
 		cmd_planned_done(&c);
@@ -366,8 +368,8 @@ int cmd_emit(int argc, char **argv)
 		const char *name = c.profile->template ? c.profile->template : "linux";
 
 		templates = paths_templates_dir();
-		r = templates ? paths_load_template(templates, c.profile->template, &template_xml,
-						    &o.template_len, &err)
+		r = templates ? paths_load_template(c.ctx, templates, c.profile->template,
+						    &template_xml, &o.template_len, &err)
 			      : -ENOMEM;
 		if (r == -ENOENT)
 			log_error("libvirt template '%s' not found (looked in %s).", name,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/explain.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -627,9 +628,10 @@ int cmd_explain(int argc, char **argv)
 		log_error_errno(r, "Out of memory");
 		goto out;
 	}
-	if (arg_json)
+	if (arg_json) {
 		print_json(e, &rep, vm, stdout);
-	else
+		cmd_json_printed = true;
+	} else
 		print_text(e, &rep, stdout);
 	ret = EXIT_OK;
 out:

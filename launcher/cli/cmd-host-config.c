@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/checks.h"
 #include "core/diag.h"
 #include "core/profile.h"
@@ -392,6 +393,7 @@ int cmd_host_config(int argc, char **argv)
 		if (changed == 0 && hostcfg_read_state(c, &st) >= 0)
 			(void)hostcfg_pending(h, st, &d);
 		r = print_json(c, cfg, &d);
+		cmd_json_printed = true;
 		diag_list_clear(&d);
 		if (r < 0)
 			return log_error_errno(r, "Out of memory"), EXIT_FAILURE_OP;

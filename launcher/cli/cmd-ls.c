@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "host/inspect.h"
 #include "host/pcidev.h"
 #include "util/error.h"
@@ -306,9 +307,10 @@ int cmd_ls(int argc, char **argv)
 	if (optind >= argc)
 		for (size_t i = 0; i < h->n_funcs; i++)
 			show[i] = true;
-	if (arg_json)
+	if (arg_json) {
 		ls_json(h, show);
-	else
+		cmd_json_printed = true;
+	} else
 		ls_text(h, show, optind >= argc);
 	return EXIT_OK;
 }

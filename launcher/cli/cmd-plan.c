@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "core/checks.h"
 #include "core/plan.h"
 #include "core/profile.h"
@@ -230,9 +231,10 @@ int cmd_plan(int argc, char **argv)
 	r = cmd_plan_load(argv[optind], true, &c);
 	if (r != EXIT_OK)
 		return r;
-	if (arg_json)
+	if (arg_json) {
 		print_json(c.plan);
-	else if (plan_dump(c.plan, stdout) < 0)
+		cmd_json_printed = true;
+	} else if (plan_dump(c.plan, stdout) < 0)
 		r = EXIT_FAILURE_OP;
 	if (r == EXIT_OK && diag_count(&c.plan->diags, DIAG_FAIL) > 0)
 		r = EXIT_FAILURE_OP;

@@ -73,7 +73,14 @@ static void rom_info_json(const char *file, const struct rom_info *info)
 		json_string(stdout, d->message);
 		printf("}");
 	}
-	printf("]}\n");
+	/* the same keys as the line of a file that cannot be read (rom_info_json_error) */
+	printf("],\"ok\":%s", info->valid ? "true" : "false");
+	if (!info->valid) {
+		printf(",\"error\":");
+		json_string(stdout, info->error);
+		printf(",\"error_offset\":%zu", info->error_offset);
+	}
+	printf("}\n");
 }
 
 static void rom_image_text(size_t idx, const struct rom_image *im)
@@ -124,6 +131,18 @@ static int read_rom_file(const char *file, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* --json: a file that could not be read or decoded still gets its line (JSON lines: one
+ * object per FILE), with the error logged on stderr as well. */
+static void rom_info_json_error(const char *file)
+{
+	printf("{");
+	json_key(stdout, "file");
+	json_string(stdout, file);
+	printf(",\"ok\":false,\"error\":");
+	json_string(stdout, log_last_error());
+	printf("}\n");
+}
+
 static int rom_info_files(char **files, int n)
 {
 	int ret = EXIT_OK;
@@ -134,13 +153,20 @@ static int rom_info_files(char **files, int n)
 		size_t len;
 		int r;
 
-		if (read_rom_file(files[i], &buf, &len) < 0) {
+		r = read_rom_file(files[i], &buf, &len);
+		if (r >= 0) {
+			r = rom_decode(buf, len, &info);
+			if (r < 0)
+				log_error_errno(r, "Failed to decode %s: %m", files[i]);
+		}
+		if (arg_json)
+			cmd_json_printed = true;
+		if (r < 0) {
+			if (arg_json)
+				rom_info_json_error(files[i]);
 			ret = EXIT_FAILURE_OP;
 			continue;
 		}
-		r = rom_decode(buf, len, &info);
-		if (r < 0)
-			return op_failed(log_error_errno(r, "Failed to decode %s: %m", files[i]));
 		if (arg_json)
 			rom_info_json(files[i], info);
 		else
@@ -212,8 +238,10 @@ static int rom_combine_files(const char *out, const char *vbios, const char *gop
 const struct cmd_option cmd_rom_options[] = {
 	{ "output", 'o', required_argument, 'o', "OUT", "(combine) the file to write" },
 	{ "force", 0, no_argument, ARG_FORCE, NULL, "(combine) replace an OUT that differs" },
-	CMD_OPTION_GLOBAL("json", "(info) one JSON object per file; (combine) what was written, "
-				  "as one JSON object"),
+	CMD_OPTION_GLOBAL("json", "(info) JSON lines: one object per FILE, in order, each with "
+				  "\"ok\" (false, \"error\" and \"error_offset\" for an invalid "
+				  "ROM; false and \"error\" for one that cannot be read); "
+				  "(combine) what was written, as one JSON object"),
 	{},
 };
 

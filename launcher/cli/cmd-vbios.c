@@ -119,6 +119,7 @@ static int vbios_list(struct ctx *c)
 	if (r == 0) {
 		if (arg_json) {
 			printf("{\"table\":null,\"images\":[]}\n");
+			cmd_json_printed = true;
 			return EXIT_OK;
 		}
 		printf("No VFCT table (%s): the firmware publishes no VBIOS copy. Discrete GPUs "
@@ -192,8 +193,10 @@ static int vbios_list(struct ctx *c)
 		if (!info->valid)
 			printf("    %s\n", info->error);
 	}
-	if (arg_json)
+	if (arg_json) {
 		printf("]}\n");
+		cmd_json_printed = true;
+	}
 	return EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cmd.h"
+#include "cli/report.h"
 #include "host/hostfs.h"
 #include "host/inspect.h"
 #include "host/remote.h"
@@ -482,6 +483,16 @@ int cmd_host_inspect(struct ctx *c, struct host **ret)
 	return 0;
 }
 
+/* The commands whose table explains --json: with it, a script piping their output gets one JSON
+ * object on every error path too (cli/report.h cmd_json_finish). */
+static bool takes_json(const struct cmd_command *c)
+{
+	for (const struct cmd_option *o = c->options; o && o->name; o++)
+		if (streq(o->name, "json"))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd_parser parser = {
@@ -525,6 +536,8 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	r = cmd->run(argc, argv);
+	if (takes_json(cmd))
+		r = cmd_json_finish(cmd->name, r);
 	free(arg_root);
 	free(arg_state_dir);
 	free(arg_connect);

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli/cmd.h"
 #include "cli/report.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/macro.h"
 
 bool cmd_report_on;
+bool cmd_json_printed;
 
 struct report_array {
 	char *buf;
@@ -131,4 +134,23 @@ void cmd_report_print(const char *command, int status, ...)
 	printf("}\n");
 	fflush(stdout);
 	cmd_report_on = false;
+	cmd_json_printed = true;
+}
+
+int cmd_json_finish(const char *command, int status)
+{
+	if (!arg_json || status == EXIT_OK || cmd_json_printed)
+		return status;
+	if (cmd_report_on) {
+		cmd_report_print(command, status, "error", log_last_error(), (const char *)NULL);
+		return status;
+	}
+	printf("{\"command\":");
+	json_string(stdout, command);
+	printf(",\"ok\":false,\"exit_status\":%d,\"error\":", status);
+	json_string(stdout, log_last_error());
+	printf("}\n");
+	fflush(stdout);
+	cmd_json_printed = true;
+	return status;
 }

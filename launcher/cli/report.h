@@ -17,6 +17,17 @@ enum cmd_report_array {
 	_CMD_REPORT_MAX,
 };
 
+/* Set once the command's JSON object is on stdout (every --json printer sets it). */
+extern bool cmd_json_printed;
+
+/* The end of every command whose options explain --json (main.c calls it): a script piping its output gets ONE JSON object whatever
+ * happened. When --json is on, @status is not EXIT_OK and the command printed no object (a
+ * usage error, a file that cannot be read, a host that cannot be inspected), print
+ *   {"command":COMMAND,"ok":false,"exit_status":STATUS,"error":MESSAGE}
+ * (MESSAGE: the last error logged, null if none), or the report begun with cmd_report_start()
+ * with "error" added. Returns @status. */
+int cmd_json_finish(const char *command, int status);
+
 /* Whether a report is being collected (the change lines then go into it, not to stdout). */
 extern bool cmd_report_on;
 

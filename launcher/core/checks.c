@@ -611,9 +611,17 @@ int checks_gpu(const struct host *h, const struct pci_func *gpu, char *const *pa
 	else {
 		_cleanup_free_ char *members = strv_join(slot, " ");
 
-		r = add(d, CHECK_GPU_GROUP, DIAG_PASS, NULL,
-			"%s [%04x:%04x] is in IOMMU group %d; passed with it: %s", a, gpu->vendor,
-			gpu->device, gpu->iommu_group, strna(members));
+		/* an APU's slot passes its display and GPU-audio functions only: a host bridge
+		 * named by id there has no list at all, and "passed with it: " says nothing */
+		if (members && !*members)
+			r = add(d, CHECK_GPU_GROUP, DIAG_PASS, NULL,
+				"%s [%04x:%04x] is in IOMMU group %d; no function of its slot is "
+				"passed by default (neither display nor the GPU's audio)",
+				a, gpu->vendor, gpu->device, gpu->iommu_group);
+		else
+			r = add(d, CHECK_GPU_GROUP, DIAG_PASS, NULL,
+				"%s [%04x:%04x] is in IOMMU group %d; passed with it: %s", a,
+				gpu->vendor, gpu->device, gpu->iommu_group, strna(members));
 	}
 	if (r < 0)
 		return r;

@@ -117,6 +117,7 @@ struct parser {
 	struct profile_device *device; /* current [device NAME] */
 	struct error *err;	       /* the caller's, may be NULL */
 	unsigned pinning_line;
+	unsigned nvram_line;
 };
 
 /* Record "FILE:LINE: message" (LINE 0: "FILE: message") in the caller's error; -EINVAL. */
@@ -400,7 +401,10 @@ static int set_nvram(struct parser *ps, struct profile *p, const char *key, cons
 {
 	int r = parse_abs_path(ps, key, v);
 
-	return r < 0 ? r : set_string(&p->nvram, v);
+	if (r < 0)
+		return r;
+	ps->nvram_line = ps->line;
+	return set_string(&p->nvram, v);
 }
 
 static int set_libvirt_uri(struct parser *ps, struct profile *p, const char *key, const char *v)
@@ -891,6 +895,14 @@ static int parse(struct parser *ps, const void *buf, size_t len, struct profile 
 		ps->line = ps->pinning_line;
 		r = fail(ps, "'cpu-pinning': lists %zu host CPUs but cpus = %u", p->n_pin_cpus,
 			 p->cpus);
+	}
+	/* SeaBIOS has no variable store: libvirt refuses <nvram> without a loader, QEMU would
+	 * take no pflash for it, and gpurun would silently drop the file */
+	if (r >= 0 && p->nvram && p->firmware == PROFILE_FIRMWARE_BIOS) {
+		ps->line = ps->nvram_line;
+		r = fail(ps,
+			 "'nvram': a UEFI variable store, but firmware = bios (SeaBIOS keeps no "
+			 "variables); remove the line or set firmware = uefi");
 	}
 	if (r < 0)
 		return r;

@@ -217,15 +217,18 @@ char *paths_templates_dir(void)
 	return strdup(GPURUN_DATADIR "/xml-templates");
 }
 
-int paths_load_template(const char *templates_dir, const char *name, char **ret_buf,
-			size_t *ret_len, struct error *err)
+int paths_load_template(const struct ctx *c, const char *templates_dir, const char *name,
+			char **ret_buf, size_t *ret_len, struct error *err)
 {
 	_cleanup_free_ char *path = NULL, *file = NULL;
 	int r;
 
 	if (!name)
 		name = "linux";
-	if (strchr(name, '/'))
+	/* the profile's own file: under --root like its vbios, nvram and disks */
+	if (c && name[0] == '/')
+		path = paths_profile_file(c, name);
+	else if (strchr(name, '/'))
 		path = strdup(name);
 	else if ((file = strdup_printf("%s.xml", name)))
 		path = path_join(templates_dir, file);

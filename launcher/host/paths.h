@@ -23,10 +23,12 @@ char *paths_templates_dir(void);
  * and what a workstation uploads to a remote node). malloc'd; NULL on ENOMEM. */
 char *paths_profile_file(const struct ctx *c, const char *path);
 /* Read the libvirt domain template @name (a profile's `template`): NULL means "linux"; a name
- * without '/' is TEMPLATES_DIR/NAME.xml, anything with a '/' a path as given. At most
+ * without '/' is TEMPLATES_DIR/NAME.xml, an absolute path is read as paths_profile_file(@c)
+ * resolves it (ROOT/PATH when that exists, else PATH; @c NULL: PATH), anything else with a '/'
+ * a path as given. At most
  * PATHS_TEMPLATE_MAX bytes. Returns 0 with *ret_buf (malloc'd, NUL-terminated) and *ret_len, or
  * the read error (-ENOENT: no such template, -EFBIG, ...) with @err (may be NULL) naming the
  * file that was tried. */
 #define PATHS_TEMPLATE_MAX (4 * 1024 * 1024)
-int paths_load_template(const char *templates_dir, const char *name, char **ret_buf,
-			size_t *ret_len, struct error *err);
+int paths_load_template(const struct ctx *c, const char *templates_dir, const char *name,
+			char **ret_buf, size_t *ret_len, struct error *err);

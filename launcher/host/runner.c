@@ -658,7 +658,8 @@ static int libvirt_prepare(struct runner *r, struct ctx *c, const struct plan *p
 	tdir = paths_templates_dir();
 	if (!r->vm_name || !r->uri || !tdir)
 		return error_set(err, ENOMEM, "Out of memory");
-	k = paths_load_template(tdir, p->profile ? p->profile->template : NULL, &txml, &tlen, err);
+	k = paths_load_template(c, tdir, p->profile ? p->profile->template : NULL, &txml, &tlen,
+				err);
 	if (k < 0)
 		return k;
 	k = emit_libvirt_xml_from_buffer(p, txml, tlen, false, &r->xml);

@@ -259,8 +259,9 @@ int state_read_preview(struct ctx *c, const struct plan *p, struct check_state *
 		if (!s.template_name || !s.template_dir)
 			r = -ENOMEM;
 		else
-			s.template_error = paths_load_template(
-			    s.template_dir, pr->template, &s.template_xml, &s.template_len, &err);
+			s.template_error =
+			    paths_load_template(c, s.template_dir, pr->template, &s.template_xml,
+						&s.template_len, &err);
 		if (s.template_error == -ENOMEM)
 			r = -ENOMEM;
 	}

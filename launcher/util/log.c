@@ -9,6 +9,12 @@
 
 static enum log_level max_level = LOG_NOTICE;
 static bool color;
+static char last_error[1024];
+
+const char *log_last_error(void)
+{
+	return last_error[0] ? last_error : NULL;
+}
 
 void log_set_max_level(enum log_level l)
 {
@@ -49,10 +55,20 @@ int log_internal(enum log_level level, int error, const char *fmt, ...)
 	va_list ap;
 	int saved = errno;
 
-	if (level > max_level)
-		return error;
 	if (error)
 		errno = -error;
+	if (level == LOG_ERR) {
+		/* kept even under -q: a --json command's error object quotes it (cli/report.h) */
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+		if (error)
+			errno = -error;
+	}
+	if (level > max_level) {
+		errno = saved;
+		return error;
+	}
 	if (color && col[level])
 		fputs(col[level], stderr);
 	fputs("gpurun: ", stderr);

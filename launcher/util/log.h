@@ -36,5 +36,9 @@ int log_internal(enum log_level level, int error, const char *fmt, ...) _printf_
 #define log_warning_errno(e, ...) log_internal(LOG_WARNING, -abs(e), __VA_ARGS__)
 #define log_debug_errno(e, ...) log_internal(LOG_DEBUG, -abs(e), __VA_ARGS__)
 
+/* The text of the last message logged at LOG_ERR (whatever the level shown), without the
+ * "gpurun: error: " prefix; NULL when none was. */
+const char *log_last_error(void);
+
 /* libxml2 messages go to debug output (libvirt is silenced in dlopen-libvirt.c). */
 void log_libxml2_init(void);

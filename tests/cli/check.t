@@ -57,6 +57,11 @@ lacks "only the profile's GPU" "$T/out" 'c1:00\.0'
 expect_rc 2 "check bad profile path" "$GPURUN" --root "$FIX/strix-halo" check /nonexistent.profile
 expect_rc 2 "profile and --device together" "$GPURUN" --root "$FIX/strix-halo" check profiles/win11-strix-halo.profile --device 1002:1586
 
+# an id that names three host bridges of an APU's slots: none of them lists what it passes
+expect_rc 0 "check --device of host bridges" "$GPURUN" --root "$FIX/strix-halo" check --device 1022:1509
+lacks "no empty list of what is passed" "$T/out" 'passed with it: *$'
+contains "says nothing of the slot is passed" "$T/out" '0000:00:02\.0 \[1022:1509\] is in IOMMU group 2; no function of its slot is passed by default'
+
 # configured but not rebooted yet: host-config --apply on a copy, /proc/cmdline unchanged
 copy_fixture iommu-off
 "$GPURUN" --root "$T/root" host-config --device 0000:03:00.0 --apply >/dev/null 2>&1

@@ -36,6 +36,21 @@ contains "checksum mismatch named" "$T/out" "warning: offset 0x0: legacy image c
 expect_rc 1 "missing file" "$GPURUN" rom info "$T/nonexistent.rom"
 contains "missing file named" "$T/err" "nonexistent.rom"
 
+# --json: JSON lines, one object per FILE in order, a file that cannot be read or is no ROM too
+expect_rc 1 "rom info --json of good, invalid, missing and unreadable files" "$GPURUN" rom info --json "$T/vbios.rom" "$T/text.rom" "$T/nonexistent.rom" "$T"
+check "one JSON object per file, each with ok and the error" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 4, lines
+o = [json.loads(l) for l in lines]
+assert [x["file"] for x in o] == sys.argv[2:], o
+assert o[0]["ok"] is True and "error" not in o[0], o[0]
+assert o[1]["ok"] is False and o[1]["error_offset"] == 0 and "no option ROM signature" in o[1]["error"], o[1]
+assert o[2]["ok"] is False and "No such file" in o[2]["error"] and "images" not in o[2], o[2]
+assert o[3]["ok"] is False and "directory" in o[3]["error"], o[3]
+' "$T/out" "$T/vbios.rom" "$T/text.rom" "$T/nonexistent.rom" "$T"
+check "each error on stderr too, once" test "$(grep -c 'error:' "$T/err")" -eq 3
+
 # usage errors
 expect_rc 2 "rom without subcommand" "$GPURUN" rom
 expect_rc 2 "rom unknown subcommand" "$GPURUN" rom frob "$T/vbios.rom"

@@ -140,7 +140,7 @@ static int emit_xml(const struct plan *p, const char *dir, bool managed, char **
 	size_t len = 0;
 	int r;
 
-	r = paths_load_template(dir, p->profile->template, &t, &len, NULL);
+	r = paths_load_template(NULL, dir, p->profile->template, &t, &len, NULL);
 	if (r < 0)
 		return r;
 	return emit_libvirt_xml_from_buffer(p, t, len, managed, ret_xml);
@@ -528,8 +528,8 @@ static void test_emitter_table(void **state)
 
 	/* libvirt: no template loaded is a caller's mistake */
 	assert_int_equal(emit_to_string(&emitters[EMIT_LIBVIRT], fx.plan, &o, &got), -EINVAL);
-	assert_int_equal(paths_load_template("xml-templates", fx.profile->template, &t, &len, NULL),
-			 0);
+	assert_int_equal(
+	    paths_load_template(NULL, "xml-templates", fx.profile->template, &t, &len, NULL), 0);
 	o.template_xml = t;
 	o.template_len = len;
 	o.managed = true;
@@ -557,20 +557,23 @@ static void test_load_template(void **state)
 	size_t len = 0, len2 = 0;
 
 	/* NULL is the linux template; a name is DIR/NAME.xml; a path is taken as given */
-	assert_int_equal(paths_load_template("xml-templates", NULL, &buf, &len, &err), 0);
+	assert_int_equal(paths_load_template(NULL, "xml-templates", NULL, &buf, &len, &err), 0);
 	assert_true(len > 0 && strlen(buf) == len);
 	assert_non_null(strstr(buf, "<domain"));
-	assert_int_equal(
-	    paths_load_template("/nonexistent", "xml-templates/linux.xml", &buf2, &len2, &err), 0);
+	assert_int_equal(paths_load_template(NULL, "/nonexistent", "xml-templates/linux.xml", &buf2,
+					     &len2, &err),
+			 0);
 	assert_int_equal(len2, len);
 	assert_memory_equal(buf, buf2, len);
 	assert_false(error_is_set(&err));
 
-	assert_int_equal(paths_load_template("xml-templates", "nope", &buf2, &len2, &err), -ENOENT);
+	assert_int_equal(paths_load_template(NULL, "xml-templates", "nope", &buf2, &len2, &err),
+			 -ENOENT);
 	assert_int_equal(err.errnum, ENOENT);
 	assert_string_equal(err.file, "xml-templates/nope.xml");
-	assert_int_equal(paths_load_template("xml-templates", "/no/such.xml", &buf2, &len2, NULL),
-			 -ENOENT);
+	assert_int_equal(
+	    paths_load_template(NULL, "xml-templates", "/no/such.xml", &buf2, &len2, NULL),
+	    -ENOENT);
 }
 
 static void test_templates_dir(void **state)

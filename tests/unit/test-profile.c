@@ -278,6 +278,14 @@ static void test_errors(void **state)
 	parse_fail("[vm]\ncdrom = -drive\n",
 		   "t.profile:2: 'cdrom': '-drive' is not an absolute path");
 	parse_fail("[vm]\nnvram = x\n", "t.profile:2: 'nvram': 'x' is not an absolute path");
+	/* SeaBIOS keeps no variables: the file would be dropped without a word; either order */
+	parse_fail("[vm]\nname = a\nfirmware = bios\nnvram = /vm/a.fd\n[gpu]\ndevice = 03:00.0\n",
+		   "t.profile:4: 'nvram': a UEFI variable store, but firmware = bios (SeaBIOS "
+		   "keeps no variables); remove the line or set firmware = uefi");
+	parse_fail("[vm]\nnvram = /vm/a.fd\nname = a\n[gpu]\ndevice = 03:00.0\n[vm]\nfirmware = "
+		   "bios\n",
+		   "t.profile:2: 'nvram': a UEFI variable store, but firmware = bios (SeaBIOS "
+		   "keeps no variables); remove the line or set firmware = uefi");
 	parse_fail("[vm]\nnetwork = nat\n",
 		   "t.profile:2: 'network': invalid value 'nat', allowed: none, user, bridge:NAME");
 	parse_fail("[vm]\nnetwork = bridge:-x\n",
