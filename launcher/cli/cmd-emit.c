@@ -126,6 +126,7 @@ void cmd_emit_help_outputs(FILE *f)
 static int node_name(const struct ctx *c, char **ret)
 {
 	_cleanup_free_ char *path = path_join(c->etc, "hostname"), *buf = NULL;
+	char *name, *node, *save = NULL;
 	size_t len = 0;
 	int r;
 
@@ -137,15 +138,33 @@ static int node_name(const struct ctx *c, char **ret)
 			  read_full_file_strerror(r));
 		return r;
 	}
-	buf[strcspn(buf, " \t\r\n")] = '\0';
-	buf[strcspn(buf, ".")] = '\0';
-	if (!emit_proxmox_node_valid(buf)) {
-		log_error("Cannot tell this node's name: %s holds '%s', not a Proxmox node name; "
-			  "give it with --node NAME.",
-			  path, buf);
+	/* hostname(5): the first line that is not blank or a '#' comment, without blanks at
+	 * its ends (what systemd gives the kernel, and so what Proxmox's nodename reads) */
+	for (name = strtok_r(buf, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		name += strspn(name, " \t\r");
+		if (*name && *name != '#')
+			break;
+	}
+	if (!name)
+		name = buf + len; /* "" */
+	name[strcspn(name, " \t\r")] = '\0';
+	name[strcspn(name, ".")] = '\0';
+	if (!*name) {
+		log_error("Cannot tell this node's name: %s holds no host name (only blank or "
+			  "'#' comment lines); give it with --node NAME.",
+			  path);
 		return -EINVAL;
 	}
-	*ret = TAKE_PTR(buf);
+	if (!emit_proxmox_node_valid(name)) {
+		log_error("Cannot tell this node's name: %s holds '%s', not a Proxmox node name; "
+			  "give it with --node NAME.",
+			  path, name);
+		return -EINVAL;
+	}
+	node = strdup(name);
+	if (!node)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	*ret = node;
 	return 0;
 }
 
@@ -176,7 +195,7 @@ enum { ARG_MANAGED = _ARG_COMMON_MAX, ARG_STAGE, ARG_FORCE, ARG_ARGS, ARG_MAPPIN
 #define HELP_ARGS                                                                                  \
 	"(proxmox) the passthrough as -device words of the args: line (own root ports, absolute "  \
 	"romfile paths, x-vga) instead of hostpciN; qemu-server does not prepare those devices: "  \
-	"a hookscript's gpurun bind must"
+	"a hookscript's gpurun bind must bind them before the VM starts"
 #define HELP_MAPPING                                                                               \
 	"(proxmox) hostpciN: mapping=NAME,... (cluster-wide PCI resource mappings, NAME, "         \
 	"NAME-audio, ...) instead of host addresses, and this node's map of each (pvesh create "   \
@@ -235,6 +254,7 @@ int cmd_emit(int argc, char **argv)
 	_cleanup_free_ char *node = NULL;
 	const char *mapping = NULL, *node_arg = NULL;
 	_cleanup_fclose_ FILE *mem = NULL;
+	_cleanup_(error_clear) struct error why = {};
 	size_t out_len = 0;
 	int opt, r;
 
@@ -298,10 +318,11 @@ int cmd_emit(int argc, char **argv)
 		return cmd_usage_error(cmd, "--mapping and --args exclude each other: args: names "
 					    "this host's PCI addresses");
 	if (mapping && !emit_proxmox_id_valid(mapping))
-		return cmd_usage_error(cmd,
-				       "invalid mapping name '%s': a letter, then letters, digits, "
-				       "'-' and '_' (Proxmox's configuration ids)",
-				       mapping);
+		return cmd_usage_error(
+		    cmd,
+		    "invalid mapping name '%s': a letter, then letters, digits, "
+		    "'-' and '_', two characters at least (Proxmox's configuration ids)",
+		    mapping);
 	if (node_arg && !emit_proxmox_node_valid(node_arg))
 		return cmd_usage_error(cmd,
 				       "invalid node name '%s': letters, digits and '-', not at "
@@ -311,6 +332,19 @@ int cmd_emit(int argc, char **argv)
 	r = cmd_plan_load(argv[optind], false, &c);
 	if (r != EXIT_OK)
 		return r;
+	/* a remote node's VM: --stage would write this machine's /usr/share/kvm, and --mapping
+	 * would give this machine's name to the node's devices, without the subsystem ids Proxmox
+	 * checks (libvirt's node devices do not show them) */
+	if (c.plan->remote_uri && (stage || mapping)) {
+		log_error("%s: %s, but the VM runs on %s, another host; run `gpurun emit proxmox "
+			  "%s` on that Proxmox node itself, with a profile of a VM there.",
+			  cmd,
+			  stage ? "--stage copies the ROM files into this machine's /usr/share/kvm"
+				: "--mapping prints this machine's map of its PCI devices",
+			  c.plan->remote_uri, stage ? "--stage PROFILE" : "--mapping NAME PROFILE");
+		cmd_planned_done(&c);
+		return EXIT_USAGE;
+	}
 	/* the chosen output's limits (the backend's are in the plan already) */
 	if (checks_output(c.plan, (enum emit_kind)(e - emitters), &c.plan->diags) < 0) {
 		cmd_planned_done(&c);
@@ -394,7 +428,14 @@ int cmd_emit(int argc, char **argv)
 	r = e->emit(c.plan, &o, mem);
 	if (fflush(mem) != 0 && r >= 0)
 		r = -EIO;
-	if (r == -EINVAL)
+	if (r == -EINVAL && e->emit == emit_proxmox &&
+	    emit_proxmox_values_check(c.plan, &why) < 0) {
+		/* which key and value */
+		_cleanup_free_ char *msg = error_format(&why);
+
+		log_error("Refusing to emit %s for '%s': %s.", e->description, argv[optind],
+			  msg ? msg : "out of memory");
+	} else if (r == -EINVAL)
 		log_error(
 		    "Refusing to emit %s for '%s': a value contains a control character, or a "
 		    "ROM file name a ',' or ';'.",

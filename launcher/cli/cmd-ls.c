@@ -260,7 +260,9 @@ static int select_arg(const struct host *h, const char *arg, bool *show)
 		    strlen(arg) <= 6 ? host_find_group(h, atoi(arg)) : NULL;
 
 		if (!g) {
-			log_error("No IOMMU group %s on this host (%s).", arg,
+			/* with --connect the groups are the remote node's, not this host's */
+			log_error("No IOMMU group %s on %s (%s).", arg,
+				  h->remote_uri ? h->remote_uri : "this host",
 				  h->n_groups == 0 ? "the IOMMU is off; see `gpurun ls`"
 						   : "`gpurun ls` lists its groups");
 			return EXIT_USAGE;

@@ -13,6 +13,7 @@
 #include "core/emit.h"
 #include "core/guest.h"
 #include "core/profile.h"
+#include "util/error.h"
 #include "util/strutil.h"
 #include "util/strv.h"
 
@@ -202,9 +203,11 @@ static int print_args(const struct plan *p, bool devices, FILE *f)
 	fprintf(f, "# args: passes");
 	for (size_t i = 0; i < p->n_devices; i++)
 		fprintf(f, " %s", p->devices[i].address);
-	fprintf(f, " itself: qemu-server does not prepare devices named only in args: (no vfio-pci "
-		   "binding, reset or reservation), so a hookscript's pre-start `gpurun bind "
-		   "PROFILE` (or gpurun host-config's vfio-pci ids) must\n");
+	fprintf(f,
+		" itself: qemu-server does not prepare devices named only in args: (no vfio-pci "
+		"binding, reset or reservation), so a hookscript's pre-start `gpurun bind "
+		"PROFILE` (or gpurun host-config's vfio-pci ids) must put them on vfio-pci before "
+		"the VM starts, and a post-stop `gpurun unbind PROFILE` give them back\n");
 	return 0;
 }
 
@@ -453,8 +456,11 @@ int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char 
 	    "hostpci mapping= entries name, with this node's map: the VM starts on any node that "
 	    "maps the same model. Create %s once, on one node:\n",
 	    n > 1 ? "s" : "", n > 1 ? "them" : "it");
+	/* a mediated-device parent's mapping says mdev 1: before a start Proxmox compares that
+	 * with the device (Mapping/PCI.pm assert_valid), which fails a mapping without it */
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "#   pvesh create /cluster/mapping/pci --id %s --map ", m[i].id);
+		fprintf(f, "#   pvesh create /cluster/mapping/pci --id %s%s --map ", m[i].id,
+			m[i].func->mdev ? " --mdev 1" : "");
 		print_map(&m[i], node, f);
 		fputc('\n', f);
 	}
@@ -462,7 +468,10 @@ int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char 
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			fprintf(f, "#\n");
-		fprintf(f, "#   %s\n#   \tmap ", m[i].id);
+		fprintf(f, "#   %s\n", m[i].id);
+		if (m[i].func->mdev)
+			fprintf(f, "#   \tmdev 1\n");
+		fprintf(f, "#   \tmap ");
 		print_map(&m[i], node, f);
 		fputc('\n', f);
 	}
@@ -489,6 +498,91 @@ int emit_proxmox_mapping(const struct plan *p, const struct host *h, const char 
 	return ferror(f) ? -EIO : 0;
 }
 
+/* A drive line (virtioN:, sataN:) is a property string whose first part is the path: a ','
+ * ends it, and a part holding '=' is taken for key=value (pve-common JSONSchema.pm
+ * parse_property_string). */
+static int drive_path_check(const char *key, const char *path, struct error *err)
+{
+	const char *c = strpbrk(path, ",=");
+
+	if (emit_has_control(path))
+		return error_set(err, EINVAL, "%s = '%s' holds a control character", key, path);
+	if (c)
+		return error_set(err, EINVAL,
+				 "%s = '%s' holds a '%c': a Proxmox drive line is a property "
+				 "string, whose path cannot hold ',' or '=' (rename the file, or "
+				 "import it with qm disk import and name the volume)",
+				 key, path, *c);
+	return 0;
+}
+
+int emit_proxmox_values_check(const struct plan *p, struct error *err)
+{
+	const struct profile *pr = p->profile;
+	int r;
+
+	for (size_t i = 0; i < p->n_devices; i++) {
+		const struct plan_device *d = &p->devices[i];
+		const char *rn = d->rom_name, *c;
+		_cleanup_free_ char *key = NULL;
+		size_t n;
+
+		if (!rn)
+			continue;
+		/* the profile key and value the name comes from */
+		if (d->rom_source == PLAN_ROM_FILE)
+			key = strdup_printf("%s = '%s'", d->rom_is_gop ? "gop" : "vbios",
+					    strna(d->rom_source_path));
+		else
+			key = strdup_printf("the ROM of %s", d->address);
+		if (!key)
+			return -ENOMEM;
+		n = strlen(rn);
+		c = strpbrk(rn, ",;");
+		if (emit_has_control(rn))
+			r = error_set(err, EINVAL,
+				      "%s: ROM file name '%s' holds a control character", key, rn);
+		else if (c)
+			/* qemu-server PCI.pm $hostpci_fmt romfile: pattern '[^,;]+'; the
+			 * property string ends the value at ',' before that */
+			r = error_set(err, EINVAL,
+				      "%s: ROM file name '%s' holds a '%c', and hostpci romfile= "
+				      "(qemu-server's pattern [^,;]+) takes no ROM file name a ',' "
+				      "or ';': rename the file",
+				      key, rn, *c);
+		else if (n > 0 && isspace((unsigned char)rn[n - 1]))
+			/* QemuServer.pm parse_vm_config: "key: (.+?)\s*$" drops it at the end
+			 * of a line, and romfile= is the last option there */
+			r = error_set(err, EINVAL,
+				      "%s: ROM file name '%s' ends in a blank, which qemu-server "
+				      "drops from the end of a config line: rename the file",
+				      key, rn);
+		else
+			r = 0;
+		if (r < 0) {
+			error_set_device(err, d->address);
+			return r;
+		}
+	}
+	for (char **a = pr->qemu_args; a && *a; a++)
+		if (emit_has_control(*a))
+			return error_set(err, EINVAL, "[qemu] args: '%s' holds a control character",
+					 *a);
+	if (emit_has_control(p->vm_name))
+		return error_set(err, EINVAL, "name = '%s' holds a control character", p->vm_name);
+	for (char **d = pr->disks; d && *d; d++) {
+		r = drive_path_check("disk", *d, err);
+		if (r < 0)
+			return r;
+	}
+	for (char **d = pr->cdroms; d && *d; d++) {
+		r = drive_path_check("cdrom", *d, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 {
 	const struct profile *pr = p->profile;
@@ -499,29 +593,14 @@ int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f)
 
 	if (!p->resolved)
 		return -ENODEV;
-	for (size_t i = 0; i < p->n_devices; i++) {
-		const char *rn = p->devices[i].rom_name;
-
-		if (rn && (strpbrk(rn, ",;") || emit_has_control(rn)))
-			return -EINVAL;
-	}
-	for (char **a = pr->qemu_args; a && *a; a++)
-		if (emit_has_control(*a))
-			return -EINVAL;
-	if (emit_has_control(p->vm_name))
-		return -EINVAL;
+	r = emit_proxmox_values_check(p, NULL);
+	if (r < 0)
+		return r;
 	if (o->proxmox_mapping && (o->proxmox_args || !emit_proxmox_id_valid(o->proxmox_mapping) ||
 				   !emit_proxmox_node_valid(o->proxmox_node)))
 		return -EINVAL;
 	if (o->proxmox_mapping && !o->host)
 		return -ENODEV;
-	/* a drive line is a property string: its path cannot hold ',' or '=' */
-	for (char **d = pr->disks; d && *d; d++)
-		if (strpbrk(*d, ",=") || emit_has_control(*d))
-			return -EINVAL;
-	for (char **d = pr->cdroms; d && *d; d++)
-		if (strpbrk(*d, ",=") || emit_has_control(*d))
-			return -EINVAL;
 	if (strv_length(pr->disks) > EMIT_PROXMOX_MAX_DISKS ||
 	    strv_length(pr->cdroms) > EMIT_PROXMOX_MAX_CDROMS)
 		return -E2BIG;

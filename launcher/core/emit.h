@@ -107,6 +107,12 @@ int emit_libvirt_xml_from_buffer(const struct plan *p, const char *buf, size_t l
  * Returns 0, -ENODEV, -EINVAL (a romfile name with ',' or ';'), -E2BIG (more than 16 hostpci
  * entries, or more disks/cdroms than below), -ENOMEM, -EIO. */
 int emit_proxmox(const struct plan *p, const struct emit_options *o, FILE *f);
+/* The values of @p that a Proxmox config cannot hold (emit_proxmox() refuses them with -EINVAL):
+ * a ROM file name with ',' or ';' (hostpci romfile=), a blank at its end or a control
+ * character; a disk or cdrom path with ',' or '='; a control character in [qemu] args or the
+ * name. Returns 0, or -EINVAL with @err (may be NULL) naming the profile key and the value
+ * (and the device), -ENOMEM. Pure. */
+int emit_proxmox_values_check(const struct plan *p, struct error *err);
 /* With o->proxmox_mapping the hostpciN entries are "mapping=ID,pcie=1[,romfile=][,x-vga=1]" and
  * the output ends with the mappings (emit_proxmox_mapping); -EINVAL also for an id or node name
  * Proxmox would refuse, or together with o->proxmox_args (args: names host addresses). */

@@ -23,15 +23,17 @@ struct pci_func {
 	uint32_t class;	   /* 24-bit: base << 16 | sub << 8 | prog-if */
 	char *vendor_name; /* from pci.ids via libpci; NULL if unknown */
 	char *device_name;
-	char *class_name;	   /* "VGA compatible controller" */
-	char *driver;		   /* bound driver or NULL */
-	char *driver_override;	   /* NULL when unset */
-	int iommu_group;	   /* -1 when the function has none */
-	int boot_vga;		   /* -1 no attribute, 0, 1 */
-	char **reset_methods;	   /* strv, empty if the attribute is missing or empty */
-	bool reset_attr;	   /* the `reset` attribute exists (some reset is possible) */
-	bool has_rom;		   /* sysfs `rom` attribute exists */
-	bool pcie_flr;		   /* the PCIe capability advertises Function Level Reset */
+	char *class_name;      /* "VGA compatible controller" */
+	char *driver;	       /* bound driver or NULL */
+	char *driver_override; /* NULL when unset */
+	int iommu_group;       /* -1 when the function has none */
+	int boot_vga;	       /* -1 no attribute, 0, 1 */
+	char **reset_methods;  /* strv, empty if the attribute is missing or empty */
+	bool reset_attr;       /* the `reset` attribute exists (some reset is possible) */
+	bool has_rom;	       /* sysfs `rom` attribute exists */
+	bool mdev;     /* has mdev_supported_types: a mediated-device parent (GVT-g, vGPU), which a
+		    * Proxmox PCI mapping must mark `mdev 1` (Mapping/PCI.pm assert_valid) */
+	bool pcie_flr; /* the PCIe capability advertises Function Level Reset */
 	bool reset_method_missing; /* kernel < 5.15: no reset_method attribute */
 	uint8_t header_type;	   /* 0 endpoint, 1 PCI bridge, 2 CardBus bridge */
 	bool is_bridge;		   /* header type 1/2 or class 0x06xx */

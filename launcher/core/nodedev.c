@@ -84,6 +84,11 @@ static char *text_of(xmlNodePtr n)
 		len--;
 	if (len > 0)
 		ret = strndup(s, len);
+	/* a name of the node's is printed on this terminal, one line per function: a tab or
+	 * line break in it (the only control characters XML 1.0 lets through) is a blank */
+	for (char *c = ret; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	xmlFree(t);
 	return ret;
 }
@@ -184,6 +189,8 @@ static int parse_doc(xmlNodePtr dev, const char *name, struct pci_func *ret, str
 		if (class_names[i].class == f.class >> 8 && !f.class_name &&
 		    !(f.class_name = strdup(class_names[i].name)))
 			return error_set(err, ENOMEM, NULL);
+	/* <capability type='mdev_types'>: a mediated-device parent (hostinfo.h) */
+	f.mdev = capability(cap, "mdev_types") != NULL;
 	driver = text_of(child(child(dev, "driver"), "name"));
 	f.vendor_name = text_of(child(cap, "vendor"));
 	f.device_name = text_of(child(cap, "product"));

@@ -132,6 +132,10 @@ static void read_sysfs_attrs(struct ctx *c, struct pci_func *f, char ***notes)
 	free(p);
 	p = path_join(dir, "rom");
 	f->has_rom = p && hostfs_exists(p);
+
+	free(p);
+	p = path_join(dir, "mdev_supported_types");
+	f->mdev = p && hostfs_exists(p);
 }
 
 static int read_flr_guarded(struct pci_access *a, const struct pci_func *f)

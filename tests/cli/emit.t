@@ -414,6 +414,49 @@ if [ -d "$FIX/desktop-dgpu" ]; then
 	contains "proxmox DNS name kept as it is" "$T/out" '^name: Win11-a\.b$'
 	lacks "proxmox DNS name: no note" "$T/out" '^# name:'
 fi
+
+# emit proxmox refuses a value a Proxmox config cannot hold with one message naming the profile
+# key and the value: hostpci romfile= is a property-string value (',' ends it) with qemu-server's
+# pattern [^,;]+, and a config line loses its trailing blanks (QemuServer.pm parse_vm_config);
+# '=', ' ' and a leading blank are fine there. A drive path cannot hold ',' or '='.
+if [ -d "$FIX/strix-halo" ]; then
+	mkdir -p "$T/pr"
+	# pve_rom NAME: a profile whose GOP file is $T/pr/NAME
+	pve_rom() {
+		"$GPURUN_BUILD/tools/mkrom" efi 1002 1586 65536 "$T/pr/$1" >/dev/null
+		printf '%s\n' '[vm]' 'name = pr' '[gpu]' 'device = 1002:1586' 'vbios = vfct' \
+			"gop = '$T/pr/$1'" 'allow-boot-vga = yes' >"$T/pr.profile"
+	}
+	for n in 'g;x.rom' 'g,x.rom'; do
+		pve_rom "$n"
+		c=$(printf '%s' "$n" | tr -d 'gx.rom')
+		for m in '' '--mapping gx' '--args'; do
+			# shellcheck disable=SC2086 # $m is zero or more words
+			expect_rc 2 "proxmox $m refuses ROM name '$n'" "$GPURUN" --root "$FIX/strix-halo" emit proxmox $m "$T/pr.profile"
+			contains "... naming the key, the value and the character" "$T/err" "Refusing to emit Proxmox VE config lines for '.*pr\.profile': 0000:c4:00\.1: gop = '$T/pr/$n': ROM file name '$n' holds a '$c'"
+			check "... once" test "$(grep -c 'error:' "$T/err")" -eq 1
+			check "... nothing on stdout" test ! -s "$T/out"
+		done
+	done
+	pve_rom 'g x.rom '
+	expect_rc 2 "proxmox refuses a ROM name ending in a blank" "$GPURUN" --root "$FIX/strix-halo" emit proxmox "$T/pr.profile"
+	contains "... saying qemu-server drops it" "$T/err" "gop = '$T/pr/g x\.rom ': ROM file name 'g x\.rom ' ends in a blank, which qemu-server drops"
+	for n in 'g x=1.rom' ' g.rom'; do
+		pve_rom "$n"
+		expect_rc 0 "proxmox takes ROM name '$n'" "$GPURUN" --root "$FIX/strix-halo" emit proxmox "$T/pr.profile"
+		contains "... as it is" "$T/out" "^hostpci1: 0000:c4:00\.1,pcie=1,romfile=$n\$"
+		if command -v python3 >/dev/null; then
+			check "... which passes check-proxmox" python3 "$GPURUN_TOP/tests/tools/check-proxmox" "$T/out"
+		fi
+	done
+	: >"$T/pr/d=1.img"
+	printf '%s\n' '[vm]' 'name = pr' "disk = $T/pr/d=1.img" '[gpu]' 'device = 1002:1586' \
+		'allow-boot-vga = yes' >"$T/pr.profile"
+	expect_rc 2 "proxmox refuses a disk path with '='" "$GPURUN" --root "$FIX/strix-halo" emit proxmox "$T/pr.profile"
+	contains "... naming the key and the value" "$T/err" "disk = '$T/pr/d=1\.img' holds a '=': a Proxmox drive line is a property string"
+	lacks "... not blaming a ROM file name" "$T/err" "ROM file name"
+	expect_rc 0 "... which QEMU takes" "$GPURUN" --root "$FIX/strix-halo" emit qemu "$T/pr.profile"
+fi
 if [ "$_n" -eq 0 ]; then
 	echo "1..0 # SKIP no fixture hosts in $FIX"
 	exit 0

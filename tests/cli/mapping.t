@@ -118,12 +118,43 @@ contains "... saying what Proxmox says" "$T/cperr" "'subsystem-id' does not matc
 bad_map "a missing IOMMU group (assert_valid)" 's/,iommugroup=7//g' --root "$FIX/desktop-dgpu"
 contains "... saying what Proxmox says" "$T/cperr" "missing expected property 'iommugroup' for device '0000:03:00\\.0'"
 bad_map "a device the node does not have" 's/path=0000:03:00/path=0000:09:00/g' --root "$FIX/desktop-dgpu"
+# QemuServer.pm parse_vm_config drops blanks at the end of a config line: a romfile= there
+# would name another file
+bad_map "a blank at the end of a VM config value" 's/^hostpci0: mapping=rx6800,pcie=1$/& /'
+contains "... saying qemu-server drops it" "$T/cperr" "hostpci0: blanks at the ends of .*, which qemu-server drops"
+
+# --- a mediated-device parent (mdev_supported_types: GVT-g, vGPU): qemu-server checks the
+# mapping's mdev flag against the device (Mapping/PCI.pm assert_valid with the mapping's
+# config), so its mapping says mdev 1, in both forms
+copy_fixture desktop-dgpu
+mkdir "$T/root/sys/bus/pci/devices/0000:03:00.0/mdev_supported_types"
+expect_rc 0 "mdev parent: emit --mapping" "$GPURUN" --root "$T/root" emit proxmox --mapping rx profiles/linux-dgpu.profile
+cp "$T/out" "$T/mdev"
+contains "mdev parent: pvesh create --mdev 1" "$T/mdev" '^#   pvesh create /cluster/mapping/pci --id rx --mdev 1 --map node=fedora,path=0000:03:00,'
+contains "mdev parent: pci.cfg mdev 1" "$T/mdev" "^#   	mdev 1\$"
+check "mdev parent: passes check-proxmox on that tree" "$CP" --root "$T/root" --node fedora "$T/mdev"
+grep -v '^#   	mdev 1$' "$T/mdev" | sed 's/ --mdev 1//' >"$T/nomdev"
+if "$CP" --root "$T/root" "$T/nomdev" 2>"$T/cperr"; then not_ok "checker refuses an mdev parent's mapping without mdev"
+else ok "checker refuses an mdev parent's mapping without mdev"; fi
+contains "... saying what Proxmox says" "$T/cperr" "'mdev' does not match for 'rx' \(1 != 0\)"
+grep -v '^#   	mdev 1$' "$T/mdev" >"$T/halfmdev"
+if "$CP" "$T/halfmdev" 2>"$T/cperr"; then not_ok "checker refuses pvesh create and pci.cfg disagreeing on mdev"
+else ok "checker refuses pvesh create and pci.cfg disagreeing on mdev"; fi
+check "the fixture's own golden: no mdev" "$CP" --root "$FIX/desktop-dgpu" "$M"
+lacks "... and no mdev in it" "$M" 'mdev'
 
 # --- node names ----------------------------------------------------------------------------
 copy_fixture desktop-dgpu
 echo "pve1.example.com" >"$T/root/etc/hostname"
 expect_rc 0 "FQDN in etc/hostname" "$GPURUN" --root "$T/root" emit proxmox --mapping rx profiles/linux-dgpu.profile
 contains "FQDN: the node is the short name" "$T/out" '--map node=pve1,path='
+# hostname(5): '#' comment lines and blank lines are not the name, nor blanks around it
+printf '# this host\n\n  pve3.lan  \n' >"$T/root/etc/hostname"
+expect_rc 0 "etc/hostname with a comment and blank lines" "$GPURUN" --root "$T/root" emit proxmox --mapping rx profiles/linux-dgpu.profile
+contains "... the node is its first name line" "$T/out" '--map node=pve3,path='
+printf '# only a comment\n\n' >"$T/root/etc/hostname"
+expect_rc 1 "etc/hostname without a name: refused" "$GPURUN" --root "$T/root" emit proxmox --mapping rx profiles/linux-dgpu.profile
+contains "... saying so" "$T/err" "etc/hostname holds no host name \(only blank or '#' comment lines\); give it with --node NAME"
 rm "$T/root/etc/hostname"
 expect_rc 1 "no etc/hostname: refused" "$GPURUN" --root "$T/root" emit proxmox --mapping rx profiles/linux-dgpu.profile
 contains "no etc/hostname: names the file and --node" "$T/err" "Cannot tell this node's name: .*/etc/hostname: .*; give it with --node NAME\\."
@@ -141,6 +172,8 @@ expect_rc 2 "--node without --mapping" "$GPURUN" --root "$FIX/desktop-dgpu" emit
 contains "... says so" "$T/err" '--node only applies with --mapping'
 expect_rc 2 "--mapping with --args" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox --mapping rx --args "$P"
 contains "... says why" "$T/err" "--mapping and --args exclude each other: args: names this host's PCI addresses"
+expect_rc 2 "a one-letter mapping name refused" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox --mapping g "$P"
+contains "... saying two characters at least" "$T/err" "invalid mapping name 'g': .*two characters at least"
 for bad in 1gpu a x.y 'a b' 'é'; do
 	expect_rc 2 "mapping name '$bad' refused" "$GPURUN" --root "$FIX/desktop-dgpu" emit proxmox --mapping "$bad" "$P"
 	contains "... '$bad' quoted, with the rule" "$T/err" "invalid mapping name '$bad': a letter, then letters, digits, '-' and '_'"

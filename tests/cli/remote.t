@@ -154,4 +154,29 @@ lacks "reads nothing of this machine's boot setup" "$T/out" "^Bootloader:"
 expect_rc 2 "vbios extract with a remote --connect" g vbios extract --connect "$U"
 contains "says to run it there" "$T/err" "run .gpurun vbios extract. on that host"
 untouched "host-config and vbios"
+
+# --- the node's words are the node's: a group it lacks is named as its, and its names are one line
+expect_rc 2 "ls GROUP the node does not have" g ls --connect "$U" 99
+contains "names the node, not this host" "$T/err" "No IOMMU group 99 on test://.*node\.xml"
+lacks "... not this host" "$T/err" "on this host"
+sed 's|>Navi 21/23 HDMI/DP Audio Controller<|>Navi 21/23\
+FAKE	line<|' "$NODE" >"$T/node2.xml"
+check "the edited node has a line break in a product name" grep -q '^FAKE' "$T/node2.xml"
+U2="test://$T/node2.xml"
+GPURUN_TEST_REMOTE_URI="$U2" expect_rc 0 "ls a node whose product name has a line break" g ls --connect "$U2" 0000:03:00.1
+contains "... printed on one line" "$T/out" 'AUDIO 03:00\.1 Audio device \[0403\]: .*Navi 21/23 FAKE line'
+lacks "... no line of its own" "$T/out" '^FAKE'
+untouched "node names"
+
+# --- Proxmox output of a remote node's VM: --stage would write this machine's /usr/share/kvm,
+# --mapping would give this machine's name to the node's devices (and subsystem ids libvirt
+# does not show): both refused, nothing written; the plain lines are only text
+expect_rc 2 "emit proxmox --stage of a remote VM refused" g emit proxmox --stage "$T/f.profile"
+contains "... saying why and where to run it" "$T/err" "--stage copies the ROM files into this machine's /usr/share/kvm, but the VM runs on test://.*, another host; run .gpurun emit proxmox --stage PROFILE. on that Proxmox node itself"
+check "... nothing on stdout" test ! -s "$T/out"
+expect_rc 2 "emit proxmox --mapping of a remote VM refused" g emit proxmox --mapping gx "$T/f.profile"
+contains "... saying why" "$T/err" "--mapping prints this machine's map of its PCI devices, but the VM runs on test://"
+lacks "... no map with this machine's name" "$T/out" "node=fedora"
+expect_rc 0 "emit proxmox of a remote VM: only text" g emit proxmox "$T/f.profile"
+untouched "emit proxmox --stage/--mapping of a remote VM"
 done_testing
