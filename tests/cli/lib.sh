@@ -36,15 +36,16 @@ wait_file() {
 	done
 	return 1
 }
-# eventually CMD...: CMD succeeds within 5 s (the fake kernel handles a write a moment after
-# it; a loaded machine can take that long)
-eventually() {
+# eventually CMD...: CMD succeeds within 10 s (the fake kernel handles a write a moment after
+# it; a loaded machine under the sanitizers can take that long). A subshell: its counter is its
+# own, so CMD may itself use eventually.
+eventually() (
 	_i=0
 	while ! "$@"; do
-		[ $_i -lt 100 ] || return 1
+		[ $_i -lt 200 ] || exit 1
 		sleep 0.05; _i=$((_i + 1))
 	done
-}
+)
 # wait_gone PID: until process PID has exited (or is a zombie nobody reaps), up to 10 s: a guest
 # that was sent a signal still holds its VM lock until then
 wait_gone() {
