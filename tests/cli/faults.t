@@ -1,7 +1,12 @@
 #!/bin/sh
 # The fault matrix (issue 12): every host write of `run`, `bind`, `unbind`, `restore` and
 # `host-config --apply`, on copies of the fixture hosts with tests/tools/fake-kernel playing
-# sysfs, is made to fail. tests/fault/libfault.so (LD_PRELOAD'ed into gpurun only) counts the
+# sysfs, is made to fail. run, bind, unbind and restore act on strix-halo's APU (GPU + HDMI
+# audio, ROM from VFCT, boot VGA with the console); run also on three other hosts: run-dgpu
+# (desktop-dgpu's discrete GPU, switch ports in its group, + an NVMe [device] in a group of
+# its own, ROM from sysfs), run-efifb (strix-halo whose console runs on efi-framebuffer.0,
+# which run unbinds and rebinds) and run-boot-vga (boot-vga-only's single GPU, the boot VGA
+# with the console, ROM from sysfs). tests/fault/libfault.so (LD_PRELOAD'ed into gpurun only) counts the
 # writes under the fixture copy and, at write I, kills gpurun before or after it, or fails it
 # with EBUSY or EIO:
 #   kill-before / kill-after I: then `gpurun restore` (host-config: `host-config --revert`)
@@ -22,7 +27,7 @@
 # Cells that fail today are listed in tests/cli/faults.known and print
 # "not ok ... # TODO known: KIND" (not counted as failures); any other failing cell fails.
 #   FAULTS_ONLY="run bind"   only these scenarios (run bind unbind restore hc hc-existing
-#                            hc-revert hc-fedora)
+#                            hc-revert hc-fedora run-dgpu run-efifb run-boot-vga)
 #   FAULTS_MODES="errno:EIO" only these modes (kill-before kill-after errno:EBUSY errno:EIO)
 #   FAULTS_JOBS=N            cells run in N parallel workers (default: the CPU count, at most 4)
 #   FAULTS_KNOWN_UPDATE=FILE write the failing cells to FILE, in faults.known's format
@@ -68,12 +73,14 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 # --- helpers --------------------------------------------------------------------------------
+# fixture NAME: the fixture host's tree, tests/fixtures/hosts/NAME or one built below in $T/fix
+fixture() { if [ -d "$T/fix/$1" ]; then echo "$T/fix/$1"; else echo "$FIX/$1"; fi; }
 # fresh FIXTURE [OVERLAY|- [kernel|grubby]]: a new copy in $R (+ a tests/fixtures/hostcfg
 # overlay), with a fake kernel, or tests/tools/fake-grubby as ROOT/usr/sbin/grubby, when asked
 fresh() {
 	stop_kernel
 	rm -rf "${R:?}"
-	cp -a "$FIX/$1" "$R"
+	cp -a "$(fixture "$1")" "$R"
 	if [ -n "${2:-}" ] && [ "$2" != - ]; then cp -a "$HC/$2/." "$R/"; fi
 	if [ "${3:-}" = grubby ]; then
 		mkdir -p "$R/usr/sbin" && cp "$GPURUN_TOP/tests/tools/fake-grubby" "$R/usr/sbin/grubby"
@@ -192,6 +199,50 @@ device = 1002:1586
 vbios = vfct
 allow-boot-vga = yes
 EOP
+# the discrete GPU of desktop-dgpu (not the boot VGA; switch ports in its group; vfio loaded)
+# with a second IOMMU group, the NVMe, and its ROM from sysfs
+cat >"$T/dgpu.profile" <<EOP
+[vm]
+name = t1
+memory = 1G
+cpus = 2
+firmware = bios
+network = none
+[gpu]
+device = 0000:03:00.0
+vbios = sysfs
+[device nvme]
+address = 0000:05:00.0
+EOP
+# the only GPU of boot-vga-only: the boot VGA with the console (vtcon1 on amdgpudrmfb)
+cat >"$T/bvga.profile" <<EOP
+[vm]
+name = t1
+memory = 1G
+cpus = 2
+firmware = bios
+network = none
+[gpu]
+device = 0000:03:00.0
+vbios = sysfs
+allow-boot-vga = yes
+EOP
+# strix-halo-efifb: the strix-halo host whose fb0 is efi-framebuffer.0's (bound to the
+# efi-framebuffer platform driver), not amdgpu's: run unbinds the firmware framebuffer too
+# (issue 12 item 10; as tests/cli/hostop.t builds it)
+mkdir -p "$T/fix"
+cp -a "$FIX/strix-halo" "$T/fix/strix-halo-efifb"
+(
+	r=$T/fix/strix-halo-efifb/sys
+	fb=$r/devices/platform/efi-framebuffer.0
+	rm -rf "$r/devices/pci0000:00/0000:00:08.1/0000:c4:00.0/graphics" "$r/class/graphics/fb0"
+	mkdir -p "$fb/graphics/fb0" "$r/bus/platform/devices"
+	echo "EFI VGA" >"$fb/graphics/fb0/name"
+	ln -s ../.. "$fb/graphics/fb0/device"
+	ln -s ../../devices/platform/efi-framebuffer.0/graphics/fb0 "$r/class/graphics/fb0"
+	ln -s ../../../devices/platform/efi-framebuffer.0 "$r/bus/platform/devices/efi-framebuffer.0"
+	ln -s ../../../bus/platform/drivers/efi-framebuffer "$fb/driver"
+)
 # a QEMU that SIGKILLs the gpurun that started it: a run killed while its guest runs
 # shellcheck disable=SC2016
 printf '#!/bin/sh\nkill -KILL $PPID\n' >"$T/killer"
@@ -280,9 +331,35 @@ setup_hc_fedora() { :; }
 cmd_hc_fedora() { "$@" "$GPURUN" --root "$R" host-config --device 0000:03:00.0 --apply; }
 recover_hc_fedora() { recover_hc; }
 
+# run on other hosts: what differs from strix-halo's APU is what a bug would hide in
+scen_run_dgpu() { echo desktop-dgpu - kernel; }
+setup_run_dgpu() { :; }
+cmd_run_dgpu() { "$@" "$GPURUN" --root "$R" --qemu "$QEMU" run --timeout 1 "$T/dgpu.profile"; }
+recover_run_dgpu() { recover_run; }
+
+scen_run_efifb() { echo strix-halo-efifb - kernel; }
+setup_run_efifb() { :; }
+cmd_run_efifb() { cmd_run "$@"; }
+recover_run_efifb() { recover_run; }
+
+scen_run_boot_vga() { echo boot-vga-only - kernel; }
+setup_run_boot_vga() { :; }
+cmd_run_boot_vga() { "$@" "$GPURUN" --root "$R" --qemu "$QEMU" run --timeout 1 "$T/bvga.profile"; }
+recover_run_boot_vga() { recover_run; }
+# covers_S: writes ("op path#k") the dry pass of S must make, or the scenario lost its point
+covers_run_dgpu() { echo 'write sys/bus/pci/drivers/nvme/unbind#1'; }
+covers_run_efifb() {
+	echo 'write sys/bus/platform/drivers/efi-framebuffer/unbind#1'
+	echo 'write sys/bus/platform/drivers/efi-framebuffer/bind#1'
+}
+covers_run_boot_vga() { echo 'write sys/devices/virtual/vtconsole/vtcon1/bind#2'; }
+
 # said RC: " (exit RC: its last message)" after a recovery command that failed
 said() { [ "$1" -eq 0 ] || echo " (exit $1: $(tail -1 "$P/rec.err" | sed "s|$R|ROOT|g"))"; }
-fn_of() { case $1 in hc-existing) echo hc_existing ;; hc-revert) echo hc_revert ;; hc-fedora) echo hc_fedora ;; *) echo "$1" ;; esac; }
+fn_of() { echo "$1" | tr - _; }
+# kind_of S: the command scenario S runs (run, bind, unbind, restore, hc, hc-revert), which
+# decides what its cells check
+kind_of() { case $1 in run-*) echo run ;; hc-existing | hc-fedora) echo hc ;; *) echo "$1" ;; esac; }
 recover_name() { case $1 in hc*) echo "host-config --revert" ;; *) echo restore ;; esac; }
 # hc: a backup directory is named after its time stamp until `--revert` renames it reverted-*;
 # none may be left, whole or partial, once the host is back.
@@ -296,14 +373,14 @@ pending_backup() {
 # Prints "ok - NAME" or "not ok - NAME" (+ "# TODO known: KIND") and "#   what differs";
 # the numbers are added when the workers' results are merged.
 cell() {
-	s=$1 mode=$2 i=$3 key=$4 fn=$(fn_of "$1")
+	s=$1 mode=$2 i=$3 key=$4 fn=$(fn_of "$1") kind=$(kind_of "$1")
 	why='' rrc=0
 	if [ "$REUSE" = "$s" ]; then
 		# the previous cell left the host as found: only gpurun's bookkeeping to drop, what
 		# the fixture does not have (the fake kernel keeps running; its vfio-pci driver
 		# directory is not the host's)
 		# shellcheck disable=SC2046
-		fix=$FIX/$(set -- $(scen_"$fn") && echo "$1")
+		fix=$(fixture "$(set -- $(scen_"$fn") && echo "$1")")
 		# shellcheck disable=SC2046
 		(cd "$R" && rm -rf $(find run var dev etc/gpurun 2>/dev/null | while read -r f; do
 			[ -e "$fix/$f" ] || [ -L "$fix/$f" ] || echo "$f"; done))
@@ -343,7 +420,7 @@ cell() {
 			if [ "$rc" -eq 0 ]; then
 				cmp -s "$T/clean.$s" "$P/after" ||
 					why="exit 0, host not as after a fault-free $s: $(describe "$T/clean.$s" "$P/after")"
-			elif [ "$s" = unbind ] || [ "$s" = restore ]; then
+			elif [ "$kind" = unbind ] || [ "$kind" = restore ]; then
 				if ! has_journal; then
 					why="exit $rc, no journal left: $(describe "$T/pristine.$s" "$P/after")"
 				else
@@ -353,7 +430,7 @@ cell() {
 					cmp -s "$T/pristine.$s" "$P/after" ||
 						why="exit $rc, journal kept; after restore: $(describe "$T/pristine.$s" "$P/after")"
 				fi
-			elif [ "$s" = hc-revert ]; then
+			elif [ "$kind" = hc-revert ]; then
 				if ! pending_backup; then
 					why="exit $rc, no backup left to finish with: $(describe "$T/pristine.$s" "$P/after")"
 				else
@@ -363,7 +440,7 @@ cell() {
 					cmp -s "$T/pristine.$s" "$P/after" ||
 						why="exit $rc, backup kept; after another --revert$(said $rrc): $(describe "$T/pristine.$s" "$P/after")"
 				fi
-			elif [ "$s" = run ] && [ "${key%%/journal#*}" != "$key" ] &&
+			elif [ "$kind" = run ] && [ "${key%%/journal#*}" != "$key" ] &&
 				[ "${key#unlink run/gpurun/}" != "$key" ]; then
 				# the last step of a run, once the host is back: its own journal cannot
 				# be removed. Like a failed unbind, it must say so, keep the journal,
@@ -489,6 +566,19 @@ kill -CONT "$FK"
 wait $dd
 check "a request to the fake kernel is synchronous: the writer waits until it is taken" \
 	test $blocked = yes -a ! -e "$R/sys/bus/pci/devices/$AUD/driver"
+# ... a platform driver's too (the firmware framebuffer of run-efifb)
+fresh strix-halo-efifb - kernel
+kill -STOP "$FK"
+printf efi-framebuffer.0 >"$T/efifb"
+FAULT_PROG=dd FAULT_ROOT="$R" FAULT_AT=99 FAULT_MODE=errno:EIO LD_PRELOAD="$LIBFAULT" \
+	dd if="$T/efifb" of="$R/sys/bus/platform/drivers/efi-framebuffer/unbind" 2>/dev/null &
+dd=$!
+sleep 0.3
+if kill -0 $dd 2>/dev/null; then blocked=yes; else blocked=no; fi
+kill -CONT "$FK"
+wait $dd
+check "a platform driver's request is synchronous too" \
+	test $blocked = yes -a ! -e "$R/sys/devices/platform/efi-framebuffer.0/driver"
 
 # the matrix relies on it: two dry passes of the same command make the same writes
 fresh strix-halo - kernel
@@ -507,7 +597,7 @@ stop_kernel
 # For each scenario: the host as found ($T/pristine.S), its writes ($T/keys.S), the host after
 # the fault-free command ($T/clean.S); then the units of work, one per scenario and mode.
 : >"$T/units"
-for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert hc-fedora}; do
+for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert hc-fedora run-dgpu run-efifb run-boot-vga}; do
 	fn=$(fn_of "$s")
 	# shellcheck disable=SC2046
 	fresh $(scen_"$fn")
@@ -519,10 +609,18 @@ for s in ${FAULTS_ONLY:-run bind unbind restore hc hc-existing hc-revert hc-fedo
 	settle
 	snap >"$T/clean.$s"
 	keys "$P/flog" >"$T/keys.$s"
+	cut -d' ' -f2- "$T/keys.$s" >"$T/keys.$s.ops"
 	n=$(wc -l <"$T/keys.$s")
 	check "$s: the fault-free command exits 0 after $n host writes" test "$rc" -eq 0 -a "$n" -gt 0
 	sed "s/^/# $s write /" "$T/keys.$s"
-	case $s in
+	if command -v covers_"$fn" >/dev/null; then
+		covers_"$fn" >"$T/covers.$s"
+		while IFS= read -r c; do
+			check "$s: the fault-free command makes \"$c\"" \
+				grep -qxF "$c" "$T/keys.$s.ops"
+		done <"$T/covers.$s"
+	fi
+	case $(kind_of "$s") in
 	run | unbind | restore | hc-revert)
 		check "$s: the fault-free command leaves the host as found" \
 			cmp -s "$T/pristine.$s" "$T/clean.$s" ;;

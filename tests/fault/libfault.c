@@ -28,9 +28,10 @@
  * $FAULT_ROOT/sys behave more like sysfs attributes: open(O_TRUNC) does not empty them, a write()
  * replaces their content (the fixture's attributes are plain files, and a truncating open of a
  * real sysfs attribute changes nothing); and a request to tests/tools/fake-kernel
- * (sys/bus/pci/drivers_probe, sys/bus/pci/drivers/X/bind|unbind) is synchronous, as in the
- * kernel: close() returns once the fake kernel has taken it (emptied the file), so that a
- * failure injected right after an unbind does not find the old driver still linked.
+ * (sys/bus/pci/drivers_probe, sys/bus/pci/drivers/X/bind|unbind, and the platform drivers'
+ * sys/bus/platform/drivers/X/bind|unbind) is synchronous, as in the kernel: close() returns
+ * once the fake kernel has taken it (emptied the file), so that a failure injected right after
+ * an unbind does not find the old driver still linked.
  *
  * stdio writes (fwrite/fprintf to a FILE) go through libc's internal write and are not seen;
  * gpurun writes host files with write(2). */
@@ -298,8 +299,8 @@ static bool under_sys(const char *path)
 	return strncmp(path, F.sys, n) == 0 && (path[n] == '/' || !path[n]);
 }
 
-/* sys/bus/pci/drivers_probe or sys/bus/pci/drivers/X/(un)bind: the files the fake kernel takes
- * requests from (and empties once it has read one) */
+/* sys/bus/pci/drivers_probe, sys/bus/pci/drivers/X/(un)bind or sys/bus/platform/drivers/X/(un)bind:
+ * the files the fake kernel takes requests from (and empties once it has read one) */
 static bool fake_kernel_request(const char *path)
 {
 	size_t n = strlen(F.sys);
@@ -309,9 +310,13 @@ static bool fake_kernel_request(const char *path)
 		return false;
 	if (strcmp(p, "/bus/pci/drivers_probe") == 0)
 		return true;
-	if (strncmp(p, "/bus/pci/drivers/", 17) != 0)
+	if (strncmp(p, "/bus/pci/drivers/", 17) == 0)
+		p += 17;
+	else if (strncmp(p, "/bus/platform/drivers/", 22) == 0)
+		p += 22;
+	else
 		return false;
-	slash = strchr(p + 17, '/');
+	slash = strchr(p, '/');
 	return slash && (strcmp(slash, "/bind") == 0 || strcmp(slash, "/unbind") == 0);
 }
 
