@@ -187,62 +187,29 @@ keys() { # FAULT_LOG > "I op path#k" per write
 		awk '{ p = $3; for (i = 4; i <= NF; i++) p = p " " $i; k[$2 " " p]++; print $1 " " $2 " " p "#" k[$2 " " p] }'
 }
 
-cat >"$T/t1.profile" <<EOP
-[vm]
-name = t1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 1002:1586
-vbios = vfct
-allow-boot-vga = yes
-EOP
+# profile FILE DEVICE VBIOS [LINE...]: VM t1 (1 GiB, 2 vCPUs, SeaBIOS, no network) passing
+# DEVICE, with more lines after its [gpu] section
+profile() {
+	_f=$1 _d=$2 _v=$3
+	shift 3
+	{
+		printf '[vm]\nname = t1\nmemory = 1G\ncpus = 2\nfirmware = bios\nnetwork = none\n'
+		printf '[gpu]\ndevice = %s\nvbios = %s\n' "$_d" "$_v"
+		for _l; do echo "$_l"; done
+	} >"$_f"
+}
+profile "$T/t1.profile" 1002:1586 vfct "allow-boot-vga = yes"
 # the discrete GPU of desktop-dgpu (not the boot VGA; switch ports in its group; vfio loaded)
 # with a second IOMMU group, the NVMe, and its ROM from sysfs
-cat >"$T/dgpu.profile" <<EOP
-[vm]
-name = t1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 0000:03:00.0
-vbios = sysfs
-[device nvme]
-address = 0000:05:00.0
-EOP
+profile "$T/dgpu.profile" 0000:03:00.0 sysfs "[device nvme]" "address = 0000:05:00.0"
 # the only GPU of boot-vga-only: the boot VGA with the console (vtcon1 on amdgpudrmfb)
-cat >"$T/bvga.profile" <<EOP
-[vm]
-name = t1
-memory = 1G
-cpus = 2
-firmware = bios
-network = none
-[gpu]
-device = 0000:03:00.0
-vbios = sysfs
-allow-boot-vga = yes
-EOP
+profile "$T/bvga.profile" 0000:03:00.0 sysfs "allow-boot-vga = yes"
 # strix-halo-efifb: the strix-halo host whose fb0 is efi-framebuffer.0's (bound to the
 # efi-framebuffer platform driver), not amdgpu's: run unbinds the firmware framebuffer too
-# (issue 12 item 10; as tests/cli/hostop.t builds it)
+# (issue 12 item 10; built as tests/cli/hostop.t builds it)
 mkdir -p "$T/fix"
 cp -a "$FIX/strix-halo" "$T/fix/strix-halo-efifb"
-(
-	r=$T/fix/strix-halo-efifb/sys
-	fb=$r/devices/platform/efi-framebuffer.0
-	rm -rf "$r/devices/pci0000:00/0000:00:08.1/0000:c4:00.0/graphics" "$r/class/graphics/fb0"
-	mkdir -p "$fb/graphics/fb0" "$r/bus/platform/devices"
-	echo "EFI VGA" >"$fb/graphics/fb0/name"
-	ln -s ../.. "$fb/graphics/fb0/device"
-	ln -s ../../devices/platform/efi-framebuffer.0/graphics/fb0 "$r/class/graphics/fb0"
-	ln -s ../../../devices/platform/efi-framebuffer.0 "$r/bus/platform/devices/efi-framebuffer.0"
-	ln -s ../../../bus/platform/drivers/efi-framebuffer "$fb/driver"
-)
+efifb_fixture "$T/fix/strix-halo-efifb"
 # a QEMU that SIGKILLs the gpurun that started it: a run killed while its guest runs
 # shellcheck disable=SC2016
 printf '#!/bin/sh\nkill -KILL $PPID\n' >"$T/killer"
@@ -554,31 +521,27 @@ contains "a bad FAULT_MODE is refused" "$T/err" 'libfault: FAULT_MODE'
 unset FAULT_PROG
 
 # with FAULT_AT, a request to the fake kernel returns once taken: a writer waits for a stopped one
-fresh strix-halo - kernel
-printf %s $AUD >"$T/aud"
-kill -STOP "$FK"
-FAULT_PROG=dd FAULT_ROOT="$R" FAULT_AT=99 FAULT_MODE=errno:EIO LD_PRELOAD="$LIBFAULT" \
-	dd if="$T/aud" of="$R/sys/bus/pci/devices/$AUD/driver/unbind" 2>/dev/null &
-dd=$!
-sleep 0.3
-if kill -0 $dd 2>/dev/null; then blocked=yes; else blocked=no; fi
-kill -CONT "$FK"
-wait $dd
-check "a request to the fake kernel is synchronous: the writer waits until it is taken" \
-	test $blocked = yes -a ! -e "$R/sys/bus/pci/devices/$AUD/driver"
+# synchronous FIXTURE WHAT FILE GONE DESC: dd writes WHAT to FILE (under the copy) while the fake
+# kernel is stopped; it must wait, and once the kernel goes on, GONE (a driver link) is gone
+synchronous() {
+	fresh "$1" - kernel
+	printf %s "$2" >"$T/req"
+	kill -STOP "$FK"
+	FAULT_PROG=dd FAULT_ROOT="$R" FAULT_AT=99 FAULT_MODE=errno:EIO LD_PRELOAD="$LIBFAULT" \
+		dd if="$T/req" of="$R/$3" 2>/dev/null &
+	dd=$!
+	sleep 0.3
+	if kill -0 $dd 2>/dev/null; then blocked=yes; else blocked=no; fi
+	kill -CONT "$FK"
+	wait $dd
+	check "$5" test $blocked = yes -a ! -e "$R/$4"
+}
+synchronous strix-halo $AUD "sys/bus/pci/devices/$AUD/driver/unbind" \
+	"sys/bus/pci/devices/$AUD/driver" \
+	"a request to the fake kernel is synchronous: the writer waits until it is taken"
 # ... a platform driver's too (the firmware framebuffer of run-efifb)
-fresh strix-halo-efifb - kernel
-kill -STOP "$FK"
-printf efi-framebuffer.0 >"$T/efifb"
-FAULT_PROG=dd FAULT_ROOT="$R" FAULT_AT=99 FAULT_MODE=errno:EIO LD_PRELOAD="$LIBFAULT" \
-	dd if="$T/efifb" of="$R/sys/bus/platform/drivers/efi-framebuffer/unbind" 2>/dev/null &
-dd=$!
-sleep 0.3
-if kill -0 $dd 2>/dev/null; then blocked=yes; else blocked=no; fi
-kill -CONT "$FK"
-wait $dd
-check "a platform driver's request is synchronous too" \
-	test $blocked = yes -a ! -e "$R/sys/devices/platform/efi-framebuffer.0/driver"
+synchronous strix-halo-efifb efi-framebuffer.0 sys/bus/platform/drivers/efi-framebuffer/unbind \
+	sys/devices/platform/efi-framebuffer.0/driver "a platform driver's request is synchronous too"
 
 # the matrix relies on it: two dry passes of the same command make the same writes
 fresh strix-halo - kernel

@@ -197,14 +197,7 @@ fake_kernel_stop
 # the strix-halo copy changed so that fb0 is efi-framebuffer.0's, bound to efi-framebuffer
 efifb_host() {
 	copy_fixture strix-halo
-	r=$T/root/sys
-	rm -rf "$r/devices/pci0000:00/0000:00:08.1/$GPU/graphics" "$r/class/graphics/fb0"
-	mkdir -p "$r/devices/platform/efi-framebuffer.0/graphics/fb0" "$r/bus/platform/devices"
-	echo "EFI VGA" >"$r/devices/platform/efi-framebuffer.0/graphics/fb0/name"
-	ln -s ../.. "$r/devices/platform/efi-framebuffer.0/graphics/fb0/device"
-	ln -s ../../devices/platform/efi-framebuffer.0/graphics/fb0 "$r/class/graphics/fb0"
-	ln -s ../../../devices/platform/efi-framebuffer.0 "$r/bus/platform/devices/efi-framebuffer.0"
-	ln -s ../../../bus/platform/drivers/efi-framebuffer "$r/devices/platform/efi-framebuffer.0/driver"
+	efifb_fixture "$T/root"
 }
 efifb_bound() { test "$(readlink "$T/root/sys/devices/platform/efi-framebuffer.0/driver")" = ../../../bus/platform/drivers/efi-framebuffer; }
 # the fake kernel takes a platform bind a moment after the write (the real one before write()

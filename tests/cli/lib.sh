@@ -25,6 +25,20 @@ golden() {
 }
 # copy_fixture NAME: a writable copy of a fixture host in $T/root (symlinks kept)
 copy_fixture() { rm -rf "$T/root"; cp -a "$FIX/$1" "$T/root"; }
+# efifb_fixture ROOT: ROOT, a copy of strix-halo, changed so that its fb0 is efi-framebuffer.0's
+# (bound to the efi-framebuffer platform driver), not amdgpu's: the console of a GPU on the
+# firmware framebuffer
+efifb_fixture() {
+	_r=$1/sys
+	_fb=$_r/devices/platform/efi-framebuffer.0
+	rm -rf "$_r/devices/pci0000:00/0000:00:08.1/0000:c4:00.0/graphics" "$_r/class/graphics/fb0"
+	mkdir -p "$_fb/graphics/fb0" "$_r/bus/platform/devices"
+	echo "EFI VGA" >"$_fb/graphics/fb0/name"
+	ln -s ../.. "$_fb/graphics/fb0/device"
+	ln -s ../../devices/platform/efi-framebuffer.0/graphics/fb0 "$_r/class/graphics/fb0"
+	ln -s ../../../devices/platform/efi-framebuffer.0 "$_r/bus/platform/devices/efi-framebuffer.0"
+	ln -s ../../../bus/platform/drivers/efi-framebuffer "$_fb/driver"
+}
 # wait_file FILE [PATTERN [SECONDS]]: until FILE is not empty (and has a line matching PATTERN),
 # up to SECONDS (default 60: it returns as soon as it holds, and a loaded machine or the
 # sanitizer build can take long to get there)
