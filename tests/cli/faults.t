@@ -368,6 +368,17 @@ cell() {
 			!/^#/ && ++n == i { sub(/^[0-9]+ /, ""); w = $0 }
 			END { print acted ? w : "never reached (" n + 0 " writes)" }' "$P/flog" 2>/dev/null | norm)
 		want=${key%#*}
+		if [ "$got" != "$want" ] && [ -z "${RETRY:-}" ]; then
+			# the fault did not land on the write the dry pass had there: the experiment
+			# did not happen (seen once in 1520 cells on a machine running two test suites at
+			# once). Once more on a fresh copy; a gpurun that really changed its writes
+			# fails the second time too.
+			echo "# $s $mode $i: write $i was \"$got\" here, \"$want\" in the dry pass: once more"
+			RETRY=1
+			cell "$@"
+			RETRY=
+			return
+		fi
 		[ "$got" = "$want" ] || why="write $i is \"$got\" here, \"$want\" in the dry pass"
 	fi
 	if [ -z "$why" ]; then
